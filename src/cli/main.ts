@@ -1,0 +1,85 @@
+// The `ah` command line. bin.ts runs it and is the only place that calls process.exit. Each command module is loaded only
+// when it runs, so `ah agent status` does not pay for gRPC and X.509 start-up.
+
+import { Command, CommanderError, Option } from 'commander';
+import { AH_VERSION } from '../core/version.js';
+import { processIo, type CliIo } from './io.js';
+import { printError } from './print-error.js';
+import { addCommonFlags, addIdentityFlags } from './shared-flags.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('ah')
+    .description('ah agent: fleet identity and executor enrollment over mutual TLS')
+    .version(AH_VERSION)
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
+
+  const agent = program.command('agent').description('run and inspect fleet agents').exitOverride();
+  const run = (load: () => Promise<number>): Promise<void> => load().then(setExit);
+
+  addCommonFlags(
+    addIdentityFlags(
+      agent
+        .command('access-point')
+        .description('serve the fleet port: executors enroll here over mutual TLS')
+        .option('--fleet-listen <host:port>', 'address of the fleet port', '0.0.0.0:4433')
+        .option('--executor-san-uri-prefix <prefix>', 'URI SAN prefix executors must have (default: spiffe://<trust domain>/ah/agent/)')
+        .exitOverride(),
+    ),
+  ).action((flags) => run(async () => (await import('./access-point-command.js')).runAccessPoint(flags, io)));
+
+  addCommonFlags(
+    addIdentityFlags(
+      agent
+        .command('enroll')
+        .description('enroll this machine as an executor and stay connected')
+        .option('--remote-server <url>', 'access point, https://host:4433')
+        .option('--name <name>', 'friendly name shown in the fleet (default: host name)')
+        .option('--label <key=value>', 'label sent to the access point; repeatable', collect, [] as string[])
+        .option('--expected-server-id <spiffe-id>', "the access point's SPIFFE ID (instead of host name checks)")
+        .option('--heartbeat-interval <duration>', 'time between heartbeats', '5s')
+        .option('--connect-timeout <duration>', 'give up on one connection attempt after this long', '30s')
+        .exitOverride(),
+    ),
+  ).action((flags) => run(async () => (await import('./enroll-command.js')).runEnroll(flags, io)));
+
+  addCommonFlags(
+    agent
+      .command('status')
+      .description('show the state of the agents in a state directory; exit 0 when healthy')
+      .option('--json', 'print JSON')
+      .option('--show-cert', 'print certificate details')
+      .exitOverride(),
+  ).action((flags) => run(async () => (await import('./status-command.js')).runStatus(flags, io)));
+
+  // Hidden: unknown options and extra arguments are errors, not silently ignored.
+  for (const command of [program, agent, ...agent.commands]) command.allowExcessArguments(false);
+  program.addOption(new Option('--no-color').hideHelp());
+  return program;
+}
+
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    if (argv.length === 0 || (argv.length === 1 && argv[0] === 'agent')) {
+      (argv.length === 0 ? program : (program.commands[0] as Command)).outputHelp({ error: true });
+      return 2;
+    }
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      // commander printed "error: ..." already; add the hint line every error carries.
+      io.err("hint: see 'ah agent <command> --help'");
+      return 2;
+    }
+    return printError(io, e);
+  }
+}

@@ -1,0 +1,36 @@
+// Flags that several commands share, declared once.
+
+import { Command, Option } from 'commander';
+import { defaultStateDir } from '../core/paths.js';
+
+export interface CommonFlags {
+  stateDir: string;
+  logLevel: string;
+  logFormat: string;
+}
+
+export interface IdentityFlagValues {
+  identity?: string;
+  cert?: string;
+  key?: string;
+  ca: string[];
+  renewalThreshold: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function addCommonFlags(command: Command): Command {
+  return command
+    .option('--state-dir <dir>', 'where status and state files live', defaultStateDir())
+    .addOption(new Option('--log-level <level>', 'error, warn, info or debug').default('info'))
+    .addOption(new Option('--log-format <format>', 'text or json').default('text'));
+}
+
+export function addIdentityFlags(command: Command): Command {
+  return command
+    .option('--identity <provider>', 'identity provider: dev, files, spiffe or vault (default: dev on loopback)')
+    .option('--cert <path>', 'PEM certificate chain, leaf first (files provider)')
+    .option('--key <path>', 'PEM private key (files provider)')
+    .option('--ca <path>', 'PEM CA bundle to trust peers from; repeatable', collect, [] as string[])
+    .option('--renewal-threshold <fraction>', 'renew after this fraction of the certificate lifetime', '0.67');
+}

@@ -1,0 +1,164 @@
+// `ah agent status`: what state the agents in a state directory are in, at a glance.
+// Reads the status files the agents keep current and checks that their processes are alive.
+// Exit 0 when every agent found is healthy, 1 otherwise (including when none is running).
+// Imports stay light (no gRPC, no X.509 library) so this answers fast.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { formatDuration } from '../core/clock.js';
+import { AhError } from '../core/errors.js';
+import { processAlive } from '../core/pid-lock.js';
+import { EXECUTOR_STATUS_FILE, type ExecutorStatus } from '../executor/executor-status.js';
+import { ACCESS_POINT_STATUS_FILE, type AccessPointStatus } from '../fleet/access-point-status.js';
+import type { CertificateFacts } from '../x509/certificate.js';
+import type { CliIo } from './io.js';
+
+export interface StatusFlags {
+  stateDir: string;
+  json?: boolean;
+  showCert?: boolean;
+}
+
+interface Verdict {
+  running: boolean;
+  healthy: boolean;
+  problems: string[];
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AhError('STATE_DIR_UNUSABLE', { dir: path.dirname(file), reason: `${path.basename(file)}: ${(e as Error).message}` });
+  }
+}
+
+function certificateProblems(cert: CertificateFacts | undefined, now: number): string[] {
+  if (!cert) return ['no identity loaded'];
+  if (Date.parse(cert.notAfter) <= now) return ['certificate has expired or is not yet valid'];
+  if (Date.parse(cert.notBefore) > now) return ['certificate has expired or is not yet valid'];
+  return [];
+}
+
+export function judgeExecutor(s: ExecutorStatus, now: number, alive: (pid: number) => boolean = processAlive): Verdict {
+  const running = s.state !== 'stopped' && alive(s.pid);
+  const problems: string[] = [];
+  if (!running) problems.push('agent is not running');
+  else if (s.state !== 'connected') problems.push(`not connected (${s.state})`);
+  else if (s.lastAck && s.heartbeatIntervalMs && now - Date.parse(s.lastAck) > 3 * s.heartbeatIntervalMs) {
+    problems.push(`no heartbeat acknowledged for ${formatDuration(now - Date.parse(s.lastAck))}`);
+  }
+  problems.push(...certificateProblems(s.identity?.certificate, now));
+  return { running, healthy: problems.length === 0, problems };
+}
+
+export function judgeAccessPoint(s: AccessPointStatus, now: number, alive: (pid: number) => boolean = processAlive): Verdict {
+  const running = s.state !== 'stopped' && alive(s.pid);
+  const problems: string[] = [];
+  if (!running) problems.push('agent is not running');
+  else if (s.state !== 'serving') problems.push(`not serving (${s.state})`);
+  problems.push(...certificateProblems(s.identity?.certificate, now));
+  return { running, healthy: problems.length === 0, problems };
+}
+
+function ago(iso: string | null, now: number): string {
+  if (!iso) return 'never';
+  return `${iso} (${formatDuration(now - Date.parse(iso))} ago)`;
+}
+
+function expiry(cert: CertificateFacts | undefined, now: number): string {
+  if (!cert) return 'no certificate';
+  const left = Date.parse(cert.notAfter) - now;
+  return left > 0 ? `${cert.notAfter} (in ${formatDuration(left)})` : `${cert.notAfter} (EXPIRED ${formatDuration(-left)} ago)`;
+}
+
+function rows(pairs: Array<[string, string]>): string[] {
+  const width = Math.max(...pairs.map(([k]) => k.length)) + 2;
+  return pairs.map(([k, v]) => `  ${`${k}:`.padEnd(width)}${v}`);
+}
+
+function certRows(cert: CertificateFacts): Array<[string, string]> {
+  const sans = [...cert.sans.uris.map((u) => `URI:${u}`), ...cert.sans.dns.map((d) => `DNS:${d}`), ...cert.sans.ips.map((i) => `IP:${i}`)];
+  return [
+    ['subject', cert.subject],
+    ['SANs', sans.join(', ') || '(none)'],
+    ['issuer', cert.issuer],
+    ['serial', cert.serial],
+    ['not before', cert.notBefore],
+    ['not after', cert.notAfter],
+    ['sha-256', cert.fingerprintSha256],
+  ];
+}
+
+function headline(role: string, state: string, verdict: Verdict): string {
+  const shown = verdict.running ? state : 'not running';
+  return `${role}: ${shown} (${verdict.healthy ? 'healthy' : `unhealthy: ${verdict.problems.join('; ')}`})`;
+}
+
+function renderExecutor(s: ExecutorStatus, v: Verdict, now: number, showCert: boolean): string[] {
+  const cert = s.identity?.certificate;
+  const pairs: Array<[string, string]> = [
+    ['access point', s.accessPoint],
+    ['executor id', s.executorId ?? s.identity?.spiffeId ?? '(not enrolled yet)'],
+    ['name', s.name],
+    ['connected since', s.state === 'connected' ? ago(s.connectedSince, now) : '-'],
+    ['last ack', ago(s.lastAck, now)],
+    ['identity', s.identity?.provider ?? '-'],
+    ['expires', expiry(cert, now)],
+    ['last error', s.lastError ? `${s.lastError.message} (${ago(s.lastError.at, now)})` : 'none'],
+  ];
+  if (s.serverTimeOffsetMs !== null && Math.abs(s.serverTimeOffsetMs) > 5_000) {
+    pairs.push(['clock skew', `access point clock is ${formatDuration(s.serverTimeOffsetMs)} ahead of ours`]);
+  }
+  if (s.state === 'reconnecting' && s.nextAttemptAt) pairs.push(['next attempt', s.nextAttemptAt]);
+  if (v.running) pairs.push(['pid', String(s.pid)]);
+  if (showCert && cert) pairs.push(...certRows(cert));
+  return [headline('executor', s.state, v), ...rows(pairs)];
+}
+
+function renderAccessPoint(s: AccessPointStatus, v: Verdict, now: number, showCert: boolean): string[] {
+  const cert = s.identity?.certificate;
+  const pairs: Array<[string, string]> = [
+    ['listening on', s.listen],
+    ['server id', s.identity?.spiffeId ?? '-'],
+    ['executor SAN prefix', s.executorSanPrefix || '-'],
+    ['executors', `${s.executors.online} online, ${s.executors.known} known`],
+    ['identity', s.identity?.provider ?? '-'],
+    ['expires', expiry(cert, now)],
+    ['started', ago(s.startedAt, now)],
+  ];
+  if (v.running) pairs.push(['pid', String(s.pid)]);
+  if (showCert && cert) pairs.push(...certRows(cert));
+  return [headline('access point', s.state, v), ...rows(pairs)];
+}
+
+export async function runStatus(flags: StatusFlags, io: CliIo, now = Date.now()): Promise<number> {
+  const [executor, accessPoint] = await Promise.all([
+    readJson<ExecutorStatus>(path.join(flags.stateDir, EXECUTOR_STATUS_FILE)),
+    readJson<AccessPointStatus>(path.join(flags.stateDir, ACCESS_POINT_STATUS_FILE)),
+  ]);
+  if (!executor && !accessPoint) throw new AhError('NOT_ENROLLED', { dir: flags.stateDir });
+  const ev = executor ? judgeExecutor(executor, now) : undefined;
+  const av = accessPoint ? judgeAccessPoint(accessPoint, now) : undefined;
+  const healthy = (ev?.healthy ?? true) && (av?.healthy ?? true);
+  if (flags.json) {
+    io.out(
+      JSON.stringify(
+        {
+          healthy,
+          ...(executor && ev ? { executor: { ...executor, running: ev.running, healthy: ev.healthy, problems: ev.problems } } : {}),
+          ...(accessPoint && av ? { accessPoint: { ...accessPoint, running: av.running, healthy: av.healthy, problems: av.problems } } : {}),
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    const blocks: string[][] = [];
+    if (accessPoint && av) blocks.push(renderAccessPoint(accessPoint, av, now, flags.showCert ?? false));
+    if (executor && ev) blocks.push(renderExecutor(executor, ev, now, flags.showCert ?? false));
+    io.out(blocks.map((b) => b.join('\n')).join('\n\n'));
+  }
+  return healthy ? 0 : 1;
+}

@@ -1,0 +1,77 @@
+// The only module that reads the wall clock or arms timers. Everything that waits takes a Clock,
+// so rotation, heartbeats and backoff are tested on a fake clock without sleeping.
+
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Runs `fn` once after `ms`; cancel() before then stops it. */
+  setTimer(fn: () => void, ms: number): Timer;
+  /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(fn, ms) {
+    const handle = setTimeout(fn, Math.max(0, ms));
+    return { cancel: () => clearTimeout(handle) };
+  },
+  sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const handle = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(0, ms));
+      const onAbort = (): void => {
+        clearTimeout(handle);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  },
+};
+
+/** Formats a millisecond count the way operators write durations: 30s, 5m, 1h30m, 2d3h. */
+export function formatDuration(ms: number): string {
+  const sign = ms < 0 ? '-' : '';
+  let s = Math.round(Math.abs(ms) / 1000);
+  if (s === 0 && ms !== 0) return `${sign}${Math.abs(Math.round(ms))}ms`;
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const parts: string[] = [];
+  if (d) parts.push(`${d}d`);
+  if (h) parts.push(`${h}h`);
+  if (m) parts.push(`${m}m`);
+  if (s || parts.length === 0) parts.push(`${s}s`);
+  // Two units are enough to read at a glance.
+  return sign + parts.slice(0, 2).join('');
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `30s`, `1h30m`, `250ms`, or a bare number of seconds. Returns undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const t = text.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const match of t.matchAll(re)) {
+    if (match.index !== consumed) return undefined;
+    total += Number(match[1]) * (UNIT_MS[match[2] as string] as number);
+    consumed += match[0].length;
+  }
+  return consumed === t.length && consumed > 0 ? total : undefined;
+}

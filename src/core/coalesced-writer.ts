@@ -1,0 +1,45 @@
+// Writes a JSON file whenever asked, but never two writes at once: requests made during a write
+// collapse into one more write of the newest value. A burst of changes costs at most two writes.
+
+import { writeJsonAtomic, type AtomicWriteOptions } from './atomic-file.js';
+import { errorText } from './errors.js';
+import type { Logger } from './logger.js';
+
+export class CoalescedJsonWriter {
+  private writing: Promise<void> | undefined;
+  private dirty = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly snapshot: () => unknown,
+    private readonly logger: Logger,
+    private readonly options: AtomicWriteOptions = {},
+  ) {}
+
+  /** Schedules a write of the current snapshot. */
+  request(): void {
+    this.dirty = true;
+    if (this.writing) return;
+    this.writing = this.loop().finally(() => {
+      this.writing = undefined;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.dirty) {
+      this.dirty = false;
+      try {
+        await writeJsonAtomic(this.file, this.snapshot(), this.options);
+      } catch (e) {
+        // Keep running on a full or read-only disk; the next change tries again.
+        this.logger.error('cannot write state file', { file: this.file, reason: errorText(e) });
+        return;
+      }
+    }
+  }
+
+  /** Resolves when everything requested so far is on disk (or failed and was logged). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+}

@@ -1,0 +1,252 @@
+// The one error class of `ah agent`. Every failure an operator can see has a stable code, a fixed
+// lowercase message (the troubleshooting guide's exact wording where it has one) and a hint with
+// the fix. Scripts match on `code`; people read `message` and `hint`. Codes and messages are public
+// API: add new ones, never rename.
+
+/** Facts that fill a message template, e.g. `{ target: 'ap.example.com:4433' }`. */
+export type ErrorFacts = Record<string, string>;
+
+interface ErrorSpec {
+  /** Message template; `{name}` is replaced by a fact. Fixed text, lowercase, no trailing period. */
+  readonly message: string;
+  /** What the operator should do. */
+  readonly hint: string;
+  /** Exit status when this error ends a command: 2 for usage/configuration, 1 otherwise. */
+  readonly exit: 1 | 2;
+  /** Whether a long-running loop should retry after this error. */
+  readonly retryable: boolean;
+}
+
+const spec = (message: string, hint: string, exit: 1 | 2 = 1, retryable = false): ErrorSpec => ({
+  message,
+  hint,
+  exit,
+  retryable,
+});
+
+const CHECK_CLOCK = 'check the clock on both machines (timedatectl status) and the dates: openssl x509 -in cert.pem -noout -dates';
+
+export const ERROR_SPECS = {
+  // Connection errors (guide: "Connection Errors").
+  CONNECTION_REFUSED: spec(
+    'connection refused to {target}',
+    'is the access point running and listening there? systemctl status ah-access-point; ss -tlnp | grep 4433; check firewalls for 4433/tcp',
+    1,
+    true,
+  ),
+  CONNECTION_TIMEOUT: spec(
+    'connection timed out after {timeout}',
+    'check DNS (dig), routing (traceroute) and firewalls between this machine and the access point, or try the IP address',
+    1,
+    true,
+  ),
+  CONNECTION_LOST: spec(
+    'connection to access point lost: {reason}',
+    'the executor reconnects by itself; if this repeats, check the access point logs: journalctl -u ah-access-point',
+    1,
+    true,
+  ),
+  NAME_NOT_RESOLVED: spec(
+    'cannot resolve access point host {host}',
+    'check the --remote-server host name and DNS: dig <host>',
+    1,
+    true,
+  ),
+  TLS_HANDSHAKE_FAILED: spec(
+    'tls handshake failed: {reason}',
+    'check that both sides speak TLS 1.2+ and that --remote-server points at the access point port',
+    1,
+    true,
+  ),
+  // Server certificate as judged by the executor (guide: "TLS Handshake Failed", "Server Certificate Rejected").
+  SERVER_UNKNOWN_AUTHORITY: spec(
+    'x509: certificate signed by unknown authority',
+    "the executor does not trust the access point's CA: pass it with --ca /path/to/access-point-ca.pem",
+    1,
+    true,
+  ),
+  SERVER_CERT_VERIFY_FAILED: spec(
+    'tls handshake failed: certificate verify failed',
+    `the access point's certificate did not verify; ${CHECK_CLOCK}; openssl verify -CAfile ca.pem server-cert.pem`,
+    1,
+    true,
+  ),
+  SERVER_ID_MISMATCH: spec(
+    'server SPIFFE ID mismatch: expected {expected}, got {got}',
+    "check --expected-server-id against the access point's SPIFFE ID and the trust domain on both sides",
+    1,
+    true,
+  ),
+  SERVER_NAME_MISMATCH: spec(
+    'server certificate does not match host {host}',
+    'connect using a name or IP in the access point certificate, or pass --expected-server-id with its SPIFFE ID',
+    1,
+    true,
+  ),
+  // Own certificate (guide: "Certificate Errors").
+  CERT_NOT_VALID_NOW: spec('certificate has expired or is not yet valid', `renew the certificate; ${CHECK_CLOCK}`),
+  CHAIN_INCOMPLETE: spec(
+    'unable to get local issuer certificate',
+    'the CA bundle does not reach the certificate issuer: cat intermediate-ca.pem root-ca.pem > ca-chain.pem and pass --ca ca-chain.pem',
+  ),
+  KEY_MISMATCH: spec(
+    'private key does not match certificate',
+    'regenerate the certificate and key pair together; compare: openssl x509 -noout -pubkey -in cert.pem vs openssl pkey -pubout -in key.pem',
+  ),
+  SAN_MISMATCH: spec(
+    'certificate SAN does not match expected pattern',
+    'issue the executor certificate with one URI SAN under the access point --executor-san-uri-prefix, or change that prefix',
+  ),
+  CERT_INVALID: spec(
+    'invalid certificate in {path}: {reason}',
+    'the file must hold PEM certificates, leaf first: openssl x509 -in <file> -noout -text',
+  ),
+  KEY_INVALID: spec('invalid private key in {path}: {reason}', 'the file must hold one unencrypted PEM private key (PKCS#8, SEC1 or PKCS#1)'),
+  BUNDLE_EMPTY: spec('no CA certificates in {path}', 'the CA bundle must hold at least one PEM certificate'),
+  SPIFFE_ID_INVALID: spec('invalid SPIFFE ID {id}: {reason}', 'a SPIFFE ID looks like spiffe://example.org/ah/agent/name', 2),
+  // Files (guide: "Files Provider").
+  FILE_PERMISSION_DENIED: spec(
+    'permission denied reading {path}',
+    'let the service user read it: chown agent-harbor:agent-harbor <file>; chmod 600 keys, 644 certificates',
+  ),
+  FILE_NOT_FOUND: spec('no such file: {path}', 'check the path and that the file exists: ls -la <dir>'),
+  // SPIFFE and Vault (guide: "SPIFFE Provider", "Vault Provider"); raised by their providers.
+  NO_IDENTITY_ISSUED: spec(
+    'no identity issued',
+    'create a SPIRE registration entry for this workload, or check its selectors: spire-server entry show',
+    1,
+    true,
+  ),
+  WORKLOAD_API_UNAVAILABLE: spec(
+    'failed to connect to Workload API: {path}: no such file',
+    'is the SPIRE agent running? systemctl status spire-agent; check --spiffe-socket or SPIFFE_ENDPOINT_SOCKET',
+    1,
+    true,
+  ),
+  VAULT_AUTH_FAILED: spec(
+    'vault authentication failed: permission denied',
+    'check the AppRole role ID and secret ID (and that the secret ID has not expired): vault auth list',
+  ),
+  VAULT_ISSUE_FAILED: spec('failed to issue certificate: {reason}', 'check the PKI role: vault read pki_int/roles/<role>'),
+  VAULT_SEALED: spec('vault is sealed', 'unseal Vault: vault operator unseal', 1, true),
+  // mTLS as judged by the access point (guide: "mTLS Errors"); sent to the executor and printed there.
+  CLIENT_CERT_REQUIRED: spec(
+    'client certificate required',
+    'configure an identity for the executor, e.g. --identity files --cert cert.pem --key key.pem --ca ca.pem',
+    1,
+    true,
+  ),
+  CLIENT_CERT_REJECTED: spec(
+    'client certificate rejected: {reason}',
+    "the access point must trust the executor's CA (access point --ca executor-ca.pem), or use one CA for both",
+    1,
+    true,
+  ),
+  SUPERSEDED: spec(
+    'connection superseded by a newer connection with the same identity',
+    'two executors share one certificate identity; give each machine its own certificate',
+    1,
+    true,
+  ),
+  REVOKED: spec('executor revoked by the access point: {reason}', 'ask the fleet operator to un-revoke this executor', 1, true),
+  PROTOCOL_ERROR: spec('protocol error: {reason}', 'check that executor and access point run compatible ah versions', 1, true),
+  // Configuration and local state.
+  USAGE: spec('{reason}', "see 'ah agent <command> --help'", 2),
+  NO_IDENTITY_CONFIGURED: spec(
+    'no identity configured for non-loopback address {address}',
+    'pass --identity files|spiffe|vault, or listen on 127.0.0.1 for the dev identity (or --identity dev, insecure)',
+    2,
+  ),
+  STATE_DIR_IN_USE: spec(
+    'state directory {dir} is in use by another {role} (pid {pid})',
+    'give each agent on this machine its own --state-dir',
+    2,
+  ),
+  STATE_DIR_UNUSABLE: spec('cannot use state directory {dir}: {reason}', 'create it and make it writable for the service user', 2),
+  LISTEN_FAILED: spec('cannot listen on {address}: {reason}', 'is another process using the port? ss -tlnp | grep <port>'),
+  NOT_RUNNING: spec('agent is not running', 'start it: systemctl start ah-executor (or ah-access-point)'),
+  NOT_ENROLLED: spec('no agent state in {dir}', 'run ah agent enroll (or access-point) with this --state-dir, or pass the right --state-dir'),
+  INTERNAL: spec('internal error: {reason}', 'please report this with the debug log (--log-level debug)'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_SPECS;
+
+function render(template: string, facts: ErrorFacts): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => facts[name] ?? `<${name}>`);
+}
+
+export interface AhErrorOptions {
+  /** Extra facts that do not belong in the fixed message (printed on a `detail:` line). */
+  detail?: string;
+  /** Overrides the default hint for this code. */
+  hint?: string;
+  /** Overrides the exit status, e.g. a missing file named on the command line is a usage error (2). */
+  exit?: 1 | 2;
+  cause?: unknown;
+}
+
+/** AhError is the only error type that crosses module boundaries. */
+export class AhError extends Error {
+  override readonly name = 'AhError';
+  readonly code: ErrorCode;
+  readonly facts: ErrorFacts;
+  readonly detail: string | undefined;
+  readonly hint: string;
+  private readonly exitOverride: 1 | 2 | undefined;
+
+  constructor(code: ErrorCode, facts: ErrorFacts = {}, options: AhErrorOptions = {}) {
+    super(render(ERROR_SPECS[code].message, facts), options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.facts = facts;
+    this.detail = options.detail;
+    this.hint = options.hint ?? ERROR_SPECS[code].hint;
+    this.exitOverride = options.exit;
+  }
+
+  get exitCode(): 1 | 2 {
+    return this.exitOverride ?? ERROR_SPECS[this.code].exit;
+  }
+
+  get retryable(): boolean {
+    return ERROR_SPECS[this.code].retryable;
+  }
+
+  /** The wire and status-file form: enough to rebuild the error on the other side. */
+  toJSON(): SerializedError {
+    return { code: this.code, message: this.message, facts: this.facts, ...(this.detail ? { detail: this.detail } : {}) };
+  }
+}
+
+export interface SerializedError {
+  code: ErrorCode;
+  message: string;
+  facts: ErrorFacts;
+  detail?: string;
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_SPECS, code);
+}
+
+/** Checks by name and code (not instanceof) so that errors from another copy of the module still match. */
+export function isAhError(e: unknown): e is AhError {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AhError' && isErrorCode((e as { code?: unknown }).code);
+}
+
+/** Rebuilds an AhError that crossed a process or network boundary. */
+export function fromSerialized(s: { code: string; facts?: ErrorFacts; detail?: string }): AhError {
+  if (!isErrorCode(s.code)) return new AhError('PROTOCOL_ERROR', { reason: `unknown error code ${s.code}` });
+  return new AhError(s.code, s.facts ?? {}, s.detail === undefined ? {} : { detail: s.detail });
+}
+
+/** Text of any thrown value, for logs and `detail` lines. */
+export function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** Wraps anything thrown into an AhError; an AhError passes through unchanged. */
+export function toAhError(e: unknown): AhError {
+  if (isAhError(e)) return e;
+  return new AhError('INTERNAL', { reason: errorText(e) }, { cause: e });
+}

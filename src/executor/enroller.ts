@@ -1,0 +1,181 @@
+// `ah agent enroll` as a component: keep one session to the access point alive for as long as the
+// process runs, reconnecting after any failure with capped, jittered exponential backoff, and keep
+// status.json current. Stopping says Goodbye so the access point marks us offline at once.
+
+import os from 'node:os';
+import path from 'node:path';
+import { Backoff } from '../core/backoff.js';
+import type { Clock } from '../core/clock.js';
+import { formatDuration } from '../core/clock.js';
+import { CoalescedJsonWriter } from '../core/coalesced-writer.js';
+import { AhError, toAhError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { AH_VERSION } from '../core/version.js';
+import type { Hello } from '../fleet/protocol.js';
+import type { Identity, IdentitySource } from '../identity/identity.js';
+import type { Target } from '../tls/connect-errors.js';
+import { EXECUTOR_STATUS_FILE, type ExecutorState, type ExecutorStatus } from './executor-status.js';
+import { FleetSession } from './session.js';
+
+export interface EnrollerOptions {
+  target: Target;
+  /** As the operator wrote it, for status and logs. */
+  accessPointUrl: string;
+  name: string;
+  labels: Record<string, string>;
+  identitySource: IdentitySource;
+  expectedServerId?: string;
+  heartbeatIntervalMs: number;
+  connectTimeoutMs: number;
+  stateDir: string;
+  clock: Clock;
+  logger: Logger;
+  backoff?: Backoff;
+}
+
+export function hostFacts(): Hello['host'] {
+  return {
+    hostname: os.hostname(),
+    os: process.platform,
+    os_release: os.release(),
+    arch: process.arch,
+    cpus: os.cpus().length,
+    memory_bytes: os.totalmem(),
+  };
+}
+
+export class Enroller {
+  private session: FleetSession | undefined;
+  private stopping = false;
+  private readonly stopController = new AbortController();
+  private readonly backoff: Backoff;
+  private readonly statusWriter: CoalescedJsonWriter;
+  private status: ExecutorStatus;
+  private finished: Promise<void> | undefined;
+
+  constructor(private readonly options: EnrollerOptions) {
+    this.backoff = options.backoff ?? new Backoff({ initialMs: 500, maxMs: 30_000, jitter: 0.5 });
+    this.statusWriter = new CoalescedJsonWriter(path.join(options.stateDir, EXECUTOR_STATUS_FILE), () => this.status, options.logger, {
+      durable: false,
+    });
+    this.status = {
+      role: 'executor',
+      pid: process.pid,
+      version: AH_VERSION,
+      state: 'starting',
+      accessPoint: options.accessPointUrl,
+      name: options.name,
+      executorId: null,
+      connectedSince: null,
+      lastAck: null,
+      heartbeatIntervalMs: null,
+      serverTimeOffsetMs: null,
+      lastRoundTripMs: null,
+      nextAttemptAt: null,
+      identity: null,
+      lastError: null,
+      updatedAt: this.iso(options.clock.now()),
+    };
+  }
+
+  /** Starts the connection loop; resolves when stop() has finished. */
+  run(): Promise<void> {
+    this.finished ??= this.loop();
+    return this.finished;
+  }
+
+  /** Says Goodbye, stops reconnecting and writes the final status. */
+  async stop(reason = 'shutdown'): Promise<void> {
+    if (this.stopping) return this.finished;
+    this.stopping = true;
+    this.stopController.abort();
+    await this.session?.goodbye(reason);
+    await this.finished;
+  }
+
+  private iso(ms: number): string {
+    return new Date(ms).toISOString();
+  }
+
+  private update(patch: Partial<ExecutorStatus>): void {
+    this.status = { ...this.status, ...patch, updatedAt: this.iso(this.options.clock.now()) };
+    this.statusWriter.request();
+  }
+
+  private identityStatus(identity: Identity): ExecutorStatus['identity'] {
+    return { provider: identity.provider, spiffeId: identity.spiffeId ?? null, certificate: identity.facts };
+  }
+
+  private async loop(): Promise<void> {
+    const { options } = this;
+    const log = options.logger;
+    while (!this.stopping) {
+      const identity = options.identitySource.current();
+      this.update({ state: this.status.lastError ? 'reconnecting' : 'connecting', identity: this.identityStatus(identity), nextAttemptAt: null });
+      const session = new FleetSession({
+        target: options.target,
+        identity,
+        ...(options.expectedServerId ? { expectedServerId: options.expectedServerId } : {}),
+        hello: {
+          name: options.name,
+          labels: options.labels,
+          version: AH_VERSION,
+          host: hostFacts(),
+          heartbeat_interval_ms: options.heartbeatIntervalMs,
+        },
+        connectTimeoutMs: options.connectTimeoutMs,
+        clock: options.clock,
+        logger: log,
+        onAck: (ack, rtt) => {
+          const now = options.clock.now();
+          this.update({ lastAck: this.iso(now), lastRoundTripMs: rtt, serverTimeOffsetMs: Math.round(ack.server_time_unix_ms + rtt / 2 - now) });
+        },
+      });
+      this.session = session;
+      let failure: AhError | undefined;
+      try {
+        const welcome = await session.start();
+        this.backoff.reset();
+        const now = options.clock.now();
+        this.update({
+          state: 'connected',
+          executorId: welcome.executor_id,
+          connectedSince: this.iso(now),
+          lastAck: this.iso(now),
+          heartbeatIntervalMs: welcome.heartbeat_interval_ms,
+          serverTimeOffsetMs: welcome.server_time_unix_ms - now,
+          lastError: null,
+        });
+        log.info('enrolled', {
+          executor_id: welcome.executor_id,
+          access_point: options.accessPointUrl,
+          name: options.name,
+          heartbeat_ms: welcome.heartbeat_interval_ms,
+          serial: identity.facts.serial,
+          expires: identity.facts.notAfter,
+        });
+        failure = await session.ended;
+      } catch (e) {
+        failure = toAhError(e);
+      }
+      if (this.stopping) break;
+      failure ??= new AhError('CONNECTION_LOST', { reason: 'session closed' });
+      const delay = this.backoff.next();
+      const retryAt = options.clock.now() + delay;
+      log.failure('error', failure, { retry_in: formatDuration(delay), attempt: this.backoff.failures });
+      this.update({
+        state: 'reconnecting',
+        connectedSince: null,
+        nextAttemptAt: this.iso(retryAt),
+        lastError: { ...failure.toJSON(), at: this.iso(options.clock.now()) },
+      });
+      try {
+        await options.clock.sleep(delay, this.stopController.signal);
+      } catch {
+        break; // stop() aborted the wait
+      }
+    }
+    this.update({ state: 'stopped', connectedSince: null, nextAttemptAt: null });
+    await this.statusWriter.flush();
+  }
+}

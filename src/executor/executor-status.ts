@@ -1,0 +1,35 @@
+// The executor's status.json, read by `ah agent status`. Types only and no heavy imports, so the
+// status command stays fast.
+
+import type { CertificateFacts } from '../x509/certificate.js';
+
+export const EXECUTOR_STATUS_FILE = 'status.json';
+
+export type ExecutorState = 'starting' | 'connecting' | 'connected' | 'reconnecting' | 'stopped';
+
+export interface StatusError {
+  code: string;
+  message: string;
+  detail?: string;
+  at: string;
+}
+
+export interface ExecutorStatus {
+  role: 'executor';
+  pid: number;
+  version: string;
+  state: ExecutorState;
+  accessPoint: string;
+  name: string;
+  executorId: string | null;
+  connectedSince: string | null;
+  lastAck: string | null;
+  heartbeatIntervalMs: number | null;
+  /** Access point clock minus ours, from Welcome and acks; large values break certificate checks. */
+  serverTimeOffsetMs: number | null;
+  lastRoundTripMs: number | null;
+  nextAttemptAt: string | null;
+  identity: { provider: string; spiffeId: string | null; certificate: CertificateFacts } | null;
+  lastError: StatusError | null;
+  updatedAt: string;
+}

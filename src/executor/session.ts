@@ -1,0 +1,177 @@
+// One connection of an executor to the access point: its own gRPC channel over mTLS, one Connect
+// stream, Hello -> Welcome, then heartbeats until either side ends it. A session never reconnects;
+// the enroller starts a new one (with a new channel, so a new identity is presented).
+
+import { isIP } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { Clock, Timer } from '../core/clock.js';
+import { formatDuration } from '../core/clock.js';
+import { AhError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { fleetClientConstructor, ERROR_METADATA_KEY, type AccessPointMessage, type Ack, type ExecutorMessage, type Hello, type Welcome } from '../fleet/protocol.js';
+import type { Identity } from '../identity/identity.js';
+import { judgeServerCertificate } from '../tls/check-server-identity.js';
+import { classifyConnectError, remoteError, type Target } from '../tls/connect-errors.js';
+
+export interface SessionOptions {
+  target: Target;
+  identity: Identity;
+  expectedServerId?: string;
+  hello: Hello;
+  connectTimeoutMs: number;
+  /** Missed acknowledgements after which the access point is presumed gone. */
+  missedLimit?: number;
+  clock: Clock;
+  logger: Logger;
+  onAck?: (ack: Ack, roundTripMs: number) => void;
+}
+
+type ConnectCall = grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage>;
+
+// SNI must be a host name; for an IP target we send a fixed name and check the IP ourselves.
+const SNI_FOR_IP_TARGETS = 'ah-access-point';
+
+export class FleetSession {
+  private readonly client: grpc.Client;
+  private call: ConnectCall | undefined;
+  private serverIdentityError: AhError | undefined;
+  private welcome: Welcome | undefined;
+  private timer: Timer | undefined;
+  private seq = 0;
+  private readonly sentAt = new Map<number, number>();
+  private lastAckAt = 0;
+  private finished = false;
+  private resolveEnded!: (error: AhError | undefined) => void;
+  /** Resolves when the session is over: with the reason, or undefined when we closed it. */
+  readonly ended: Promise<AhError | undefined>;
+
+  constructor(private readonly options: SessionOptions) {
+    this.ended = new Promise((resolve) => {
+      this.resolveEnded = resolve;
+    });
+    const { identity, target } = options;
+    const credentials = grpc.credentials.createSsl(Buffer.from(identity.bundlePem), Buffer.from(identity.keyPem), Buffer.from(identity.chainPem), {
+      checkServerIdentity: (_servername, cert) => {
+        const error = judgeServerCertificate({ host: target.host, ...(options.expectedServerId ? { expectedServerId: options.expectedServerId } : {}) }, cert);
+        if (error) this.serverIdentityError = error;
+        return error;
+      },
+    });
+    const hostPort = `${isIP(target.host) === 6 ? `[${target.host}]` : target.host}:${target.port}`;
+    const Client = fleetClientConstructor();
+    this.client = new Client(hostPort, credentials, {
+      // A private subchannel per session: a shared one would keep presenting the old certificate.
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.ssl_target_name_override': isIP(target.host) ? SNI_FOR_IP_TARGETS : target.host,
+      'grpc.default_authority': hostPort,
+      'grpc.max_receive_message_length': 64 * 1024,
+    });
+  }
+
+  get executorId(): string | undefined {
+    return this.welcome?.executor_id;
+  }
+
+  /** Opens the stream and resolves with Welcome, or rejects with the guide's error for the failure. */
+  start(): Promise<Welcome> {
+    const { clock, connectTimeoutMs } = this.options;
+    return new Promise<Welcome>((resolve, reject) => {
+      const call = (this.client as unknown as { Connect(): ConnectCall }).Connect();
+      this.call = call;
+      this.timer = clock.setTimer(() => {
+        this.finish(new AhError('CONNECTION_TIMEOUT', { timeout: formatDuration(connectTimeoutMs) }));
+      }, connectTimeoutMs);
+      void this.ended.then((error) => {
+        if (!this.welcome) reject(error ?? new AhError('CONNECTION_LOST', { reason: 'closed before Welcome' }));
+      });
+      call.on('data', (message: AccessPointMessage) => {
+        if (this.finished) return;
+        switch (message.body) {
+          case 'welcome':
+            if (this.welcome) return;
+            this.welcome = message.welcome;
+            this.lastAckAt = clock.now();
+            this.scheduleHeartbeat();
+            resolve(message.welcome);
+            return;
+          case 'ack':
+            this.onAck(message.ack);
+            return;
+          case 'revoked':
+            this.finish(new AhError('REVOKED', { reason: message.revoked.reason || 'no reason given' }));
+            return;
+        }
+      });
+      call.on('error', (error: grpc.ServiceError) => this.finish(this.classify(error)));
+      call.on('end', () => this.finish(new AhError('CONNECTION_LOST', { reason: 'access point closed the stream' })));
+      call.write({ body: 'hello', hello: this.options.hello });
+    });
+  }
+
+  /** Says Goodbye and waits (briefly) for the access point to close the stream. */
+  async goodbye(reason: string, waitMs = 2_000): Promise<void> {
+    if (this.finished || !this.call) {
+      this.close();
+      return;
+    }
+    this.call.write({ body: 'goodbye', goodbye: { reason } });
+    this.call.end();
+    const timeout = this.options.clock.sleep(waitMs).then(() => undefined);
+    await Promise.race([this.ended, timeout]);
+    this.close();
+  }
+
+  /** Ends the session locally, without Goodbye. */
+  close(): void {
+    this.finish(undefined);
+  }
+
+  private classify(error: grpc.ServiceError): AhError {
+    this.options.logger.debug('stream failed', { grpc_code: error.code, raw: error.details });
+    const remote = remoteError(error.metadata?.get(ERROR_METADATA_KEY)[0]);
+    if (remote) return remote;
+    if (this.serverIdentityError) return this.serverIdentityError;
+    if (!this.welcome) return classifyConnectError(this.options.target, error.details ?? error.message);
+    if (error.code === grpc.status.CANCELLED) return new AhError('CONNECTION_LOST', { reason: 'stream cancelled' });
+    return new AhError('CONNECTION_LOST', { reason: error.details || error.message });
+  }
+
+  private scheduleHeartbeat(): void {
+    const interval = this.welcome?.heartbeat_interval_ms ?? 5_000;
+    const limit = (this.options.missedLimit ?? 3) * interval;
+    this.timer?.cancel();
+    this.timer = this.options.clock.setTimer(() => {
+      if (this.finished) return;
+      const now = this.options.clock.now();
+      if (now - this.lastAckAt > limit) {
+        this.finish(new AhError('CONNECTION_LOST', { reason: `no heartbeat acknowledged for ${formatDuration(now - this.lastAckAt)}` }));
+        return;
+      }
+      this.seq += 1;
+      this.sentAt.set(this.seq, now);
+      this.call?.write({ body: 'heartbeat', heartbeat: { seq: this.seq, sent_unix_ms: now } });
+      this.scheduleHeartbeat();
+    }, interval);
+  }
+
+  private onAck(ack: Ack): void {
+    const now = this.options.clock.now();
+    this.lastAckAt = now;
+    const sent = this.sentAt.get(ack.seq);
+    this.sentAt.delete(ack.seq);
+    this.options.onAck?.(ack, sent === undefined ? 0 : now - sent);
+  }
+
+  private finish(error: AhError | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.timer?.cancel();
+    if (this.call) {
+      this.call.removeAllListeners('data');
+      this.call.on('error', () => {});
+      this.call.cancel();
+    }
+    this.client.close();
+    this.resolveEnded(error);
+  }
+}

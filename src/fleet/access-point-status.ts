@@ -1,0 +1,18 @@
+// The access point's status file, read by `ah agent status`. Kept free of heavy imports.
+
+import type { CertificateFacts } from '../x509/certificate.js';
+
+export const ACCESS_POINT_STATUS_FILE = 'access-point.json';
+
+export interface AccessPointStatus {
+  role: 'access-point';
+  pid: number;
+  version: string;
+  state: 'starting' | 'serving' | 'stopped';
+  listen: string;
+  startedAt: string;
+  updatedAt: string;
+  executorSanPrefix: string;
+  identity: { provider: string; spiffeId: string | null; certificate: CertificateFacts } | null;
+  executors: { online: number; known: number };
+}

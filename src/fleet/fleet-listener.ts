@@ -1,0 +1,163 @@
+// The fleet port. We own the TLS server (rather than letting grpc-js create it) so that the access
+// point sees every handshake: it judges each client certificate itself, logs why a connection was
+// refused, and swaps certificates for new handshakes without touching open connections.
+//
+// A connection whose certificate passes goes to the fleet gRPC server. One that fails goes to a
+// second gRPC server that knows nothing but how to refuse: it answers the executor's Connect with
+// the exact reason (so the executor can print the guide's message instead of "connection reset"),
+// and the connection is cut after a few seconds whatever happens. Unauthenticated peers never
+// reach a fleet handler.
+
+import net from 'node:net';
+import tls, { type TLSSocket } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../core/clock.js';
+import { AhError, errorText, isAhError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Identity } from '../identity/identity.js';
+import { authorizeExecutorSocket, type AuthorizedExecutor } from '../tls/authorize-executor.js';
+import { serverContextOptions } from '../tls/server-options.js';
+import { errorStatus } from './fleet-service.js';
+import { fleetServiceDefinition } from './protocol.js';
+
+/** Bound on how long a refused connection may stay open to receive its reason. */
+const REJECTED_CONNECTION_LIFETIME_MS = 5_000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface RejectionEvent {
+  peer: string;
+  error: AhError;
+}
+
+export interface FleetListenerOptions {
+  identity: Identity;
+  sanPrefix: string;
+  logger: Logger;
+  clock: Clock;
+  /** Where authorized connections go. */
+  fleetServer: grpc.Server;
+  onReject?: (event: RejectionEvent) => void;
+}
+
+/** The same "address:port" form grpc-js uses for call.getPeer(). */
+export function peerKey(socket: net.Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
+}
+
+export class FleetListener {
+  private readonly server: tls.Server;
+  private readonly authorized = new Map<string, AuthorizedExecutor>();
+  private readonly rejected = new Map<string, AhError>();
+  private readonly sockets = new Set<net.Socket>();
+  private readonly rejectServer = new grpc.Server();
+  private readonly fleetInjector: grpc.ConnectionInjector;
+  private readonly rejectInjector: grpc.ConnectionInjector;
+  private identity: Identity;
+
+  constructor(private readonly options: FleetListenerOptions) {
+    this.identity = options.identity;
+    this.rejectServer.addService(fleetServiceDefinition(), {
+      Connect: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        const error = this.rejected.get(call.getPeer()) ?? new AhError('CLIENT_CERT_REQUIRED');
+        const code = error.code === 'SAN_MISMATCH' || error.code === 'CLIENT_CERT_REJECTED' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED;
+        call.on('error', () => {});
+        call.emit('error', errorStatus(code, error));
+      },
+    });
+    this.fleetInjector = options.fleetServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.rejectInjector = this.rejectServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.server = tls.createServer({
+      ...serverContextOptions(options.identity),
+      requestCert: true,
+      // The verdict is read from socket.authorized after the handshake, so that the refusal can
+      // carry its reason; nothing is served on an unauthorized socket.
+      rejectUnauthorized: false,
+      ALPNProtocols: ['h2'],
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    });
+    this.server.on('connection', (socket: net.Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    this.server.on('secureConnection', (socket: TLSSocket) => this.onSecureConnection(socket));
+    this.server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+      options.logger.debug('tls handshake failed', { peer: peerKey(socket), reason: error.message });
+    });
+  }
+
+  /** The authorized executor behind a connection, by its gRPC peer string. */
+  lookup(peer: string): AuthorizedExecutor | undefined {
+    return this.authorized.get(peer);
+  }
+
+  listen(host: string, port: number): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException): void => {
+        const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+        const reason = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+        reject(new AhError('LISTEN_FAILED', { address, reason }, { cause: e }));
+      };
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (e) => this.options.logger.error('fleet listener error', { reason: errorText(e) }));
+        resolve(this.server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /** New handshakes use `identity` from now on; open connections keep theirs. */
+  updateIdentity(identity: Identity): void {
+    this.server.setSecureContext({ ...serverContextOptions(identity) });
+    this.identity = identity;
+  }
+
+  get currentIdentity(): Identity {
+    return this.identity;
+  }
+
+  /** Stops accepting; open connections are ended by the caller (fleet service) or destroyed here. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.fleetInjector.destroy();
+    this.rejectInjector.destroy();
+    for (const socket of this.sockets) socket.destroy();
+    this.rejectServer.forceShutdown();
+    await closed;
+  }
+
+  private onSecureConnection(socket: TLSSocket): void {
+    const key = peerKey(socket);
+    let decision: AuthorizedExecutor | AhError;
+    try {
+      decision = authorizeExecutorSocket(socket, this.options.sanPrefix);
+    } catch (e) {
+      decision = isAhError(e) ? e : new AhError('CLIENT_CERT_REJECTED', { reason: errorText(e) });
+    }
+    if (decision instanceof AhError) {
+      this.options.logger.failure('warn', decision, { event: 'rejected', peer: key });
+      this.options.onReject?.({ peer: key, error: decision });
+      if (socket.alpnProtocol !== 'h2') {
+        // Not a gRPC client (a scanner, openssl s_client): there is no way to tell it why.
+        socket.destroy();
+        return;
+      }
+      this.rejected.set(key, decision);
+      const cut = this.options.clock.setTimer(() => socket.destroy(), REJECTED_CONNECTION_LIFETIME_MS);
+      socket.once('close', () => {
+        cut.cancel();
+        this.rejected.delete(key);
+      });
+      this.rejectInjector.injectConnection(socket);
+      return;
+    }
+    if (socket.alpnProtocol !== 'h2') {
+      this.options.logger.debug('authorized peer did not negotiate h2; closing', { peer: key });
+      socket.destroy();
+      return;
+    }
+    this.authorized.set(key, decision);
+    socket.once('close', () => this.authorized.delete(key));
+    this.fleetInjector.injectConnection(socket);
+  }
+}

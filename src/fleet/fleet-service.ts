@@ -1,0 +1,202 @@
+// The Connect stream on the access point side: Hello -> Welcome, Heartbeat -> Ack, Goodbye.
+// Only connections whose certificate passed authorization reach this handler; the executor's
+// identity is looked up from the connection, never taken from what it sends.
+
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Clock, Timer } from '../core/clock.js';
+import { AhError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { AuthorizedExecutor } from '../tls/authorize-executor.js';
+import { ERROR_METADATA_KEY, type AccessPointMessage, type ExecutorMessage, type Hello } from './protocol.js';
+import type { Registry } from './registry.js';
+
+export interface HeartbeatPolicy {
+  defaultMs: number;
+  minMs: number;
+  maxMs: number;
+  /** Missed intervals after which an executor is offline. */
+  missedLimit: number;
+  /** How long a new stream may take to send Hello. */
+  helloTimeoutMs: number;
+}
+
+export const DEFAULT_HEARTBEAT_POLICY: HeartbeatPolicy = {
+  defaultMs: 5_000,
+  minMs: 100,
+  maxMs: 300_000,
+  missedLimit: 3,
+  helloTimeoutMs: 10_000,
+};
+
+type ConnectCall = grpc.ServerDuplexStream<ExecutorMessage, AccessPointMessage>;
+
+interface LiveStream {
+  call: ConnectCall;
+  executorId: string;
+  closed: boolean;
+  timer: Timer | undefined;
+  finish(status: grpc.StatusObject | undefined, registryReason: string): void;
+}
+
+export interface FleetServiceOptions {
+  registry: Registry;
+  clock: Clock;
+  logger: Logger;
+  policy: HeartbeatPolicy;
+  /** The authorized executor behind a gRPC peer string, recorded when its connection was accepted. */
+  lookupPeer(peer: string): AuthorizedExecutor | undefined;
+}
+
+/** A gRPC status carrying one of our errors in the `ah-error` trailer. */
+export function errorStatus(code: grpc.status, error: AhError): grpc.StatusObject {
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_METADATA_KEY, JSON.stringify(error.toJSON()));
+  return { code, details: error.message, metadata };
+}
+
+function clamp(value: number, policy: HeartbeatPolicy): number {
+  if (!value) return policy.defaultMs;
+  return Math.min(policy.maxMs, Math.max(policy.minMs, value));
+}
+
+export class FleetService {
+  private readonly live = new Map<string, LiveStream>();
+
+  constructor(private readonly options: FleetServiceOptions) {}
+
+  implementation(): grpc.UntypedServiceImplementation {
+    return { Connect: (call: ConnectCall) => this.connect(call) };
+  }
+
+  /** Ends every live stream (access point shutdown); executors reconnect with backoff. */
+  endAll(reason: string): void {
+    for (const stream of [...this.live.values()]) {
+      stream.finish({ code: grpc.status.UNAVAILABLE, details: reason, metadata: new grpc.Metadata() }, reason);
+    }
+  }
+
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  private connect(call: ConnectCall): void {
+    const { registry, clock, logger, policy } = this.options;
+    const peerAddress = call.getPeer();
+    const peer = this.options.lookupPeer(peerAddress);
+    if (!peer) {
+      // Cannot happen for connections routed here; refuse rather than guess an identity.
+      call.emit('error', errorStatus(grpc.status.UNAUTHENTICATED, new AhError('CLIENT_CERT_REQUIRED')));
+      return;
+    }
+    const connectionId = randomUUID();
+    const log = logger.child('connect');
+    let enrolled = false;
+    let intervalMs = policy.defaultMs;
+
+    const stream: LiveStream = {
+      call,
+      executorId: peer.spiffeId,
+      closed: false,
+      timer: undefined,
+      finish: (status, registryReason) => {
+        if (stream.closed) return;
+        stream.closed = true;
+        stream.timer?.cancel();
+        this.live.delete(connectionId);
+        if (enrolled && registry.disconnect(peer.spiffeId, connectionId, registryReason)) {
+          log.info('executor offline', { executor_id: peer.spiffeId, reason: registryReason });
+        }
+        if (status && status.code !== grpc.status.OK) call.emit('error', status);
+        else if (status) call.end();
+      },
+    };
+    this.live.set(connectionId, stream);
+
+    const arm = (ms: number, onExpiry: () => void): void => {
+      stream.timer?.cancel();
+      stream.timer = clock.setTimer(onExpiry, ms);
+    };
+    arm(policy.helloTimeoutMs, () => {
+      log.warn('no Hello in time; closing stream', { executor_id: peer.spiffeId, peer: peerAddress });
+      stream.finish(errorStatus(grpc.status.DEADLINE_EXCEEDED, new AhError('PROTOCOL_ERROR', { reason: 'no Hello in time' })), 'no hello');
+    });
+    const watchdog = (): void =>
+      arm(intervalMs * policy.missedLimit, () => {
+        const reason = `missed ${policy.missedLimit} heartbeats`;
+        stream.finish(errorStatus(grpc.status.DEADLINE_EXCEEDED, new AhError('CONNECTION_LOST', { reason })), reason);
+      });
+
+    const onHello = (hello: Hello): void => {
+      intervalMs = clamp(hello.heartbeat_interval_ms, policy);
+      const superseded = registry.enroll({
+        id: peer.spiffeId,
+        connectionId,
+        name: hello.name,
+        labels: hello.labels ?? {},
+        version: hello.version,
+        host: hello.host ?? null,
+        peerAddress,
+        certSerial: peer.certificate.serialNumber.toUpperCase(),
+        certNotAfter: new Date(peer.certificate.validTo).toISOString(),
+        heartbeatIntervalMs: intervalMs,
+      });
+      enrolled = true;
+      if (superseded) {
+        const old = this.live.get(superseded);
+        log.info('superseded', { executor_id: peer.spiffeId, old_peer: old?.call.getPeer(), new_peer: peerAddress });
+        old?.finish(errorStatus(grpc.status.ABORTED, new AhError('SUPERSEDED')), 'superseded');
+      }
+      log.info('enrolled', {
+        executor_id: peer.spiffeId,
+        name: hello.name,
+        peer: peerAddress,
+        serial: peer.certificate.serialNumber.toUpperCase(),
+        heartbeat_ms: intervalMs,
+      });
+      call.write({
+        body: 'welcome',
+        welcome: {
+          executor_id: peer.spiffeId,
+          server_time_unix_ms: clock.now(),
+          heartbeat_interval_ms: intervalMs,
+          connection_id: connectionId,
+        },
+      });
+      watchdog();
+    };
+
+    call.on('data', (message: ExecutorMessage) => {
+      if (stream.closed) return;
+      if (!enrolled) {
+        if (message.body !== 'hello') {
+          stream.finish(errorStatus(grpc.status.FAILED_PRECONDITION, new AhError('PROTOCOL_ERROR', { reason: 'first message must be Hello' })), 'protocol error');
+          return;
+        }
+        onHello(message.hello);
+        return;
+      }
+      switch (message.body) {
+        case 'heartbeat':
+          registry.seen(peer.spiffeId, connectionId);
+          call.write({ body: 'ack', ack: { seq: message.heartbeat.seq, server_time_unix_ms: clock.now() } });
+          watchdog();
+          return;
+        case 'goodbye': {
+          const reason = message.goodbye.reason || 'goodbye';
+          log.info('goodbye', { executor_id: peer.spiffeId, reason });
+          stream.finish({ code: grpc.status.OK, details: 'goodbye', metadata: new grpc.Metadata() }, `goodbye: ${reason}`);
+          return;
+        }
+        case 'hello':
+          stream.finish(errorStatus(grpc.status.FAILED_PRECONDITION, new AhError('PROTOCOL_ERROR', { reason: 'Hello sent twice' })), 'protocol error');
+          return;
+      }
+    });
+    // The executor half-closed without Goodbye, or the connection went away.
+    call.on('end', () => stream.finish({ code: grpc.status.OK, details: '', metadata: new grpc.Metadata() }, 'stream ended'));
+    call.on('cancelled', () => stream.finish(undefined, 'connection closed'));
+    call.on('error', () => stream.finish(undefined, 'connection error'));
+    call.on('close', () => stream.finish(undefined, 'connection closed'));
+  }
+}

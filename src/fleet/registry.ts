@@ -1,0 +1,182 @@
+// The access point's registry of executors, keyed by SPIFFE ID. It knows who is online now and,
+// through registry.json in the state dir, who was ever enrolled, so a restarted access point
+// still lists its fleet (as offline until each executor reconnects).
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Clock } from '../core/clock.js';
+import { CoalescedJsonWriter } from '../core/coalesced-writer.js';
+import { errorText } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { HostFacts } from './protocol.js';
+
+export type ExecutorState = 'online' | 'offline';
+
+export interface ExecutorRecord {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  version: string;
+  host: HostFacts | null;
+  state: ExecutorState;
+  firstSeen: string;
+  lastSeen: string;
+  connectedSince: string | null;
+  disconnectedAt: string | null;
+  disconnectReason: string | null;
+  peerAddress: string;
+  certSerial: string;
+  certNotAfter: string;
+  heartbeatIntervalMs: number;
+}
+
+export interface EnrollFacts {
+  id: string;
+  connectionId: string;
+  name: string;
+  labels: Record<string, string>;
+  version: string;
+  host: HostFacts | null;
+  peerAddress: string;
+  certSerial: string;
+  certNotAfter: string;
+  heartbeatIntervalMs: number;
+}
+
+interface RegistryFile {
+  version: 1;
+  executors: ExecutorRecord[];
+}
+
+export const REGISTRY_FILE = 'registry.json';
+
+export class Registry {
+  private readonly records = new Map<string, ExecutorRecord>();
+  /** The live connection per executor: only it may mark the executor offline. */
+  private readonly current = new Map<string, string>();
+  private readonly writer: CoalescedJsonWriter;
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    /** Called after every change of presence (enroll, disconnect). */
+    private readonly onChange: () => void = () => {},
+  ) {
+    this.writer = new CoalescedJsonWriter(this.file, (): RegistryFile => ({ version: 1, executors: this.list() }), logger, { mode: 0o640 });
+  }
+
+  get file(): string {
+    return path.join(this.stateDir, REGISTRY_FILE);
+  }
+
+  /** Loads registry.json; every executor starts offline because no connection survives a restart. */
+  async load(): Promise<void> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    try {
+      const parsed = JSON.parse(text) as RegistryFile;
+      const now = new Date(this.clock.now()).toISOString();
+      for (const r of parsed.executors ?? []) {
+        const wasOnline = r.state === 'online';
+        this.records.set(r.id, {
+          ...r,
+          state: 'offline',
+          connectedSince: null,
+          disconnectedAt: wasOnline ? now : r.disconnectedAt,
+          disconnectReason: wasOnline ? 'access point restarted' : r.disconnectReason,
+        });
+      }
+    } catch (e) {
+      // A torn or hand-edited file must not stop the fleet: keep it aside and start empty.
+      const aside = `${this.file}.corrupt-${this.clock.now()}`;
+      await fs.rename(this.file, aside).catch(() => undefined);
+      this.logger.warn('registry file unreadable; moved aside, starting empty', { file: aside, reason: errorText(e) });
+    }
+  }
+
+  /**
+   * Records an executor as online on `connectionId`. Returns the connection it supersedes (a
+   * previous live stream of the same SPIFFE ID), which the caller ends.
+   */
+  enroll(facts: EnrollFacts): string | undefined {
+    const now = new Date(this.clock.now()).toISOString();
+    const previous = this.records.get(facts.id);
+    const superseded = this.current.get(facts.id);
+    this.current.set(facts.id, facts.connectionId);
+    this.records.set(facts.id, {
+      id: facts.id,
+      name: facts.name,
+      labels: facts.labels,
+      version: facts.version,
+      host: facts.host,
+      state: 'online',
+      firstSeen: previous?.firstSeen ?? now,
+      lastSeen: now,
+      // A superseding stream continues the same presence: the executor was never offline.
+      connectedSince: superseded && previous?.connectedSince ? previous.connectedSince : now,
+      disconnectedAt: null,
+      disconnectReason: null,
+      peerAddress: facts.peerAddress,
+      certSerial: facts.certSerial,
+      certNotAfter: facts.certNotAfter,
+      heartbeatIntervalMs: facts.heartbeatIntervalMs,
+    });
+    this.persist();
+    return superseded;
+  }
+
+  /** Notes a heartbeat; kept in memory only (registry.json records presence, not every beat). */
+  seen(id: string, connectionId: string): void {
+    const record = this.records.get(id);
+    if (record && this.current.get(id) === connectionId) record.lastSeen = new Date(this.clock.now()).toISOString();
+  }
+
+  /** Marks the executor offline if `connectionId` is still its live connection. Returns whether it did. */
+  disconnect(id: string, connectionId: string, reason: string): boolean {
+    if (this.current.get(id) !== connectionId) return false;
+    this.current.delete(id);
+    const record = this.records.get(id);
+    if (!record) return false;
+    const now = new Date(this.clock.now()).toISOString();
+    record.state = 'offline';
+    record.connectedSince = null;
+    record.disconnectedAt = now;
+    record.disconnectReason = reason;
+    this.persist();
+    return true;
+  }
+
+  isCurrent(id: string, connectionId: string): boolean {
+    return this.current.get(id) === connectionId;
+  }
+
+  get(id: string): ExecutorRecord | undefined {
+    const r = this.records.get(id);
+    return r ? { ...r } : undefined;
+  }
+
+  list(): ExecutorRecord[] {
+    return [...this.records.values()].map((r) => ({ ...r })).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  onlineCount(): number {
+    return this.current.size;
+  }
+
+  /** Writes the registry soon; a burst of enrollments costs one or two writes. */
+  private persist(): void {
+    this.writer.request();
+    this.onChange();
+  }
+
+  /** Waits until everything recorded so far is on disk. */
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+}

@@ -1,0 +1,99 @@
+// An identity is what a TLS endpoint needs to prove who it is and to judge its peer: the leaf
+// certificate chain, its private key, and the trust bundle. Providers only ever hand out an
+// identity that passed validate(): a half-updated or invalid identity never goes live.
+
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { AhError } from '../core/errors.js';
+import { describeCertificate, validity, type CertificateFacts } from '../x509/certificate.js';
+import { certificatesToPem } from '../x509/pem.js';
+import { soleUriSan } from '../x509/san.js';
+import { isSpiffeId } from '../x509/spiffe-id.js';
+import { checkKeyMatchesCertificate, verifyChain } from '../x509/verify.js';
+
+export type ProviderName = 'dev' | 'files' | 'spiffe' | 'vault';
+export const PROVIDERS: readonly ProviderName[] = ['dev', 'files', 'spiffe', 'vault'];
+
+export interface Identity {
+  readonly provider: ProviderName;
+  /** Leaf first, then intermediates; sent to the peer in the handshake. */
+  readonly chain: readonly X509Certificate[];
+  readonly chainPem: string;
+  /** PEM of the private key. Handed to TLS only; never logged or written to status files. */
+  readonly keyPem: string;
+  /** CAs whose certificates we accept from peers. */
+  readonly bundle: readonly X509Certificate[];
+  readonly bundlePem: string;
+  /** The leaf's single URI SAN when it is a SPIFFE ID. */
+  readonly spiffeId: string | undefined;
+  readonly facts: CertificateFacts;
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+export interface IdentityParts {
+  provider: ProviderName;
+  chain: readonly X509Certificate[];
+  key: KeyObject;
+  bundle: readonly X509Certificate[];
+  /** Names the bundle's source in errors. */
+  bundleSource: string;
+}
+
+/**
+ * Validates the parts and assembles an Identity: the key matches the leaf, the leaf is within its
+ * validity, and the chain reaches the bundle. Throws the guide's errors otherwise.
+ */
+export function buildIdentity(parts: IdentityParts, now: number): Identity {
+  const leaf = parts.chain[0];
+  if (!leaf) throw new AhError('CERT_INVALID', { path: 'certificate', reason: 'no certificate' });
+  if (parts.bundle.length === 0) throw new AhError('BUNDLE_EMPTY', { path: parts.bundleSource });
+  checkKeyMatchesCertificate(leaf, parts.key);
+  verifyChain(parts.chain, parts.bundle, now);
+  const san = soleUriSan(leaf);
+  const { notBefore, notAfter } = validity(leaf);
+  return {
+    provider: parts.provider,
+    chain: parts.chain,
+    chainPem: certificatesToPem(parts.chain),
+    keyPem: parts.key.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    bundle: parts.bundle,
+    bundlePem: certificatesToPem(parts.bundle),
+    spiffeId: san !== undefined && isSpiffeId(san) ? san : undefined,
+    facts: describeCertificate(leaf),
+    notBefore,
+    notAfter,
+  };
+}
+
+/** Where an identity comes from. Consumers see only this shape (DESIGN.md section 3). */
+export interface IdentitySource {
+  readonly provider: ProviderName;
+  /** Resolves with the first good identity. */
+  ready(signal?: AbortSignal): Promise<Identity>;
+  /** The last good identity; throws NO_IDENTITY_ISSUED before the first one. */
+  current(): Identity;
+  /** Called with every new good identity; returns an unsubscribe function. */
+  onUpdate(listener: (identity: Identity) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** An IdentitySource that holds one identity, for providers whose identity does not change (yet). */
+export class FixedIdentitySource implements IdentitySource {
+  constructor(private readonly identity: Identity) {}
+
+  get provider(): ProviderName {
+    return this.identity.provider;
+  }
+  ready(): Promise<Identity> {
+    return Promise.resolve(this.identity);
+  }
+  current(): Identity {
+    return this.identity;
+  }
+  onUpdate(): () => void {
+    return () => {};
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

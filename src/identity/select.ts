@@ -1,0 +1,100 @@
+// Chooses and starts the identity provider from the command-line flags, with the rules an
+// operator expects: no flags on loopback means the dev identity; no flags anywhere else is an
+// error rather than a silent insecure default.
+
+import os from 'node:os';
+import { isIP } from 'node:net';
+import { AhError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { DEV_SERVER_ID, devExecutorId, issueDevIdentity, loadOrCreateDevCa } from './dev.js';
+import { loadFilesIdentity } from './files.js';
+import { FixedIdentitySource, type IdentitySource, type ProviderName } from './identity.js';
+import { readIdentityFile } from './read-file.js';
+
+export type Role = 'access-point' | 'executor';
+
+export interface IdentityFlags {
+  identity?: ProviderName;
+  cert?: string;
+  key?: string;
+  ca: string[];
+}
+
+export interface IdentityContext {
+  role: Role;
+  /** The executor's friendly name (names its dev identity). */
+  name: string;
+  /** Listen host (access point) or access point host (executor): decides whether dev is allowed silently. */
+  host: string;
+  devCaDir: string;
+  devCertTtlMs?: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** True for addresses that never leave this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  return isIP(h) === 4 && h.startsWith('127.');
+}
+
+/** Which provider the flags select; throws a usage error for contradictory flags. */
+export function resolveProvider(flags: IdentityFlags, host: string): ProviderName {
+  const hasFiles = flags.cert !== undefined || flags.key !== undefined;
+  if (flags.identity === 'dev' && hasFiles) {
+    throw new AhError('USAGE', { reason: '--cert and --key belong to --identity files, not --identity dev' });
+  }
+  if (flags.identity) return flags.identity;
+  if (hasFiles) return 'files';
+  if (isLoopbackHost(host)) return 'dev';
+  throw new AhError('NO_IDENTITY_CONFIGURED', { address: host });
+}
+
+function devServerNames(host: string): { dns: string[]; ips: string[] } {
+  const bare = host.replace(/^\[|\]$/g, '');
+  const dns = new Set(['localhost', os.hostname()]);
+  const ips = new Set(['127.0.0.1', '::1']);
+  if (isIP(bare) && bare !== '0.0.0.0' && bare !== '::') ips.add(bare);
+  else if (!isIP(bare)) dns.add(bare);
+  return { dns: [...dns], ips: [...ips] };
+}
+
+/** Builds the identity source for the selected provider and waits for its first identity. */
+export async function createIdentitySource(flags: IdentityFlags, ctx: IdentityContext): Promise<IdentitySource> {
+  const provider = resolveProvider(flags, ctx.host);
+  const now = ctx.clock.now();
+  switch (provider) {
+    case 'files': {
+      if (!flags.cert || !flags.key || flags.ca.length === 0) {
+        throw new AhError('USAGE', { reason: '--identity files needs --cert, --key and --ca' });
+      }
+      return new FixedIdentitySource(await loadFilesIdentity({ cert: flags.cert, key: flags.key, ca: flags.ca }, now));
+    }
+    case 'dev': {
+      if (!isLoopbackHost(ctx.host)) {
+        ctx.logger.warn('INSECURE: dev identity on a non-loopback address; any process of this user can mint fleet identities', {
+          address: ctx.host,
+          dev_ca_dir: ctx.devCaDir,
+        });
+      }
+      const ca = await loadOrCreateDevCa(ctx.devCaDir, now);
+      const extra = await Promise.all(flags.ca.map(async (p) => (await readIdentityFile(p)).toString('utf8')));
+      const names = ctx.role === 'access-point' ? devServerNames(ctx.host) : { dns: [], ips: [] };
+      const identity = await issueDevIdentity({
+        ca,
+        spiffeId: ctx.role === 'access-point' ? DEV_SERVER_ID : devExecutorId(ctx.name),
+        commonName: ctx.role === 'access-point' ? 'ah access point (dev)' : ctx.name,
+        ...names,
+        ...(ctx.devCertTtlMs === undefined ? {} : { ttlMs: ctx.devCertTtlMs }),
+        ...(extra.length ? { extraBundlePem: extra.join('\n') } : {}),
+        now,
+      });
+      return new FixedIdentitySource(identity);
+    }
+    case 'spiffe':
+    case 'vault':
+      throw new AhError('USAGE', { reason: `--identity ${provider} is not available in this build yet` });
+  }
+}

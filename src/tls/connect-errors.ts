@@ -1,0 +1,73 @@
+// Turns what a failed connection attempt reports (a gRPC status whose details carry Node's or
+// OpenSSL's text) into the guide's error. In TLS 1.3 the client finishes its side of the handshake
+// before the server has judged the client certificate, so a rejection arrives afterwards as an
+// alert: those alerts are mapped here as well as our own structured rejections.
+
+import { AhError, fromSerialized } from '../core/errors.js';
+
+export interface Target {
+  host: string;
+  port: number;
+}
+
+interface Rule {
+  test: RegExp;
+  make: (target: Target, text: string) => AhError;
+}
+
+const hostPort = (t: Target): string => `${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+const verifyDetail = (text: string): string => `the access point certificate failed verification: ${text}`;
+
+// Order matters: the first match wins.
+const RULES: Rule[] = [
+  { test: /ECONNREFUSED/, make: (t) => new AhError('CONNECTION_REFUSED', { target: hostPort(t) }) },
+  { test: /ENOTFOUND|EAI_AGAIN|EAI_NONAME/, make: (t) => new AhError('NAME_NOT_RESOLVED', { host: t.host }) },
+  { test: /alert certificate required|alert number 116\b/i, make: () => new AhError('CLIENT_CERT_REQUIRED') },
+  {
+    test: /alert unknown ca|alert number 48\b/i,
+    make: () => new AhError('CLIENT_CERT_REJECTED', { reason: 'certificate signed by unknown authority' }),
+  },
+  {
+    test: /alert certificate expired|alert number 45\b/i,
+    make: () => new AhError('CERT_NOT_VALID_NOW', {}, { detail: 'the access point rejected this certificate as expired or not yet valid' }),
+  },
+  {
+    test: /alert (bad certificate|certificate unknown|unsupported certificate)|alert number (42|43|46)\b/i,
+    make: (_t, text) => new AhError('CLIENT_CERT_REJECTED', { reason: 'bad certificate' }, { detail: text }),
+  },
+  {
+    test: /self[- ]signed certificate|unable to get local issuer certificate|unable to verify the first certificate|unable to get issuer certificate/i,
+    make: (_t, text) => new AhError('SERVER_UNKNOWN_AUTHORITY', {}, { detail: verifyDetail(text) }),
+  },
+  {
+    test: /certificate has expired|certificate is not yet valid|certificate signature failure|unsupported certificate purpose|invalid CA certificate/i,
+    make: (_t, text) => new AhError('SERVER_CERT_VERIFY_FAILED', {}, { detail: verifyDetail(text) }),
+  },
+  {
+    test: /wrong version number|packet length too long|unknown protocol|no protocols available|SSL routines/i,
+    make: (_t, text) => new AhError('TLS_HANDSHAKE_FAILED', { reason: 'the peer did not complete a TLS handshake' }, { detail: text }),
+  },
+  { test: /ETIMEDOUT/, make: (t) => new AhError('CONNECTION_LOST', { reason: `no route to ${hostPort(t)} (timed out)` }) },
+  { test: /EHOSTUNREACH|ENETUNREACH/, make: (t) => new AhError('CONNECTION_LOST', { reason: `no route to ${hostPort(t)}` }) },
+  {
+    test: /ECONNRESET|socket hang up|disconnected before secure TLS connection|Failed to connect/i,
+    make: () => new AhError('CONNECTION_LOST', { reason: 'closed by the access point during the handshake' }),
+  },
+];
+
+/** The structured error the access point attaches to a rejection, if any. */
+export function remoteError(metadataValue: unknown): AhError | undefined {
+  if (typeof metadataValue !== 'string' && !Buffer.isBuffer(metadataValue)) return undefined;
+  try {
+    const parsed = JSON.parse(metadataValue.toString()) as { code: string; facts?: Record<string, string>; detail?: string };
+    return fromSerialized(parsed);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Classifies the text of a failed attempt; falls back to CONNECTION_LOST with the raw text. */
+export function classifyConnectError(target: Target, text: string): AhError {
+  for (const rule of RULES) if (rule.test.test(text)) return rule.make(target, text);
+  return new AhError('CONNECTION_LOST', { reason: text.split('\n')[0]?.slice(0, 200) ?? 'unknown' });
+}

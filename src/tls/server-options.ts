@@ -1,0 +1,20 @@
+// TLS settings of the access point's fleet port.
+
+import { constants } from 'node:crypto';
+import type { TlsOptions } from 'node:tls';
+import type { Identity } from '../identity/identity.js';
+
+/**
+ * Context options for the fleet port. Session tickets are off so that a rotated or revoked
+ * certificate is never carried forward by a resumed session: every connection is a full handshake
+ * that presents and verifies the current certificates.
+ */
+export function serverContextOptions(identity: Identity): TlsOptions {
+  return {
+    cert: identity.chainPem,
+    key: identity.keyPem,
+    ca: identity.bundlePem,
+    minVersion: 'TLSv1.2',
+    secureOptions: constants.SSL_OP_NO_TICKET,
+  };
+}

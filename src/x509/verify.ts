@@ -1,0 +1,57 @@
+// Checks on our own identity before it is used: key matches leaf, leaf within validity, chain
+// reaches the trust bundle. The peer's chain is verified by OpenSSL during the handshake; these
+// checks exist so that a bad local identity fails here, with the guide's message, and never goes live.
+
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { AhError } from '../core/errors.js';
+import { validity } from './certificate.js';
+
+/** KEY_MISMATCH unless `key` is the private half of the leaf's public key. */
+export function checkKeyMatchesCertificate(leaf: X509Certificate, key: KeyObject): void {
+  if (!leaf.checkPrivateKey(key)) throw new AhError('KEY_MISMATCH');
+}
+
+/** CERT_NOT_VALID_NOW when `now` is outside [notBefore, notAfter]. */
+export function checkValidAt(cert: X509Certificate, now: number): void {
+  const { notBefore, notAfter } = validity(cert);
+  if (now < notBefore) {
+    throw new AhError('CERT_NOT_VALID_NOW', {}, { detail: `not valid before ${new Date(notBefore).toISOString()}` });
+  }
+  if (now > notAfter) {
+    throw new AhError('CERT_NOT_VALID_NOW', {}, { detail: `expired at ${new Date(notAfter).toISOString()}` });
+  }
+}
+
+function issuedBy(child: X509Certificate, issuer: X509Certificate): boolean {
+  return child.checkIssued(issuer) && child.verify(issuer.publicKey);
+}
+
+const MAX_DEPTH = 8;
+
+/**
+ * Builds a path from the leaf through the chain's intermediates to a certificate in `bundle` and
+ * checks every signature and validity period on the way. A certificate in the bundle is a trust
+ * anchor, so an intermediate may anchor the chain.
+ */
+export function verifyChain(chain: readonly X509Certificate[], bundle: readonly X509Certificate[], now: number): void {
+  const leaf = chain[0];
+  if (!leaf) throw new AhError('CHAIN_INCOMPLETE', {}, { detail: 'empty certificate chain' });
+  checkValidAt(leaf, now);
+  const intermediates = chain.slice(1);
+  let current = leaf;
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    if (bundle.some((anchor) => anchor.raw.equals(current.raw))) return;
+    const anchor = bundle.find((a) => issuedBy(current, a));
+    if (anchor) {
+      checkValidAt(anchor, now);
+      return;
+    }
+    const next = intermediates.find((c) => c.ca && !c.raw.equals(current.raw) && issuedBy(current, c));
+    if (!next) {
+      throw new AhError('CHAIN_INCOMPLETE', {}, { detail: `no issuer for "${current.subject.replace(/\n/g, ', ')}" in the CA bundle` });
+    }
+    checkValidAt(next, now);
+    current = next;
+  }
+  throw new AhError('CHAIN_INCOMPLETE', {}, { detail: `chain longer than ${MAX_DEPTH} certificates` });
+}
