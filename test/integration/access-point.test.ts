@@ -1,0 +1,126 @@
+// The access point in-process with real TLS and gRPC on 127.0.0.1: rejections a real executor
+// cannot produce (no certificate, an expired one), supersede, and heartbeat liveness.
+
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { FleetSession } from '../../src/executor/session.js';
+import { ERROR_METADATA_KEY, fleetClientConstructor, type AccessPointMessage, type ExecutorMessage } from '../../src/fleet/protocol.js';
+import { remoteError } from '../../src/tls/connect-errors.js';
+import { startFleet, unvalidatedIdentity, type FleetFixture } from '../support/fleet-fixture.js';
+import { makeTempDir } from '../support/tmp.js';
+
+const tmp = makeTempDir('ah-ap-');
+let fleet: FleetFixture;
+
+beforeAll(async () => {
+  fleet = await startFleet(tmp.dir, { minMs: 50 });
+});
+afterAll(async () => {
+  await fleet.stop();
+  tmp.cleanup();
+});
+
+function session(identity: ReturnType<typeof unvalidatedIdentity>, name: string, heartbeatMs = 100): FleetSession {
+  return new FleetSession({
+    target: { host: '127.0.0.1', port: fleet.port },
+    identity,
+    expectedServerId: 'spiffe://example.org/ah/serve',
+    hello: { name, labels: {}, version: 'test', host: null, heartbeat_interval_ms: heartbeatMs },
+    connectTimeoutMs: 5_000,
+    clock: systemClock,
+    logger: silentLogger,
+  });
+}
+
+async function waitFor(what: string, probe: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('access point rejections', () => {
+  it('tells a client without a certificate "client certificate required"', async () => {
+    const Client = fleetClientConstructor();
+    const client = new Client(`127.0.0.1:${fleet.port}`, grpc.credentials.createSsl(readFileSync(fleet.ca.caFile)), {
+      'grpc.ssl_target_name_override': 'localhost',
+    });
+    const status = await new Promise<grpc.ServiceError>((resolve) => {
+      const call = (client as unknown as { Connect(): grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage> }).Connect();
+      call.on('error', resolve);
+      call.on('data', () => {});
+      call.write({ body: 'hello', hello: { name: 'nocert', labels: {}, version: 'x', host: null, heartbeat_interval_ms: 0 } });
+    });
+    client.close();
+    expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
+    const error = remoteError(status.metadata.get(ERROR_METADATA_KEY)[0]);
+    expect(error?.message).toBe('client certificate required');
+    expect(fleet.logs).toContain('warn: client certificate required');
+  });
+
+  it('rejects an expired client certificate with the guide message', async () => {
+    const now = Date.now();
+    const files = await fleet.ca.executor('expired', 'example.org', { notBefore: new Date(now - 7_200_000), notAfter: new Date(now - 60_000) });
+    const s = session(unvalidatedIdentity(files), 'expired');
+    await expect(s.start()).rejects.toMatchObject({ code: 'CERT_NOT_VALID_NOW', message: 'certificate has expired or is not yet valid' });
+    expect(fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/expired')).toBeUndefined();
+  });
+});
+
+describe('presence', () => {
+  it('supersedes an older stream of the same SPIFFE ID without going offline', async () => {
+    const identity = unvalidatedIdentity(await fleet.ca.executor('twin'));
+    const first = session(identity, 'twin');
+    await first.start();
+    const id = 'spiffe://example.org/ah/agent/twin';
+    const since = fleet.accessPoint.registry.get(id)?.connectedSince;
+    const second = session(identity, 'twin');
+    await second.start();
+    const ended = await first.ended;
+    expect(ended?.code).toBe('SUPERSEDED');
+    const record = fleet.accessPoint.registry.get(id);
+    expect(record?.state).toBe('online');
+    expect(record?.connectedSince).toBe(since);
+    await second.goodbye('done');
+    expect(fleet.accessPoint.registry.get(id)?.state).toBe('offline');
+  });
+
+  it('marks an executor offline after three missed heartbeats', async () => {
+    const identity = unvalidatedIdentity(await fleet.ca.executor('silent'));
+    const s = session(identity, 'silent', 60);
+    await s.start();
+    const id = 'spiffe://example.org/ah/agent/silent';
+    expect(fleet.accessPoint.registry.get(id)?.state).toBe('online');
+    // Stop sending heartbeats but keep the connection open: the access point's watchdog must fire.
+    (s as unknown as { scheduleHeartbeat(): void }).scheduleHeartbeat = () => {};
+    (s as unknown as { timer?: { cancel(): void } }).timer?.cancel();
+    await waitFor('offline after missed heartbeats', () => fleet.accessPoint.registry.get(id)?.state === 'offline');
+    expect(fleet.accessPoint.registry.get(id)?.disconnectReason).toBe('missed 3 heartbeats');
+    const ended = await s.ended;
+    expect(ended?.message).toBe('connection to access point lost: missed 3 heartbeats');
+  });
+
+  it('acknowledges every heartbeat with the sequence number', async () => {
+    const identity = unvalidatedIdentity(await fleet.ca.executor('beater'));
+    const acks: number[] = [];
+    const s = new FleetSession({
+      target: { host: '127.0.0.1', port: fleet.port },
+      identity,
+      hello: { name: 'beater', labels: {}, version: 'test', host: null, heartbeat_interval_ms: 50 },
+      connectTimeoutMs: 5_000,
+      clock: systemClock,
+      logger: silentLogger,
+      onAck: (ack) => acks.push(ack.seq),
+    });
+    const welcome = await s.start();
+    expect(welcome.executor_id).toBe('spiffe://example.org/ah/agent/beater');
+    expect(welcome.heartbeat_interval_ms).toBe(50);
+    await waitFor('five acks', () => acks.length >= 5);
+    expect(acks.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
+    await s.goodbye('done');
+  });
+});

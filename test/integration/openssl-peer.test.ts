@@ -1,0 +1,100 @@
+// openssl s_client as an independent TLS peer of the access point (the guide's own diagnostics).
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentProcess, startAccessPoint } from '../support/agent-process.js';
+import { TestCa, type IdentityFiles } from '../support/test-ca.js';
+import { makeTempDir } from '../support/tmp.js';
+
+const tmp = makeTempDir('ah-openssl-');
+let ap: AgentProcess;
+let port = 0;
+let ca: TestCa;
+let server: IdentityFiles;
+let executor: IdentityFiles;
+
+interface SClient {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  /** Whether the server closed the connection while our stdin was still open. */
+  closedByServer: boolean;
+}
+
+/** Runs s_client with stdin held open for `holdMs`: a server that refuses us closes first. */
+function sClient(args: string[], holdMs = 1_500): Promise<SClient> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let holding = true;
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const release = setTimeout(() => {
+      holding = false;
+      child.stdin.end();
+    }, holdMs);
+    const kill = setTimeout(() => child.kill('SIGKILL'), holdMs + 10_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(release);
+      clearTimeout(kill);
+      resolve({ stdout, stderr, code, closedByServer: holding });
+    });
+  });
+}
+
+beforeAll(async () => {
+  ca = await TestCa.create(path.join(tmp.dir, 'pki'), 'openssl');
+  server = await ca.server();
+  executor = await ca.executor('probe');
+  ({ ap, port } = await startAccessPoint([
+    '--fleet-listen', '127.0.0.1:0',
+    '--state-dir', path.join(tmp.dir, 'ap'),
+    '--identity', 'files', '--cert', server.cert, '--key', server.key, '--ca', server.ca,
+  ]));
+});
+
+afterAll(async () => {
+  await ap.stop('SIGKILL');
+  tmp.cleanup();
+});
+
+describe('openssl s_client against the access point', () => {
+  it('refuses a client without a certificate', async () => {
+    const result = await sClient(['-CAfile', server.ca]);
+    expect(result.closedByServer).toBe(true);
+    // The server never sent application data: the session ends right after the handshake.
+    expect(result.stdout).not.toMatch(/HTTP|h2/);
+    await ap.waitForLine(/^warn: client certificate required$/);
+  });
+
+  it('refuses a client certificate from another CA', async () => {
+    const other = await TestCa.create(path.join(tmp.dir, 'pki'), 'other');
+    const stranger = await other.executor('stranger');
+    const result = await sClient(['-CAfile', server.ca, '-cert', stranger.cert, '-key', stranger.key]);
+    expect(result.closedByServer).toBe(true);
+    await ap.waitForLine(/^warn: client certificate rejected: certificate signed by unknown authority$/);
+  });
+
+  it('completes the handshake with a valid executor certificate and shows the chain', async () => {
+    const result = await sClient(['-CAfile', server.ca, '-cert', executor.cert, '-key', executor.key, '-alpn', 'h2', '-showcerts', '-verify_return_error']);
+    expect(result.closedByServer).toBe(false);
+    expect(result.stdout).toContain('Verify return code: 0 (ok)');
+    expect(result.stdout).toContain('ALPN protocol: h2');
+    expect(result.stdout).toMatch(/^ 0 s:CN = access-point$/m);
+    const served = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(result.stdout)?.[0];
+    expect(new X509Certificate(served as string).fingerprint256).toBe(new X509Certificate(readFileSync(server.cert)).fingerprint256);
+  });
+
+  it('never resumes a TLS session (every connection is a full handshake)', async () => {
+    const result = await sClient(['-CAfile', server.ca, '-cert', executor.cert, '-key', executor.key, '-reconnect'], 4_000);
+    const fresh = result.stdout.match(/^New, TLSv1\.3/gm) ?? [];
+    const reused = result.stdout.match(/^Reused,/gm) ?? [];
+    expect(fresh.length).toBeGreaterThanOrEqual(2);
+    expect(reused).toEqual([]);
+  });
+});

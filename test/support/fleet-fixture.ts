@@ -1,0 +1,68 @@
+// An in-process access point with files identities from a TestCa, and helpers to build executor
+// identities (including invalid ones that the CLI would refuse to load).
+
+import path from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { systemClock } from '../../src/core/clock.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
+import { AccessPoint } from '../../src/fleet/access-point.js';
+import { DEFAULT_HEARTBEAT_POLICY, type HeartbeatPolicy } from '../../src/fleet/fleet-service.js';
+import { loadFilesIdentity } from '../../src/identity/files.js';
+import { FixedIdentitySource, type Identity } from '../../src/identity/identity.js';
+import { describeCertificate } from '../../src/x509/certificate.js';
+import { TestCa, type IdentityFiles } from './test-ca.js';
+
+export interface CapturedLogger {
+  logger: Logger;
+  lines: string[];
+}
+
+export function captureLogger(level: 'error' | 'warn' | 'info' | 'debug' = 'debug'): CapturedLogger {
+  const lines: string[] = [];
+  return { logger: createLogger({ level, write: (l) => lines.push(...l.split('\n')) }), lines };
+}
+
+export interface FleetFixture {
+  ca: TestCa;
+  accessPoint: AccessPoint;
+  port: number;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+export async function startFleet(dir: string, policy: Partial<HeartbeatPolicy> = {}): Promise<FleetFixture> {
+  const ca = await TestCa.create(path.join(dir, 'pki'), 'fleet');
+  const server = await ca.server();
+  const identity = await loadFilesIdentity({ cert: server.cert, key: server.key, ca: [server.ca] }, Date.now());
+  const { logger, lines } = captureLogger();
+  const accessPoint = new AccessPoint({
+    host: '127.0.0.1',
+    port: 0,
+    identitySource: new FixedIdentitySource(identity),
+    stateDir: path.join(dir, 'ap-state'),
+    policy: { ...DEFAULT_HEARTBEAT_POLICY, ...policy },
+    clock: systemClock,
+    logger,
+  });
+  const { port } = await accessPoint.start();
+  return { ca, accessPoint, port, logs: lines, stop: () => accessPoint.stop() };
+}
+
+/** An Identity straight from files, skipping validation: lets tests present certificates the providers refuse. */
+export function unvalidatedIdentity(files: IdentityFiles): Identity {
+  const chainPem = readFileSync(files.cert, 'utf8');
+  const leaf = new X509Certificate(chainPem);
+  return {
+    provider: 'files',
+    chain: [leaf],
+    chainPem,
+    keyPem: readFileSync(files.key, 'utf8'),
+    bundle: [new X509Certificate(readFileSync(files.ca))],
+    bundlePem: readFileSync(files.ca, 'utf8'),
+    spiffeId: undefined,
+    facts: describeCertificate(leaf),
+    notBefore: Date.parse(leaf.validFrom),
+    notAfter: Date.parse(leaf.validTo),
+  };
+}
