@@ -11,7 +11,7 @@ import { CoalescedJsonWriter } from '../core/coalesced-writer.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { AH_VERSION } from '../core/version.js';
-import type { Hello } from '../fleet/protocol.js';
+import type { Hello } from '../protocol/fleet-protocol.js';
 import type { Identity, IdentitySource } from '../identity/identity.js';
 import type { Target } from '../tls/connect-errors.js';
 import { EXECUTOR_STATUS_FILE, type ExecutorState, type ExecutorStatus } from './executor-status.js';

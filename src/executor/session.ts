@@ -8,7 +8,7 @@ import type { Clock, Timer } from '../core/clock.js';
 import { formatDuration } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { fleetClientConstructor, ERROR_METADATA_KEY, type AccessPointMessage, type Ack, type ExecutorMessage, type Hello, type Welcome } from '../fleet/protocol.js';
+import { fleetClientConstructor, ERROR_METADATA_KEY, type AccessPointMessage, type Ack, type ExecutorMessage, type Hello, type Welcome } from '../protocol/fleet-protocol.js';
 import type { Identity } from '../identity/identity.js';
 import { judgeServerCertificate } from '../tls/check-server-identity.js';
 import { classifyConnectError, remoteError, type Target } from '../tls/connect-errors.js';
@@ -110,7 +110,8 @@ export class FleetSession {
 
   /** Says Goodbye and waits (briefly) for the access point to close the stream. */
   async goodbye(reason: string, waitMs = 2_000): Promise<void> {
-    if (this.finished || !this.call) {
+    // Before Welcome there is no enrollment to end: just hang up.
+    if (this.finished || !this.call || !this.welcome) {
       this.close();
       return;
     }

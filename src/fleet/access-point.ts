@@ -13,7 +13,7 @@ import type { Identity, IdentitySource } from '../identity/identity.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 import { FleetListener, type RejectionEvent } from './fleet-listener.js';
 import { FleetService, type HeartbeatPolicy } from './fleet-service.js';
-import { fleetServiceDefinition } from './protocol.js';
+import { fleetServiceDefinition } from '../protocol/fleet-protocol.js';
 import { Registry } from './registry.js';
 import { ACCESS_POINT_STATUS_FILE, type AccessPointStatus } from './access-point-status.js';
 

@@ -18,7 +18,7 @@ import type { Identity } from '../identity/identity.js';
 import { authorizeExecutorSocket, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { serverContextOptions } from '../tls/server-options.js';
 import { errorStatus } from './fleet-service.js';
-import { fleetServiceDefinition } from './protocol.js';
+import { fleetServiceDefinition } from '../protocol/fleet-protocol.js';
 
 /** Bound on how long a refused connection may stay open to receive its reason. */
 const REJECTED_CONNECTION_LIFETIME_MS = 5_000;
@@ -49,7 +49,7 @@ export class FleetListener {
   private readonly authorized = new Map<string, AuthorizedExecutor>();
   private readonly rejected = new Map<string, AhError>();
   private readonly sockets = new Set<net.Socket>();
-  private readonly rejectServer = new grpc.Server();
+  private readonly rejectServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 });
   private readonly fleetInjector: grpc.ConnectionInjector;
   private readonly rejectInjector: grpc.ConnectionInjector;
   private identity: Identity;

@@ -8,7 +8,7 @@ import type { Clock, Timer } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { AuthorizedExecutor } from '../tls/authorize-executor.js';
-import { ERROR_METADATA_KEY, type AccessPointMessage, type ExecutorMessage, type Hello } from './protocol.js';
+import { ERROR_METADATA_KEY, type AccessPointMessage, type ExecutorMessage, type Hello } from '../protocol/fleet-protocol.js';
 import type { Registry } from './registry.js';
 
 export interface HeartbeatPolicy {

@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { CoalescedJsonWriter } from '../core/coalesced-writer.js';
 import { errorText } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { HostFacts } from './protocol.js';
+import type { HostFacts } from '../protocol/fleet-protocol.js';
 
 export type ExecutorState = 'online' | 'offline';
 

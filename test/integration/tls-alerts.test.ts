@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleetClientConstructor, type AccessPointMessage, type ExecutorMessage } from '../../src/fleet/protocol.js';
+import { fleetClientConstructor, type AccessPointMessage, type ExecutorMessage } from '../../src/protocol/fleet-protocol.js';
 import { classifyConnectError } from '../../src/tls/connect-errors.js';
 import { TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';

@@ -1,6 +1,5 @@
 // The fleet protocol as loaded by @grpc/proto-loader, with TypeScript shapes for its messages.
-// Both the access point and the executor import it; it lives with the fleet package because the
-// access point owns the service definition.
+// Both the access point (fleet/) and the executor (executor/) import it, so it sits below both.
 
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
