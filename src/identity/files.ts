@@ -18,7 +18,7 @@ export async function loadFilesIdentity(paths: FilesPaths, now: number): Promise
   if (paths.ca.length === 0) throw new AhError('USAGE', { reason: '--identity files needs --ca' });
   const [certBytes, keyBytes, ...caBytes] = await Promise.all([
     readIdentityFile(paths.cert),
-    readIdentityFile(paths.key),
+    readIdentityFile(paths.key, 'key'),
     ...paths.ca.map((p) => readIdentityFile(p)),
   ]);
   const chain = parseCertificates(certBytes as Buffer, paths.cert);

@@ -33,6 +33,11 @@ export interface IssuedCertificate {
   cert: X509Certificate;
 }
 
+/** PEM that ends in a newline, so that `cat a.pem b.pem` makes a valid bundle. */
+export function withNewline(pem: string): string {
+  return pem.endsWith('\n') ? pem : `${pem}\n`;
+}
+
 function serialNumber(): string {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0] as number) & 0x7f; // positive, as RFC 5280 requires
@@ -73,7 +78,7 @@ export class CertificateAuthority {
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       ],
     });
-    return new CertificateAuthority(cert.toString('pem'), privateKeyPem, cert, keys.privateKey);
+    return new CertificateAuthority(withNewline(cert.toString('pem')), privateKeyPem, cert, keys.privateKey);
   }
 
   /** Loads a CA from its PEM certificate and key. */
@@ -116,9 +121,11 @@ export class CertificateAuthority {
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
         ...sanExtension(options),
         await x509.AuthorityKeyIdentifierExtension.create(this.cert),
+        // RFC 5280 requires a subject key identifier on CA certificates.
+        ...(options.isCa ? [await x509.SubjectKeyIdentifierExtension.create(publicKey)] : []),
       ],
     });
-    const certPem = cert.toString('pem');
+    const certPem = withNewline(cert.toString('pem'));
     return { certPem, ...(keyPem ? { keyPem } : {}), cert: new X509Certificate(certPem) };
   }
 

@@ -15,7 +15,7 @@ export interface KeyPair {
 export async function generateKeyPair(): Promise<KeyPair> {
   const keys = (await webcrypto.subtle.generateKey(SIGNING_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { keys, privateKeyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') };
+  return { keys, privateKeyPem: `${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n` };
 }
 
 /** Imports a node KeyObject (ECDSA P-256) into WebCrypto for signing with @peculiar/x509. */
@@ -42,5 +42,5 @@ export async function createCsr(keys: CryptoKeyPair, options: CsrOptions): Promi
     signingAlgorithm: SIGNING_ALGORITHM,
     extensions: names.length ? [new x509.SubjectAlternativeNameExtension(names)] : [],
   });
-  return csr.toString('pem');
+  return `${csr.toString('pem')}\n`;
 }

@@ -24,7 +24,8 @@ export function parseSpiffeId(id: string): SpiffeId {
   if (id === '') throw invalid(id, 'cannot be empty');
   if (Buffer.byteLength(id) > MAX_ID_BYTES) throw invalid(id, `longer than ${MAX_ID_BYTES} bytes`);
   const schemeEnd = id.indexOf('://');
-  if (schemeEnd < 0 || id.slice(0, schemeEnd).toLowerCase() !== 'spiffe') throw invalid(id, 'scheme is missing or invalid');
+  // Like go-spiffe, only the lowercase scheme is accepted, so one ID has one spelling.
+  if (schemeEnd < 0 || id.slice(0, schemeEnd) !== 'spiffe') throw invalid(id, 'scheme is missing or invalid');
   const rest = id.slice(schemeEnd + 3);
   if (/[?#]/.test(rest)) throw invalid(id, 'query and fragment are not allowed');
   const slash = rest.indexOf('/');

@@ -45,7 +45,7 @@ function executor(name: string, port: number): AgentProcess {
       '--remote-server', `https://127.0.0.1:${port}`,
       '--name', name,
       '--state-dir', path.join(tmp.dir, name),
-      '--heartbeat-interval', '200ms',
+      '--heartbeat-interval', '1s',
       '--connect-timeout', '2s',
     ],
     env,

@@ -11,6 +11,7 @@ const SCHEME = 'scheme is missing or invalid';
 /** Named bad SPIFFE IDs: [name, id, the broken rule as the error states it]. */
 const BAD_SPIFFE_IDS: Array<[string, string, string]> = [
   ['empty', '', 'cannot be empty'],
+  ['upper-case scheme (go-spiffe rejects it too)', 'SPIFFE://example.org/x', SCHEME],
   ['http scheme', 'http://example.org/x', SCHEME],
   ['no scheme', 'example.org/x', SCHEME],
   ['scheme with one slash', 'spiffe:/example.org/x', SCHEME],

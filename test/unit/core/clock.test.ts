@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration, systemClock } from '../../../src/core/clock.js';
+
+const S = 1000;
+const M = 60 * S;
+const H = 60 * M;
+const D = 24 * H;
+
+describe('parseDuration', () => {
+  it.each([
+    ['30s', 30 * S],
+    ['1h30m', H + 30 * M],
+    ['250ms', 250],
+    ['5', 5 * S],
+    ['0', 0],
+    ['2d', 2 * D],
+    ['1m30s', M + 30 * S],
+    ['1h0m5s', H + 5 * S],
+    ['1.5h', 1.5 * H],
+    ['0.25', 250],
+    ['5m5s', 5 * M + 5 * S],
+    ['1s500ms', 1500],
+    ['  45s  ', 45 * S],
+  ])('parses %j as %d ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(['', '   ', '10x', '1h x', '1h 30m', 'h', 's5', '-5s', '+5s', '.5s', '5.s', '1h30', '30S', '1e3', 'NaN', 'Infinity', '5 s', '0x10'])(
+    'rejects %j',
+    (text) => {
+      expect(parseDuration(text)).toBeUndefined();
+    },
+  );
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [0, '0s'],
+    [250, '250ms'],
+    [999, '1s'],
+    [30 * S, '30s'],
+    [5 * M, '5m'],
+    [H + 30 * M, '1h30m'],
+    [H, '1h'],
+    [H + 5 * S, '1h5s'],
+    [2 * D + 3 * H, '2d3h'],
+    [-30 * S, '-30s'],
+    [-250, '-250ms'],
+  ])('formats %d ms as %j', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+
+  it('shows at most the two largest units', () => {
+    expect(formatDuration(D + H + M + S)).toBe('1d1h');
+    expect(formatDuration(H + M + S)).toBe('1h1m');
+  });
+
+  it('round-trips through parseDuration for whole seconds that fit in two units', () => {
+    const samples = [S, 59 * S, M, 61 * S, 59 * M + 59 * S, H, H + M, 23 * H + 59 * M, D, D + 23 * H, 7 * D];
+    for (const ms of samples) expect(parseDuration(formatDuration(ms)), String(ms)).toBe(ms);
+  });
+});
+
+describe('systemClock', () => {
+  it('reads the wall clock', () => {
+    const before = Date.now();
+    const now = systemClock.now();
+    expect(now).toBeGreaterThanOrEqual(before);
+    expect(now).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('runs a timer once after its delay', async () => {
+    let runs = 0;
+    systemClock.setTimer(() => runs++, 5);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(runs).toBe(1);
+  });
+
+  it('does not run a cancelled timer', async () => {
+    let runs = 0;
+    const timer = systemClock.setTimer(() => runs++, 5);
+    timer.cancel();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(runs).toBe(0);
+  });
+
+  it('sleeps for about the time asked', async () => {
+    const start = performance.now();
+    await systemClock.sleep(20);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(15);
+  });
+
+  it('rejects a sleep with the abort reason when aborted during it', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const sleeping = systemClock.sleep(10_000, controller.signal);
+    controller.abort(reason);
+    await expect(sleeping).rejects.toBe(reason);
+  });
+
+  it('rejects at once when the signal is already aborted', async () => {
+    const reason = new Error('already');
+    await expect(systemClock.sleep(10_000, AbortSignal.abort(reason))).rejects.toBe(reason);
+  });
+});
