@@ -69,6 +69,14 @@ describe('access point rejections', () => {
     await expect(s.start()).rejects.toMatchObject({ code: 'CERT_NOT_VALID_NOW', message: 'certificate has expired or is not yet valid' });
     expect(fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/expired')).toBeUndefined();
   });
+
+  it('rejects a not-yet-valid client certificate with the guide message', async () => {
+    const now = Date.now();
+    const files = await fleet.ca.executor('early', 'example.org', { notBefore: new Date(now + 3_600_000), notAfter: new Date(now + 7_200_000) });
+    const s = session(unvalidatedIdentity(files), 'early');
+    await expect(s.start()).rejects.toMatchObject({ code: 'CERT_NOT_VALID_NOW', message: 'certificate has expired or is not yet valid' });
+    expect(fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/early')).toBeUndefined();
+  });
 });
 
 describe('presence', () => {

@@ -101,6 +101,21 @@ describe('dev fleet on loopback', () => {
     expect(parsed.executor.state).toBe('connected');
   });
 
+  it('shows the certificate the executor presents with --show-cert', async () => {
+    const result = await runAh(['agent', 'status', '--state-dir', path.join(tmp.dir, 'exec-a'), '--show-cert']);
+    expect(result.code).toBe(0);
+    const field = (name: string): string => new RegExp(`^  ${name}:\\s+(.+)$`, 'm').exec(result.stdout)?.[1] ?? '';
+    expect(field('subject')).toBe('CN=exec-a');
+    expect(field('SANs')).toBe('URI:spiffe://ah-dev.local/ah/agent/exec-a');
+    expect(field('issuer')).toBe('CN=ah insecure dev CA');
+    expect(field('sha-256')).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    expect(Date.parse(field('not after')) - Date.parse(field('not before'))).toBeGreaterThan(3_600_000);
+    // The serial is the one the access point recorded for this executor's connection.
+    const serial = (JSON.parse(readFileSync(path.join(apState, 'registry.json'), 'utf8')) as { executors: Array<{ name: string; certSerial: string }> })
+      .executors.find((e) => e.name === 'exec-a')?.certSerial;
+    expect(field('serial')).toBe(serial);
+  });
+
   it('backs off while the access point is down and re-enrolls when it returns', async () => {
     const enrolledBefore = a.count(/^info: enrolled /);
     await ap.stop('SIGKILL');
