@@ -2,21 +2,17 @@
 
 import os from 'node:os';
 import { systemClock } from '../core/clock.js';
-import { defaultDevCaDir } from '../core/paths.js';
 import { Enroller } from '../executor/enroller.js';
 import { DEV_SERVER_ID } from '../identity/dev.js';
-import { createIdentitySource, resolveProvider } from '../identity/select.js';
 import type { CliIo } from './io.js';
 import { loggerFromFlags, prepareStateDir, untilStopSignal } from './daemon.js';
 import {
   parseDurationFlag,
   parseLabels,
-  parseProvider,
   parseRemoteServer,
   parseSpiffeIdFlag,
-  parseThreshold,
-  requireReadableFile,
 } from './options.js';
+import { parseIdentityFlags, providerFor, startIdentitySource } from './identity-from-flags.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
 import { AhError } from '../core/errors.js';
 
@@ -32,29 +28,19 @@ export interface EnrollFlags extends CommonFlags, IdentityFlagValues {
 export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> {
   if (!flags.remoteServer) throw new AhError('USAGE', { reason: 'missing --remote-server https://host:4433' });
   const remote = parseRemoteServer(flags.remoteServer);
-  const provider = flags.identity === undefined ? undefined : parseProvider(flags.identity);
   const heartbeatIntervalMs = parseDurationFlag(flags.heartbeatInterval, '--heartbeat-interval', 100);
   const connectTimeoutMs = parseDurationFlag(flags.connectTimeout, '--connect-timeout', 100);
-  parseThreshold(flags.renewalThreshold, '--renewal-threshold');
+  const identityFlags = parseIdentityFlags(flags);
   const labels = parseLabels(flags.label);
   let expectedServerId = flags.expectedServerId === undefined ? undefined : parseSpiffeIdFlag(flags.expectedServerId, '--expected-server-id');
-  for (const file of [flags.cert, flags.key, ...flags.ca]) if (file !== undefined) requireReadableFile(file);
-  const identityFlags = { ...(provider ? { identity: provider } : {}), ...(flags.cert ? { cert: flags.cert } : {}), ...(flags.key ? { key: flags.key } : {}), ca: flags.ca };
   // The dev access point is always spiffe://ah-dev.local/ah/serve: pin it unless told otherwise.
-  if (resolveProvider(identityFlags, remote.host) === 'dev') expectedServerId ??= DEV_SERVER_ID;
+  if (providerFor(identityFlags, remote.host) === 'dev') expectedServerId ??= DEV_SERVER_ID;
   const name = flags.name ?? os.hostname();
   const logger = loggerFromFlags(flags);
   const clock = systemClock;
   const lock = await prepareStateDir(flags.stateDir, 'executor');
   try {
-    const identitySource = await createIdentitySource(identityFlags, {
-      role: 'executor',
-      name,
-      host: remote.host,
-      devCaDir: defaultDevCaDir(io.env),
-      clock,
-      logger: logger.child('identity'),
-    });
+    const identitySource = await startIdentitySource(identityFlags, { role: 'executor', name, host: remote.host, io, clock, logger });
     const enroller = new Enroller({
       target: { host: remote.host, port: remote.port },
       accessPointUrl: remote.url,

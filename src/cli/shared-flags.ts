@@ -14,7 +14,12 @@ export interface IdentityFlagValues {
   cert?: string;
   key?: string;
   ca: string[];
+  /** Upstream spellings of --cert, --key and --ca. */
+  certFile?: string;
+  keyFile?: string;
+  caFile: string[];
   renewalThreshold: string;
+  devCertTtl: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -32,5 +37,9 @@ export function addIdentityFlags(command: Command): Command {
     .option('--cert <path>', 'PEM certificate chain, leaf first (files provider)')
     .option('--key <path>', 'PEM private key (files provider)')
     .option('--ca <path>', 'PEM CA bundle to trust peers from; repeatable', collect, [] as string[])
-    .option('--renewal-threshold <fraction>', 'renew after this fraction of the certificate lifetime', '0.67');
+    .addOption(new Option('--cert-file <path>', 'same as --cert').hideHelp())
+    .addOption(new Option('--key-file <path>', 'same as --key').hideHelp())
+    .addOption(new Option('--ca-file <path>', 'same as --ca').hideHelp().argParser(collect).default([] as string[]))
+    .option('--renewal-threshold <fraction>', 'renew after this fraction of the certificate lifetime', '0.67')
+    .option('--dev-cert-ttl <duration>', 'lifetime of dev identity certificates', '1h');
 }

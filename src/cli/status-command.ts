@@ -11,6 +11,7 @@ import { processAlive } from '../core/pid-lock.js';
 import { EXECUTOR_STATUS_FILE, type ExecutorStatus } from '../executor/executor-status.js';
 import { ACCESS_POINT_STATUS_FILE, type AccessPointStatus } from '../fleet/access-point-status.js';
 import type { CertificateFacts } from '../x509/certificate.js';
+import type { IdentityStatus } from '../identity/identity-status.js';
 import type { CliIo } from './io.js';
 
 export interface StatusFlags {
@@ -73,6 +74,22 @@ function expiry(cert: CertificateFacts | undefined, now: number): string {
   return left > 0 ? `${cert.notAfter} (in ${formatDuration(left)})` : `${cert.notAfter} (EXPIRED ${formatDuration(-left)} ago)`;
 }
 
+function renewalRows(identity: IdentityStatus | null, now: number): Array<[string, string]> {
+  if (!identity) return [];
+  const r = identity.renewal;
+  const next =
+    r.mode === 'fixed'
+      ? 'never (fixed identity)'
+      : r.nextRenewalAt === null
+        ? '-'
+        : `${r.nextRenewalAt} (${Date.parse(r.nextRenewalAt) > now ? `in ${formatDuration(Date.parse(r.nextRenewalAt) - now)}` : 'due now'})${r.mode === 'watch' ? ', by replacing the files' : ''}`;
+  const last = r.lastRotationAt ? `${ago(r.lastRotationAt, now)} from serial ${r.previousSerial ?? '?'}` : 'none since start';
+  return [
+    ['next renewal', next],
+    ['last rotation', last],
+  ];
+}
+
 function rows(pairs: Array<[string, string]>): string[] {
   const width = Math.max(...pairs.map(([k]) => k.length)) + 2;
   return pairs.map(([k, v]) => `  ${`${k}:`.padEnd(width)}${v}`);
@@ -106,6 +123,7 @@ function renderExecutor(s: ExecutorStatus, v: Verdict, now: number, showCert: bo
     ['last ack', ago(s.lastAck, now)],
     ['identity', s.identity?.provider ?? '-'],
     ['expires', expiry(cert, now)],
+    ...renewalRows(s.identity, now),
     ['last error', s.lastError ? `${s.lastError.message} (${ago(s.lastError.at, now)})` : 'none'],
   ];
   if (s.serverTimeOffsetMs !== null && Math.abs(s.serverTimeOffsetMs) > 5_000) {
@@ -126,6 +144,7 @@ function renderAccessPoint(s: AccessPointStatus, v: Verdict, now: number, showCe
     ['executors', `${s.executors.online} online, ${s.executors.known} known`],
     ['identity', s.identity?.provider ?? '-'],
     ['expires', expiry(cert, now)],
+    ...renewalRows(s.identity, now),
     ['started', ago(s.startedAt, now)],
   ];
   if (v.running) pairs.push(['pid', String(s.pid)]);

@@ -13,6 +13,7 @@ import type { Logger } from '../core/logger.js';
 import { AH_VERSION } from '../core/version.js';
 import type { Hello } from '../protocol/fleet-protocol.js';
 import type { Identity, IdentitySource } from '../identity/identity.js';
+import { identityStatus } from '../identity/identity-status.js';
 import type { Target } from '../tls/connect-errors.js';
 import { EXECUTOR_STATUS_FILE, type ExecutorState, type ExecutorStatus } from './executor-status.js';
 import { FleetSession } from './session.js';
@@ -45,7 +46,13 @@ export function hostFacts(): Hello['host'] {
 }
 
 export class Enroller {
+  /** The session that counts; during a rotation a second one is opened before this one is let go. */
   private session: FleetSession | undefined;
+  private connected = false;
+  private rotating: Promise<void> | undefined;
+  private pendingRotation: Identity | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly sessionIdentity = new WeakMap<FleetSession, Identity>();
   private stopping = false;
   private readonly stopController = new AbortController();
   private readonly backoff: Backoff;
@@ -80,7 +87,10 @@ export class Enroller {
 
   /** Starts the connection loop; resolves when stop() has finished. */
   run(): Promise<void> {
-    this.finished ??= this.loop();
+    if (!this.finished) {
+      this.unsubscribe = this.options.identitySource.onUpdate((identity) => this.onIdentity(identity));
+      this.finished = this.loop();
+    }
     return this.finished;
   }
 
@@ -88,7 +98,9 @@ export class Enroller {
   async stop(reason = 'shutdown'): Promise<void> {
     if (this.stopping) return this.finished;
     this.stopping = true;
+    this.unsubscribe?.();
     this.stopController.abort();
+    await this.rotating;
     await this.session?.goodbye(reason);
     await this.finished;
   }
@@ -102,8 +114,90 @@ export class Enroller {
     this.statusWriter.request();
   }
 
-  private identityStatus(identity: Identity): ExecutorStatus['identity'] {
-    return { provider: identity.provider, spiffeId: identity.spiffeId ?? null, certificate: identity.facts };
+  private identityStatus(): ExecutorStatus['identity'] {
+    return identityStatus(this.options.identitySource);
+  }
+
+  private newSession(identity: Identity): FleetSession {
+    const { options } = this;
+    return new FleetSession({
+      target: options.target,
+      identity,
+      ...(options.expectedServerId ? { expectedServerId: options.expectedServerId } : {}),
+      hello: {
+        name: options.name,
+        labels: options.labels,
+        version: AH_VERSION,
+        host: hostFacts(),
+        heartbeat_interval_ms: options.heartbeatIntervalMs,
+      },
+      connectTimeoutMs: options.connectTimeoutMs,
+      clock: options.clock,
+      logger: options.logger,
+      onAck: (ack, rtt) => {
+        const now = options.clock.now();
+        this.update({ lastAck: this.iso(now), lastRoundTripMs: rtt, serverTimeOffsetMs: Math.round(ack.server_time_unix_ms + rtt / 2 - now) });
+      },
+    });
+  }
+
+  /** A new identity: rotate now if connected; otherwise the next attempt picks it up. */
+  private onIdentity(identity: Identity): void {
+    this.update({ identity: this.identityStatus() });
+    if (!this.connected || this.stopping) return;
+    this.pendingRotation = identity;
+    this.rotating ??= this.rotateLoop().finally(() => {
+      this.rotating = undefined;
+    });
+  }
+
+  private async rotateLoop(): Promise<void> {
+    while (this.pendingRotation && !this.stopping && this.connected) {
+      const identity = this.pendingRotation;
+      this.pendingRotation = undefined;
+      await this.rotate(identity);
+    }
+  }
+
+  /**
+   * Make before break: a new session with the new certificate is welcomed first; the access point
+   * then treats it as superseding the old stream, so the executor is never seen offline. Only then
+   * is the old session let go. If the new session fails, the old one keeps running.
+   */
+  private async rotate(identity: Identity): Promise<void> {
+    const log = this.options.logger;
+    const old = this.session;
+    const next = this.newSession(identity);
+    try {
+      await next.start();
+    } catch (e) {
+      next.close();
+      log.failure('error', toAhError(e), { event: 'rotation failed; the current connection continues', new_serial: identity.serial });
+      return;
+    }
+    // The old connection may have dropped meanwhile; then the main loop reconnects (with the new identity).
+    if (this.stopping || !this.connected || this.session !== old) {
+      next.close();
+      return;
+    }
+    this.session = next;
+    old?.close();
+    log.info('rotated', { old_serial: old ? this.serialOf(old) : undefined, new_serial: identity.serial, expires: identity.facts.notAfter });
+    this.sessionIdentity.set(next, identity);
+    this.update({ identity: this.identityStatus() });
+  }
+
+  private serialOf(session: FleetSession): string | undefined {
+    return this.sessionIdentity.get(session)?.serial;
+  }
+
+  /** Waits until the session that is current ends (a rotation hands over to the next one). */
+  private async currentSessionEnded(): Promise<AhError | undefined> {
+    for (;;) {
+      const session = this.session as FleetSession;
+      const result = await session.ended;
+      if (session === this.session) return result;
+    }
   }
 
   private async loop(): Promise<void> {
@@ -111,31 +205,15 @@ export class Enroller {
     const log = options.logger;
     while (!this.stopping) {
       const identity = options.identitySource.current();
-      this.update({ state: this.status.lastError ? 'reconnecting' : 'connecting', identity: this.identityStatus(identity), nextAttemptAt: null });
-      const session = new FleetSession({
-        target: options.target,
-        identity,
-        ...(options.expectedServerId ? { expectedServerId: options.expectedServerId } : {}),
-        hello: {
-          name: options.name,
-          labels: options.labels,
-          version: AH_VERSION,
-          host: hostFacts(),
-          heartbeat_interval_ms: options.heartbeatIntervalMs,
-        },
-        connectTimeoutMs: options.connectTimeoutMs,
-        clock: options.clock,
-        logger: log,
-        onAck: (ack, rtt) => {
-          const now = options.clock.now();
-          this.update({ lastAck: this.iso(now), lastRoundTripMs: rtt, serverTimeOffsetMs: Math.round(ack.server_time_unix_ms + rtt / 2 - now) });
-        },
-      });
+      this.update({ state: this.status.lastError ? 'reconnecting' : 'connecting', identity: this.identityStatus(), nextAttemptAt: null });
+      const session = this.newSession(identity);
+      this.sessionIdentity.set(session, identity);
       this.session = session;
       let failure: AhError | undefined;
       try {
         const welcome = await session.start();
         this.backoff.reset();
+        this.connected = true;
         const now = options.clock.now();
         this.update({
           state: 'connected',
@@ -151,13 +229,16 @@ export class Enroller {
           access_point: options.accessPointUrl,
           name: options.name,
           heartbeat_ms: welcome.heartbeat_interval_ms,
-          serial: identity.facts.serial,
+          serial: identity.serial,
           expires: identity.facts.notAfter,
         });
-        failure = await session.ended;
+        // An identity that arrived while connecting rotates in now.
+        if (options.identitySource.current() !== identity) this.onIdentity(options.identitySource.current());
+        failure = await this.currentSessionEnded();
       } catch (e) {
         failure = toAhError(e);
       }
+      this.connected = false;
       if (this.stopping) break;
       failure ??= new AhError('CONNECTION_LOST', { reason: 'session closed' });
       const delay = this.backoff.next();

@@ -1,7 +1,7 @@
 // The executor's status.json, read by `ah agent status`. Types only and no heavy imports, so the
 // status command stays fast.
 
-import type { CertificateFacts } from '../x509/certificate.js';
+import type { IdentityStatus } from '../identity/identity-status.js';
 
 export const EXECUTOR_STATUS_FILE = 'status.json';
 
@@ -29,7 +29,7 @@ export interface ExecutorStatus {
   serverTimeOffsetMs: number | null;
   lastRoundTripMs: number | null;
   nextAttemptAt: string | null;
-  identity: { provider: string; spiffeId: string | null; certificate: CertificateFacts } | null;
+  identity: IdentityStatus | null;
   lastError: StatusError | null;
   updatedAt: string;
 }

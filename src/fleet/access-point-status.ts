@@ -1,6 +1,6 @@
 // The access point's status file, read by `ah agent status`. Kept free of heavy imports.
 
-import type { CertificateFacts } from '../x509/certificate.js';
+import type { IdentityStatus } from '../identity/identity-status.js';
 
 export const ACCESS_POINT_STATUS_FILE = 'access-point.json';
 
@@ -13,6 +13,6 @@ export interface AccessPointStatus {
   startedAt: string;
   updatedAt: string;
   executorSanPrefix: string;
-  identity: { provider: string; spiffeId: string | null; certificate: CertificateFacts } | null;
+  identity: IdentityStatus | null;
   executors: { online: number; known: number };
 }

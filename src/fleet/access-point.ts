@@ -6,10 +6,11 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../core/clock.js';
 import { CoalescedJsonWriter } from '../core/coalesced-writer.js';
-import { AhError } from '../core/errors.js';
+import { AhError, errorText } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { AH_VERSION } from '../core/version.js';
 import type { Identity, IdentitySource } from '../identity/identity.js';
+import { identityStatus } from '../identity/identity-status.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 import { FleetListener, type RejectionEvent } from './fleet-listener.js';
 import { FleetService, type HeartbeatPolicy } from './fleet-service.js';
@@ -56,6 +57,7 @@ export class AccessPoint {
   private address: string | undefined;
   private sanPrefix = '';
   private readonly startedAt: string;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: AccessPointOptions) {
     this.registry = new Registry(options.stateDir, options.clock, options.logger.child('registry'), () => this.touch());
@@ -88,6 +90,7 @@ export class AccessPoint {
       fleetServer: this.grpcServer,
       ...(options.onReject ? { onReject: options.onReject } : {}),
     });
+    this.unsubscribe = options.identitySource.onUpdate((next) => this.rotate(next));
     const bound = await this.listener.listen(options.host, options.port);
     this.address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
     this.state = 'serving';
@@ -104,6 +107,7 @@ export class AccessPoint {
 
   /** Stops accepting, ends executor streams (they reconnect elsewhere or later) and saves state. */
   async stop(): Promise<void> {
+    this.unsubscribe?.();
     this.service.endAll('access point shutting down');
     await this.listener?.close();
     this.grpcServer.forceShutdown();
@@ -112,13 +116,27 @@ export class AccessPoint {
     await Promise.all([this.registry.flush(), this.statusWriter.flush()]);
   }
 
+  /** New handshakes present `next` and trust its bundle; open executor streams are not touched. */
+  private rotate(next: Identity): void {
+    const listener = this.listener;
+    if (!listener) return;
+    const old = listener.currentIdentity;
+    try {
+      listener.updateIdentity(next);
+    } catch (e) {
+      this.options.logger.error('rotation failed; still serving the previous certificate', { serial: old.serial, reason: errorText(e) });
+      return;
+    }
+    this.options.logger.info('rotated', { old_serial: old.serial, new_serial: next.serial, expires: next.facts.notAfter, provider: next.provider });
+    this.statusWriter.request();
+  }
+
   /** Asks for the status file to be rewritten (after fleet changes). */
   touch(): void {
     this.statusWriter.request();
   }
 
   status(): AccessPointStatus {
-    const identity = this.listener?.currentIdentity;
     return {
       role: 'access-point',
       pid: process.pid,
@@ -128,7 +146,7 @@ export class AccessPoint {
       startedAt: this.startedAt,
       updatedAt: new Date(this.options.clock.now()).toISOString(),
       executorSanPrefix: this.sanPrefix,
-      identity: identity ? { provider: identity.provider, spiffeId: identity.spiffeId ?? null, certificate: identity.facts } : null,
+      identity: this.listener ? identityStatus(this.options.identitySource) : null,
       executors: { online: this.registry.onlineCount(), known: this.registry.list().length },
     };
   }

@@ -19,7 +19,8 @@ export const DEV_EXECUTOR_PREFIX = `spiffe://${DEV_TRUST_DOMAIN}/ah/agent/`;
 const CA_TTL_MS = 365 * 86_400_000;
 /** Replace the dev CA this long before it expires, so leaves never outlive their issuer. */
 const CA_RENEW_BEFORE_MS = 30 * 86_400_000;
-export const DEFAULT_DEV_CERT_TTL_MS = 24 * 3_600_000;
+/** Dev leaves live an hour and renew at the threshold, so rotation is exercised all the time. */
+export const DEFAULT_DEV_CERT_TTL_MS = 3_600_000;
 
 /** A SPIFFE path segment from a friendly name: letters, digits, dot, dash and underscore only. */
 export function devExecutorId(name: string): string {

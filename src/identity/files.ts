@@ -1,6 +1,7 @@
-// The files provider: PEM certificate chain, private key and CA bundle from disk, as written by
-// an operator's own CA, cert-manager or a renewal cron.
+// The files provider's reading and validation: PEM certificate chain, private key and CA bundle
+// from disk, as written by an operator's own CA, cert-manager or a renewal cron.
 
+import { createHash } from 'node:crypto';
 import { AhError } from '../core/errors.js';
 import { parseCertificates, parsePrivateKey } from '../x509/pem.js';
 import { buildIdentity, type Identity } from './identity.js';
@@ -13,22 +14,41 @@ export interface FilesPaths {
   ca: string[];
 }
 
-/** Reads and validates the three files; any problem throws the guide's error for it. */
-export async function loadFilesIdentity(paths: FilesPaths, now: number): Promise<Identity> {
+/** The raw bytes of the three files and a hash of them, to tell whether anything changed. */
+export interface FilesSnapshot {
+  hash: string;
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer[];
+}
+
+export async function readFilesSnapshot(paths: FilesPaths): Promise<FilesSnapshot> {
   if (paths.ca.length === 0) throw new AhError('USAGE', { reason: '--identity files needs --ca' });
-  const [certBytes, keyBytes, ...caBytes] = await Promise.all([
+  const [cert, key, ...ca] = await Promise.all([
     readIdentityFile(paths.cert),
     readIdentityFile(paths.key, 'key'),
     ...paths.ca.map((p) => readIdentityFile(p)),
   ]);
-  const chain = parseCertificates(certBytes as Buffer, paths.cert);
-  const key = parsePrivateKey(keyBytes as Buffer, paths.key);
-  const bundle = caBytes.flatMap((bytes, i) => parseCertificates(bytes, paths.ca[i] as string));
-  return buildIdentity({ provider: 'files', chain, key, bundle, bundleSource: paths.ca.join(', ') }, now);
+  const hash = createHash('sha256');
+  for (const part of [cert, key, ...ca]) hash.update(part as Buffer).update('\0');
+  return { hash: hash.digest('hex'), cert: cert as Buffer, key: key as Buffer, ca: ca as Buffer[] };
 }
 
-/** Reads extra trust anchors (e.g. `--ca` next to the dev identity). */
-export async function loadBundle(paths: readonly string[]): Promise<ReturnType<typeof parseCertificates>> {
-  const all = await Promise.all(paths.map(async (p) => parseCertificates(await readIdentityFile(p), p)));
-  return all.flat();
+/** Parses and validates a snapshot; any problem throws the guide's error for it. */
+export function identityFromSnapshot(paths: FilesPaths, s: FilesSnapshot, now: number): Identity {
+  return buildIdentity(
+    {
+      provider: 'files',
+      chain: parseCertificates(s.cert, paths.cert),
+      key: parsePrivateKey(s.key, paths.key),
+      bundle: s.ca.flatMap((bytes, i) => parseCertificates(bytes, paths.ca[i] as string)),
+      bundleSource: paths.ca.join(', '),
+    },
+    now,
+  );
+}
+
+/** Reads and validates the three files once. */
+export async function loadFilesIdentity(paths: FilesPaths, now: number): Promise<Identity> {
+  return identityFromSnapshot(paths, await readFilesSnapshot(paths), now);
 }

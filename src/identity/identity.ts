@@ -26,6 +26,8 @@ export interface Identity {
   /** The leaf's single URI SAN when it is a SPIFFE ID. */
   readonly spiffeId: string | undefined;
   readonly facts: CertificateFacts;
+  /** The leaf's serial (upper-case hex), as in facts; names this identity in logs. */
+  readonly serial: string;
   readonly notBefore: number;
   readonly notAfter: number;
 }
@@ -60,9 +62,21 @@ export function buildIdentity(parts: IdentityParts, now: number): Identity {
     bundlePem: certificatesToPem(parts.bundle),
     spiffeId: san !== undefined && isSpiffeId(san) ? san : undefined,
     facts: describeCertificate(leaf),
+    serial: leaf.serialNumber.toUpperCase(),
     notBefore,
     notAfter,
   };
+}
+
+/** How an identity stays fresh, for `ah agent status`. */
+export interface RenewalStatus {
+  /** renewer: we renew it ourselves; watch: someone else replaces the files; fixed: never changes. */
+  mode: 'renewer' | 'watch' | 'fixed';
+  /** When the current certificate is due for renewal (epoch ms). */
+  nextRenewalAt: number | null;
+  /** When an identity last replaced another one (epoch ms), and the serial it replaced. */
+  lastRotationAt: number | null;
+  previousSerial: string | null;
 }
 
 /** Where an identity comes from. Consumers see only this shape (DESIGN.md section 3). */
@@ -74,25 +88,74 @@ export interface IdentitySource {
   current(): Identity;
   /** Called with every new good identity; returns an unsubscribe function. */
   onUpdate(listener: (identity: Identity) => void): () => void;
+  renewalStatus(): RenewalStatus;
   close(): Promise<void>;
 }
 
-/** An IdentitySource that holds one identity, for providers whose identity does not change (yet). */
-export class FixedIdentitySource implements IdentitySource {
-  constructor(private readonly identity: Identity) {}
+/**
+ * The common part of every source: holds the last good identity and tells listeners about new
+ * ones. Providers call publish() only with an identity that passed buildIdentity().
+ */
+export abstract class PublishingIdentitySource implements IdentitySource {
+  private identity: Identity | undefined;
+  private readonly listeners = new Set<(identity: Identity) => void>();
+  private readonly waiters: Array<(identity: Identity) => void> = [];
+  protected lastRotationAt: number | null = null;
+  protected previousSerial: string | null = null;
 
-  get provider(): ProviderName {
-    return this.identity.provider;
+  abstract readonly provider: ProviderName;
+  abstract renewalStatus(): RenewalStatus;
+  abstract close(): Promise<void>;
+
+  ready(signal?: AbortSignal): Promise<Identity> {
+    if (this.identity) return Promise.resolve(this.identity);
+    return new Promise((resolve, reject) => {
+      this.waiters.push(resolve);
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
   }
-  ready(): Promise<Identity> {
-    return Promise.resolve(this.identity);
-  }
+
   current(): Identity {
+    if (!this.identity) throw new AhError('NO_IDENTITY_ISSUED');
     return this.identity;
   }
-  onUpdate(): () => void {
-    return () => {};
+
+  onUpdate(listener: (identity: Identity) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
+
+  /** Makes `identity` current and tells everyone. `now` stamps the rotation. */
+  protected publish(identity: Identity, now: number): void {
+    const previous = this.identity;
+    this.identity = identity;
+    if (previous) {
+      this.lastRotationAt = now;
+      this.previousSerial = previous.serial;
+    }
+    for (const resolve of this.waiters.splice(0)) resolve(identity);
+    if (previous) for (const listener of [...this.listeners]) listener(identity);
+  }
+
+  protected rotationFacts(): Pick<RenewalStatus, 'lastRotationAt' | 'previousSerial'> {
+    return { lastRotationAt: this.lastRotationAt, previousSerial: this.previousSerial };
+  }
+}
+
+/** A source whose identity never changes. */
+export class FixedIdentitySource extends PublishingIdentitySource {
+  readonly provider: ProviderName;
+
+  constructor(identity: Identity) {
+    super();
+    this.provider = identity.provider;
+    this.publish(identity, 0);
+  }
+
+  renewalStatus(): RenewalStatus {
+    return { mode: 'fixed', nextRenewalAt: null, ...this.rotationFacts() };
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }

@@ -8,8 +8,10 @@ import { AhError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { DEV_SERVER_ID, devExecutorId, issueDevIdentity, loadOrCreateDevCa } from './dev.js';
-import { loadFilesIdentity } from './files.js';
-import { FixedIdentitySource, type IdentitySource, type ProviderName } from './identity.js';
+import { FilesIdentitySource } from './files-source.js';
+import type { IdentitySource, ProviderName } from './identity.js';
+import { RenewingIdentitySource } from './renewing-source.js';
+import type { RenewalPolicy } from '../renewal/policy.js';
 import { readIdentityFile } from './read-file.js';
 
 export type Role = 'access-point' | 'executor';
@@ -29,6 +31,8 @@ export interface IdentityContext {
   host: string;
   devCaDir: string;
   devCertTtlMs?: number;
+  /** Renewal threshold, jitter and floor (--renewal-threshold). */
+  policy: RenewalPolicy;
   clock: Clock;
   logger: Logger;
 }
@@ -70,7 +74,12 @@ export async function createIdentitySource(flags: IdentityFlags, ctx: IdentityCo
       if (!flags.cert || !flags.key || flags.ca.length === 0) {
         throw new AhError('USAGE', { reason: '--identity files needs --cert, --key and --ca' });
       }
-      return new FixedIdentitySource(await loadFilesIdentity({ cert: flags.cert, key: flags.key, ca: flags.ca }, now));
+      return FilesIdentitySource.start({
+        paths: { cert: flags.cert, key: flags.key, ca: flags.ca },
+        clock: ctx.clock,
+        logger: ctx.logger,
+        policy: ctx.policy,
+      });
     }
     case 'dev': {
       if (!isLoopbackHost(ctx.host)) {
@@ -82,16 +91,23 @@ export async function createIdentitySource(flags: IdentityFlags, ctx: IdentityCo
       const ca = await loadOrCreateDevCa(ctx.devCaDir, now);
       const extra = await Promise.all(flags.ca.map(async (p) => (await readIdentityFile(p)).toString('utf8')));
       const names = ctx.role === 'access-point' ? devServerNames(ctx.host) : { dns: [], ips: [] };
-      const identity = await issueDevIdentity({
-        ca,
-        spiffeId: ctx.role === 'access-point' ? DEV_SERVER_ID : devExecutorId(ctx.name),
-        commonName: ctx.role === 'access-point' ? 'ah access point (dev)' : ctx.name,
-        ...names,
-        ...(ctx.devCertTtlMs === undefined ? {} : { ttlMs: ctx.devCertTtlMs }),
-        ...(extra.length ? { extraBundlePem: extra.join('\n') } : {}),
-        now,
+      // Dev certificates are short-lived and renew themselves, so a dev fleet rotates on its own.
+      return RenewingIdentitySource.start({
+        provider: 'dev',
+        issue: () =>
+          issueDevIdentity({
+            ca,
+            spiffeId: ctx.role === 'access-point' ? DEV_SERVER_ID : devExecutorId(ctx.name),
+            commonName: ctx.role === 'access-point' ? 'ah access point (dev)' : ctx.name,
+            ...names,
+            ...(ctx.devCertTtlMs === undefined ? {} : { ttlMs: ctx.devCertTtlMs }),
+            ...(extra.length ? { extraBundlePem: extra.join('\n') } : {}),
+            now: ctx.clock.now(),
+          }),
+        policy: ctx.policy,
+        clock: ctx.clock,
+        logger: ctx.logger,
       });
-      return new FixedIdentitySource(identity);
     }
     case 'spiffe':
     case 'vault':

@@ -62,6 +62,7 @@ export function unvalidatedIdentity(files: IdentityFiles): Identity {
     bundlePem: readFileSync(files.ca, 'utf8'),
     spiffeId: undefined,
     facts: describeCertificate(leaf),
+    serial: leaf.serialNumber.toUpperCase(),
     notBefore: Date.parse(leaf.validFrom),
     notAfter: Date.parse(leaf.validTo),
   };

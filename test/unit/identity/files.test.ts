@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadBundle, loadFilesIdentity } from '../../../src/identity/files.js';
+import { loadFilesIdentity } from '../../../src/identity/files.js';
 import type { ErrorCode } from '../../../src/core/errors.js';
 import { CertificateAuthority } from '../../../src/x509/authority.js';
 import { TestCa, type IdentityFiles } from '../../support/test-ca.js';
@@ -207,17 +207,5 @@ describe('loadFilesIdentity with the static bad fixtures', () => {
       message: reason === undefined ? undefined : `invalid private key in ${key}: ${reason}`,
     });
     expect(err.message.startsWith(`invalid private key in ${key}: `)).toBe(true);
-  });
-});
-
-describe('loadBundle', () => {
-  it('reads the certificates of every file, in order', async () => {
-    const certs = await loadBundle([good.ca, otherCa.caFile]);
-    expect(certs.map((c) => c.subject)).toEqual(['CN=test CA', 'CN=other CA']);
-  });
-
-  it('reports a missing bundle file by its path', async () => {
-    const missing = path.join(tmp.dir, 'no-bundle.pem');
-    await expectAhRejection(loadBundle([good.ca, missing]), 'FILE_NOT_FOUND', { message: `no such file: ${missing}` });
   });
 });

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/core/clock.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { DEV_SERVER_ID } from '../../../src/identity/dev.js';
+import { DEFAULT_RENEWAL_POLICY } from '../../../src/renewal/policy.js';
 import { createIdentitySource, isLoopbackHost, resolveProvider } from '../../../src/identity/select.js';
 import { makeTempDir } from '../../support/tmp.js';
 
@@ -42,6 +43,7 @@ describe('createIdentitySource with --identity dev', () => {
         name: 'ap',
         host: '0.0.0.0',
         devCaDir: path.join(tmp.dir, 'dev-ca'),
+        policy: DEFAULT_RENEWAL_POLICY,
         clock: systemClock,
         logger: createLogger({ write: (l) => lines.push(l) }),
       },
@@ -49,10 +51,11 @@ describe('createIdentitySource with --identity dev', () => {
     expect(lines[0]).toMatch(/^warn: INSECURE: dev identity on a non-loopback address/);
     expect(source.current().spiffeId).toBe(DEV_SERVER_ID);
     expect(source.current().facts.sans.ips).toContain('127.0.0.1');
+    await source.close();
   });
 
   it('shares one dev CA between processes: two identities verify against each other', async () => {
-    const ctx = { host: '127.0.0.1', devCaDir: path.join(tmp.dir, 'shared-ca'), clock: systemClock, logger: createLogger({ write: () => {} }) };
+    const ctx = { host: '127.0.0.1', devCaDir: path.join(tmp.dir, 'shared-ca'), policy: DEFAULT_RENEWAL_POLICY, clock: systemClock, logger: createLogger({ write: () => {} }) };
     const [ap, exec] = await Promise.all([
       createIdentitySource({ ca: [] }, { ...ctx, role: 'access-point', name: 'ap' }),
       createIdentitySource({ ca: [] }, { ...ctx, role: 'executor', name: 'worker 1' }),
@@ -61,5 +64,6 @@ describe('createIdentitySource with --identity dev', () => {
     expect(ap.current().bundlePem).toBe(exec.current().bundlePem);
     const leaf = exec.current().chain[0];
     expect(leaf?.verify(ap.current().bundle[0]!.publicKey)).toBe(true);
+    await Promise.all([ap.close(), exec.close()]);
   });
 });

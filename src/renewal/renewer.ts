@@ -1,0 +1,116 @@
+// The renewal loop: waits on the injected clock until the current certificate is due, asks the
+// provider for a new one, and hands it over for rotation. A failure keeps the current certificate
+// (while it is still valid, and says how long that is) and retries with capped backoff.
+//
+// It never sleeps longer than maxWaitMs at a time and re-reads the wall clock on every wake: timers
+// run on a monotonic clock that stops while a laptop sleeps, so one long timer would fire long
+// after the certificate expired.
+
+import { Backoff } from '../core/backoff.js';
+import { formatDuration, type Clock } from '../core/clock.js';
+import { AhError, toAhError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { nextRenewalAt, type RenewalPolicy, type Validity } from './policy.js';
+
+export interface RenewableCertificate extends Validity {
+  serial: string;
+}
+
+export interface RenewerOptions<T extends RenewableCertificate> {
+  clock: Clock;
+  logger: Logger;
+  policy: RenewalPolicy;
+  /** The certificate in use now. */
+  current(): T;
+  /** Obtains a new certificate from the issuer; throws an AhError on failure. */
+  renew(signal: AbortSignal): Promise<T>;
+  /** Puts the new certificate into use (rotation). */
+  publish(next: T): void;
+  backoff?: Backoff;
+  random?: () => number;
+  /** Longest single wait; the wall clock is re-read after each. */
+  maxWaitMs?: number;
+}
+
+export class Renewer<T extends RenewableCertificate> {
+  private readonly controller = new AbortController();
+  private readonly backoff: Backoff;
+  private readonly random: () => number;
+  private draw: { serial: string; value: number } | undefined;
+  private lastRenewal: number | undefined;
+  private running: Promise<void> | undefined;
+  private due: number | undefined;
+
+  constructor(private readonly options: RenewerOptions<T>) {
+    this.backoff = options.backoff ?? new Backoff({ initialMs: 1_000, maxMs: 300_000, jitter: 0.2 });
+    this.random = options.random ?? Math.random;
+  }
+
+  /** When the current certificate will be renewed (epoch ms), once started. */
+  get nextRenewalAt(): number | undefined {
+    return this.due;
+  }
+
+  get lastRenewalAt(): number | undefined {
+    return this.lastRenewal;
+  }
+
+  start(): void {
+    this.running ??= this.loop().catch((e: unknown) => {
+      if (!this.controller.signal.aborted) this.options.logger.failure('error', toAhError(e));
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.controller.abort();
+    await this.running;
+  }
+
+  /** The jitter draw for this certificate: drawn once, the first time it is planned. */
+  private drawFor(cert: T): number {
+    if (this.draw?.serial !== cert.serial) this.draw = { serial: cert.serial, value: this.random() };
+    return this.draw.value;
+  }
+
+  private plan(now: number): number {
+    const cert = this.options.current();
+    this.due = nextRenewalAt(now, cert, this.options.policy, this.drawFor(cert), this.lastRenewal);
+    return this.due;
+  }
+
+  private async loop(): Promise<void> {
+    const { clock, logger } = this.options;
+    const signal = this.controller.signal;
+    const maxWait = this.options.maxWaitMs ?? 60_000;
+    while (!signal.aborted) {
+      const now = clock.now();
+      const due = this.plan(now);
+      if (now < due) {
+        await clock.sleep(Math.min(due - now, maxWait), signal);
+        continue;
+      }
+      const old = this.options.current();
+      try {
+        const next = await this.options.renew(signal);
+        if (next.notAfter <= clock.now()) throw new AhError('CERT_NOT_VALID_NOW', {}, { detail: 'the issuer returned a certificate that is already expired' });
+        this.lastRenewal = clock.now();
+        this.backoff.reset();
+        logger.info('renewed', { old_serial: old.serial, new_serial: next.serial, expires: new Date(next.notAfter).toISOString() });
+        this.options.publish(next);
+      } catch (e) {
+        if (signal.aborted) return;
+        const error = toAhError(e);
+        const delay = this.backoff.next();
+        const left = old.notAfter - clock.now();
+        logger.failure('error', error, {
+          event: 'renewal failed',
+          retry_in: formatDuration(delay),
+          ...(left > 0
+            ? { keeping: `current certificate ${old.serial}, valid for ${formatDuration(left)} more` }
+            : { expired: `current certificate ${old.serial} expired ${formatDuration(-left)} ago` }),
+        });
+        await clock.sleep(delay, signal);
+      }
+    }
+  }
+}

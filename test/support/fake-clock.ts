@@ -1,0 +1,106 @@
+// A Clock for tests: time moves only when the test says so. Timers fire in due order during
+// advance(). jump() moves the wall clock without moving timers, like a laptop waking from sleep
+// (timers run on a monotonic clock that stood still). waitForTimer() resolves when the code under
+// test starts waiting, so tests never race it.
+
+import type { Clock, Timer } from '../../src/core/clock.js';
+
+interface Pending {
+  due: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+export class FakeClock implements Clock {
+  private wall: number;
+  private mono = 0;
+  private seq = 0;
+  private pending: Pending[] = [];
+  private timerWaiters: Array<() => void> = [];
+
+  constructor(start = Math.floor(Date.now() / 1000) * 1000) {
+    this.wall = start;
+  }
+
+  now(): number {
+    return this.wall;
+  }
+
+  setTimer(fn: () => void, ms: number): Timer {
+    const entry: Pending = { due: this.mono + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    this.pending.push(entry);
+    const waiters = this.timerWaiters;
+    this.timerWaiters = [];
+    for (const w of waiters) w();
+    return { cancel: () => void (entry.cancelled = true) };
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = this.setTimer(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = (): void => {
+        timer.cancel();
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Number of timers armed and not yet fired or cancelled. */
+  get pendingTimers(): number {
+    return this.pending.filter((p) => !p.cancelled).length;
+  }
+
+  /** Delay until the earliest pending timer, or undefined. */
+  nextTimerIn(): number | undefined {
+    const live = this.pending.filter((p) => !p.cancelled).sort((a, b) => a.due - b.due || a.seq - b.seq);
+    return live[0] ? live[0].due - this.mono : undefined;
+  }
+
+  /** Resolves once at least one timer is pending (immediately if one is). */
+  async waitForTimer(): Promise<void> {
+    for (let i = 0; i < 50 && this.pendingTimers === 0; i++) await flush();
+    if (this.pendingTimers > 0) return;
+    await new Promise<void>((resolve) => this.timerWaiters.push(resolve));
+  }
+
+  /** Moves time forward by `ms`, firing due timers in order and letting promises settle between them. */
+  async advance(ms: number): Promise<void> {
+    const end = this.mono + ms;
+    for (;;) {
+      await flush();
+      const next = this.pending.filter((p) => !p.cancelled && p.due <= end).sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
+      if (!next) break;
+      this.wall += next.due - this.mono;
+      this.mono = next.due;
+      next.cancelled = true;
+      next.fn();
+    }
+    this.pending = this.pending.filter((p) => !p.cancelled);
+    this.wall += end - this.mono;
+    this.mono = end;
+    await flush();
+  }
+
+  /** Advances to the next timer and fires it; returns the delay that passed. */
+  async tick(): Promise<number> {
+    await this.waitForTimer();
+    const delay = this.nextTimerIn() ?? 0;
+    await this.advance(delay);
+    return delay;
+  }
+
+  /** Moves the wall clock only (suspend/resume): pending timers keep their monotonic due times. */
+  jump(ms: number): void {
+    this.wall += ms;
+  }
+}
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+}
