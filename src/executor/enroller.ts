@@ -2,6 +2,7 @@
 // process runs, reconnecting after any failure with capped, jittered exponential backoff, and keep
 // status.json current. Stopping says Goodbye so the access point marks us offline at once.
 
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Backoff } from '../core/backoff.js';
@@ -168,23 +169,53 @@ export class Enroller {
     const log = this.options.logger;
     const old = this.session;
     const next = this.newSession(identity);
+    // No heartbeat may be in flight on the old stream when the access point switches to the new one.
+    await old?.pauseHeartbeats();
+    // But never so long that the access point's liveness check on the old stream runs out.
+    const resume = this.options.clock.setTimer(() => old?.resumeHeartbeats(), 2 * this.options.heartbeatIntervalMs);
     try {
       await next.start();
     } catch (e) {
+      resume.cancel();
+      old?.resumeHeartbeats();
       next.close();
       log.failure('error', toAhError(e), { event: 'rotation failed; the current connection continues', new_serial: identity.serial });
       return;
     }
+    resume.cancel();
     // The old connection may have dropped meanwhile; then the main loop reconnects (with the new identity).
     if (this.stopping || !this.connected || this.session !== old) {
       next.close();
       return;
     }
     this.session = next;
-    old?.close();
+    if (old) this.retire(old);
     log.info('rotated', { old_serial: old ? this.serialOf(old) : undefined, new_serial: identity.serial, expires: identity.facts.notAfter });
     this.sessionIdentity.set(next, identity);
     this.update({ identity: this.identityStatus() });
+  }
+
+  /** Heartbeats of sessions already over: sent, acknowledged. */
+  private retired = { sent: 0, acked: 0 };
+
+  private retire(session: FleetSession): void {
+    session.close();
+    this.retired.sent += session.heartbeats.sent;
+    this.retired.acked += session.heartbeats.acked;
+  }
+
+  /**
+   * Heartbeats over the life of this enroller. `lost` counts heartbeats of finished sessions that
+   * were never acknowledged; the current session's unacknowledged ones are still in flight.
+   */
+  heartbeatStats(): { sent: number; acked: number; lost: number; inFlight: number } {
+    const live = this.session?.heartbeats ?? { sent: 0, acked: 0 };
+    return {
+      sent: this.retired.sent + live.sent,
+      acked: this.retired.acked + live.acked,
+      lost: this.retired.sent - this.retired.acked,
+      inFlight: live.sent - live.acked,
+    };
   }
 
   private serialOf(session: FleetSession): string | undefined {
@@ -203,6 +234,7 @@ export class Enroller {
   private async loop(): Promise<void> {
     const { options } = this;
     const log = options.logger;
+    await fs.mkdir(options.stateDir, { recursive: true, mode: 0o750 });
     while (!this.stopping) {
       const identity = options.identitySource.current();
       this.update({ state: this.status.lastError ? 'reconnecting' : 'connecting', identity: this.identityStatus(), nextAttemptAt: null });
@@ -239,6 +271,7 @@ export class Enroller {
         failure = toAhError(e);
       }
       this.connected = false;
+      if (this.session) this.retire(this.session);
       if (this.stopping) break;
       failure ??= new AhError('CONNECTION_LOST', { reason: 'session closed' });
       const delay = this.backoff.next();

@@ -38,8 +38,12 @@ export class FleetSession {
   private welcome: Welcome | undefined;
   private timer: Timer | undefined;
   private seq = 0;
+  /** Heartbeats sent and not yet acknowledged, by sequence number. */
   private readonly sentAt = new Map<number, number>();
+  private acked = 0;
   private lastAckAt = 0;
+  private paused = false;
+  private drained: (() => void) | undefined;
   private finished = false;
   private resolveEnded!: (error: AhError | undefined) => void;
   /** Resolves when the session is over: with the reason, or undefined when we closed it. */
@@ -108,6 +112,33 @@ export class FleetSession {
     });
   }
 
+  /** Heartbeats sent and acknowledged on this session so far. */
+  get heartbeats(): { sent: number; acked: number } {
+    return { sent: this.seq, acked: this.acked };
+  }
+
+  /**
+   * Stops sending heartbeats and resolves once every heartbeat sent has been acknowledged (or after
+   * one interval). Used while a replacement session is opened, so no heartbeat is in flight on this
+   * stream when the access point lets go of it.
+   */
+  pauseHeartbeats(): Promise<void> {
+    this.paused = true;
+    if (this.sentAt.size === 0 || this.finished) return Promise.resolve();
+    const interval = this.welcome?.heartbeat_interval_ms ?? 5_000;
+    return new Promise<void>((resolve) => {
+      const timer = this.options.clock.setTimer(() => resolve(), interval);
+      this.drained = () => {
+        timer.cancel();
+        resolve();
+      };
+    });
+  }
+
+  resumeHeartbeats(): void {
+    this.paused = false;
+  }
+
   /** Says Goodbye and waits (briefly) for the access point to close the stream. */
   async goodbye(reason: string, waitMs = 2_000): Promise<void> {
     // Before Welcome there is no enrollment to end: just hang up.
@@ -148,9 +179,14 @@ export class FleetSession {
         this.finish(new AhError('CONNECTION_LOST', { reason: `no heartbeat acknowledged for ${formatDuration(now - this.lastAckAt)}` }));
         return;
       }
-      this.seq += 1;
-      this.sentAt.set(this.seq, now);
-      this.call?.write({ body: 'heartbeat', heartbeat: { seq: this.seq, sent_unix_ms: now } });
+      if (this.paused) {
+        // Keep the liveness check honest while paused: the pause itself is not a silence.
+        this.lastAckAt = Math.max(this.lastAckAt, now - interval);
+      } else {
+        this.seq += 1;
+        this.sentAt.set(this.seq, now);
+        this.call?.write({ body: 'heartbeat', heartbeat: { seq: this.seq, sent_unix_ms: now } });
+      }
       this.scheduleHeartbeat();
     }, interval);
   }
@@ -159,7 +195,11 @@ export class FleetSession {
     const now = this.options.clock.now();
     this.lastAckAt = now;
     const sent = this.sentAt.get(ack.seq);
-    this.sentAt.delete(ack.seq);
+    if (this.sentAt.delete(ack.seq)) this.acked += 1;
+    if (this.sentAt.size === 0 && this.drained) {
+      this.drained();
+      this.drained = undefined;
+    }
     this.options.onAck?.(ack, sent === undefined ? 0 : now - sent);
   }
 
