@@ -1,4 +1,5 @@
-// The `ah` command line. bin.ts runs it and is the only place that calls process.exit. Each command module is loaded only
+// The `ah` command line. bin.ts runs it and exits with its status (the only other exit is a
+// second stop signal, in daemon.ts). Each command module is loaded only
 // when it runs, so `ah agent status` does not pay for gRPC and X.509 start-up.
 
 import { Command, CommanderError, Option } from 'commander';
@@ -66,12 +67,13 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   const program = buildProgram(io, (code) => {
     exitCode = code;
   });
+  // `ah` or `ah agent` alone: show what there is, and fail like any incomplete command.
+  if (argv.length === 0 || (argv.length === 1 && argv[0] === 'agent')) {
+    (argv.length === 0 ? program : (program.commands[0] as Command)).outputHelp({ error: true });
+    return 2;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
-    if (argv.length === 0 || (argv.length === 1 && argv[0] === 'agent')) {
-      (argv.length === 0 ? program : (program.commands[0] as Command)).outputHelp({ error: true });
-      return 2;
-    }
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {

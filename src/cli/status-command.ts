@@ -5,7 +5,7 @@
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { formatDuration } from '../core/clock.js';
+import { formatDuration, systemClock } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
 import { processAlive } from '../core/pid-lock.js';
 import { EXECUTOR_STATUS_FILE, type ExecutorStatus } from '../executor/executor-status.js';
@@ -31,7 +31,8 @@ async function readJson<T>(file: string): Promise<T | undefined> {
     return JSON.parse(await fs.readFile(file, 'utf8')) as T;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AhError('STATE_DIR_UNUSABLE', { dir: path.dirname(file), reason: `${path.basename(file)}: ${(e as Error).message}` });
+    // An unreadable status file means we cannot vouch for the agent: unhealthy (1), not a usage error.
+    throw new AhError('STATE_DIR_UNUSABLE', { dir: path.dirname(file), reason: `${path.basename(file)}: ${(e as Error).message}` }, { exit: 1 });
   }
 }
 
@@ -152,7 +153,7 @@ function renderAccessPoint(s: AccessPointStatus, v: Verdict, now: number, showCe
   return [headline('access point', s.state, v), ...rows(pairs)];
 }
 
-export async function runStatus(flags: StatusFlags, io: CliIo, now = Date.now()): Promise<number> {
+export async function runStatus(flags: StatusFlags, io: CliIo, now = systemClock.now()): Promise<number> {
   const [executor, accessPoint] = await Promise.all([
     readJson<ExecutorStatus>(path.join(flags.stateDir, EXECUTOR_STATUS_FILE)),
     readJson<AccessPointStatus>(path.join(flags.stateDir, ACCESS_POINT_STATUS_FILE)),

@@ -30,6 +30,12 @@ export class Backoff {
     return Math.round(base * (1 - this.jitter * this.random()));
   }
 
+  /** The capped delay (with jitter), counting as one more failure. */
+  longest(): number {
+    this.attempt += 1;
+    return Math.round(this.options.maxMs * (1 - this.jitter * this.random()));
+  }
+
   /** Failures since the last reset. */
   get failures(): number {
     return this.attempt;

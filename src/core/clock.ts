@@ -54,7 +54,11 @@ export function formatDuration(ms: number): string {
   if (d) parts.push(`${d}d`);
   if (h) parts.push(`${h}h`);
   if (m) parts.push(`${m}m`);
-  if (s || parts.length === 0) parts.push(`${s}s`);
+  if (s || parts.length === 0) {
+    // Under a minute, keep a fraction rather than rounding 1500ms to "2s".
+    const exact = Math.abs(ms) / 1000;
+    parts.push(d || h || m || Number.isInteger(exact) ? `${s}s` : `${Math.round(exact * 10) / 10}s`);
+  }
   // Two units are enough to read at a glance.
   return sign + parts.slice(0, 2).join('');
 }

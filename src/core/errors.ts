@@ -77,12 +77,6 @@ export const ERROR_SPECS = {
     1,
     true,
   ),
-  SERVER_NAME_MISMATCH: spec(
-    'server certificate does not match host {host}',
-    'connect using a name or IP in the access point certificate, or pass --expected-server-id with its SPIFFE ID',
-    1,
-    true,
-  ),
   // Own certificate (guide: "Certificate Errors").
   CERT_NOT_VALID_NOW: spec('certificate has expired or is not yet valid', `renew the certificate; ${CHECK_CLOCK}`),
   CHAIN_INCOMPLETE: spec(

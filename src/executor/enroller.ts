@@ -169,30 +169,27 @@ export class Enroller {
     const log = this.options.logger;
     const old = this.session;
     const next = this.newSession(identity);
-    // No heartbeat may be in flight on the old stream when the access point switches to the new one.
-    await old?.pauseHeartbeats();
-    // But never so long that the access point's liveness check on the old stream runs out.
-    const resume = this.options.clock.setTimer(() => old?.resumeHeartbeats(), 2 * this.options.heartbeatIntervalMs);
     try {
       await next.start();
     } catch (e) {
-      resume.cancel();
-      old?.resumeHeartbeats();
       next.close();
       log.failure('error', toAhError(e), { event: 'rotation failed; the current connection continues', new_serial: identity.serial });
       return;
     }
-    resume.cancel();
     // The old connection may have dropped meanwhile; then the main loop reconnects (with the new identity).
     if (this.stopping || !this.connected || this.session !== old) {
       next.close();
       return;
     }
     this.session = next;
-    if (old) this.retire(old);
-    log.info('rotated', { old_serial: old ? this.serialOf(old) : undefined, new_serial: identity.serial, expires: identity.facts.notAfter });
     this.sessionIdentity.set(next, identity);
+    log.info('rotated', { old_serial: old ? this.serialOf(old) : undefined, new_serial: identity.serial, expires: identity.facts.notAfter });
     this.update({ identity: this.identityStatus() });
+    if (old) {
+      // The access point keeps acknowledging the old stream for a while; let its last heartbeat land.
+      await old.pauseHeartbeats();
+      this.retire(old);
+    }
   }
 
   /** Heartbeats of sessions already over: sent, acknowledged. */
@@ -244,7 +241,6 @@ export class Enroller {
       let failure: AhError | undefined;
       try {
         const welcome = await session.start();
-        this.backoff.reset();
         this.connected = true;
         const now = options.clock.now();
         this.update({
@@ -271,10 +267,15 @@ export class Enroller {
         failure = toAhError(e);
       }
       this.connected = false;
-      if (this.session) this.retire(this.session);
+      const ended = this.session;
+      if (ended) this.retire(ended);
       if (this.stopping) break;
       failure ??= new AhError('CONNECTION_LOST', { reason: 'session closed' });
-      const delay = this.backoff.next();
+      // Start backoff afresh only after a connection that really worked (a few acknowledged beats),
+      // so a connection that is accepted and then dropped at once still backs off.
+      if (ended && ended.heartbeats.acked >= 3) this.backoff.reset();
+      // Another process holds this identity: wait the longest, instead of taking turns every second.
+      const delay = failure.code === 'SUPERSEDED' ? this.backoff.longest() : this.backoff.next();
       const retryAt = options.clock.now() + delay;
       log.failure('error', failure, { retry_in: formatDuration(delay), attempt: this.backoff.failures });
       this.update({

@@ -119,24 +119,22 @@ export class FleetSession {
 
   /**
    * Stops sending heartbeats and resolves once every heartbeat sent has been acknowledged (or after
-   * one interval). Used while a replacement session is opened, so no heartbeat is in flight on this
-   * stream when the access point lets go of it.
+   * a bounded wait). Used when a replacement session has taken over, so that no heartbeat is still
+   * in flight when this stream is closed.
    */
   pauseHeartbeats(): Promise<void> {
     this.paused = true;
     if (this.sentAt.size === 0 || this.finished) return Promise.resolve();
     const interval = this.welcome?.heartbeat_interval_ms ?? 5_000;
     return new Promise<void>((resolve) => {
-      const timer = this.options.clock.setTimer(() => resolve(), interval);
+      // The access point keeps a superseded stream for at least 10 s; waiting up to 5 s is safe and
+      // absorbs a loaded event loop on either side.
+      const timer = this.options.clock.setTimer(() => resolve(), Math.max(2 * interval, 5_000));
       this.drained = () => {
         timer.cancel();
         resolve();
       };
     });
-  }
-
-  resumeHeartbeats(): void {
-    this.paused = false;
   }
 
   /** Says Goodbye and waits (briefly) for the access point to close the stream. */
@@ -148,8 +146,10 @@ export class FleetSession {
     }
     this.call.write({ body: 'goodbye', goodbye: { reason } });
     this.call.end();
-    const timeout = this.options.clock.sleep(waitMs).then(() => undefined);
+    const wait = new AbortController();
+    const timeout = this.options.clock.sleep(waitMs, wait.signal).catch(() => undefined);
     await Promise.race([this.ended, timeout]);
+    wait.abort();
     this.close();
   }
 

@@ -66,7 +66,7 @@ export class AccessPoint {
       clock: options.clock,
       logger: options.logger,
       policy: options.policy,
-      lookupPeer: (peer) => this.listener?.lookup(peer),
+      sanPrefix: () => this.sanPrefix,
     });
     this.grpcServer.addService(fleetServiceDefinition(), this.service.implementation());
     this.statusWriter = new CoalescedJsonWriter(path.join(options.stateDir, ACCESS_POINT_STATUS_FILE), () => this.status(), options.logger, {

@@ -46,8 +46,12 @@ export function peerKey(socket: net.Socket): string {
 
 export class FleetListener {
   private readonly server: tls.Server;
-  private readonly authorized = new Map<string, AuthorizedExecutor>();
-  private readonly rejected = new Map<string, AhError>();
+  /**
+   * Why each refused connection was refused, by gRPC peer string (the refusal server has nothing
+   * else to go on). Two refused connections with the same remote address and port (possible on a
+   * multi-homed host) would share a key: then neither gets a specific reason.
+   */
+  private readonly rejected = new Map<string, AhError | 'ambiguous'>();
   private readonly sockets = new Set<net.Socket>();
   private readonly rejectServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 });
   private readonly fleetInjector: grpc.ConnectionInjector;
@@ -58,7 +62,9 @@ export class FleetListener {
     this.identity = options.identity;
     this.rejectServer.addService(fleetServiceDefinition(), {
       Connect: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        const error = this.rejected.get(call.getPeer()) ?? new AhError('CLIENT_CERT_REQUIRED');
+        const known = this.rejected.get(call.getPeer());
+        const error =
+          known instanceof AhError ? known : new AhError('CLIENT_CERT_REJECTED', { reason: 'see the access point log for this connection' });
         const code = error.code === 'SAN_MISMATCH' || error.code === 'CLIENT_CERT_REJECTED' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED;
         call.on('error', () => {});
         call.emit('error', errorStatus(code, error));
@@ -83,11 +89,6 @@ export class FleetListener {
     this.server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
       options.logger.debug('tls handshake failed', { peer: peerKey(socket), reason: error.message });
     });
-  }
-
-  /** The authorized executor behind a connection, by its gRPC peer string. */
-  lookup(peer: string): AuthorizedExecutor | undefined {
-    return this.authorized.get(peer);
   }
 
   listen(host: string, port: number): Promise<net.AddressInfo> {
@@ -116,12 +117,19 @@ export class FleetListener {
     return this.identity;
   }
 
-  /** Stops accepting; open connections are ended by the caller (fleet service) or destroyed here. */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting, lets open connections deliver what is already written (the streams' final
+   * status) for up to `graceMs`, then destroys whatever is left.
+   */
+  async close(graceMs = 1_000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.fleetInjector.drain(graceMs);
+    this.rejectInjector.drain(0);
+    const deadline = this.options.clock.now() + graceMs;
+    while (this.sockets.size > 0 && this.options.clock.now() < deadline) await this.options.clock.sleep(20);
+    for (const socket of this.sockets) socket.destroy();
     this.fleetInjector.destroy();
     this.rejectInjector.destroy();
-    for (const socket of this.sockets) socket.destroy();
     this.rejectServer.forceShutdown();
     await closed;
   }
@@ -129,6 +137,7 @@ export class FleetListener {
   private onSecureConnection(socket: TLSSocket): void {
     const key = peerKey(socket);
     let decision: AuthorizedExecutor | AhError;
+    // The verdict is taken once per connection; renegotiation is off, so the certificate cannot change afterwards.
     try {
       decision = authorizeExecutorSocket(socket, this.options.sanPrefix);
     } catch (e) {
@@ -142,7 +151,7 @@ export class FleetListener {
         socket.destroy();
         return;
       }
-      this.rejected.set(key, decision);
+      this.rejected.set(key, this.rejected.has(key) ? 'ambiguous' : decision);
       const cut = this.options.clock.setTimer(() => socket.destroy(), REJECTED_CONNECTION_LIFETIME_MS);
       socket.once('close', () => {
         cut.cancel();
@@ -156,8 +165,8 @@ export class FleetListener {
       socket.destroy();
       return;
     }
-    this.authorized.set(key, decision);
-    socket.once('close', () => this.authorized.delete(key));
+    // The Connect handler re-reads the certificate from this very socket (never from a lookup by
+    // address), so a connection can only ever act as the identity it proved.
     this.fleetInjector.injectConnection(socket);
   }
 }

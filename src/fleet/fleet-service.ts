@@ -2,12 +2,12 @@
 // Only connections whose certificate passed authorization reach this handler; the executor's
 // identity is looked up from the connection, never taken from what it sends.
 
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock, Timer } from '../core/clock.js';
-import { AhError } from '../core/errors.js';
+import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { AuthorizedExecutor } from '../tls/authorize-executor.js';
+import { authorizeExecutorCertificate, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { ERROR_METADATA_KEY, type AccessPointMessage, type ExecutorMessage, type Hello } from '../protocol/fleet-protocol.js';
 import type { Registry } from './registry.js';
 
@@ -19,6 +19,8 @@ export interface HeartbeatPolicy {
   missedLimit: number;
   /** How long a new stream may take to send Hello. */
   helloTimeoutMs: number;
+  /** How long a superseded stream is still served, at least (a rotating executor drains it within 5 s). */
+  supersededGraceMs: number;
 }
 
 export const DEFAULT_HEARTBEAT_POLICY: HeartbeatPolicy = {
@@ -27,6 +29,7 @@ export const DEFAULT_HEARTBEAT_POLICY: HeartbeatPolicy = {
   maxMs: 300_000,
   missedLimit: 3,
   helloTimeoutMs: 10_000,
+  supersededGraceMs: 10_000,
 };
 
 type ConnectCall = grpc.ServerDuplexStream<ExecutorMessage, AccessPointMessage>;
@@ -35,8 +38,11 @@ interface LiveStream {
   call: ConnectCall;
   executorId: string;
   closed: boolean;
+  /** A newer stream of the same executor took over; this one is kept (and acked) for a grace period. */
+  superseded: boolean;
   timer: Timer | undefined;
   finish(status: grpc.StatusObject | undefined, registryReason: string): void;
+  supersede(): void;
 }
 
 export interface FleetServiceOptions {
@@ -44,8 +50,8 @@ export interface FleetServiceOptions {
   clock: Clock;
   logger: Logger;
   policy: HeartbeatPolicy;
-  /** The authorized executor behind a gRPC peer string, recorded when its connection was accepted. */
-  lookupPeer(peer: string): AuthorizedExecutor | undefined;
+  /** The executor URI SAN prefix the access point enforces. */
+  sanPrefix(): string;
 }
 
 /** A gRPC status carrying one of our errors in the `ah-error` trailer. */
@@ -80,13 +86,22 @@ export class FleetService {
     return this.live.size;
   }
 
+  /** The executor behind this call, from the certificate of the TLS connection the call arrived on. */
+  private identify(call: ConnectCall): AuthorizedExecutor {
+    const raw = call.getAuthContext().sslPeerCertificate?.raw;
+    if (!raw) throw new AhError('CLIENT_CERT_REQUIRED');
+    return authorizeExecutorCertificate(new X509Certificate(raw), this.options.sanPrefix());
+  }
+
   private connect(call: ConnectCall): void {
     const { registry, clock, logger, policy } = this.options;
     const peerAddress = call.getPeer();
-    const peer = this.options.lookupPeer(peerAddress);
-    if (!peer) {
-      // Cannot happen for connections routed here; refuse rather than guess an identity.
-      call.emit('error', errorStatus(grpc.status.UNAUTHENTICATED, new AhError('CLIENT_CERT_REQUIRED')));
+    let peer: AuthorizedExecutor;
+    try {
+      peer = this.identify(call);
+    } catch (e) {
+      // Cannot happen for connections routed here (they passed the same check); refuse rather than guess.
+      call.emit('error', errorStatus(grpc.status.PERMISSION_DENIED, toAhError(e)));
       return;
     }
     const connectionId = randomUUID();
@@ -98,7 +113,16 @@ export class FleetService {
       call,
       executorId: peer.spiffeId,
       closed: false,
+      superseded: false,
       timer: undefined,
+      // The old stream of a rotating executor may still have a heartbeat in flight: keep acking it
+      // until the executor lets go, and end it only if it lingers (two processes, one identity).
+      supersede: () => {
+        stream.superseded = true;
+        arm(Math.max(intervalMs * policy.missedLimit, policy.supersededGraceMs), () =>
+          stream.finish(errorStatus(grpc.status.ABORTED, new AhError('SUPERSEDED')), 'superseded'),
+        );
+      },
       finish: (status, registryReason) => {
         if (stream.closed) return;
         stream.closed = true;
@@ -121,8 +145,9 @@ export class FleetService {
       log.warn('no Hello in time; closing stream', { executor_id: peer.spiffeId, peer: peerAddress });
       stream.finish(errorStatus(grpc.status.DEADLINE_EXCEEDED, new AhError('PROTOCOL_ERROR', { reason: 'no Hello in time' })), 'no hello');
     });
+    // Half an interval of grace, so a beat that is merely late does not count as missed.
     const watchdog = (): void =>
-      arm(intervalMs * policy.missedLimit, () => {
+      arm(intervalMs * policy.missedLimit + intervalMs / 2, () => {
         const reason = `missed ${policy.missedLimit} heartbeats`;
         stream.finish(errorStatus(grpc.status.DEADLINE_EXCEEDED, new AhError('CONNECTION_LOST', { reason })), reason);
       });
@@ -145,7 +170,7 @@ export class FleetService {
       if (superseded) {
         const old = this.live.get(superseded);
         log.info('superseded', { executor_id: peer.spiffeId, old_peer: old?.call.getPeer(), new_peer: peerAddress });
-        old?.finish(errorStatus(grpc.status.ABORTED, new AhError('SUPERSEDED')), 'superseded');
+        old?.supersede();
       }
       log.info('enrolled', {
         executor_id: peer.spiffeId,
@@ -180,7 +205,7 @@ export class FleetService {
         case 'heartbeat':
           registry.seen(peer.spiffeId, connectionId);
           call.write({ body: 'ack', ack: { seq: message.heartbeat.seq, server_time_unix_ms: clock.now() } });
-          watchdog();
+          if (!stream.superseded) watchdog();
           return;
         case 'goodbye': {
           const reason = message.goodbye.reason || 'goodbye';

@@ -92,6 +92,7 @@ export class Renewer<T extends RenewableCertificate> {
       const old = this.options.current();
       try {
         const next = await this.options.renew(signal);
+        if (signal.aborted) return; // stopped meanwhile: never rotate after stop()
         if (next.notAfter <= clock.now()) throw new AhError('CERT_NOT_VALID_NOW', {}, { detail: 'the issuer returned a certificate that is already expired' });
         this.lastRenewal = clock.now();
         this.backoff.reset();
@@ -109,8 +110,15 @@ export class Renewer<T extends RenewableCertificate> {
             ? { keeping: `current certificate ${old.serial}, valid for ${formatDuration(left)} more` }
             : { expired: `current certificate ${old.serial} expired ${formatDuration(-left)} ago` }),
         });
-        await clock.sleep(delay, signal);
+        await this.sleepUntil(clock.now() + delay, maxWait, signal);
       }
+    }
+  }
+
+  /** Sleeps until a wall-clock time, in steps of at most maxWait, re-reading the clock after each. */
+  private async sleepUntil(wallTime: number, maxWait: number, signal: AbortSignal): Promise<void> {
+    for (let left = wallTime - this.options.clock.now(); left > 0; left = wallTime - this.options.clock.now()) {
+      await this.options.clock.sleep(Math.min(left, maxWait), signal);
     }
   }
 }

@@ -23,5 +23,10 @@ export function judgeServerCertificate(policy: ServerIdentityPolicy, peer: PeerC
   }
   const host = policy.host.replace(/^\[|\]$/g, '');
   const err = checkServerIdentity(host, peer);
-  return err ? new AhError('SERVER_NAME_MISMATCH', { host }, { detail: err.message }) : undefined;
+  return err
+    ? new AhError('SERVER_CERT_VERIFY_FAILED', {}, {
+        detail: `the access point certificate does not name ${host}: ${err.message}`,
+        hint: 'connect using a name or IP address in the access point certificate, or pass --expected-server-id with its SPIFFE ID',
+      })
+    : undefined;
 }

@@ -21,7 +21,8 @@ const verifyDetail = (text: string): string => `the access point certificate fai
 // Order matters: the first match wins.
 const RULES: Rule[] = [
   { test: /ECONNREFUSED/, make: (t) => new AhError('CONNECTION_REFUSED', { target: hostPort(t) }) },
-  { test: /ENOTFOUND|EAI_AGAIN|EAI_NONAME/, make: (t) => new AhError('NAME_NOT_RESOLVED', { host: t.host }) },
+  // grpc-js resolves names itself and reports "Name resolution failed for target dns:host:port".
+  { test: /Name resolution failed|ENOTFOUND|EAI_AGAIN|EAI_NONAME/, make: (t) => new AhError('NAME_NOT_RESOLVED', { host: t.host }) },
   { test: /alert certificate required|alert number 116\b/i, make: () => new AhError('CLIENT_CERT_REQUIRED') },
   {
     test: /alert unknown ca|alert number 48\b/i,
@@ -40,7 +41,8 @@ const RULES: Rule[] = [
     make: (_t, text) => new AhError('SERVER_UNKNOWN_AUTHORITY', {}, { detail: verifyDetail(text) }),
   },
   {
-    test: /certificate has expired|certificate is not yet valid|certificate signature failure|unsupported certificate purpose|invalid CA certificate/i,
+    // Any other verification failure of the server's chain (expired, not yet valid, purpose, ...).
+    test: /certificate|CERT_|verify/i,
     make: (_t, text) => new AhError('SERVER_CERT_VERIFY_FAILED', {}, { detail: verifyDetail(text) }),
   },
   {

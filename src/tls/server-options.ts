@@ -15,6 +15,7 @@ export function serverContextOptions(identity: Identity): TlsOptions {
     key: identity.keyPem,
     ca: identity.bundlePem,
     minVersion: 'TLSv1.2',
-    secureOptions: constants.SSL_OP_NO_TICKET,
+    // No renegotiation either: the certificate judged after the handshake is the one for the connection's life.
+    secureOptions: constants.SSL_OP_NO_TICKET | constants.SSL_OP_NO_RENEGOTIATION,
   };
 }

@@ -4,6 +4,7 @@
 // so that a few seconds of clock skew between machines does not reject a fresh certificate.
 
 import { randomBytes, X509Certificate, createPrivateKey } from 'node:crypto';
+import { systemClock } from '../core/clock.js';
 import { generateKeyPair, importSigningKey, SIGNING_ALGORITHM } from './keys.js';
 import { x509 } from './peculiar.js';
 
@@ -63,7 +64,7 @@ export class CertificateAuthority {
 
   /** A new self-signed root CA. */
   static async create(options: { commonName: string; ttlMs: number; now?: number }): Promise<CertificateAuthority> {
-    const now = options.now ?? Date.now();
+    const now = options.now ?? systemClock.now();
     const { keys, privateKeyPem } = await generateKeyPair();
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: serialNumber(),
@@ -93,7 +94,7 @@ export class CertificateAuthority {
   }
 
   async issue(options: IssueOptions): Promise<IssuedCertificate> {
-    const now = options.now ?? Date.now();
+    const now = options.now ?? systemClock.now();
     let publicKey = options.publicKey;
     let keyPem: string | undefined;
     if (!publicKey) {

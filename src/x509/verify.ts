@@ -28,30 +28,35 @@ function issuedBy(child: X509Certificate, issuer: X509Certificate): boolean {
 
 const MAX_DEPTH = 8;
 
+function selfSigned(cert: X509Certificate): boolean {
+  return cert.checkIssued(cert) && cert.verify(cert.publicKey);
+}
+
 /**
- * Builds a path from the leaf through the chain's intermediates to a certificate in `bundle` and
- * checks every signature and validity period on the way. A certificate in the bundle is a trust
- * anchor, so an intermediate may anchor the chain.
+ * Builds a path from the leaf through intermediates (from the chain or the bundle) to a
+ * self-signed root in `bundle`, checking every signature and validity period on the way. The path
+ * must end at a root, as OpenSSL requires during the handshake: a bundle that holds only an
+ * intermediate passes no local check here and would then fail every handshake.
  */
 export function verifyChain(chain: readonly X509Certificate[], bundle: readonly X509Certificate[], now: number): void {
   const leaf = chain[0];
   if (!leaf) throw new AhError('CHAIN_INCOMPLETE', {}, { detail: 'empty certificate chain' });
   checkValidAt(leaf, now);
-  const intermediates = chain.slice(1);
+  const inBundle = (c: X509Certificate): boolean => bundle.some((b) => b.raw.equals(c.raw));
+  const candidates = [...chain.slice(1), ...bundle];
   let current = leaf;
-  for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    if (bundle.some((anchor) => anchor.raw.equals(current.raw))) return;
-    const anchor = bundle.find((a) => issuedBy(current, a));
-    if (anchor) {
-      checkValidAt(anchor, now);
-      return;
+  // MAX_DEPTH certificates below the root, plus the root itself.
+  for (let depth = 0; depth <= MAX_DEPTH; depth++) {
+    if (selfSigned(current)) {
+      if (inBundle(current)) return;
+      throw new AhError('CHAIN_INCOMPLETE', {}, { detail: `the root "${current.subject.replace(/\n/g, ', ')}" is not in the CA bundle` });
     }
-    const next = intermediates.find((c) => c.ca && !c.raw.equals(current.raw) && issuedBy(current, c));
-    if (!next) {
+    const issuer = candidates.find((c) => c.ca && !c.raw.equals(current.raw) && issuedBy(current, c));
+    if (!issuer) {
       throw new AhError('CHAIN_INCOMPLETE', {}, { detail: `no issuer for "${current.subject.replace(/\n/g, ', ')}" in the CA bundle` });
     }
-    checkValidAt(next, now);
-    current = next;
+    checkValidAt(issuer, now);
+    current = issuer;
   }
   throw new AhError('CHAIN_INCOMPLETE', {}, { detail: `chain longer than ${MAX_DEPTH} certificates` });
 }

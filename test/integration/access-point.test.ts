@@ -16,7 +16,7 @@ const tmp = makeTempDir('ah-ap-');
 let fleet: FleetFixture;
 
 beforeAll(async () => {
-  fleet = await startFleet(tmp.dir, { minMs: 50 });
+  fleet = await startFleet(tmp.dir, { minMs: 50, supersededGraceMs: 300 });
 });
 afterAll(async () => {
   await fleet.stop();
@@ -88,8 +88,12 @@ describe('presence', () => {
     const since = fleet.accessPoint.registry.get(id)?.connectedSince;
     const second = session(identity, 'twin');
     await second.start();
+    // The old stream is still served (and acked) for a grace period, then ended as superseded.
+    const acked = first.heartbeats.acked;
+    await waitFor('old stream still acked', () => first.heartbeats.acked > acked + 1);
     const ended = await first.ended;
     expect(ended?.code).toBe('SUPERSEDED');
+    expect(ended?.message).toBe('connection superseded by a newer connection with the same identity');
     const record = fleet.accessPoint.registry.get(id);
     expect(record?.state).toBe('online');
     expect(record?.connectedSince).toBe(since);

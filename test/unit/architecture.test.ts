@@ -46,6 +46,19 @@ describe('source layering', () => {
     expect(upward).toEqual([]);
   });
 
+  it('reads time only through src/core/clock.ts', () => {
+    const offenders = sourceFiles(src)
+      .filter((f) => !f.endsWith(path.join('core', 'clock.ts')))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .map((line, i) => ({ line, at: `${path.relative(REPO_ROOT, f)}:${i + 1}` }))
+          .filter(({ line }) => /\bDate\.now\(|\bsetTimeout\(|\bsetInterval\(|new Date\(\)/.test(line) && !line.trim().startsWith('//')),
+      )
+      .map(({ at }) => at);
+    expect(offenders).toEqual([]);
+  });
+
   it('keeps the access point and the executor independent of each other', () => {
     const crossing = edges.filter((e) => (e.from === 'fleet' && e.to === 'executor') || (e.from === 'executor' && e.to === 'fleet'));
     expect(crossing.map((e) => e.file)).toEqual([]);

@@ -10,6 +10,8 @@ describe('classifyConnectError', () => {
   it.each([
     [last('Error: connect ECONNREFUSED 10.0.0.1:4433'), 'connection refused to ap.example.com:4433'],
     [last('Error: getaddrinfo ENOTFOUND ap.example.com'), 'cannot resolve access point host ap.example.com'],
+    ['Name resolution failed for target dns:ap.example.com:4433', 'cannot resolve access point host ap.example.com'],
+    [last('Error: unsupported certificate purpose'), 'tls handshake failed: certificate verify failed'],
     [
       last('80ACA11A0C7F0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116'),
       'client certificate required',

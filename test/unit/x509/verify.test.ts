@@ -102,12 +102,18 @@ describe('verifyChain', () => {
     ).not.toThrow();
   });
 
-  it('accepts an intermediate in the bundle as a trust anchor without the root', () => {
-    expect(() => verifyChain([viaIntermediate.cert], [intermediateCert.cert], NOW)).not.toThrow();
+  // OpenSSL (as Node uses it) only trusts a path that ends at a self-signed root in the bundle,
+  // so the local check must refuse what every handshake would refuse.
+  it('rejects a bundle that holds only the intermediate, without the root', () => {
+    expectAhError(() => verifyChain([viaIntermediate.cert], [intermediateCert.cert], NOW), 'CHAIN_INCOMPLETE', { message: CHAIN_MESSAGE });
   });
 
-  it('accepts a leaf that is itself in the bundle', () => {
-    expect(() => verifyChain([direct.cert], [direct.cert], NOW)).not.toThrow();
+  it('accepts the intermediate and the root together in the bundle', () => {
+    expect(() => verifyChain([viaIntermediate.cert], [intermediateCert.cert, root.certificate], NOW)).not.toThrow();
+  });
+
+  it('rejects a leaf that is itself in the bundle but not issued by a root there', () => {
+    expectAhError(() => verifyChain([direct.cert], [direct.cert], NOW), 'CHAIN_INCOMPLETE', { message: CHAIN_MESSAGE });
   });
 
   it('rejects a chain with the intermediate missing', () => {
