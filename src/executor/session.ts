@@ -144,6 +144,10 @@ export class FleetSession {
       this.close();
       return;
     }
+    // No heartbeat may follow the Goodbye: writing after end() would cancel the stream and the
+    // access point might never read the Goodbye.
+    this.paused = true;
+    this.timer?.cancel();
     this.call.write({ body: 'goodbye', goodbye: { reason } });
     this.call.end();
     const wait = new AbortController();

@@ -99,6 +99,7 @@ describe('presence', () => {
     expect(record?.connectedSince).toBe(since);
     await second.goodbye('done');
     expect(fleet.accessPoint.registry.get(id)?.state).toBe('offline');
+    expect(fleet.accessPoint.registry.get(id)?.disconnectReason).toBe('goodbye: done');
   });
 
   it('marks an executor offline after three missed heartbeats', async () => {
