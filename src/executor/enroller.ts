@@ -106,6 +106,11 @@ export class Enroller {
     await this.finished;
   }
 
+  /** Resolves when status.json holds everything reported so far. */
+  flushStatus(): Promise<void> {
+    return this.statusWriter.flush();
+  }
+
   private iso(ms: number): string {
     return new Date(ms).toISOString();
   }

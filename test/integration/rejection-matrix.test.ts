@@ -111,6 +111,27 @@ describe('enrollment rejections', () => {
     expect(registryIds()).not.toContain('spiffe://example.org/ah/agent/future');
   });
 
+  it('refuses to start with a key that does not match the certificate (exit 1)', async () => {
+    const a = await trusted.executor('pair-a');
+    const b = await trusted.executor('pair-b');
+    const result = await runAh(
+      ['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--state-dir', path.join(tmp.dir, 'x3'), ...files({ ...a, key: b.key })],
+      env,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr.split('\n')[0]).toBe('error: private key does not match certificate');
+  });
+
+  it('refuses to start when the CA bundle does not reach the certificate issuer (exit 1)', async () => {
+    const id = await foreign.executor('lonely');
+    const result = await runAh(
+      ['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--state-dir', path.join(tmp.dir, 'x4'), ...files({ ...id, ca: trusted.caFile })],
+      env,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr.split('\n')[0]).toBe('error: unable to get local issuer certificate');
+  });
+
   it('rejects a URI SAN outside the executor prefix', async () => {
     const id = await trusted.issueFiles('outside', { commonName: 'outside', uris: ['spiffe://other.org/ah/agent/outside'] });
     await expectRejection(files(id), 'certificate SAN does not match expected pattern', {

@@ -161,6 +161,18 @@ describe(`rotation under load (${EXECUTORS} executors, heartbeat ${HEARTBEAT_MS}
 
     // Server side: each executor's live connection presents its newest certificate.
     for (const m of members) expect(accessPoint.registry.get(`spiffe://example.org/ah/agent/${m.name}`)?.certSerial).toBe(m.serial);
+    // Each executor's status.json names the certificate now in use and the rotation.
+    await Promise.all(members.map((m) => m.enroller.flushStatus()));
+    for (const m of members.slice(0, 5)) {
+      const status = JSON.parse(readFileSync(path.join(m.dir, 'state', 'status.json'), 'utf8')) as {
+        state: string;
+        identity: { certificate: { serial: string }; renewal: { mode: string; lastRotationAt: string | null } };
+      };
+      expect(status.state).toBe('connected');
+      expect(status.identity.certificate.serial).toBe(m.serial);
+      expect(status.identity.renewal.mode).toBe('watch');
+      expect(status.identity.renewal.lastRotationAt).not.toBeNull();
+    }
     // And an independent client sees the access point's newest certificate.
     expect(await opensslServedSerial()).toBe(apSerial);
   }, 120_000);
