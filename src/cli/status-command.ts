@@ -128,7 +128,8 @@ function renderExecutor(s: ExecutorStatus, v: Verdict, now: number, showCert: bo
     ['last error', s.lastError ? `${s.lastError.message} (${ago(s.lastError.at, now)})` : 'none'],
   ];
   if (s.serverTimeOffsetMs !== null && Math.abs(s.serverTimeOffsetMs) > 5_000) {
-    pairs.push(['clock skew', `access point clock is ${formatDuration(s.serverTimeOffsetMs)} ahead of ours`]);
+    const offset = s.serverTimeOffsetMs;
+    pairs.push(['clock skew', `access point clock is ${formatDuration(Math.abs(offset))} ${offset > 0 ? 'ahead of' : 'behind'} ours`]);
   }
   if (s.state === 'reconnecting' && s.nextAttemptAt) pairs.push(['next attempt', s.nextAttemptAt]);
   if (v.running) pairs.push(['pid', String(s.pid)]);

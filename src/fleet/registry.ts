@@ -82,9 +82,12 @@ export class Registry {
     try {
       const parsed = JSON.parse(text) as RegistryFile;
       const now = new Date(this.clock.now()).toISOString();
-      for (const r of parsed.executors ?? []) {
+      // Read everything first: a file that breaks half-way must not leave half a fleet loaded.
+      const loaded = new Map<string, ExecutorRecord>();
+      for (const r of parsed.executors) {
+        if (typeof r?.id !== 'string') throw new Error('executor record without an id');
         const wasOnline = r.state === 'online';
-        this.records.set(r.id, {
+        loaded.set(r.id, {
           ...r,
           state: 'offline',
           connectedSince: null,
@@ -92,6 +95,7 @@ export class Registry {
           disconnectReason: wasOnline ? 'access point restarted' : r.disconnectReason,
         });
       }
+      for (const [id, record] of loaded) this.records.set(id, record);
     } catch (e) {
       // A torn or hand-edited file must not stop the fleet: keep it aside and start empty.
       const aside = `${this.file}.corrupt-${this.clock.now()}`;

@@ -4,6 +4,7 @@
 
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
@@ -129,6 +130,19 @@ describe('files provider keeps the last good identity', () => {
     expect(logs).toContain(expected);
     expect(await servedSerial(port, client)).toBe(first);
     // A good replacement afterwards goes live as usual.
+    const good = await serverPems();
+    await replace(dir, { cert: good.cert, key: good.key }, 'rename');
+    await waitForServedSerial(port, client, good.serial, 1_000);
+  });
+
+  it('keeps serving when the certificate file disappears, and picks up its return', async () => {
+    const { dir, port, logs, first } = await startWith('rename');
+    const cert = identityDir(dir).cert;
+    await rm(cert);
+    const deadline = Date.now() + 2_000;
+    while (!logs.includes(`warn: no such file: ${cert}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(logs).toContain(`warn: no such file: ${cert}`);
+    expect(await servedSerial(port, client)).toBe(first);
     const good = await serverPems();
     await replace(dir, { cert: good.cert, key: good.key }, 'rename');
     await waitForServedSerial(port, client, good.serial, 1_000);

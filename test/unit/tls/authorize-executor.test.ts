@@ -1,0 +1,146 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AhError } from '../../../src/core/errors.js';
+import { authorizeExecutorCertificate, verifyErrorToAhError } from '../../../src/tls/authorize-executor.js';
+import { TestCa, type IdentityFiles } from '../../support/test-ca.js';
+import { makeTempDir } from '../../support/tmp.js';
+import { expectAhError } from '../helpers/errors.js';
+
+const PREFIX = 'spiffe://example.org/ah/agent/';
+const SAN_MESSAGE = 'certificate SAN does not match expected pattern';
+const UNKNOWN_AUTHORITY = 'client certificate rejected: certificate signed by unknown authority';
+
+let tmp: ReturnType<typeof makeTempDir>;
+let ca: TestCa;
+
+function certOf(files: IdentityFiles): X509Certificate {
+  return new X509Certificate(readFileSync(files.cert));
+}
+
+async function leaf(file: string, uris: string[], extra: { isCa?: boolean; dns?: string[] } = {}): Promise<X509Certificate> {
+  return certOf(await ca.issueFiles(file, { commonName: file, uris, ...extra }));
+}
+
+beforeAll(async () => {
+  tmp = makeTempDir('ah-authorize-');
+  ca = await TestCa.create(tmp.dir);
+});
+
+afterAll(() => tmp.cleanup());
+
+describe('authorizeExecutorCertificate', () => {
+  it('accepts an executor certificate whose SPIFFE ID lies under the prefix', async () => {
+    const cert = certOf(await ca.executor('x'));
+    const authorized = authorizeExecutorCertificate(cert, PREFIX);
+    expect(authorized.spiffeId).toBe('spiffe://example.org/ah/agent/x');
+    expect(authorized.certificate).toBe(cert);
+  });
+
+  it('accepts a SPIFFE ID nested several segments below the prefix', async () => {
+    const cert = await leaf('nested', ['spiffe://example.org/ah/agent/rack-1/x']);
+    expect(authorizeExecutorCertificate(cert, PREFIX).spiffeId).toBe('spiffe://example.org/ah/agent/rack-1/x');
+  });
+
+  it('rejects a certificate with the CA flag set, even when its SAN would match', async () => {
+    const cert = await leaf('ca-leaf', ['spiffe://example.org/ah/agent/ca-leaf'], { isCa: true });
+    expect(cert.ca).toBe(true);
+    const err = expectAhError(() => authorizeExecutorCertificate(cert, PREFIX), 'CLIENT_CERT_REJECTED', {
+      message: 'client certificate rejected: leaf certificate with CA flag set to true',
+    });
+    expect(err.retryable).toBe(true);
+  });
+
+  it('rejects a certificate without a URI SAN and says so in the detail', async () => {
+    const cert = await leaf('no-uri', [], { dns: ['no-uri.example.org'] });
+    expectAhError(() => authorizeExecutorCertificate(cert, PREFIX), 'SAN_MISMATCH', {
+      message: SAN_MESSAGE,
+      detail: 'certificate contains no URI SAN',
+    });
+  });
+
+  it('rejects a certificate with two URI SANs and lists both in the detail', async () => {
+    const a = 'spiffe://example.org/ah/agent/a';
+    const b = 'spiffe://example.org/ah/agent/b';
+    const cert = await leaf('two-uris', [a, b]);
+    expectAhError(() => authorizeExecutorCertificate(cert, PREFIX), 'SAN_MISMATCH', {
+      message: SAN_MESSAGE,
+      detail: `certificate contains more than one URI SAN (${a}, ${b})`,
+    });
+  });
+
+  it('rejects a URI SAN that is not a valid SPIFFE ID because its trust domain is upper-case', async () => {
+    const cert = await leaf('upper-td', ['spiffe://Example.org/ah/agent/x']);
+    // The prefix matches the bad ID textually, so only the SPIFFE ID rules can reject it.
+    expectAhError(() => authorizeExecutorCertificate(cert, 'spiffe://Example.org/ah/agent/'), 'SAN_MISMATCH', {
+      message: SAN_MESSAGE,
+      detail: /^invalid SPIFFE ID "spiffe:\/\/Example\.org\/ah\/agent\/x": trust domain characters are limited to lowercase/,
+    });
+  });
+
+  it('rejects a URI SAN with a non-spiffe scheme', async () => {
+    const cert = await leaf('https-san', ['https://example.org/ah/agent/x']);
+    expectAhError(() => authorizeExecutorCertificate(cert, PREFIX), 'SAN_MISMATCH', {
+      message: SAN_MESSAGE,
+      detail: /scheme is missing or invalid/,
+    });
+  });
+
+  it('rejects a SPIFFE ID from another trust domain', async () => {
+    const cert = certOf(await ca.executor('x', 'other.org'));
+    expectAhError(() => authorizeExecutorCertificate(cert, PREFIX), 'SAN_MISMATCH', {
+      message: SAN_MESSAGE,
+      detail: `got spiffe://other.org/ah/agent/x, want a URI SAN starting with ${PREFIX}`,
+    });
+  });
+
+  it('rejects a SPIFFE ID outside the prefix path', async () => {
+    const cert = await leaf('serve', ['spiffe://example.org/ah/serve']);
+    expectAhError(() => authorizeExecutorCertificate(cert, PREFIX), 'SAN_MISMATCH', {
+      message: SAN_MESSAGE,
+      detail: `got spiffe://example.org/ah/serve, want a URI SAN starting with ${PREFIX}`,
+    });
+  });
+
+  it('rejects .../ah/agent-evil/x against the prefix .../ah/agent/ at the path boundary', async () => {
+    const cert = await leaf('evil', ['spiffe://example.org/ah/agent-evil/x']);
+    expectAhError(() => authorizeExecutorCertificate(cert, PREFIX), 'SAN_MISMATCH', {
+      message: SAN_MESSAGE,
+      detail: `got spiffe://example.org/ah/agent-evil/x, want a URI SAN starting with ${PREFIX}`,
+    });
+  });
+
+  it('rejects the bare prefix path itself, which names no executor', async () => {
+    const cert = await leaf('bare-agent', ['spiffe://example.org/ah/agent']);
+    expectAhError(() => authorizeExecutorCertificate(cert, PREFIX), 'SAN_MISMATCH', {
+      detail: `got spiffe://example.org/ah/agent, want a URI SAN starting with ${PREFIX}`,
+    });
+  });
+});
+
+describe('verifyErrorToAhError', () => {
+  it.each(['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT'])(
+    'maps %s to the unknown-authority rejection',
+    (code) => {
+      const err = verifyErrorToAhError(code);
+      expect(err).toBeInstanceOf(AhError);
+      expect(err.code).toBe('CLIENT_CERT_REJECTED');
+      expect(err.message).toBe(UNKNOWN_AUTHORITY);
+      expect(err.detail).toBe(`the access point rejected the executor certificate (${code})`);
+    },
+  );
+
+  it.each(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'])('maps %s to the validity-period error', (code) => {
+    const err = verifyErrorToAhError(code);
+    expect(err.code).toBe('CERT_NOT_VALID_NOW');
+    expect(err.message).toBe('certificate has expired or is not yet valid');
+    expect(err.detail).toBe(`the access point rejected the executor certificate (${code})`);
+  });
+
+  it('turns an unknown code such as INVALID_PURPOSE into a lower-case reason', () => {
+    const err = verifyErrorToAhError('INVALID_PURPOSE');
+    expect(err.code).toBe('CLIENT_CERT_REJECTED');
+    expect(err.message).toBe('client certificate rejected: invalid purpose');
+    expect(err.detail).toBe('the access point rejected the executor certificate (INVALID_PURPOSE)');
+  });
+});
