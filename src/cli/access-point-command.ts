@@ -6,7 +6,7 @@ import { DEFAULT_HEARTBEAT_POLICY } from '../fleet/fleet-service.js';
 import type { CliIo } from './io.js';
 import { loggerFromFlags, prepareStateDir, untilStopSignal } from './daemon.js';
 import { parseIdentityFlags, startIdentitySource } from './identity-from-flags.js';
-import { parseListenAddress } from './options.js';
+import { parseListenAddress, parseSpiffeIdFlag } from './options.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
 
 export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
@@ -16,6 +16,7 @@ export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
 
 export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promise<number> {
   const listen = parseListenAddress(flags.fleetListen);
+  if (flags.executorSanUriPrefix !== undefined) parseSpiffeIdFlag(flags.executorSanUriPrefix.replace(/\/$/, ''), '--executor-san-uri-prefix');
   const identityFlags = parseIdentityFlags(flags);
   const logger = loggerFromFlags(flags);
   const clock = systemClock;

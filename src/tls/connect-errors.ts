@@ -57,12 +57,16 @@ const RULES: Rule[] = [
   },
 ];
 
+// The peer's words end up in our logs: no control characters (no forged log lines), bounded length.
+const clean = (v: unknown): string => String(v).replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 500);
+
 /** The structured error the access point attaches to a rejection, if any. */
 export function remoteError(metadataValue: unknown): AhError | undefined {
   if (typeof metadataValue !== 'string' && !Buffer.isBuffer(metadataValue)) return undefined;
   try {
-    const parsed = JSON.parse(metadataValue.toString()) as { code: string; facts?: Record<string, string>; detail?: string };
-    return fromSerialized(parsed);
+    const parsed = JSON.parse(metadataValue.toString()) as { code: string; facts?: Record<string, unknown>; detail?: unknown };
+    const facts = Object.fromEntries(Object.entries(parsed.facts ?? {}).map(([k, v]) => [k, clean(v)]));
+    return fromSerialized({ code: String(parsed.code), facts, ...(parsed.detail === undefined ? {} : { detail: clean(parsed.detail) }) });
   } catch {
     return undefined;
   }

@@ -60,6 +60,11 @@ const cases: Array<{ name: string; args: string[]; error: string }> = [
       'error: invalid --expected-server-id: invalid SPIFFE ID "spiffe://Example.org/ah/serve": trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores',
   },
   {
+    name: 'an executor SAN prefix that is not a SPIFFE ID',
+    args: ['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--executor-san-uri-prefix', 'https://example.org/agents/', ...state('m')],
+    error: 'error: invalid --executor-san-uri-prefix: invalid SPIFFE ID "https://example.org/agents": scheme is missing or invalid',
+  },
+  {
     name: 'no identity on a non-loopback address',
     args: ['agent', 'access-point', '--fleet-listen', '0.0.0.0:0', ...state('k')],
     error: 'error: no identity configured for non-loopback address 0.0.0.0',

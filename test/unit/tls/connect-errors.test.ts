@@ -45,6 +45,12 @@ describe('remoteError', () => {
     expect(e?.detail).toBe('got x');
   });
 
+  it('strips control characters from what the peer sent, so it cannot forge log lines', () => {
+    const e = remoteError(JSON.stringify({ code: 'CLIENT_CERT_REJECTED', facts: { reason: 'x\ninfo: enrolled' }, detail: 'a\r\nb' }));
+    expect(e?.message).toBe('client certificate rejected: x info: enrolled');
+    expect(e?.detail).toBe('a  b');
+  });
+
   it('ignores garbage and unknown codes safely', () => {
     expect(remoteError('not json')).toBeUndefined();
     expect(remoteError(undefined)).toBeUndefined();
