@@ -17,7 +17,7 @@ export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
 export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promise<number> {
   const listen = parseListenAddress(flags.fleetListen);
   if (flags.executorSanUriPrefix !== undefined) parseSpiffeIdFlag(flags.executorSanUriPrefix.replace(/\/$/, ''), '--executor-san-uri-prefix');
-  const identityFlags = parseIdentityFlags(flags);
+  const identityFlags = parseIdentityFlags(flags, io.env);
   const logger = loggerFromFlags(flags);
   const clock = systemClock;
   const lock = await prepareStateDir(flags.stateDir, 'access-point');

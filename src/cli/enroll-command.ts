@@ -15,6 +15,7 @@ import {
 import { parseIdentityFlags, providerFor, startIdentitySource } from './identity-from-flags.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
 import { AhError } from '../core/errors.js';
+import { parseSpiffeId } from '../x509/spiffe-id.js';
 
 export interface EnrollFlags extends CommonFlags, IdentityFlagValues {
   remoteServer?: string;
@@ -30,7 +31,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   const remote = parseRemoteServer(flags.remoteServer);
   const heartbeatIntervalMs = parseDurationFlag(flags.heartbeatInterval, '--heartbeat-interval', 100);
   const connectTimeoutMs = parseDurationFlag(flags.connectTimeout, '--connect-timeout', 100);
-  const identityFlags = parseIdentityFlags(flags);
+  const identityFlags = parseIdentityFlags(flags, io.env);
   const labels = parseLabels(flags.label);
   let expectedServerId = flags.expectedServerId === undefined ? undefined : parseSpiffeIdFlag(flags.expectedServerId, '--expected-server-id');
   // The dev access point is always spiffe://ah-dev.local/ah/serve: pin it unless told otherwise.
@@ -41,6 +42,9 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   const lock = await prepareStateDir(flags.stateDir, 'executor');
   try {
     const identitySource = await startIdentitySource(identityFlags, { role: 'executor', name, host: remote.host, io, clock, logger });
+    // In SPIFFE mode the access point is spiffe://<our trust domain>/ah/serve unless told otherwise.
+    const ownId = identitySource.current().spiffeId;
+    if (identitySource.provider === 'spiffe' && !expectedServerId && ownId) expectedServerId = `spiffe://${parseSpiffeId(ownId).trustDomain}/ah/serve`;
     const enroller = new Enroller({
       target: { host: remote.host, port: remote.port },
       accessPointUrl: remote.url,

@@ -8,7 +8,8 @@ import type { IdentitySource } from '../identity/identity.js';
 import { createIdentitySource, resolveProvider, type IdentityFlags, type Role } from '../identity/select.js';
 import { DEFAULT_RENEWAL_POLICY, type RenewalPolicy } from '../renewal/policy.js';
 import type { CliIo } from './io.js';
-import { parseDurationFlag, parseProvider, parseThreshold, requireReadableFile } from './options.js';
+import { parseDurationFlag, parseProvider, parseSpiffeIdFlag, parseThreshold, requireReadableFile } from './options.js';
+import { resolveWorkloadSocket } from '../identity/workload-endpoint.js';
 import type { IdentityFlagValues } from './shared-flags.js';
 
 export interface ParsedIdentityFlags {
@@ -18,7 +19,7 @@ export interface ParsedIdentityFlags {
 }
 
 /** Validates the identity flags (usage errors, exit 2) before anything starts. */
-export function parseIdentityFlags(values: IdentityFlagValues): ParsedIdentityFlags {
+export function parseIdentityFlags(values: IdentityFlagValues, env: NodeJS.ProcessEnv): ParsedIdentityFlags {
   const pick = (a: string | undefined, b: string | undefined, name: string): string | undefined => {
     if (a !== undefined && b !== undefined && a !== b) throw new AhError('USAGE', { reason: `--${name} and --${name}-file disagree; give one` });
     return a ?? b;
@@ -30,8 +31,21 @@ export function parseIdentityFlags(values: IdentityFlagValues): ParsedIdentityFl
   const threshold = parseThreshold(values.renewalThreshold, '--renewal-threshold');
   const devCertTtlMs = parseDurationFlag(values.devCertTtl, '--dev-cert-ttl', 10_000);
   for (const file of [cert, key, ...ca]) if (file !== undefined) requireReadableFile(file);
+  const spiffeFlagGiven = values.spiffeSocket !== undefined || values.spiffeHint !== undefined || values.spiffeId !== undefined || values.spiffeWait === true;
+  const spiffe =
+    identity === 'spiffe' || (identity === undefined && spiffeFlagGiven)
+      ? {
+          spiffeSocket: resolveWorkloadSocket(values.spiffeSocket, env),
+          ...(values.spiffeHint === undefined ? {} : { spiffeHint: values.spiffeHint }),
+          ...(values.spiffeId === undefined ? {} : { spiffeId: parseSpiffeIdFlag(values.spiffeId, '--spiffe-id') }),
+          spiffeWait: values.spiffeWait === true,
+        }
+      : {};
+  if (spiffeFlagGiven && identity !== undefined && identity !== 'spiffe') {
+    throw new AhError('USAGE', { reason: `--spiffe-* flags belong to --identity spiffe, not --identity ${identity}` });
+  }
   return {
-    flags: { ...(identity ? { identity } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ca },
+    flags: { ...(identity ? { identity } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ca, ...spiffe },
     // The floor between renewals scales down for short test certificates but never below a second.
     policy: { ...DEFAULT_RENEWAL_POLICY, threshold, floorMs: Math.max(1_000, Math.min(DEFAULT_RENEWAL_POLICY.floorMs, devCertTtlMs / 10)) },
     devCertTtlMs,

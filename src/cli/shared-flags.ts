@@ -20,6 +20,10 @@ export interface IdentityFlagValues {
   caFile: string[];
   renewalThreshold: string;
   devCertTtl: string;
+  spiffeSocket?: string;
+  spiffeHint?: string;
+  spiffeId?: string;
+  spiffeWait?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -41,5 +45,9 @@ export function addIdentityFlags(command: Command): Command {
     .addOption(new Option('--key-file <path>', 'same as --key').hideHelp())
     .addOption(new Option('--ca-file <path>', 'same as --ca').hideHelp().argParser(collect).default([] as string[]))
     .option('--renewal-threshold <fraction>', 'renew after this fraction of the certificate lifetime', '0.67')
-    .option('--dev-cert-ttl <duration>', 'lifetime of dev identity certificates', '1h');
+    .option('--dev-cert-ttl <duration>', 'lifetime of dev identity certificates', '1h')
+    .option('--spiffe-socket <path>', 'Workload API socket (default: $SPIFFE_ENDPOINT_SOCKET, else /run/spire/agent.sock)')
+    .option('--spiffe-hint <hint>', 'use the SVID with this hint instead of the first')
+    .option('--spiffe-id <spiffe-id>', 'use the SVID with this SPIFFE ID instead of the first')
+    .option('--spiffe-wait', 'wait for the Workload API socket to appear instead of failing at start-up');
 }

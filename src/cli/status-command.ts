@@ -83,7 +83,7 @@ function renewalRows(identity: IdentityStatus | null, now: number): Array<[strin
       ? 'never (fixed identity)'
       : r.nextRenewalAt === null
         ? '-'
-        : `${r.nextRenewalAt} (${Date.parse(r.nextRenewalAt) > now ? `in ${formatDuration(Date.parse(r.nextRenewalAt) - now)}` : 'due now'})${r.mode === 'watch' ? ', by replacing the files' : ''}`;
+        : `${r.nextRenewalAt} (${Date.parse(r.nextRenewalAt) > now ? `in ${formatDuration(Date.parse(r.nextRenewalAt) - now)}` : 'due now'})${r.mode === 'watch' ? ', by replacing the files' : r.mode === 'push' ? ', pushed by the Workload API' : ''}`;
   const last = r.lastRotationAt ? `${ago(r.lastRotationAt, now)} from serial ${r.previousSerial ?? '?'}` : 'none since start';
   return [
     ['next renewal', next],

@@ -117,6 +117,17 @@ export const ERROR_SPECS = {
     1,
     true,
   ),
+  WORKLOAD_API_FAILED: spec(
+    'workload API stream failed: {reason}',
+    'the SPIRE agent may be restarting; ah reconnects by itself. Check: spire-agent healthcheck -socketPath <socket>',
+    1,
+    true,
+  ),
+  WORKLOAD_API_REFUSED: spec(
+    'workload API refused the request: {reason}',
+    'the Workload API rejected the call as malformed; this is not retried. Check the SPIRE agent version and logs',
+  ),
+  SVID_INVALID: spec('invalid SVID from the Workload API: {reason}', 'check the SPIRE agent and server logs; the last good SVID stays in use', 1, true),
   VAULT_AUTH_FAILED: spec(
     'vault authentication failed: permission denied',
     'check the AppRole role ID and secret ID (and that the secret ID has not expired): vault auth list',

@@ -70,8 +70,11 @@ export function buildIdentity(parts: IdentityParts, now: number): Identity {
 
 /** How an identity stays fresh, for `ah agent status`. */
 export interface RenewalStatus {
-  /** renewer: we renew it ourselves; watch: someone else replaces the files; fixed: never changes. */
-  mode: 'renewer' | 'watch' | 'fixed';
+  /**
+   * renewer: we renew it ourselves; watch: someone else replaces the files; push: the issuer
+   * pushes new ones (SPIFFE Workload API); fixed: never changes.
+   */
+  mode: 'renewer' | 'watch' | 'push' | 'fixed';
   /** When the current certificate is due for renewal (epoch ms). */
   nextRenewalAt: number | null;
   /** When an identity last replaced another one (epoch ms), and the serial it replaced. */

@@ -11,6 +11,7 @@ import { DEV_SERVER_ID, devExecutorId, issueDevIdentity, loadOrCreateDevCa } fro
 import { FilesIdentitySource } from './files-source.js';
 import type { IdentitySource, ProviderName } from './identity.js';
 import { RenewingIdentitySource } from './renewing-source.js';
+import { SpiffeIdentitySource } from './spiffe-source.js';
 import type { RenewalPolicy } from '../renewal/policy.js';
 import { readIdentityFile } from './read-file.js';
 
@@ -21,6 +22,11 @@ export interface IdentityFlags {
   cert?: string;
   key?: string;
   ca: string[];
+  /** SPIFFE: the Workload API socket path (already resolved), SVID selection, and whether to wait for the socket. */
+  spiffeSocket?: string;
+  spiffeHint?: string;
+  spiffeId?: string;
+  spiffeWait?: boolean;
 }
 
 export interface IdentityContext {
@@ -50,8 +56,12 @@ export function resolveProvider(flags: IdentityFlags, host: string): ProviderNam
   if (flags.identity === 'dev' && hasFiles) {
     throw new AhError('USAGE', { reason: '--cert and --key belong to --identity files, not --identity dev' });
   }
+  if (flags.identity === 'spiffe' && (hasFiles || flags.ca.length > 0)) {
+    throw new AhError('USAGE', { reason: 'with --identity spiffe the Workload API provides certificate, key and bundle: drop --cert, --key and --ca' });
+  }
   if (flags.identity) return flags.identity;
   if (hasFiles) return 'files';
+  if (flags.spiffeSocket !== undefined) return 'spiffe';
   if (isLoopbackHost(host)) return 'dev';
   throw new AhError('NO_IDENTITY_CONFIGURED', { address: host });
 }
@@ -110,6 +120,13 @@ export async function createIdentitySource(flags: IdentityFlags, ctx: IdentityCo
       });
     }
     case 'spiffe':
+      return SpiffeIdentitySource.start({
+        socketPath: flags.spiffeSocket as string,
+        select: { ...(flags.spiffeHint === undefined ? {} : { hint: flags.spiffeHint }), ...(flags.spiffeId === undefined ? {} : { spiffeId: flags.spiffeId }) },
+        waitForSocket: flags.spiffeWait ?? false,
+        clock: ctx.clock,
+        logger: ctx.logger,
+      });
     case 'vault':
       throw new AhError('USAGE', { reason: `--identity ${provider} is not available in this build yet` });
   }
