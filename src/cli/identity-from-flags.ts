@@ -5,7 +5,7 @@ import { AhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { defaultDevCaDir } from '../core/paths.js';
 import type { IdentitySource } from '../identity/identity.js';
-import { createIdentitySource, resolveProvider, type IdentityFlags, type Role } from '../identity/select.js';
+import { createIdentitySource, resolveProvider, type IdentityFlags, type Role, type VaultSettings } from '../identity/select.js';
 import { DEFAULT_RENEWAL_POLICY, type RenewalPolicy } from '../renewal/policy.js';
 import type { CliIo } from './io.js';
 import { parseDurationFlag, parseProvider, parseSpiffeIdFlag, parseThreshold, requireReadableFile } from './options.js';
@@ -41,13 +41,49 @@ export function parseIdentityFlags(values: IdentityFlagValues, env: NodeJS.Proce
           spiffeWait: values.spiffeWait === true,
         }
       : {};
+  const vaultAddress = values.vaultAddr ?? env.VAULT_ADDR;
+  const vaultFlagGiven = values.vaultAddr !== undefined || values.vaultRole !== undefined;
+  let vault: VaultSettings | undefined;
+  if (identity === 'vault' || (identity === undefined && vaultFlagGiven)) {
+    if (!vaultAddress) throw new AhError('USAGE', { reason: '--identity vault needs --vault-addr (or VAULT_ADDR)' });
+    if (!values.vaultRole) throw new AhError('USAGE', { reason: '--identity vault needs --vault-role (the PKI role, e.g. executor)' });
+    let url: URL;
+    try {
+      url = new URL(vaultAddress);
+    } catch {
+      throw new AhError('USAGE', { reason: `invalid --vault-addr "${vaultAddress}": expected https://host:8200` });
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AhError('USAGE', { reason: `invalid --vault-addr "${vaultAddress}": expected https://host:8200` });
+    if (values.vaultIssueMode !== 'sign' && values.vaultIssueMode !== 'issue') {
+      throw new AhError('USAGE', { reason: `invalid --vault-issue-mode "${values.vaultIssueMode}": expected sign or issue` });
+    }
+    const caFile = values.vaultCacert ?? env.VAULT_CACERT;
+    for (const file of [caFile, values.vaultRoleIdFile, values.vaultSecretIdFile]) if (file !== undefined) requireReadableFile(file);
+    if (values.vaultTtl !== undefined) parseDurationFlag(values.vaultTtl, '--vault-ttl', 1_000);
+    vault = {
+      address: vaultAddress.replace(/\/$/, ''),
+      ...(caFile ? { caFile } : {}),
+      mount: values.vaultPkiMount,
+      role: values.vaultRole,
+      ...(values.vaultCommonName ? { commonName: values.vaultCommonName } : {}),
+      ...(values.vaultUriSan ? { uriSan: parseSpiffeIdFlag(values.vaultUriSan, '--vault-uri-san') } : {}),
+      ...(values.vaultTtl ? { ttl: values.vaultTtl } : {}),
+      approleMount: values.vaultApproleMount,
+      ...(values.vaultRoleIdFile ? { roleIdFile: values.vaultRoleIdFile } : {}),
+      ...(values.vaultSecretIdFile ? { secretIdFile: values.vaultSecretIdFile } : {}),
+      mode: values.vaultIssueMode,
+      timeoutMs: parseDurationFlag(values.vaultTimeout, '--vault-timeout', 100),
+      ...(values.vaultRenewalThreshold === undefined ? {} : { threshold: parseThreshold(values.vaultRenewalThreshold, '--vault-renewal-threshold') }),
+    };
+  } else if (values.vaultRenewalThreshold !== undefined) {
+    parseThreshold(values.vaultRenewalThreshold, '--vault-renewal-threshold');
+  }
   if (spiffeFlagGiven && identity !== undefined && identity !== 'spiffe') {
     throw new AhError('USAGE', { reason: `--spiffe-* flags belong to --identity spiffe, not --identity ${identity}` });
   }
   return {
-    flags: { ...(identity ? { identity } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ca, ...spiffe },
-    // The floor between renewals scales down for short test certificates but never below a second.
-    policy: { ...DEFAULT_RENEWAL_POLICY, threshold, floorMs: Math.max(1_000, Math.min(DEFAULT_RENEWAL_POLICY.floorMs, devCertTtlMs / 10)) },
+    flags: { ...(identity ? { identity } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ca, ...spiffe, ...(vault ? { vault } : {}) },
+    policy: { ...DEFAULT_RENEWAL_POLICY, threshold },
     devCertTtlMs,
   };
 }
@@ -69,5 +105,6 @@ export function startIdentitySource(
     policy: parsed.policy,
     clock: context.clock,
     logger: context.logger.child('identity'),
+    env: context.io.env,
   });
 }

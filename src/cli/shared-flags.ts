@@ -24,6 +24,19 @@ export interface IdentityFlagValues {
   spiffeHint?: string;
   spiffeId?: string;
   spiffeWait?: boolean;
+  vaultAddr?: string;
+  vaultCacert?: string;
+  vaultPkiMount: string;
+  vaultRole?: string;
+  vaultCommonName?: string;
+  vaultUriSan?: string;
+  vaultTtl?: string;
+  vaultRenewalThreshold?: string;
+  vaultApproleMount: string;
+  vaultRoleIdFile?: string;
+  vaultSecretIdFile?: string;
+  vaultIssueMode: string;
+  vaultTimeout: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -49,5 +62,18 @@ export function addIdentityFlags(command: Command): Command {
     .option('--spiffe-socket <path>', 'Workload API socket (default: $SPIFFE_ENDPOINT_SOCKET, else /run/spire/agent.sock)')
     .option('--spiffe-hint <hint>', 'use the SVID with this hint instead of the first')
     .option('--spiffe-id <spiffe-id>', 'use the SVID with this SPIFFE ID instead of the first')
-    .option('--spiffe-wait', 'wait for the Workload API socket to appear instead of failing at start-up');
+    .option('--spiffe-wait', 'wait for the Workload API socket to appear instead of failing at start-up')
+    .option('--vault-addr <url>', 'Vault address (default: $VAULT_ADDR)')
+    .option('--vault-cacert <path>', "CA bundle for Vault's TLS certificate (default: $VAULT_CACERT)")
+    .option('--vault-pki-mount <mount>', 'PKI secrets engine mount', 'pki_int')
+    .option('--vault-role <role>', 'PKI role to issue from, e.g. executor')
+    .option('--vault-common-name <cn>', 'common name to request (default: --name, or the host name)')
+    .option('--vault-uri-san <spiffe-id>', 'URI SAN (SPIFFE ID) to request')
+    .option('--vault-ttl <duration>', 'certificate TTL to request (Vault caps it at the role max)')
+    .option('--vault-renewal-threshold <fraction>', 'renewal threshold for Vault certificates (overrides --renewal-threshold)')
+    .option('--vault-approle-mount <mount>', 'AppRole auth mount', 'approle')
+    .option('--vault-role-id-file <path>', 'file holding the AppRole role ID (default: $VAULT_ROLE_ID)')
+    .option('--vault-secret-id-file <path>', 'file holding the AppRole secret ID (default: $VAULT_SECRET_ID)')
+    .option('--vault-issue-mode <mode>', 'sign (CSR, key stays here) or issue (Vault makes the key)', 'sign')
+    .option('--vault-timeout <duration>', 'timeout of each Vault request', '10s');
 }

@@ -85,10 +85,12 @@ function renewalRows(identity: IdentityStatus | null, now: number): Array<[strin
         ? '-'
         : `${r.nextRenewalAt} (${Date.parse(r.nextRenewalAt) > now ? `in ${formatDuration(Date.parse(r.nextRenewalAt) - now)}` : 'due now'})${r.mode === 'watch' ? ', by replacing the files' : r.mode === 'push' ? ', pushed by the Workload API' : ''}`;
   const last = r.lastRotationAt ? `${ago(r.lastRotationAt, now)} from serial ${r.previousSerial ?? '?'}` : 'none since start';
-  return [
+  const rows: Array<[string, string]> = [
     ['next renewal', next],
     ['last rotation', last],
   ];
+  if (r.lastError) rows.push(['renewal failing', `${r.lastError.message} (since ${ago(r.lastError.at, now)})`]);
+  return rows;
 }
 
 function rows(pairs: Array<[string, string]>): string[] {

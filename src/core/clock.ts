@@ -39,6 +39,17 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * Sleeps until a wall-clock time, in steps of at most `maxStepMs`, re-reading the clock after each
+ * step: timers run on a monotonic clock that stands still while a machine sleeps, so one long
+ * timer would wake far too late. Rejects when `signal` aborts.
+ */
+export async function sleepUntil(clock: Clock, wallTime: number, maxStepMs: number, signal?: AbortSignal): Promise<void> {
+  for (let left = wallTime - clock.now(); left > 0; left = wallTime - clock.now()) {
+    await clock.sleep(Math.min(left, maxStepMs), signal);
+  }
+}
+
 /** Formats a millisecond count the way operators write durations: 30s, 5m, 1h30m, 2d3h. */
 export function formatDuration(ms: number): string {
   const sign = ms < 0 ? '-' : '';

@@ -129,11 +129,18 @@ export const ERROR_SPECS = {
   ),
   SVID_INVALID: spec('invalid SVID from the Workload API: {reason}', 'check the SPIRE agent and server logs; the last good SVID stays in use', 1, true),
   VAULT_AUTH_FAILED: spec(
-    'vault authentication failed: permission denied',
+    // {reason} is ": <Vault's own reason>" (or empty), so the guide's line stays the start of ours.
+    'vault authentication failed: permission denied{reason}',
     'check the AppRole role ID and secret ID (and that the secret ID has not expired): vault auth list',
   ),
   VAULT_ISSUE_FAILED: spec('failed to issue certificate: {reason}', 'check the PKI role: vault read pki_int/roles/<role>'),
   VAULT_SEALED: spec('vault is sealed', 'unseal Vault: vault operator unseal', 1, true),
+  VAULT_UNREACHABLE: spec('vault unreachable at {address}: {reason}', 'check --vault-addr, --vault-cacert and that Vault is running: vault status', 1, true),
+  VAULT_CREDENTIALS_MISSING: spec(
+    'no vault credentials: {reason}',
+    'set VAULT_ROLE_ID and VAULT_SECRET_ID (or --vault-role-id-file and --vault-secret-id-file), or VAULT_TOKEN',
+    2,
+  ),
   // mTLS as judged by the access point (guide: "mTLS Errors"); sent to the executor and printed there.
   CLIENT_CERT_REQUIRED: spec(
     'client certificate required',

@@ -13,6 +13,8 @@ export interface IdentityStatus {
     nextRenewalAt: string | null;
     lastRotationAt: string | null;
     previousSerial: string | null;
+    /** Absent in status files of older versions. */
+    lastError?: { message: string; at: string } | null;
   };
 }
 
@@ -30,6 +32,7 @@ export function identityStatus(source: IdentitySource): IdentityStatus {
       nextRenewalAt: iso(renewal.nextRenewalAt),
       lastRotationAt: iso(renewal.lastRotationAt),
       previousSerial: renewal.previousSerial,
+      lastError: renewal.lastError ? { message: renewal.lastError.message, at: new Date(renewal.lastError.at).toISOString() } : null,
     },
   };
 }

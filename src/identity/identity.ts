@@ -80,6 +80,8 @@ export interface RenewalStatus {
   /** When an identity last replaced another one (epoch ms), and the serial it replaced. */
   lastRotationAt: number | null;
   previousSerial: string | null;
+  /** The last failed renewal attempt, cleared by a success (renewer mode). */
+  lastError?: { message: string; at: number } | null;
 }
 
 /** Where an identity comes from. Consumers see only this shape (DESIGN.md section 3). */

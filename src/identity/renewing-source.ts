@@ -15,6 +15,8 @@ export interface RenewingSourceOptions {
   clock: Clock;
   logger: Logger;
   random?: () => number;
+  /** Called after the renewer stopped (e.g. to stop a token keeper). */
+  onClose?: () => Promise<void>;
 }
 
 export class RenewingIdentitySource extends PublishingIdentitySource {
@@ -44,10 +46,11 @@ export class RenewingIdentitySource extends PublishingIdentitySource {
   }
 
   renewalStatus(): RenewalStatus {
-    return { mode: 'renewer', nextRenewalAt: this.renewer.nextRenewalAt ?? null, ...this.rotationFacts() };
+    return { mode: 'renewer', nextRenewalAt: this.renewer.nextRenewalAt ?? null, lastError: this.renewer.lastError ?? null, ...this.rotationFacts() };
   }
 
-  close(): Promise<void> {
-    return this.renewer.stop();
+  async close(): Promise<void> {
+    await this.renewer.stop();
+    await this.options.onClose?.();
   }
 }

@@ -12,6 +12,8 @@ import { FilesIdentitySource } from './files-source.js';
 import type { IdentitySource, ProviderName } from './identity.js';
 import { RenewingIdentitySource } from './renewing-source.js';
 import { SpiffeIdentitySource } from './spiffe-source.js';
+import { startVaultSource } from './vault-source.js';
+import { credentialsFromEnvironment } from './vault-token.js';
 import type { RenewalPolicy } from '../renewal/policy.js';
 import { readIdentityFile } from './read-file.js';
 
@@ -27,6 +29,25 @@ export interface IdentityFlags {
   spiffeHint?: string;
   spiffeId?: string;
   spiffeWait?: boolean;
+  vault?: VaultSettings;
+}
+
+/** Vault flags, checked and with defaults applied. */
+export interface VaultSettings {
+  address: string;
+  caFile?: string;
+  mount: string;
+  role: string;
+  commonName?: string;
+  uriSan?: string;
+  ttl?: string;
+  approleMount: string;
+  roleIdFile?: string;
+  secretIdFile?: string;
+  mode: 'sign' | 'issue';
+  timeoutMs: number;
+  /** --vault-renewal-threshold, when given. */
+  threshold?: number;
 }
 
 export interface IdentityContext {
@@ -41,6 +62,7 @@ export interface IdentityContext {
   policy: RenewalPolicy;
   clock: Clock;
   logger: Logger;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** True for addresses that never leave this machine. */
@@ -56,12 +78,16 @@ export function resolveProvider(flags: IdentityFlags, host: string): ProviderNam
   if (flags.identity === 'dev' && hasFiles) {
     throw new AhError('USAGE', { reason: '--cert and --key belong to --identity files, not --identity dev' });
   }
+  if (flags.identity === 'vault' && hasFiles) {
+    throw new AhError('USAGE', { reason: 'with --identity vault the certificate and key come from Vault: drop --cert and --key' });
+  }
   if (flags.identity === 'spiffe' && (hasFiles || flags.ca.length > 0)) {
     throw new AhError('USAGE', { reason: 'with --identity spiffe the Workload API provides certificate, key and bundle: drop --cert, --key and --ca' });
   }
   if (flags.identity) return flags.identity;
   if (hasFiles) return 'files';
   if (flags.spiffeSocket !== undefined) return 'spiffe';
+  if (flags.vault !== undefined) return 'vault';
   if (isLoopbackHost(host)) return 'dev';
   throw new AhError('NO_IDENTITY_CONFIGURED', { address: host });
 }
@@ -127,7 +153,29 @@ export async function createIdentitySource(flags: IdentityFlags, ctx: IdentityCo
         clock: ctx.clock,
         logger: ctx.logger,
       });
-    case 'vault':
-      throw new AhError('USAGE', { reason: `--identity ${provider} is not available in this build yet` });
+    case 'vault': {
+      const v = flags.vault;
+      if (!v) throw new AhError('USAGE', { reason: '--identity vault needs --vault-addr (or VAULT_ADDR) and --vault-role' });
+      const read = async (p: string | undefined): Promise<string | undefined> => (p === undefined ? undefined : (await readIdentityFile(p)).toString('utf8').trim());
+      const credentials = credentialsFromEnvironment(ctx.env ?? process.env, { ...(v.roleIdFile ? { roleId: await read(v.roleIdFile) } : {}), ...(v.secretIdFile ? { secretId: await read(v.secretIdFile) } : {}) }, v.approleMount);
+      const extra = await Promise.all(flags.ca.map(async (p) => (await readIdentityFile(p)).toString('utf8')));
+      const caPem = await read(v.caFile);
+      return startVaultSource({
+        address: v.address,
+        ...(caPem ? { caPem } : {}),
+        timeoutMs: v.timeoutMs,
+        credentials,
+        mount: v.mount,
+        role: v.role,
+        mode: v.mode,
+        commonName: v.commonName ?? (ctx.role === 'executor' ? ctx.name : os.hostname()),
+        ...(v.uriSan ? { uriSan: v.uriSan } : {}),
+        ...(v.ttl ? { ttl: v.ttl } : {}),
+        ...(extra.length ? { extraBundlePem: extra.join('\n') } : {}),
+        policy: v.threshold === undefined ? ctx.policy : { ...ctx.policy, threshold: v.threshold },
+        clock: ctx.clock,
+        logger: ctx.logger,
+      });
+    }
   }
 }

@@ -12,7 +12,11 @@ export interface RenewalPolicy {
   threshold: number;
   /** Half-width of the jitter window as a fraction of the lifetime (0.05 = +-5%). */
   jitterFraction: number;
-  /** Never renew sooner than this after the last renewal, so a short certificate cannot cause a renewal storm. */
+  /**
+   * Never renew sooner than this after the last renewal, so an issuer that hands out certificates
+   * already due cannot cause a renewal storm. Capped at a quarter of the lifetime, so that
+   * legitimately short certificates (a Vault role with a small max TTL) still renew in time.
+   */
   floorMs: number;
 }
 
@@ -32,6 +36,7 @@ export function renewalPoint(validity: Validity, policy: RenewalPolicy, draw: nu
 export function nextRenewalAt(now: number, validity: Validity, policy: RenewalPolicy, draw: number, lastRenewalAt?: number): number {
   if (now >= validity.notAfter) return now;
   const due = renewalPoint(validity, policy, draw);
-  const floor = lastRenewalAt === undefined ? -Infinity : lastRenewalAt + policy.floorMs;
+  const floorMs = Math.min(policy.floorMs, (validity.notAfter - validity.notBefore) / 4);
+  const floor = lastRenewalAt === undefined ? -Infinity : lastRenewalAt + floorMs;
   return Math.min(Math.max(due, floor), validity.notAfter);
 }

@@ -7,7 +7,7 @@
 // after the certificate expired.
 
 import { Backoff } from '../core/backoff.js';
-import { formatDuration, type Clock } from '../core/clock.js';
+import { formatDuration, sleepUntil, type Clock } from '../core/clock.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { nextRenewalAt, type RenewalPolicy, type Validity } from './policy.js';
@@ -55,6 +55,13 @@ export class Renewer<T extends RenewableCertificate> {
     return this.lastRenewal;
   }
 
+  /** The last failure, until a renewal succeeds. */
+  get lastError(): { message: string; at: number } | undefined {
+    return this.failure;
+  }
+
+  private failure: { message: string; at: number } | undefined;
+
   start(): void {
     this.running ??= this.loop().catch((e: unknown) => {
       if (!this.controller.signal.aborted) this.options.logger.failure('error', toAhError(e));
@@ -95,12 +102,14 @@ export class Renewer<T extends RenewableCertificate> {
         if (signal.aborted) return; // stopped meanwhile: never rotate after stop()
         if (next.notAfter <= clock.now()) throw new AhError('CERT_NOT_VALID_NOW', {}, { detail: 'the issuer returned a certificate that is already expired' });
         this.lastRenewal = clock.now();
+        this.failure = undefined;
         this.backoff.reset();
         logger.info('renewed', { old_serial: old.serial, new_serial: next.serial, expires: new Date(next.notAfter).toISOString() });
         this.options.publish(next);
       } catch (e) {
         if (signal.aborted) return;
         const error = toAhError(e);
+        this.failure = { message: error.message, at: clock.now() };
         const delay = this.backoff.next();
         const left = old.notAfter - clock.now();
         logger.failure('error', error, {
@@ -110,15 +119,9 @@ export class Renewer<T extends RenewableCertificate> {
             ? { keeping: `current certificate ${old.serial}, valid for ${formatDuration(left)} more` }
             : { expired: `current certificate ${old.serial} expired ${formatDuration(-left)} ago` }),
         });
-        await this.sleepUntil(clock.now() + delay, maxWait, signal);
+        await sleepUntil(clock, clock.now() + delay, maxWait, signal);
       }
     }
   }
 
-  /** Sleeps until a wall-clock time, in steps of at most maxWait, re-reading the clock after each. */
-  private async sleepUntil(wallTime: number, maxWait: number, signal: AbortSignal): Promise<void> {
-    for (let left = wallTime - this.options.clock.now(); left > 0; left = wallTime - this.options.clock.now()) {
-      await this.options.clock.sleep(Math.min(left, maxWait), signal);
-    }
-  }
 }

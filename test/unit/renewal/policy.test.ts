@@ -140,8 +140,13 @@ describe('nextRenewalAt', () => {
   });
 
   it('uses the floor of the policy, not a fixed one', () => {
-    const long = policy({ threshold: 0.5, floorMs: 45 * M });
-    expect(nextRenewalAt(T0 + M, HOUR_CERT, long, 0.5, T0)).toBe(T0 + 45 * M);
+    const long = policy({ threshold: 0.1, floorMs: 12 * M });
+    expect(nextRenewalAt(T0 + M, HOUR_CERT, long, 0.5, T0)).toBe(T0 + 12 * M);
+  });
+
+  it('caps the floor at a quarter of the lifetime, so short certificates still renew in time', () => {
+    const long = policy({ threshold: 0.1, floorMs: 45 * M });
+    expect(nextRenewalAt(T0 + M, HOUR_CERT, long, 0.5, T0)).toBe(T0 + 15 * M);
   });
 
   it('says now for an expired certificate even when the floor would say later', () => {

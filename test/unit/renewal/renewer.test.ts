@@ -178,14 +178,14 @@ describe('Renewer: renewing when due', () => {
     await h.renewer.stop();
   });
 
-  it('does not renew again sooner than floorMs after the last renewal of a short certificate', async () => {
-    // 40 s certificates due at half their life (20 s), with a 30 s floor after each renewal.
-    const h = harness({ threshold: 0.5, lifetimeMs: 40 * S, floorMs: 30 * S });
+  it('does not renew again sooner than the floor after the last renewal (capped at a quarter of the lifetime)', async () => {
+    // 40 s certificates due at a tenth of their life (4 s); a 30 s floor, capped to 10 s.
+    const h = harness({ threshold: 0.1, lifetimeMs: 40 * S, floorMs: 30 * S });
     await h.start();
-    await h.fake.advance(85 * S);
-    // Without the floor: 20, 40, 60, 80 s.
-    expect(h.renewCalls.map((t) => t - T0)).toEqual([20 * S, 50 * S, 80 * S]);
-    expect(h.renewer.lastRenewalAt).toBe(T0 + 80 * S);
+    await h.fake.advance(40 * S);
+    // Without the floor: 4, 8, 12, ... s.
+    expect(h.renewCalls.map((t) => t - T0)).toEqual([4 * S, 14 * S, 24 * S, 34 * S]);
+    expect(h.renewer.lastRenewalAt).toBe(T0 + 34 * S);
     await h.renewer.stop();
   });
 

@@ -1,0 +1,127 @@
+// The few Vault calls the Vault provider makes, through node-vault, with types, a request timeout
+// (node-vault has none) and Vault's answers turned into our errors at this boundary:
+//   503 {"errors":["Vault is sealed"]}      -> `vault is sealed`
+//   AppRole login refused (400/403)        -> `vault authentication failed: permission denied: <Vault's reason>`
+//   PKI sign/issue refused (400/403)       -> `failed to issue certificate: <Vault's error text>`
+//   no answer (refused, timeout, TLS)      -> `vault unreachable at <addr>: <reason>`
+// Tokens and secret IDs never leave this module except inside requests to Vault.
+
+import nodeVault from 'node-vault';
+import { AhError, errorText } from '../core/errors.js';
+
+export interface VaultClientOptions {
+  address: string;
+  /** PEM CA bundle for Vault's TLS certificate (--vault-cacert). */
+  caPem?: string;
+  timeoutMs: number;
+}
+
+export interface VaultAuth {
+  clientToken: string;
+  /** Seconds the token lives from now. */
+  leaseDuration: number;
+  renewable: boolean;
+}
+
+export interface PkiRequest {
+  common_name?: string;
+  uri_sans?: string;
+  ttl?: string;
+  csr?: string;
+}
+
+export interface PkiCertificate {
+  certificate: string;
+  issuing_ca: string;
+  ca_chain?: string[];
+  private_key?: string;
+  serial_number: string;
+  /** Unix seconds; Vault sends a number, its docs show a string: accept both. */
+  expiration: number | string;
+}
+
+interface ApiError {
+  message: string;
+  response?: { statusCode: number; body?: { errors?: string[] } };
+  code?: string;
+}
+
+/** One line from Vault's error text (its multierror format spans lines: "1 error occurred:\n\t* ..."). */
+export function vaultReason(e: unknown): string {
+  const errors = (e as ApiError).response?.body?.errors;
+  const text = errors?.length ? errors.join('; ') : errorText(e);
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function statusOf(e: unknown): number | undefined {
+  return (e as ApiError).response?.statusCode;
+}
+
+export class VaultClient {
+  private readonly vault: nodeVault.client;
+
+  constructor(private readonly options: VaultClientOptions) {
+    this.vault = nodeVault({
+      endpoint: options.address,
+      requestOptions: { timeout: options.timeoutMs, ...(options.caPem ? { ca: options.caPem } : {}) },
+    });
+    // node-vault would otherwise pick VAULT_TOKEN up from the environment by itself.
+    this.vault.token = '';
+  }
+
+  set token(token: string) {
+    this.vault.token = token;
+  }
+
+  /** Errors every call shares: sealed, unreachable. Returns undefined for call-specific ones. */
+  private common(e: unknown): AhError | undefined {
+    const status = statusOf(e);
+    if (status === 503 && /sealed/i.test(vaultReason(e))) return new AhError('VAULT_SEALED');
+    if (status === undefined) {
+      const reason = (e as ApiError).code === 'ECONNABORTED' ? `no answer within ${this.options.timeoutMs} ms` : vaultReason(e);
+      return new AhError('VAULT_UNREACHABLE', { address: this.options.address, reason });
+    }
+    return undefined;
+  }
+
+  /** GET sys/health: sealed or not (node-vault resolves every status of this path with the body). */
+  async health(): Promise<{ sealed: boolean; initialized: boolean }> {
+    try {
+      const body = (await this.vault.health()) as { sealed?: boolean; initialized?: boolean };
+      return { sealed: body.sealed === true, initialized: body.initialized !== false };
+    } catch (e) {
+      throw this.common(e) ?? new AhError('VAULT_UNREACHABLE', { address: this.options.address, reason: vaultReason(e) });
+    }
+  }
+
+  async approleLogin(mount: string, roleId: string, secretId: string): Promise<VaultAuth> {
+    try {
+      const body = (await this.vault.approleLogin({ role_id: roleId, secret_id: secretId, mount_point: mount })) as {
+        auth: { client_token: string; lease_duration: number; renewable: boolean };
+      };
+      this.vault.token = body.auth.client_token;
+      return { clientToken: body.auth.client_token, leaseDuration: body.auth.lease_duration, renewable: body.auth.renewable };
+    } catch (e) {
+      throw this.common(e) ?? new AhError('VAULT_AUTH_FAILED', { reason: `: ${vaultReason(e)}` });
+    }
+  }
+
+  async renewSelf(): Promise<VaultAuth> {
+    try {
+      const body = (await this.vault.tokenRenewSelf()) as { auth: { client_token: string; lease_duration: number; renewable: boolean } };
+      return { clientToken: body.auth.client_token, leaseDuration: body.auth.lease_duration, renewable: body.auth.renewable };
+    } catch (e) {
+      throw this.common(e) ?? new AhError('VAULT_AUTH_FAILED', { reason: `: ${vaultReason(e)}` });
+    }
+  }
+
+  /** POST <mount>/sign/<role> (CSR from this host) or <mount>/issue/<role>. */
+  async pki(mode: 'sign' | 'issue', mount: string, role: string, request: PkiRequest): Promise<PkiCertificate> {
+    try {
+      const body = (await this.vault.write(`${mount}/${mode}/${role}`, request)) as { data: PkiCertificate; warnings?: string[] };
+      return body.data;
+    } catch (e) {
+      throw this.common(e) ?? new AhError('VAULT_ISSUE_FAILED', { reason: vaultReason(e) });
+    }
+  }
+}

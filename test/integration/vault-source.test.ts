@@ -1,0 +1,191 @@
+// The Vault provider against a fake Vault over real HTTPS: login, sign/issue, errors, sealed,
+// down past expiry, token re-login without re-issue, request timeout, and no secret in any log.
+
+import path from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
+import type { RenewingIdentitySource } from '../../src/identity/renewing-source.js';
+import { identityStatus } from '../../src/identity/identity-status.js';
+import { startVaultSource, type VaultSourceOptions } from '../../src/identity/vault-source.js';
+import { DEFAULT_RENEWAL_POLICY } from '../../src/renewal/policy.js';
+import { judgeExecutor } from '../../src/cli/status-command.js';
+import type { ExecutorStatus } from '../../src/executor/executor-status.js';
+import { captureLogger } from '../support/fleet-fixture.js';
+import { FakeVault } from '../support/fake-vault.js';
+import { makeTempDir } from '../support/tmp.js';
+
+const ROLE_ID = 'role-7f3a';
+const SECRET_ID = 'secret-2b9c-never-log-me';
+const tmp = makeTempDir('ah-vault-');
+let vault: FakeVault;
+const allLogs: string[] = [];
+const sources: RenewingIdentitySource[] = [];
+
+beforeAll(async () => {
+  vault = await (await FakeVault.create()).start();
+  // Certificates of a few seconds here: backdate NotBefore by 1 s rather than Vault's default 30 s,
+  // or the backdating would dominate their lifetime.
+  vault.roles.set('executor', { allowedDomains: ['example.org'], allowedUriSans: 'spiffe://example.org/ah/agent/*', maxTtlSeconds: 3600, notBeforeDurationSeconds: 1 });
+  vault.approles.set(ROLE_ID, { secretId: SECRET_ID, tokenTtlSeconds: 60, tokenMaxTtlSeconds: 600, policies: ['pki'] });
+  writeFileSync(path.join(tmp.dir, 'vault-ca.pem'), vault.tlsCa.certPem);
+});
+afterEach(async () => {
+  for (const s of sources.splice(0)) await s.close();
+  vault.sealed = false;
+  vault.hang = false;
+});
+afterAll(async () => {
+  await vault.stop();
+  tmp.cleanup();
+});
+
+async function start(extra: Partial<VaultSourceOptions> = {}): Promise<{ source: RenewingIdentitySource; logs: string[] }> {
+  const { logger, lines } = captureLogger('debug');
+  try {
+    const source = await startVaultSource({
+      address: vault.address,
+      caPem: vault.tlsCa.certPem,
+      timeoutMs: 2_000,
+      credentials: { kind: 'approle', mount: 'approle', roleId: ROLE_ID, secretId: SECRET_ID },
+      mount: 'pki_int',
+      role: 'executor',
+      mode: 'sign',
+      commonName: 'executor-1.example.org',
+      uriSan: 'spiffe://example.org/ah/agent/executor-1',
+      policy: DEFAULT_RENEWAL_POLICY,
+      clock: systemClock,
+      logger,
+      ...extra,
+    });
+    sources.push(source);
+    return { source, logs: lines };
+  } finally {
+    allLogs.push(...lines);
+  }
+}
+
+async function waitFor(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('Vault provider', () => {
+  it('signs a CSR made here: the private key never leaves the machine', async () => {
+    const before = vault.requests.length;
+    const { source } = await start();
+    const id = source.current();
+    expect(id.provider).toBe('vault');
+    expect(id.spiffeId).toBe('spiffe://example.org/ah/agent/executor-1');
+    const sign = vault.requests.slice(before).find((r) => r.path === '/v1/pki_int/sign/executor');
+    expect(String(sign?.body.csr)).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
+    expect(JSON.stringify(vault.requests.slice(before))).not.toMatch(/PRIVATE KEY/);
+    expect(sign?.token).toMatch(/^hvs\./);
+  });
+
+  it('can have Vault make the key instead (--vault-issue-mode issue)', async () => {
+    const { source } = await start({ mode: 'issue' });
+    expect(source.current().spiffeId).toBe('spiffe://example.org/ah/agent/executor-1');
+  });
+
+  it('reports bad AppRole credentials with Vault\'s reason', async () => {
+    await expect(start({ credentials: { kind: 'approle', mount: 'approle', roleId: ROLE_ID, secretId: 'wrong' } })).rejects.toMatchObject({
+      code: 'VAULT_AUTH_FAILED',
+      message: 'vault authentication failed: permission denied: invalid role or secret ID',
+    });
+  });
+
+  it('reports a common name the role does not allow with Vault\'s error text', async () => {
+    await expect(start({ commonName: 'intruder.other.com' })).rejects.toMatchObject({
+      code: 'VAULT_ISSUE_FAILED',
+      message: 'failed to issue certificate: common name intruder.other.com not allowed by this role',
+    });
+  });
+
+  it('reports a URI SAN the role does not allow', async () => {
+    await expect(start({ uriSan: 'spiffe://evil.org/ah/agent/x' })).rejects.toMatchObject({
+      message: 'failed to issue certificate: URI Subject Alternative Names were provided via the API which are not valid for this role',
+    });
+  });
+
+  it('says "vault is sealed" when it is', async () => {
+    vault.sealed = true;
+    await expect(start()).rejects.toMatchObject({ code: 'VAULT_SEALED', message: 'vault is sealed' });
+  });
+
+  it('gives up on a Vault that does not answer (node-vault has no timeout of its own)', async () => {
+    vault.hang = true;
+    await expect(start({ timeoutMs: 300 })).rejects.toMatchObject({
+      code: 'VAULT_UNREACHABLE',
+      message: `vault unreachable at ${vault.address}: no answer within 300 ms`,
+    });
+  });
+
+  it.each([0.5, 0.67])('renews at threshold %s and publishes the new certificate', async (threshold) => {
+    const { source } = await start({ ttl: '4s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold } });
+    const first = source.current();
+    const updates: number[] = [];
+    source.onUpdate(() => updates.push(Date.now()));
+    await waitFor('renewal', () => updates.length > 0, 8_000);
+    const elapsed = (updates[0] as number) - first.notBefore;
+    const lifetime = first.notAfter - first.notBefore;
+    // At the threshold, give or take the 5 % jitter (and a little scheduling slack).
+    expect(elapsed / lifetime).toBeGreaterThan(threshold - 0.06);
+    expect(elapsed / lifetime).toBeLessThan(threshold + 0.12);
+    expect(source.current().serial).not.toBe(first.serial);
+  });
+
+  it('keeps serving while Vault is sealed across a renewal point, and renews once unsealed', async () => {
+    const { source, logs } = await start({ ttl: '6s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.4 } });
+    const first = source.current();
+    vault.sealed = true;
+    await waitFor('sealed logged', () => logs.includes('error: vault is sealed'), 8_000);
+    expect(source.current().serial).toBe(first.serial);
+    expect(logs.find((l) => l.includes('keeping="current certificate'))).toMatch(/valid for \d/);
+    expect(identityStatus(source).renewal.lastError?.message).toBe('vault is sealed');
+    vault.sealed = false;
+    await waitFor('renewed after unseal', () => source.current().serial !== first.serial, 8_000);
+    // No gap: the new certificate was in place before the old one expired.
+    expect(Date.now()).toBeLessThan(first.notAfter);
+    expect(identityStatus(source).renewal.lastError).toBeNull();
+  });
+
+  it('goes unhealthy with the guide message when Vault stays down past expiry, and recovers', async () => {
+    const { source, logs } = await start({ ttl: '3s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.5 } });
+    const first = source.current();
+    await vault.stop();
+    await waitFor('past expiry', () => Date.now() > first.notAfter + 200, 8_000);
+    const status = { role: 'executor', pid: process.pid, state: 'connected', lastAck: new Date().toISOString(), heartbeatIntervalMs: 1000, identity: identityStatus(source) } as unknown as ExecutorStatus;
+    expect(judgeExecutor(status, Date.now(), () => true).problems).toContain('certificate has expired or is not yet valid');
+    await waitFor('expired logged', () => logs.some((l) => l.includes(`expired="current certificate ${first.serial} expired`)), 5_000);
+    await vault.start(vault.port);
+    await waitFor('recovered', () => source.current().notAfter > Date.now(), 10_000);
+    const recovered = { ...status, lastAck: new Date().toISOString(), identity: identityStatus(source) };
+    expect(judgeExecutor(recovered, Date.now(), () => true).problems).toEqual([]);
+  });
+
+  it('logs in again when the token reaches its max TTL, without issuing an extra certificate', async () => {
+    vault.approles.set('short-role', { secretId: SECRET_ID, tokenTtlSeconds: 1, tokenMaxTtlSeconds: 2, policies: ['pki'] });
+    const issuedBefore = vault.counts.issued;
+    const loginsBefore = vault.counts.logins;
+    const { source, logs } = await start({
+      credentials: { kind: 'approle', mount: 'approle', roleId: 'short-role', secretId: SECRET_ID },
+      ttl: '20s',
+    });
+    await waitFor('two more logins', () => vault.counts.logins >= loginsBefore + 3, 8_000);
+    expect(vault.counts.issued).toBe(issuedBefore + 1);
+    expect(logs.some((l) => /logging in again \(no certificate is issued\)/.test(l))).toBe(true);
+    expect(source.current().notAfter - Date.now()).toBeGreaterThan(10_000);
+  });
+
+  it('never logs the secret ID or a token, even at debug level', () => {
+    const tokens = [...new Set(vault.requests.map((r) => r.token).filter((t): t is string => !!t))];
+    expect(tokens.length).toBeGreaterThan(0);
+    const text = allLogs.join('\n');
+    expect(text).not.toContain(SECRET_ID);
+    for (const token of tokens) expect(text).not.toContain(token);
+  });
+});
