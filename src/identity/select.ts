@@ -156,6 +156,9 @@ export async function createIdentitySource(flags: IdentityFlags, ctx: IdentityCo
     case 'vault': {
       const v = flags.vault;
       if (!v) throw new AhError('USAGE', { reason: '--identity vault needs --vault-addr (or VAULT_ADDR) and --vault-role' });
+      if ((ctx.env ?? process.env).VAULT_SKIP_VERIFY) {
+        ctx.logger.warn("INSECURE: VAULT_SKIP_VERIFY is set, so Vault's TLS certificate is not verified");
+      }
       const read = async (p: string | undefined): Promise<string | undefined> => (p === undefined ? undefined : (await readIdentityFile(p)).toString('utf8').trim());
       const credentials = credentialsFromEnvironment(ctx.env ?? process.env, { ...(v.roleIdFile ? { roleId: await read(v.roleIdFile) } : {}), ...(v.secretIdFile ? { secretId: await read(v.secretIdFile) } : {}) }, v.approleMount);
       const extra = await Promise.all(flags.ca.map(async (p) => (await readIdentityFile(p)).toString('utf8')));

@@ -69,7 +69,7 @@ export class VaultTokenKeeper {
     this.logins += 1;
     this.firstLeaseMs = auth.leaseDuration * 1000;
     this.accept(auth);
-    this.options.logger.info('vault login', { method: 'approle', mount: creds.mount, token_ttl: formatDuration(this.firstLeaseMs), renewable: auth.renewable });
+    this.options.logger.info('vault login', { method: 'approle', mount: creds.mount, lease: formatDuration(this.firstLeaseMs), renewable: auth.renewable });
   }
 
   private async loop(): Promise<void> {
@@ -91,7 +91,7 @@ export class VaultTokenKeeper {
         } else {
           const auth = await client.renewSelf();
           this.accept(auth);
-          logger.debug('vault token renewed', { token_ttl: formatDuration(auth.leaseDuration * 1000) });
+          logger.debug('vault token renewed', { lease: formatDuration(auth.leaseDuration * 1000) });
           if (auth.leaseDuration * 1000 < this.firstLeaseMs * MAX_TTL_NEAR_FRACTION) {
             logger.info('vault token reached its max TTL; logging in again (no certificate is issued)');
             await this.login();

@@ -1,0 +1,131 @@
+// Both sides on Vault-issued certificates: in real processes (enrollment, renewal at the
+// threshold, rotation, no secret in the logs), and in-process under heartbeat load.
+
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
+import { startVaultSource } from '../../src/identity/vault-source.js';
+import { DEFAULT_RENEWAL_POLICY } from '../../src/renewal/policy.js';
+import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
+import { FakeVault } from '../support/fake-vault.js';
+import { captureLogger } from '../support/fleet-fixture.js';
+import { startLoadFleet, waitFor } from '../support/load-fleet.js';
+import { makeTempDir } from '../support/tmp.js';
+
+const ROLE_ID = 'role-e2e';
+const SECRET_ID = 'secret-e2e-do-not-print';
+const tmp = makeTempDir('ah-vault-e2e-');
+let vault: FakeVault;
+let cacert: string;
+const processes: AgentProcess[] = [];
+const env = { VAULT_ROLE_ID: ROLE_ID, VAULT_SECRET_ID: SECRET_ID, VAULT_TOKEN: '' };
+
+beforeAll(async () => {
+  vault = await (await FakeVault.create()).start();
+  for (const role of ['access-point', 'executor']) {
+    vault.roles.set(role, { allowedDomains: ['example.org'], allowedUriSans: 'spiffe://example.org/ah/*', maxTtlSeconds: 3600, notBeforeDurationSeconds: 1 });
+  }
+  vault.approles.set(ROLE_ID, { secretId: SECRET_ID, tokenTtlSeconds: 60, tokenMaxTtlSeconds: 600, policies: ['pki'] });
+  cacert = path.join(tmp.dir, 'vault-ca.pem');
+  writeFileSync(cacert, vault.tlsCa.certPem);
+});
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+  await vault.stop();
+  tmp.cleanup();
+});
+
+function vaultFlags(role: string, cn: string, uri: string): string[] {
+  return [
+    '--identity', 'vault', '--vault-addr', vault.address, '--vault-cacert', cacert, '--vault-role', role,
+    '--vault-common-name', cn, '--vault-uri-san', uri, '--vault-ttl', '6s', '--vault-renewal-threshold', '0.5', '--log-level', 'debug',
+  ];
+}
+
+describe('Vault identities end to end', () => {
+  it('enrolls, renews at the threshold and rotates both sides, without printing secrets', async () => {
+    const { ap, port } = await startAccessPoint(
+      ['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'ap'), ...vaultFlags('access-point', 'ap.example.org', 'spiffe://example.org/ah/serve')],
+      env,
+    );
+    processes.push(ap);
+    const exec = new AgentProcess(
+      [
+        'agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--name', 'executor-1', '--state-dir', path.join(tmp.dir, 'e1'),
+        '--expected-server-id', 'spiffe://example.org/ah/serve', '--heartbeat-interval', '200ms',
+        ...vaultFlags('executor', 'executor-1.example.org', 'spiffe://example.org/ah/agent/executor-1'),
+      ],
+      env,
+    );
+    processes.push(exec);
+    await exec.waitForLine(/^info: enrolled executor_id=spiffe:\/\/example.org\/ah\/agent\/executor-1 /);
+    const rotated = await exec.waitForLine(/^info: rotated /, 10_000);
+    await ap.waitForLine(/^info: rotated /, 10_000);
+    const newSerial = /new_serial=(\w+)/.exec(rotated)?.[1] as string;
+    await ap.waitForLine(`serial=${newSerial}`, 5_000);
+    expect(exec.output).toMatch(/^info: certificate issued by vault mode=sign path=pki_int\/sign\/executor /m);
+    expect(ap.output).not.toMatch(/executor offline/);
+    expect(exec.output).not.toMatch(/^error:/m);
+
+    const tokens = [...new Set(vault.requests.map((r) => r.token).filter((t): t is string => !!t))];
+    for (const text of [ap.output, exec.output]) {
+      expect(text).not.toContain(SECRET_ID);
+      for (const token of tokens) expect(text).not.toContain(token);
+    }
+  }, 30_000);
+
+  it('exits 1 with the guide message on bad AppRole credentials', async () => {
+    const result = await runAh(
+      ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--state-dir', path.join(tmp.dir, 'bad'), ...vaultFlags('executor', 'x.example.org', 'spiffe://example.org/ah/agent/x')],
+      { ...env, VAULT_SECRET_ID: 'wrong' },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr.split('\n').find((l) => l.startsWith('error:'))).toBe('error: vault authentication failed: permission denied: invalid role or secret ID');
+    expect(result.stderr).not.toContain('wrong');
+  });
+
+  it('exits 1 with Vault\'s text when the role does not allow the common name', async () => {
+    const result = await runAh(
+      ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--state-dir', path.join(tmp.dir, 'cn'), ...vaultFlags('executor', 'x.other.com', 'spiffe://example.org/ah/agent/x')],
+      env,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr.split('\n').find((l) => l.startsWith('error:'))).toBe('error: failed to issue certificate: common name x.other.com not allowed by this role');
+  });
+
+  it('renews and rotates under heartbeat load with zero failed heartbeats', async () => {
+    const source = (role: string, cn: string, uri: string) =>
+      startVaultSource({
+        address: vault.address,
+        caPem: vault.tlsCa.certPem,
+        timeoutMs: 5_000,
+        credentials: { kind: 'approle', mount: 'approle', roleId: ROLE_ID, secretId: SECRET_ID },
+        mount: 'pki_int',
+        role,
+        mode: 'sign',
+        commonName: cn,
+        uriSan: uri,
+        ttl: '4s',
+        policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.5 },
+        clock: systemClock,
+        logger: captureLogger('info').logger,
+      });
+    const apSource = await source('access-point', 'ap.example.org', 'spiffe://example.org/ah/serve');
+    const executors = [];
+    for (let i = 0; i < 10; i++) executors.push({ name: `v${i}`, source: await source('executor', `v${i}.example.org`, `spiffe://example.org/ah/agent/v${i}`) });
+    const fleet = await startLoadFleet({ dir: path.join(tmp.dir, 'load'), apSource, executors, heartbeatMs: 100 });
+    try {
+      const firstSerials = new Map(fleet.members.map((m) => [m.name, fleet.recordOf(m.name)?.certSerial]));
+      // Two renewals each (every ~2 s).
+      await waitFor('every executor rotated twice', () => fleet.execLogs.filter((l) => l.startsWith('info: rotated ')).length >= 20 && fleet.members.every((m) => fleet.recordOf(m.name)?.certSerial !== firstSerials.get(m.name)), 20_000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(fleet.heartbeatStats().filter((s) => s.lost > 0)).toEqual([]);
+      expect(fleet.execLogs.filter((l) => l.startsWith('error:'))).toEqual([]);
+      expect(fleet.apLogs.filter((l) => l.startsWith('info: executor offline'))).toEqual([]);
+      expect(fleet.apLogs.filter((l) => l.startsWith('info: rotated ')).length).toBeGreaterThan(0);
+    } finally {
+      await fleet.stop();
+    }
+  }, 60_000);
+});
