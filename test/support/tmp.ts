@@ -5,5 +5,6 @@ import path from 'node:path';
 
 export function makeTempDir(prefix = 'ah-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  // Retries cover a background write (a coalesced state file) still finishing in the directory.
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }) };
 }

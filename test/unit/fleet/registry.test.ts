@@ -31,7 +31,11 @@ beforeEach(() => {
   writes.registry = 0;
 });
 
-afterEach(() => tmp.cleanup());
+afterEach(async () => {
+  // Let background writes finish before the directory goes away.
+  await Promise.all(created.splice(0).map((r) => r.flush()));
+  tmp.cleanup();
+});
 
 function facts(name: string, connectionId: string, extra: Partial<EnrollFacts> = {}): EnrollFacts {
   return {
@@ -55,8 +59,11 @@ async function readRegistryFile(dir = tmp.dir): Promise<{ version: number; execu
   return JSON.parse(await fs.readFile(path.join(dir, REGISTRY_FILE), 'utf8')) as { version: number; executors: ExecutorRecord[] };
 }
 
+const created: Registry[] = [];
 function newRegistry(onChange?: () => void): Registry {
-  return new Registry(tmp.dir, clock, silentLogger, onChange);
+  const registry = new Registry(tmp.dir, clock, silentLogger, onChange);
+  created.push(registry);
+  return registry;
 }
 
 describe('Registry enrollment', () => {
@@ -257,6 +264,7 @@ describe('Registry persistence across restarts', () => {
     expect(after.enroll(facts('a', 'c9'))).toBeUndefined();
     expect(after.get(idOf('a'))).toMatchObject({ state: 'online', firstSeen: iso(START), connectedSince: iso(START + 120_000) });
     expect(after.onlineCount()).toBe(1);
+    await after.flush();
   });
 
   it('moves a corrupt registry.json aside, logs a warning and starts empty', async () => {
