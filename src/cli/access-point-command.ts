@@ -7,17 +7,24 @@ import type { CliIo } from './io.js';
 import { loggerFromFlags, prepareStateDir, untilStopSignal } from './daemon.js';
 import { parseIdentityFlags, startIdentitySource } from './identity-from-flags.js';
 import { parseListenAddress, parseSpiffeIdFlag } from './options.js';
+import { isLoopbackHost } from '../identity/select.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
 
 export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
   fleetListen: string;
   executorSanUriPrefix?: string;
+  adminListen: string;
 }
 
 export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promise<number> {
   const listen = parseListenAddress(flags.fleetListen);
   if (flags.executorSanUriPrefix !== undefined) parseSpiffeIdFlag(flags.executorSanUriPrefix.replace(/\/$/, ''), '--executor-san-uri-prefix');
   const identityFlags = parseIdentityFlags(flags, io.env);
+  const admin = flags.adminListen === 'off' ? undefined : parseListenAddress(flags.adminListen, '--admin-listen');
+  if (admin && !isLoopbackHost(admin.host)) {
+    // Allowed (an operator may front it with a firewall), but it is unauthenticated: say so.
+    io.err(`warning: --admin-listen ${flags.adminListen} is not loopback; anyone who reaches it can revoke executors`);
+  }
   const logger = loggerFromFlags(flags);
   const clock = systemClock;
   const lock = await prepareStateDir(flags.stateDir, 'access-point');
@@ -29,6 +36,7 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
       identitySource,
       ...(flags.executorSanUriPrefix ? { sanPrefix: flags.executorSanUriPrefix } : {}),
       stateDir: flags.stateDir,
+      ...(admin ? { admin } : {}),
       policy: DEFAULT_HEARTBEAT_POLICY,
       clock,
       logger,

@@ -9,9 +9,11 @@ import { loggerFromFlags, prepareStateDir, untilStopSignal } from './daemon.js';
 import {
   parseDurationFlag,
   parseLabels,
+  parseListenAddress,
   parseRemoteServer,
   parseSpiffeIdFlag,
 } from './options.js';
+import { ExecutorAdmin } from '../executor/executor-admin.js';
 import { parseIdentityFlags, providerFor, startIdentitySource } from './identity-from-flags.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
 import { AhError } from '../core/errors.js';
@@ -24,6 +26,7 @@ export interface EnrollFlags extends CommonFlags, IdentityFlagValues {
   expectedServerId?: string;
   heartbeatInterval: string;
   connectTimeout: string;
+  adminListen?: string;
 }
 
 export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> {
@@ -33,6 +36,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   const connectTimeoutMs = parseDurationFlag(flags.connectTimeout, '--connect-timeout', 100);
   const identityFlags = parseIdentityFlags(flags, io.env);
   const labels = parseLabels(flags.label);
+  const admin = flags.adminListen === undefined ? undefined : parseListenAddress(flags.adminListen, '--admin-listen');
   let expectedServerId = flags.expectedServerId === undefined ? undefined : parseSpiffeIdFlag(flags.expectedServerId, '--expected-server-id');
   // The dev access point is always spiffe://ah-dev.local/ah/serve: pin it unless told otherwise.
   if (providerFor(identityFlags, remote.host) === 'dev') expectedServerId ??= DEV_SERVER_ID;
@@ -45,7 +49,8 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
     // In SPIFFE mode the access point is spiffe://<our trust domain>/ah/serve unless told otherwise.
     const ownId = identitySource.current().spiffeId;
     if (identitySource.provider === 'spiffe' && !expectedServerId && ownId) expectedServerId = `spiffe://${parseSpiffeId(ownId).trustDomain}/ah/serve`;
-    const enroller = new Enroller({
+    let executorAdmin: ExecutorAdmin | undefined;
+    const enroller: Enroller = new Enroller({
       target: { host: remote.host, port: remote.port },
       accessPointUrl: remote.url,
       name,
@@ -57,10 +62,17 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
       stateDir: flags.stateDir,
       clock,
       logger,
+      onHeartbeatAck: (ms) => executorAdmin?.observeRoundTrip(ms),
     });
+    if (admin) {
+      executorAdmin = new ExecutorAdmin(() => enroller.state, identitySource);
+      const bound = await executorAdmin.listen(admin.host, admin.port);
+      logger.info('admin endpoint listening', { address: `${bound.address}:${bound.port}` });
+    }
     const running = enroller.run();
     await Promise.race([untilStopSignal(logger), running]);
     await enroller.stop('shutdown');
+    await executorAdmin?.close();
     await identitySource.close();
     logger.info('executor stopped');
     return 0;

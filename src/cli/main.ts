@@ -7,6 +7,7 @@ import { AH_VERSION } from '../core/version.js';
 import { processIo, type CliIo } from './io.js';
 import { printError } from './print-error.js';
 import { addCommonFlags, addIdentityFlags } from './shared-flags.js';
+import { defaultStateDir } from '../core/paths.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .description('serve the fleet port: executors enroll here over mutual TLS')
         .option('--fleet-listen <host:port>', 'address of the fleet port', '0.0.0.0:4433')
         .option('--executor-san-uri-prefix <prefix>', 'URI SAN prefix executors must have (default: spiffe://<trust domain>/ah/agent/)')
+        .option('--admin-listen <host:port>', "admin endpoint (health, metrics, executors, revocations); 'off' to disable", '127.0.0.1:4434')
         .exitOverride(),
     ),
   ).action((flags) => run(async () => (await import('./access-point-command.js')).runAccessPoint(flags, io)));
@@ -43,9 +45,29 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .option('--expected-server-id <spiffe-id>', "the access point's SPIFFE ID (instead of host name checks)")
         .option('--heartbeat-interval <duration>', 'time between heartbeats', '5s')
         .option('--connect-timeout <duration>', 'give up on one connection attempt after this long', '30s')
+        .option('--admin-listen <host:port>', 'serve /healthz and /metrics here (off unless given)')
         .exitOverride(),
     ),
   ).action((flags) => run(async () => (await import('./enroll-command.js')).runEnroll(flags, io)));
+
+  const adminFlags = (c: Command): Command =>
+    c.option('--state-dir <dir>', "the access point's state directory (to find its admin endpoint)", defaultStateDir()).option('--admin <host:port>', 'admin endpoint of the access point');
+  adminFlags(agent.command('executors').description('list the fleet: name, id, state, last seen, certificate expiry').option('--json', 'print JSON').exitOverride()).action((flags) =>
+    run(async () => (await import('./fleet-commands.js')).runExecutors(flags, io)),
+  );
+  adminFlags(agent.command('revoke').argument('<spiffe-id>').description('disconnect an executor now and refuse it from now on').option('--reason <text>', 'why (shown to the executor)').exitOverride()).action(
+    (id: string, flags) => run(async () => (await import('./fleet-commands.js')).runRevoke(id, flags, io)),
+  );
+  adminFlags(agent.command('unrevoke').argument('<spiffe-id>').description('let a revoked executor back in').exitOverride()).action((id: string, flags) =>
+    run(async () => (await import('./fleet-commands.js')).runUnrevoke(id, flags, io)),
+  );
+  agent
+    .command('audit-verify')
+    .description("check the access point's audit log chain; exit 1 at the first tampered line")
+    .option('--state-dir <dir>', "the access point's state directory", defaultStateDir())
+    .option('--file <path>', 'audit log file (default: <state-dir>/audit.log)')
+    .exitOverride()
+    .action((flags) => run(async () => (await import('./fleet-commands.js')).runAuditVerify(flags, io)));
 
   addCommonFlags(
     agent

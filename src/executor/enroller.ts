@@ -33,6 +33,8 @@ export interface EnrollerOptions {
   clock: Clock;
   logger: Logger;
   backoff?: Backoff;
+  /** Called with each heartbeat round trip (ms), for metrics. */
+  onHeartbeatAck?: (roundTripMs: number) => void;
 }
 
 export function hostFacts(): Hello['host'] {
@@ -106,6 +108,11 @@ export class Enroller {
     await this.finished;
   }
 
+  /** The state as status.json shows it. */
+  get state(): ExecutorState {
+    return this.status.state;
+  }
+
   /** Resolves when status.json holds everything reported so far. */
   flushStatus(): Promise<void> {
     return this.statusWriter.flush();
@@ -141,6 +148,7 @@ export class Enroller {
       clock: options.clock,
       logger: options.logger,
       onAck: (ack, rtt) => {
+        options.onHeartbeatAck?.(rtt);
         const now = options.clock.now();
         this.update({ lastAck: this.iso(now), lastRoundTripMs: rtt, serverTimeOffsetMs: Math.round(ack.server_time_unix_ms + rtt / 2 - now) });
       },
@@ -281,6 +289,7 @@ export class Enroller {
       if (ended && ended.heartbeats.acked >= 3) this.backoff.reset();
       // Another process holds this identity: wait the longest, instead of taking turns every second.
       const delay = failure.code === 'SUPERSEDED' ? this.backoff.longest() : this.backoff.next();
+      if (failure.code === 'REVOKED') log.warn('this executor is revoked; it keeps retrying in case the revocation is lifted', { executor_id: this.status.executorId });
       const retryAt = options.clock.now() + delay;
       log.failure('error', failure, { retry_in: formatDuration(delay), attempt: this.backoff.failures });
       this.update({

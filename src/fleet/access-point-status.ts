@@ -15,4 +15,6 @@ export interface AccessPointStatus {
   executorSanPrefix: string;
   identity: IdentityStatus | null;
   executors: { online: number; known: number };
+  /** Where the admin endpoint listens (ah agent executors/revoke find it here). */
+  admin?: string;
 }

@@ -17,6 +17,11 @@ import { FleetService, type HeartbeatPolicy } from './fleet-service.js';
 import { fleetServiceDefinition } from '../protocol/fleet-protocol.js';
 import { Registry } from './registry.js';
 import { ACCESS_POINT_STATUS_FILE, type AccessPointStatus } from './access-point-status.js';
+import { AdminServer } from '../core/admin-http.js';
+import { AccessPointMetrics } from './access-point-metrics.js';
+import { adminRoutes } from './admin-routes.js';
+import { AuditLog } from './audit-log.js';
+import { Revocations } from './revocations.js';
 
 export interface AccessPointOptions {
   host: string;
@@ -29,6 +34,8 @@ export interface AccessPointOptions {
   clock: Clock;
   logger: Logger;
   onReject?: (event: RejectionEvent) => void;
+  /** --admin-listen: health, readiness, metrics, executors, revocations. Off when undefined. */
+  admin?: { host: string; port: number };
 }
 
 /** The executor SAN prefix: the flag's value, or derived from our own SPIFFE ID. */
@@ -58,15 +65,39 @@ export class AccessPoint {
   private sanPrefix = '';
   private readonly startedAt: string;
   private unsubscribe: (() => void) | undefined;
+  readonly revocations: Revocations;
+  readonly audit: AuditLog;
+  readonly metrics: AccessPointMetrics;
+  private admin: AdminServer | undefined;
+  private adminAddress: string | undefined;
 
   constructor(private readonly options: AccessPointOptions) {
     this.registry = new Registry(options.stateDir, options.clock, options.logger.child('registry'), () => this.touch());
+    this.revocations = new Revocations(options.stateDir, options.clock);
+    this.audit = AuditLog.in(options.stateDir, options.clock, options.logger);
+    this.metrics = new AccessPointMetrics(this.registry, options.identitySource);
+    const audit = this.audit;
+    const metrics = this.metrics.events;
     this.service = new FleetService({
       registry: this.registry,
+      revocations: this.revocations,
       clock: options.clock,
       logger: options.logger,
       policy: options.policy,
       sanPrefix: () => this.sanPrefix,
+      events: {
+        enrolled: (e) => {
+          metrics.enrolled?.(e);
+          void audit.record('enroll', { executor_id: e.id, name: e.name, peer: e.peer, serial: e.serial });
+        },
+        superseded: (e) => void audit.record('supersede', { executor_id: e.id, old_peer: e.oldPeer, new_peer: e.newPeer }),
+        disconnected: (e) => {
+          metrics.disconnected?.(e);
+          void audit.record('disconnect', { executor_id: e.id, reason: e.reason });
+        },
+        rejected: (e) => this.rejected(e.peer, e.error),
+        heartbeat: () => metrics.heartbeat?.(),
+      },
     });
     this.grpcServer.addService(fleetServiceDefinition(), this.service.implementation());
     this.statusWriter = new CoalescedJsonWriter(path.join(options.stateDir, ACCESS_POINT_STATUS_FILE), () => this.status(), options.logger, {
@@ -80,6 +111,8 @@ export class AccessPoint {
     const { options } = this;
     await fs.mkdir(options.stateDir, { recursive: true, mode: 0o750 });
     await this.registry.load();
+    await this.revocations.load();
+    await this.audit.open();
     const identity = await options.identitySource.ready();
     this.sanPrefix = resolveSanPrefix(options.sanPrefix, identity);
     this.listener = new FleetListener({
@@ -88,12 +121,22 @@ export class AccessPoint {
       logger: options.logger.child('tls'),
       clock: options.clock,
       fleetServer: this.grpcServer,
-      ...(options.onReject ? { onReject: options.onReject } : {}),
+      onReject: (event) => {
+        this.rejected(event.peer, event.error);
+        options.onReject?.(event);
+      },
     });
     this.unsubscribe = options.identitySource.onUpdate((next) => this.rotate(next));
     const bound = await this.listener.listen(options.host, options.port);
     this.address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
     this.state = 'serving';
+    if (options.admin) {
+      this.admin = new AdminServer(adminRoutes(this));
+      const a = await this.admin.listen(options.admin.host, options.admin.port);
+      this.adminAddress = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+      options.logger.info('admin endpoint listening', { address: this.adminAddress });
+    }
+    void this.audit.record('start', { address: this.address, serial: identity.serial });
     options.logger.info('access point listening', {
       address: this.address,
       server_id: identity.spiffeId,
@@ -110,10 +153,46 @@ export class AccessPoint {
     this.unsubscribe?.();
     this.service.endAll('access point shutting down');
     await this.listener?.close();
+    await this.admin?.close();
     this.grpcServer.forceShutdown();
     this.state = 'stopped';
     this.statusWriter.request();
-    await Promise.all([this.registry.flush(), this.statusWriter.flush()]);
+    void this.audit.record('stop', {});
+    await Promise.all([this.registry.flush(), this.statusWriter.flush(), this.audit.flush()]);
+  }
+
+  /** The admin endpoint's bound address, once listening. */
+  get adminListen(): string | undefined {
+    return this.adminAddress;
+  }
+
+  /** True once the identity is loaded and the fleet port is listening. */
+  get ready(): boolean {
+    return this.state === 'serving';
+  }
+
+  private rejected(peer: string, error: AhError): void {
+    this.metrics.events.rejected?.({ peer, error });
+    void this.audit.record('reject', { peer, code: error.code, reason: error.message, ...(error.detail ? { detail: error.detail } : {}) });
+  }
+
+  /** Revokes an executor: recorded on disk first, then its live streams are ended with Revoked. */
+  async revoke(id: string, reason: string): Promise<{ disconnected: number }> {
+    parseSpiffeId(id);
+    await this.revocations.revoke(id, reason);
+    const disconnected = this.service.revoke(id, reason);
+    await this.audit.record('revoke', { executor_id: id, reason, disconnected });
+    this.options.logger.warn('executor revoked', { executor_id: id, reason, disconnected });
+    return { disconnected };
+  }
+
+  async unrevoke(id: string): Promise<boolean> {
+    const had = await this.revocations.unrevoke(id);
+    if (had) {
+      await this.audit.record('unrevoke', { executor_id: id });
+      this.options.logger.info('executor revocation lifted', { executor_id: id });
+    }
+    return had;
   }
 
   /** New handshakes present `next` and trust its bundle; open executor streams are not touched. */
@@ -128,6 +207,7 @@ export class AccessPoint {
       return;
     }
     this.options.logger.info('rotated', { old_serial: old.serial, new_serial: next.serial, expires: next.facts.notAfter, provider: next.provider });
+    void this.audit.record('rotate', { old_serial: old.serial, new_serial: next.serial, expires: next.facts.notAfter });
     this.statusWriter.request();
   }
 
@@ -148,6 +228,7 @@ export class AccessPoint {
       executorSanPrefix: this.sanPrefix,
       identity: this.listener ? identityStatus(this.options.identitySource) : null,
       executors: { online: this.registry.onlineCount(), known: this.registry.list().length },
+      ...(this.adminAddress ? { admin: this.adminAddress } : {}),
     };
   }
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../core/logger.js';
 import { authorizeExecutorCertificate, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { ERROR_METADATA_KEY, type AccessPointMessage, type ExecutorMessage, type Hello } from '../protocol/fleet-protocol.js';
 import type { Registry } from './registry.js';
+import type { Revocations } from './revocations.js';
 
 export interface HeartbeatPolicy {
   defaultMs: number;
@@ -45,13 +46,24 @@ interface LiveStream {
   supersede(): void;
 }
 
+/** What happens on the fleet port, for the audit log and metrics. */
+export interface FleetEvents {
+  enrolled(e: { id: string; name: string; peer: string; serial: string }): void;
+  superseded(e: { id: string; oldPeer: string | undefined; newPeer: string }): void;
+  disconnected(e: { id: string; reason: string }): void;
+  rejected(e: { peer: string; error: AhError; id?: string }): void;
+  heartbeat(): void;
+}
+
 export interface FleetServiceOptions {
   registry: Registry;
+  revocations: Revocations;
   clock: Clock;
   logger: Logger;
   policy: HeartbeatPolicy;
   /** The executor URI SAN prefix the access point enforces. */
   sanPrefix(): string;
+  events?: Partial<FleetEvents>;
 }
 
 /** A gRPC status carrying one of our errors in the `ah-error` trailer. */
@@ -90,7 +102,22 @@ export class FleetService {
   private identify(call: ConnectCall): AuthorizedExecutor {
     const raw = call.getAuthContext().sslPeerCertificate?.raw;
     if (!raw) throw new AhError('CLIENT_CERT_REQUIRED');
-    return authorizeExecutorCertificate(new X509Certificate(raw), this.options.sanPrefix());
+    const executor = authorizeExecutorCertificate(new X509Certificate(raw), this.options.sanPrefix());
+    const revoked = this.options.revocations.get(executor.spiffeId);
+    if (revoked) throw new AhError('REVOKED', { reason: revoked.reason }, { detail: `revoked at ${revoked.at}` });
+    return executor;
+  }
+
+  /** Throws a revoked executor out now: Revoked message, then the stream ends. */
+  revoke(id: string, reason: string): number {
+    let ended = 0;
+    for (const stream of [...this.live.values()]) {
+      if (stream.executorId !== id || stream.closed) continue;
+      stream.call.write({ body: 'revoked', revoked: { reason } });
+      stream.finish(errorStatus(grpc.status.PERMISSION_DENIED, new AhError('REVOKED', { reason })), 'revoked');
+      ended += 1;
+    }
+    return ended;
   }
 
   private connect(call: ConnectCall): void {
@@ -100,8 +127,11 @@ export class FleetService {
     try {
       peer = this.identify(call);
     } catch (e) {
-      // Cannot happen for connections routed here (they passed the same check); refuse rather than guess.
-      call.emit('error', errorStatus(grpc.status.PERMISSION_DENIED, toAhError(e)));
+      // Revoked, or (cannot happen for connections routed here) a certificate that fails the check.
+      const error = toAhError(e);
+      this.options.logger.failure('warn', error, { event: 'rejected', peer: peerAddress });
+      this.options.events?.rejected?.({ peer: peerAddress, error });
+      call.emit('error', errorStatus(grpc.status.PERMISSION_DENIED, error));
       return;
     }
     const connectionId = randomUUID();
@@ -130,6 +160,7 @@ export class FleetService {
         this.live.delete(connectionId);
         if (enrolled && registry.disconnect(peer.spiffeId, connectionId, registryReason)) {
           log.info('executor offline', { executor_id: peer.spiffeId, reason: registryReason });
+          this.options.events?.disconnected?.({ id: peer.spiffeId, reason: registryReason });
         }
         if (status && status.code !== grpc.status.OK) call.emit('error', status);
         else if (status) call.end();
@@ -170,8 +201,10 @@ export class FleetService {
       if (superseded) {
         const old = this.live.get(superseded);
         log.info('superseded', { executor_id: peer.spiffeId, old_peer: old?.call.getPeer(), new_peer: peerAddress });
+        this.options.events?.superseded?.({ id: peer.spiffeId, oldPeer: old?.call.getPeer(), newPeer: peerAddress });
         old?.supersede();
       }
+      this.options.events?.enrolled?.({ id: peer.spiffeId, name: hello.name, peer: peerAddress, serial: peer.certificate.serialNumber.toUpperCase() });
       log.info('enrolled', {
         executor_id: peer.spiffeId,
         name: hello.name,
@@ -204,6 +237,7 @@ export class FleetService {
       switch (message.body) {
         case 'heartbeat':
           registry.seen(peer.spiffeId, connectionId);
+          this.options.events?.heartbeat?.();
           call.write({ body: 'ack', ack: { seq: message.heartbeat.seq, server_time_unix_ms: clock.now() } });
           if (!stream.superseded) watchdog();
           return;

@@ -82,6 +82,8 @@ export interface RenewalStatus {
   previousSerial: string | null;
   /** The last failed renewal attempt, cleared by a success (renewer mode). */
   lastError?: { message: string; at: number } | null;
+  /** Renewals since start (renewer mode), for metrics. */
+  renewals?: { succeeded: number; failed: number; lastSuccessAt: number | null };
 }
 
 /** Where an identity comes from. Consumers see only this shape (DESIGN.md section 3). */

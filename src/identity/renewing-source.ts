@@ -46,7 +46,13 @@ export class RenewingIdentitySource extends PublishingIdentitySource {
   }
 
   renewalStatus(): RenewalStatus {
-    return { mode: 'renewer', nextRenewalAt: this.renewer.nextRenewalAt ?? null, lastError: this.renewer.lastError ?? null, ...this.rotationFacts() };
+    return {
+      mode: 'renewer',
+      nextRenewalAt: this.renewer.nextRenewalAt ?? null,
+      lastError: this.renewer.lastError ?? null,
+      renewals: { succeeded: this.renewer.counts.renewed, failed: this.renewer.counts.failed, lastSuccessAt: this.renewer.lastRenewalAt ?? null },
+      ...this.rotationFacts(),
+    };
   }
 
   async close(): Promise<void> {

@@ -61,6 +61,8 @@ export class Renewer<T extends RenewableCertificate> {
   }
 
   private failure: { message: string; at: number } | undefined;
+  /** Renewals that succeeded and failed since start, for metrics. */
+  readonly counts = { renewed: 0, failed: 0 };
 
   start(): void {
     this.running ??= this.loop().catch((e: unknown) => {
@@ -103,6 +105,7 @@ export class Renewer<T extends RenewableCertificate> {
         if (next.notAfter <= clock.now()) throw new AhError('CERT_NOT_VALID_NOW', {}, { detail: 'the issuer returned a certificate that is already expired' });
         this.lastRenewal = clock.now();
         this.failure = undefined;
+        this.counts.renewed += 1;
         this.backoff.reset();
         logger.info('renewed', { old_serial: old.serial, new_serial: next.serial, expires: new Date(next.notAfter).toISOString() });
         this.options.publish(next);
@@ -110,6 +113,7 @@ export class Renewer<T extends RenewableCertificate> {
         if (signal.aborted) return;
         const error = toAhError(e);
         this.failure = { message: error.message, at: clock.now() };
+        this.counts.failed += 1;
         const delay = this.backoff.next();
         const left = old.notAfter - clock.now();
         logger.failure('error', error, {

@@ -103,7 +103,9 @@ export class AgentProcess {
 
 /** Starts an access point on 127.0.0.1 with an OS-chosen port and resolves with that port. */
 export async function startAccessPoint(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ ap: AgentProcess; port: number }> {
-  const ap = new AgentProcess(['agent', 'access-point', ...args], env);
+  // Tests run in parallel: never take the default admin port.
+  const admin = args.includes('--admin-listen') ? [] : ['--admin-listen', '127.0.0.1:0'];
+  const ap = new AgentProcess(['agent', 'access-point', ...args, ...admin], env);
   const line = await ap.waitForLine(/access point listening|^error:/);
   const m = /address=\S+:(\d+)/.exec(line);
   if (!m) throw new Error(`access point did not start:\n${ap.output}`);

@@ -1,0 +1,48 @@
+// The executor's own admin endpoint (--admin-listen): /healthz and /metrics.
+
+import { Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
+import { AdminServer } from '../core/admin-http.js';
+import type { IdentitySource } from '../identity/identity.js';
+import { registerIdentityMetrics } from '../identity/identity-metrics.js';
+import type { ExecutorState } from './executor-status.js';
+
+export class ExecutorAdmin {
+  readonly metrics = new MetricsRegistry();
+  private readonly roundTrip: Histogram;
+  private readonly server: AdminServer;
+
+  constructor(state: () => ExecutorState, identity: IdentitySource) {
+    const registry = this.metrics;
+    new Gauge({
+      name: 'ah_executor_connected',
+      help: '1 while enrolled with the access point.',
+      registers: [registry],
+      collect() {
+        this.set(state() === 'connected' ? 1 : 0);
+      },
+    });
+    this.roundTrip = new Histogram({
+      name: 'ah_heartbeat_round_trip_seconds',
+      help: 'Heartbeat to acknowledgement.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    });
+    registerIdentityMetrics(registry, identity);
+    this.server = new AdminServer({
+      'GET /healthz': () => (state() === 'connected' ? { status: 200, body: { status: 'ok' } } : { status: 503, body: { status: state() } }),
+      'GET /metrics': async () => ({ status: 200, body: await registry.metrics(), contentType: registry.contentType }),
+    });
+  }
+
+  observeRoundTrip(ms: number): void {
+    this.roundTrip.observe(ms / 1000);
+  }
+
+  listen(host: string, port: number): ReturnType<AdminServer['listen']> {
+    return this.server.listen(host, port);
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}

@@ -1,0 +1,52 @@
+// Prometheus metrics of the access point: connected executors, enrollments, rejections by reason,
+// heartbeats, plus the identity metrics shared with the executor.
+
+import { Counter, Gauge, Registry as MetricsRegistry } from 'prom-client';
+import type { IdentitySource } from '../identity/identity.js';
+import { registerIdentityMetrics } from '../identity/identity-metrics.js';
+import type { FleetEvents } from './fleet-service.js';
+import type { Registry } from './registry.js';
+
+export class AccessPointMetrics {
+  readonly registry = new MetricsRegistry();
+  readonly events: Partial<FleetEvents>;
+
+  constructor(fleet: Registry, identity: IdentitySource) {
+    const r = this.registry;
+    new Gauge({
+      name: 'ah_executors_connected',
+      help: 'Executors with a live, enrolled stream.',
+      registers: [r],
+      collect() {
+        this.set(fleet.onlineCount());
+      },
+    });
+    new Gauge({
+      name: 'ah_executors_known',
+      help: 'Executors in the registry, online or not.',
+      registers: [r],
+      collect() {
+        this.set(fleet.list().length);
+      },
+    });
+    const enrollments = new Counter({ name: 'ah_enrollments_total', help: 'Streams that completed Hello/Welcome.', registers: [r] });
+    const rejections = new Counter({ name: 'ah_rejections_total', help: 'Connections or streams refused, by reason code.', labelNames: ['reason'], registers: [r] });
+    const heartbeats = new Counter({ name: 'ah_heartbeats_total', help: 'Heartbeats received and acknowledged.', registers: [r] });
+    const disconnects = new Counter({ name: 'ah_disconnects_total', help: 'Executors that went offline, by reason.', labelNames: ['reason'], registers: [r] });
+    registerIdentityMetrics(r, identity);
+    this.events = {
+      enrolled: () => enrollments.inc(),
+      rejected: ({ error }) => rejections.inc({ reason: error.code }),
+      heartbeat: () => heartbeats.inc(),
+      disconnected: ({ reason }) => disconnects.inc({ reason: reason.split(':')[0] ?? reason }),
+    };
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
