@@ -61,6 +61,17 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   adminFlags(agent.command('unrevoke').argument('<spiffe-id>').description('let a revoked executor back in').exitOverride()).action((id: string, flags) =>
     run(async () => (await import('./fleet-commands.js')).runUnrevoke(id, flags, io)),
   );
+  addIdentityFlags(
+    agent
+      .command('doctor')
+      .description("run the troubleshooting guide's checks; with --remote-server as an executor, else as an access point")
+      .option('--remote-server <url>', 'check enrollment with this access point, https://host:4433')
+      .option('--name <name>', 'executor name (dev identity)')
+      .option('--expected-server-id <spiffe-id>', "the access point's SPIFFE ID")
+      .option('--connect-timeout <duration>', 'per-check network timeout', '5s')
+      .option('--state-dir <dir>', 'state directory to check', defaultStateDir())
+      .exitOverride(),
+  ).action((flags) => run(async () => (await import('./doctor-command.js')).runDoctor(flags, io)));
   agent
     .command('audit-verify')
     .description("check the access point's audit log chain; exit 1 at the first tampered line")

@@ -185,6 +185,13 @@ export class FleetService {
 
     const onHello = (hello: Hello): void => {
       intervalMs = clamp(hello.heartbeat_interval_ms, policy);
+      if (hello.probe) {
+        // `ah agent doctor`: prove the connection would be accepted, touch nothing.
+        log.debug('probe', { executor_id: peer.spiffeId, peer: peerAddress });
+        call.write({ body: 'welcome', welcome: { executor_id: peer.spiffeId, server_time_unix_ms: clock.now(), heartbeat_interval_ms: intervalMs, connection_id: '' } });
+        stream.finish({ code: grpc.status.OK, details: 'probe', metadata: new grpc.Metadata() }, 'probe');
+        return;
+      }
       const superseded = registry.enroll({
         id: peer.spiffeId,
         connectionId,

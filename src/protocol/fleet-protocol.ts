@@ -21,6 +21,8 @@ export interface Hello {
   version: string;
   host?: HostFacts | null;
   heartbeat_interval_ms: number;
+  /** A diagnostic probe: Welcome without enrollment. */
+  probe?: boolean;
 }
 export interface Welcome {
   executor_id: string;

@@ -1,0 +1,236 @@
+// `ah agent doctor`: runs the troubleshooting guide's diagnostics itself and prints each check as
+// ok or as the guide's exact error with its fix. Exit 0 only when every check passes.
+// With --remote-server it checks an executor's view (own identity, DNS, TCP, TLS, the access
+// point's identity, authorization, clock skew); without, the access point's own set-up.
+
+import { promises as fs, statSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { formatDuration, systemClock } from '../core/clock.js';
+import { AhError, toAhError } from '../core/errors.js';
+import { silentLogger } from '../core/logger.js';
+import { defaultDevCaDir } from '../core/paths.js';
+import { hostFacts } from '../executor/enroller.js';
+import { FleetSession } from '../executor/session.js';
+import type { Identity } from '../identity/identity.js';
+import { createIdentitySource, resolveProvider } from '../identity/select.js';
+import { VaultClient } from '../identity/vault-client.js';
+import { AH_VERSION } from '../core/version.js';
+import { DEV_SERVER_ID } from '../identity/dev.js';
+import { parseSpiffeId } from '../x509/spiffe-id.js';
+import type { CliIo } from './io.js';
+import { parseIdentityFlags, type ParsedIdentityFlags } from './identity-from-flags.js';
+import { parseDurationFlag, parseRemoteServer, parseSpiffeIdFlag } from './options.js';
+import type { IdentityFlagValues } from './shared-flags.js';
+
+export interface DoctorFlags extends IdentityFlagValues {
+  remoteServer?: string;
+  expectedServerId?: string;
+  connectTimeout: string;
+  stateDir: string;
+  name?: string;
+}
+
+interface Outcome {
+  name: string;
+  ok: boolean;
+  info?: string;
+  error?: AhError;
+}
+
+class Doctor {
+  readonly outcomes: Outcome[] = [];
+
+  constructor(private readonly io: CliIo) {}
+
+  /** Runs one check; a thrown error fails it (and, with `stop`, the checks that depend on it). */
+  async check(name: string, run: () => Promise<string | void>): Promise<boolean> {
+    try {
+      const info = await run();
+      this.outcomes.push({ name, ok: true, ...(info ? { info } : {}) });
+      this.io.out(`ok    ${name}${info ? `: ${info}` : ''}`);
+      return true;
+    } catch (e) {
+      const error = toAhError(e);
+      this.outcomes.push({ name, ok: false, error });
+      this.io.out(`FAIL  ${name}: error: ${error.message}`);
+      if (error.detail) this.io.out(`      detail: ${error.detail}`);
+      this.io.out(`      hint: ${error.hint}`);
+      return false;
+    }
+  }
+
+  skip(name: string, why: string): void {
+    this.outcomes.push({ name, ok: false });
+    this.io.out(`skip  ${name}: ${why}`);
+  }
+}
+
+function checkKeyPermissions(file: string | undefined): string | void {
+  if (!file) return;
+  const mode = statSync(file).mode & 0o777;
+  if (mode & 0o077) {
+    throw new AhError('USAGE', { reason: `private key ${file} is readable by group or others (mode ${mode.toString(8)})` }, {
+      hint: `chmod 600 ${file}`,
+      exit: 1,
+    });
+  }
+  return `${file} is mode ${mode.toString(8)}`;
+}
+
+/** Provider-specific reachability before the identity is loaded: the SPIFFE socket, Vault's seal. */
+async function checkProvider(doctor: Doctor, parsed: ParsedIdentityFlags, host: string): Promise<boolean> {
+  const provider = resolveProvider(parsed.flags, host);
+  if (provider === 'spiffe') {
+    const socket = parsed.flags.spiffeSocket as string;
+    return doctor.check('SPIFFE Workload API socket', async () => {
+      try {
+        await fs.stat(socket);
+      } catch {
+        throw new AhError('WORKLOAD_API_UNAVAILABLE', { path: socket });
+      }
+      return socket;
+    });
+  }
+  if (provider === 'vault' && parsed.flags.vault) {
+    const v = parsed.flags.vault;
+    return doctor.check('Vault reachable and unsealed', async () => {
+      const caPem = v.caFile ? await fs.readFile(v.caFile, 'utf8') : undefined;
+      const health = await new VaultClient({ address: v.address, timeoutMs: v.timeoutMs, ...(caPem ? { caPem } : {}) }).health();
+      if (health.sealed) throw new AhError('VAULT_SEALED');
+      return v.address;
+    });
+  }
+  return true;
+}
+
+export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> {
+  const doctor = new Doctor(io);
+  const remote = flags.remoteServer ? parseRemoteServer(flags.remoteServer) : undefined;
+  const parsed = parseIdentityFlags(flags, io.env);
+  const host = remote?.host ?? '127.0.0.1';
+  const role = remote ? 'executor' : 'access-point';
+  io.out(`ah ${AH_VERSION} doctor (${role}${remote ? ` -> ${remote.url}` : ''})`);
+
+  const providerOk = await checkProvider(doctor, parsed, host);
+  let identity: Identity | undefined;
+  if (providerOk) {
+    await doctor.check('own identity (certificate dates, chain, key match)', async () => {
+      const source = await Promise.race([
+        createIdentitySource(parsed.flags, {
+          role,
+          name: flags.name ?? os.hostname(),
+          host,
+          devCaDir: defaultDevCaDir(io.env),
+          policy: parsed.policy,
+          devCertTtlMs: parsed.devCertTtlMs,
+          clock: systemClock,
+          logger: silentLogger,
+          env: io.env,
+        }),
+        systemClock.sleep(15_000).then(() => {
+          throw new AhError('NO_IDENTITY_ISSUED', {}, { detail: 'no identity within 15 s' });
+        }),
+      ]);
+      identity = source.current();
+      await source.close();
+      return `${identity.provider}, ${identity.spiffeId ?? identity.facts.subject}, valid until ${identity.facts.notAfter} (${formatDuration(identity.notAfter - systemClock.now())} left)`;
+    });
+  } else {
+    doctor.skip('own identity (certificate dates, chain, key match)', 'the identity provider is not reachable');
+  }
+  if (parsed.flags.key) await doctor.check('private key file permissions', async () => checkKeyPermissions(parsed.flags.key));
+  if (identity && role === 'executor') {
+    await doctor.check('certificate SAN (one URI SAN, a SPIFFE ID)', async () => {
+      if (!identity?.spiffeId) throw new AhError('SAN_MISMATCH', {}, { detail: 'the certificate has no single SPIFFE ID URI SAN' });
+      return identity.spiffeId;
+    });
+  }
+
+  if (remote) {
+    const timeoutMs = parseDurationFlag(flags.connectTimeout, '--connect-timeout', 100);
+    const dnsOk = await doctor.check(`DNS ${remote.host}`, async () => {
+      if (net.isIP(remote.host)) return 'an IP address';
+      try {
+        return (await lookup(remote.host, { all: true })).map((a) => a.address).join(', ');
+      } catch {
+        throw new AhError('NAME_NOT_RESOLVED', { host: remote.host });
+      }
+    });
+    const tcpOk =
+      dnsOk &&
+      (await doctor.check(`TCP ${remote.url.replace('https://', '')}`, () => tcpConnect(remote.host, remote.port, timeoutMs)));
+    if (!tcpOk) doctor.skip('TLS handshake and authorization', 'no TCP connection');
+    else if (!identity) doctor.skip('TLS handshake and authorization', 'no own identity to present');
+    else {
+      let expected = flags.expectedServerId === undefined ? undefined : parseSpiffeIdFlag(flags.expectedServerId, '--expected-server-id');
+      if (!expected && identity.provider === 'dev') expected = DEV_SERVER_ID;
+      if (!expected && identity.provider === 'spiffe' && identity.spiffeId) expected = `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/serve`;
+      const current = identity;
+      let skew = 0;
+      const accepted = await doctor.check('TLS handshake, server identity and authorization', async () => {
+        const session = new FleetSession({
+          target: { host: remote.host, port: remote.port },
+          identity: current,
+          ...(expected ? { expectedServerId: expected } : {}),
+          hello: { name: flags.name ?? os.hostname(), labels: {}, version: AH_VERSION, host: hostFacts(), heartbeat_interval_ms: 0, probe: true },
+          connectTimeoutMs: timeoutMs,
+          clock: systemClock,
+          logger: silentLogger,
+        });
+        try {
+          const welcome = await session.start();
+          skew = welcome.server_time_unix_ms - systemClock.now();
+          return `accepted as ${welcome.executor_id}`;
+        } finally {
+          session.close();
+        }
+      });
+      if (accepted) {
+        await doctor.check('clock skew against the access point', async () => {
+          if (Math.abs(skew) > 30_000) {
+            throw new AhError('CERT_NOT_VALID_NOW', {}, {
+              detail: `the access point clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'ahead' : 'behind'}`,
+              hint: 'sync time: sudo systemctl start systemd-timesyncd; timedatectl status',
+            });
+          }
+          return `${Math.round(skew)} ms`;
+        });
+      }
+    }
+  } else {
+    await doctor.check('state directory writable', async () => {
+      await fs.mkdir(flags.stateDir, { recursive: true });
+      const probe = path.join(flags.stateDir, `.doctor-${process.pid}`);
+      await fs.writeFile(probe, '');
+      await fs.rm(probe);
+      return flags.stateDir;
+    });
+  }
+
+  const failed = doctor.outcomes.filter((o) => !o.ok).length;
+  io.out(failed === 0 ? '\nall checks passed' : `\n${failed} check(s) failed or skipped`);
+  return failed === 0 ? 0 : 1;
+}
+
+function tcpConnect(host: string, port: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = systemClock.setTimer(() => {
+      socket.destroy();
+      reject(new AhError('CONNECTION_TIMEOUT', { timeout: formatDuration(timeoutMs) }));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      timer.cancel();
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      timer.cancel();
+      if (e.code === 'ECONNREFUSED') reject(new AhError('CONNECTION_REFUSED', { target: `${host}:${port}` }));
+      else reject(new AhError('CONNECTION_LOST', { reason: e.message }));
+    });
+  });
+}

@@ -1,0 +1,104 @@
+// `ah agent doctor` names each of the guide's symptoms with the guide's own message.
+
+import path from 'node:path';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
+import { FakeVault } from '../support/fake-vault.js';
+import { TestCa, type IdentityFiles } from '../support/test-ca.js';
+import { makeTempDir } from '../support/tmp.js';
+
+const tmp = makeTempDir('ah-doctor-');
+let ca: TestCa;
+let foreign: TestCa;
+let ap: AgentProcess;
+let port = 0;
+
+beforeAll(async () => {
+  ca = await TestCa.create(path.join(tmp.dir, 'pki'), 'doctor');
+  foreign = await TestCa.create(path.join(tmp.dir, 'pki'), 'foreign');
+  const server = await ca.server();
+  ({ ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'ap'), '--identity', 'files', '--cert', server.cert, '--key', server.key, '--ca', server.ca]));
+});
+afterAll(async () => {
+  await ap.stop('SIGKILL');
+  tmp.cleanup();
+});
+
+const files = (id: IdentityFiles, caFile = id.ca): string[] => ['--identity', 'files', '--cert', id.cert, '--key', id.key, '--ca', caFile];
+
+async function doctor(args: string[], target = `https://127.0.0.1:${port}`): Promise<{ code: number | null; out: string }> {
+  const result = await runAh(['agent', 'doctor', '--remote-server', target, '--connect-timeout', '2s', '--expected-server-id', 'spiffe://example.org/ah/serve', ...args]);
+  return { code: result.code, out: result.stdout + result.stderr };
+}
+
+describe('ah agent doctor', () => {
+  it('passes every check for a good executor, without enrolling it', async () => {
+    const { code, out } = await doctor(files(await ca.executor('healthy')));
+    expect(out, out).toMatch(/^ok {4}TLS handshake, server identity and authorization: accepted as spiffe:\/\/example.org\/ah\/agent\/healthy$/m);
+    expect(out).toMatch(/^ok {4}clock skew against the access point: -?\d+ ms$/m);
+    expect(out).toContain('all checks passed');
+    expect(code).toBe(0);
+    expect(ap.output).not.toMatch(/enrolled executor_id=spiffe:\/\/example.org\/ah\/agent\/healthy/);
+  });
+
+  it('names an access point that is down', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const free = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    const { code, out } = await doctor(files(await ca.executor('lonely')), `https://127.0.0.1:${free}`);
+    expect(out).toContain(`FAIL  TCP 127.0.0.1:${free}: error: connection refused to 127.0.0.1:${free}`);
+    expect(code).toBe(1);
+  });
+
+  it('names a server certificate from a CA we do not trust', async () => {
+    const id = await foreign.executor('suspicious');
+    const { out } = await doctor(files(id));
+    expect(out).toContain('FAIL  TLS handshake, server identity and authorization: error: x509: certificate signed by unknown authority');
+  });
+
+  it('names an expired certificate', async () => {
+    const now = Date.now();
+    const id = await ca.executor('stale', 'example.org', { notBefore: new Date(now - 7_200_000), notAfter: new Date(now - 60_000) });
+    const { out } = await doctor(files(id));
+    expect(out).toContain('FAIL  own identity (certificate dates, chain, key match): error: certificate has expired or is not yet valid');
+  });
+
+  it('names a key that does not match the certificate', async () => {
+    const a = await ca.executor('pair-a');
+    const b = await ca.executor('pair-b');
+    const { out } = await doctor(files({ ...a, key: b.key }));
+    expect(out).toContain('FAIL  own identity (certificate dates, chain, key match): error: private key does not match certificate');
+  });
+
+  it('names a SAN the access point does not accept', async () => {
+    const id = await ca.issueFiles('elsewhere', { commonName: 'elsewhere', uris: ['spiffe://other.org/ah/agent/elsewhere'] });
+    const { out } = await doctor(files(id));
+    expect(out).toContain('FAIL  TLS handshake, server identity and authorization: error: certificate SAN does not match expected pattern');
+  });
+
+  it('names a missing SPIFFE socket', async () => {
+    const socket = path.join(tmp.dir, 'no-agent.sock');
+    const { out } = await doctor(['--identity', 'spiffe', '--spiffe-socket', socket]);
+    expect(out).toContain(`FAIL  SPIFFE Workload API socket: error: failed to connect to Workload API: ${socket}: no such file`);
+  });
+
+  it('names a sealed Vault', async () => {
+    const vault = await (await FakeVault.create()).start();
+    try {
+      vault.sealed = true;
+      const cacert = path.join(tmp.dir, 'vault-ca.pem');
+      writeFileSync(cacert, vault.tlsCa.certPem);
+      const result = await runAh(
+        ['agent', 'doctor', '--remote-server', `https://127.0.0.1:${port}`, '--identity', 'vault', '--vault-addr', vault.address, '--vault-cacert', cacert, '--vault-role', 'executor'],
+        { VAULT_ROLE_ID: 'r', VAULT_SECRET_ID: 's' },
+      );
+      expect(result.stdout).toContain('FAIL  Vault reachable and unsealed: error: vault is sealed');
+      expect(result.code).toBe(1);
+    } finally {
+      await vault.stop();
+    }
+  });
+});
