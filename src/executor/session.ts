@@ -56,7 +56,10 @@ export class FleetSession {
     const { identity, target } = options;
     const credentials = grpc.credentials.createSsl(Buffer.from(identity.bundlePem), Buffer.from(identity.keyPem), Buffer.from(identity.chainPem), {
       checkServerIdentity: (_servername, cert) => {
-        const error = judgeServerCertificate({ host: target.host, ...(options.expectedServerId ? { expectedServerId: options.expectedServerId } : {}) }, cert);
+        const error = judgeServerCertificate(
+          { host: target.host, identity, now: options.clock.now(), ...(options.expectedServerId ? { expectedServerId: options.expectedServerId } : {}) },
+          cert,
+        );
         if (error) this.serverIdentityError = error;
         return error;
       },

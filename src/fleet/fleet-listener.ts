@@ -17,6 +17,7 @@ import type { Logger } from '../core/logger.js';
 import type { Identity } from '../identity/identity.js';
 import { authorizeExecutorSocket, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { serverContextOptions } from '../tls/server-options.js';
+import { checkPeerTrustDomain, peerChain } from '../tls/trust-domain.js';
 import { errorStatus } from './fleet-service.js';
 import { fleetServiceDefinition } from '../protocol/fleet-protocol.js';
 
@@ -140,6 +141,11 @@ export class FleetListener {
     // The verdict is taken once per connection; renegotiation is off, so the certificate cannot change afterwards.
     try {
       decision = authorizeExecutorSocket(socket, this.options.sanPrefix);
+      try {
+        checkPeerTrustDomain(this.identity, peerChain(socket.getPeerCertificate(true)), decision.spiffeId, this.options.clock.now());
+      } catch (e) {
+        throw new AhError('CLIENT_CERT_REJECTED', { reason: 'certificate signed by unknown authority' }, { detail: isAhError(e) ? e.detail : errorText(e) });
+      }
     } catch (e) {
       decision = isAhError(e) ? e : new AhError('CLIENT_CERT_REJECTED', { reason: errorText(e) });
     }

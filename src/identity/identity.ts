@@ -23,6 +23,11 @@ export interface Identity {
   /** CAs whose certificates we accept from peers. */
   readonly bundle: readonly X509Certificate[];
   readonly bundlePem: string;
+  /**
+   * SPIFFE only: the bundle of each trust domain (ours and federated ones). A peer must chain to
+   * the bundle of the trust domain in its own SPIFFE ID, not merely to some CA in `bundle`.
+   */
+  readonly trustDomainBundles?: ReadonlyMap<string, readonly X509Certificate[]>;
   /** The leaf's single URI SAN when it is a SPIFFE ID. */
   readonly spiffeId: string | undefined;
   readonly facts: CertificateFacts;
@@ -39,6 +44,7 @@ export interface IdentityParts {
   bundle: readonly X509Certificate[];
   /** Names the bundle's source in errors. */
   bundleSource: string;
+  trustDomainBundles?: ReadonlyMap<string, readonly X509Certificate[]>;
 }
 
 /**
@@ -60,6 +66,7 @@ export function buildIdentity(parts: IdentityParts, now: number): Identity {
     keyPem: parts.key.export({ format: 'pem', type: 'pkcs8' }).toString(),
     bundle: parts.bundle,
     bundlePem: certificatesToPem(parts.bundle),
+    ...(parts.trustDomainBundles ? { trustDomainBundles: parts.trustDomainBundles } : {}),
     spiffeId: san !== undefined && isSpiffeId(san) ? san : undefined,
     facts: describeCertificate(leaf),
     serial: leaf.serialNumber.toUpperCase(),

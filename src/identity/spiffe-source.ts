@@ -16,6 +16,8 @@ import { workloadClientConstructor, workloadMetadata, type X509SVID, type X509SV
 import { renewalPoint } from '../renewal/policy.js';
 import { parseCertificates, parsePrivateKey } from '../x509/pem.js';
 import { soleUriSan } from '../x509/san.js';
+import { parseSpiffeId } from '../x509/spiffe-id.js';
+import { verifyChain } from '../x509/verify.js';
 import { buildIdentity, PublishingIdentitySource, type Identity, type RenewalStatus } from './identity.js';
 
 export interface SvidSelector {
@@ -59,15 +61,21 @@ export function identityFromSvidResponse(response: X509SVIDResponse, select: Svi
   const source = `SVID ${svid.spiffe_id || '(no SPIFFE ID)'}`;
   const chain = parseCertificates(svid.x509_svid, source);
   const key = parsePrivateKey(svid.x509_svid_key, `${source} key`);
-  const bundle = [
-    ...(svid.bundle.length ? parseCertificates(svid.bundle, `${source} bundle`) : []),
-    ...Object.entries(response.federated_bundles ?? {}).flatMap(([td, der]) => parseCertificates(der, `federated bundle ${td}`)),
-  ];
   const uri = soleUriSan(chain[0] as NonNullable<(typeof chain)[0]>);
   if (uri !== svid.spiffe_id) {
     throw new AhError('SVID_INVALID', { reason: `certificate URI SAN ${uri ?? '(none or several)'} does not match spiffe_id ${svid.spiffe_id}` });
   }
-  return buildIdentity({ provider: 'spiffe', chain, key, bundle, bundleSource: `${source} bundle` }, now);
+  const own = svid.bundle.length ? parseCertificates(svid.bundle, `${source} bundle`) : [];
+  // Bundles stay apart by trust domain: a peer is checked against its own trust domain's CAs.
+  const byTrustDomain = new Map<string, ReturnType<typeof parseCertificates>>([[parseSpiffeId(svid.spiffe_id).trustDomain, own]]);
+  for (const [td, der] of Object.entries(response.federated_bundles ?? {})) {
+    const name = td.startsWith('spiffe://') ? parseSpiffeId(td).trustDomain : td;
+    if (!byTrustDomain.has(name)) byTrustDomain.set(name, parseCertificates(der, `federated bundle ${td}`));
+  }
+  // Our own SVID must come from our own trust domain's CAs, not from a federated one.
+  verifyChain(chain, own, now);
+  const bundle = [...byTrustDomain.values()].flat();
+  return buildIdentity({ provider: 'spiffe', chain, key, bundle, bundleSource: `${source} bundle`, trustDomainBundles: byTrustDomain }, now);
 }
 
 function fingerprint(response: X509SVIDResponse, select: SvidSelector | undefined): string {

@@ -45,7 +45,8 @@ describe('dev identities renew and rotate by themselves', () => {
 
     const status = await runAh(['agent', 'status', '--state-dir', path.join(tmp.dir, 'rotor')]);
     expect(status.code, status.stdout).toBe(0);
-    expect(status.stdout).toMatch(new RegExp(`last rotation:\\s+\\S+ \\(.+ ago\\) from serial ${firstSerial}`));
+    // Certificates of 10 s renew every few seconds: by now the last rotation may be a later one.
+    expect(status.stdout).toMatch(/last rotation:\s+\S+ \(.+ ago\) from serial [0-9A-F]+$/m);
     expect(status.stdout).toMatch(/next renewal:\s+\S+ \((in \d|due now)/);
     const json = JSON.parse((await runAh(['agent', 'status', '--state-dir', path.join(tmp.dir, 'rotor'), '--json'])).stdout) as {
       executor: { identity: { certificate: { serial: string } } };

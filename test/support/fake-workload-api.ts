@@ -119,9 +119,10 @@ export class FakeTrustDomain {
   /** One SVID for `path` (e.g. /ah/agent/x), with our bundle and any federated bundles. */
   async response(
     path: string,
-    options: { federated?: FakeTrustDomain[]; issue?: Partial<IssueOptions>; hint?: string } = {},
+    options: { federated?: FakeTrustDomain[]; issue?: Partial<IssueOptions>; hint?: string; spiffeId?: string } = {},
   ): Promise<X509SVIDResponse & { serial: string }> {
-    const spiffeId = `spiffe://${this.name}${path}`;
+    // spiffeId lets a test have this CA sign an ID of another trust domain (an impersonation).
+    const spiffeId = options.spiffeId ?? `spiffe://${this.name}${path}`;
     const issued = await this.ca.issue({ commonName: path.split('/').pop() ?? 'svid', uris: [spiffeId], ttlMs: 3_600_000, ...options.issue });
     const key = createPrivateKey(issued.keyPem as string).export({ format: 'der', type: 'pkcs8' });
     return {
