@@ -59,24 +59,43 @@ export function parseIdentityFlags(values: IdentityFlagValues, env: NodeJS.Proce
     }
     const caFile = values.vaultCacert ?? env.VAULT_CACERT;
     for (const file of [caFile, values.vaultRoleIdFile, values.vaultSecretIdFile]) if (file !== undefined) requireReadableFile(file);
-    if (values.vaultTtl !== undefined) parseDurationFlag(values.vaultTtl, '--vault-ttl', 1_000);
+    // Vault wants whole seconds: send what we parsed, not the operator's spelling (1.5h, 1500ms).
+    const ttl = values.vaultTtl === undefined ? undefined : `${Math.round(parseDurationFlag(values.vaultTtl, '--vault-ttl', 1_000) / 1000)}s`;
+    const mount = (flag: string, value: string): string => {
+      const trimmed = value.replace(/^\/+|\/+$/g, '');
+      if (!trimmed) throw new AhError('USAGE', { reason: `invalid ${flag} "${value}"` });
+      return trimmed;
+    };
     vault = {
       address: vaultAddress.replace(/\/$/, ''),
       ...(caFile ? { caFile } : {}),
-      mount: values.vaultPkiMount,
+      mount: mount('--vault-pki-mount', values.vaultPkiMount),
       role: values.vaultRole,
       ...(values.vaultCommonName ? { commonName: values.vaultCommonName } : {}),
       ...(values.vaultUriSan ? { uriSan: parseSpiffeIdFlag(values.vaultUriSan, '--vault-uri-san') } : {}),
-      ...(values.vaultTtl ? { ttl: values.vaultTtl } : {}),
-      approleMount: values.vaultApproleMount,
+      ...(ttl ? { ttl } : {}),
+      approleMount: mount('--vault-approle-mount', values.vaultApproleMount),
       ...(values.vaultRoleIdFile ? { roleIdFile: values.vaultRoleIdFile } : {}),
       ...(values.vaultSecretIdFile ? { secretIdFile: values.vaultSecretIdFile } : {}),
       mode: values.vaultIssueMode,
       timeoutMs: parseDurationFlag(values.vaultTimeout, '--vault-timeout', 100),
       ...(values.vaultRenewalThreshold === undefined ? {} : { threshold: parseThreshold(values.vaultRenewalThreshold, '--vault-renewal-threshold') }),
     };
-  } else if (values.vaultRenewalThreshold !== undefined) {
-    parseThreshold(values.vaultRenewalThreshold, '--vault-renewal-threshold');
+  } else {
+    const stray = (
+      [
+        ['--vault-addr', values.vaultAddr],
+        ['--vault-role', values.vaultRole],
+        ['--vault-cacert', values.vaultCacert],
+        ['--vault-common-name', values.vaultCommonName],
+        ['--vault-uri-san', values.vaultUriSan],
+        ['--vault-ttl', values.vaultTtl],
+        ['--vault-renewal-threshold', values.vaultRenewalThreshold],
+        ['--vault-role-id-file', values.vaultRoleIdFile],
+        ['--vault-secret-id-file', values.vaultSecretIdFile],
+      ] as const
+    ).find(([, v]) => v !== undefined);
+    if (stray) throw new AhError('USAGE', { reason: `${stray[0]} belongs to --identity vault, not --identity ${identity ?? 'dev'}` });
   }
   if (spiffeFlagGiven && identity !== undefined && identity !== 'spiffe') {
     throw new AhError('USAGE', { reason: `--spiffe-* flags belong to --identity spiffe, not --identity ${identity}` });

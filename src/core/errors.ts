@@ -129,8 +129,8 @@ export const ERROR_SPECS = {
   ),
   SVID_INVALID: spec('invalid SVID from the Workload API: {reason}', 'check the SPIRE agent and server logs; the last good SVID stays in use', 1, true),
   VAULT_AUTH_FAILED: spec(
-    // {reason} is ": <Vault's own reason>" (or empty), so the guide's line stays the start of ours.
-    'vault authentication failed: permission denied{reason}',
+    // Vault's own reason goes on the detail line, so this line is exactly the guide's.
+    'vault authentication failed: permission denied',
     'check the AppRole role ID and secret ID (and that the secret ID has not expired): vault auth list',
   ),
   VAULT_ISSUE_FAILED: spec('failed to issue certificate: {reason}', 'check the PKI role: vault read pki_int/roles/<role>'),

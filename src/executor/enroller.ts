@@ -56,6 +56,7 @@ export class Enroller {
   private pendingRotation: Identity | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly sessionIdentity = new WeakMap<FleetSession, Identity>();
+  private rotatingSession: FleetSession | undefined;
   private stopping = false;
   private readonly stopController = new AbortController();
   private readonly backoff: Backoff;
@@ -103,6 +104,8 @@ export class Enroller {
     this.stopping = true;
     this.unsubscribe?.();
     this.stopController.abort();
+    // A rotation still connecting is abandoned rather than waited for (up to the connect timeout).
+    this.rotatingSession?.close();
     await this.rotating;
     await this.session?.goodbye(reason);
     await this.finished;
@@ -160,16 +163,31 @@ export class Enroller {
     this.update({ identity: this.identityStatus() });
     if (!this.connected || this.stopping) return;
     this.pendingRotation = identity;
-    this.rotating ??= this.rotateLoop().finally(() => {
-      this.rotating = undefined;
-    });
+    this.rotating ??= this.rotateLoop()
+      .catch((e: unknown) => this.options.logger.failure('error', toAhError(e), { event: 'rotation failed' }))
+      .finally(() => {
+        this.rotating = undefined;
+      });
   }
 
+  /**
+   * Rotates to the newest identity; a failed rotation is retried with backoff while the old
+   * connection lasts (an access point that does not trust a new CA yet, a timeout), so the
+   * executor does not sit on an old certificate until the next renewal.
+   */
   private async rotateLoop(): Promise<void> {
+    const retry = new Backoff({ initialMs: 1_000, maxMs: 60_000, jitter: 0.3 });
     while (this.pendingRotation && !this.stopping && this.connected) {
       const identity = this.pendingRotation;
       this.pendingRotation = undefined;
-      await this.rotate(identity);
+      if (await this.rotate(identity)) continue;
+      if (this.stopping || !this.connected) return;
+      this.pendingRotation ??= this.options.identitySource.current();
+      try {
+        await this.options.clock.sleep(retry.next(), this.stopController.signal);
+      } catch {
+        return;
+      }
     }
   }
 
@@ -178,21 +196,24 @@ export class Enroller {
    * then treats it as superseding the old stream, so the executor is never seen offline. Only then
    * is the old session let go. If the new session fails, the old one keeps running.
    */
-  private async rotate(identity: Identity): Promise<void> {
+  private async rotate(identity: Identity): Promise<boolean> {
     const log = this.options.logger;
     const old = this.session;
     const next = this.newSession(identity);
+    this.rotatingSession = next;
     try {
       await next.start();
     } catch (e) {
       next.close();
       log.failure('error', toAhError(e), { event: 'rotation failed; the current connection continues', new_serial: identity.serial });
-      return;
+      return false;
+    } finally {
+      this.rotatingSession = undefined;
     }
     // The old connection may have dropped meanwhile; then the main loop reconnects (with the new identity).
     if (this.stopping || !this.connected || this.session !== old) {
-      next.close();
-      return;
+      await next.goodbye('rotation abandoned');
+      return true;
     }
     this.session = next;
     this.sessionIdentity.set(next, identity);
@@ -203,6 +224,7 @@ export class Enroller {
       await old.pauseHeartbeats();
       this.retire(old);
     }
+    return true;
   }
 
   /** Heartbeats of sessions already over: sent, acknowledged. */

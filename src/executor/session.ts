@@ -214,6 +214,9 @@ export class FleetSession {
     if (this.finished) return;
     this.finished = true;
     this.timer?.cancel();
+    // Nobody waits for acknowledgements of a finished session.
+    this.drained?.();
+    this.drained = undefined;
     if (this.call) {
       this.call.removeAllListeners('data');
       this.call.on('error', () => {});

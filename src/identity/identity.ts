@@ -124,6 +124,7 @@ export abstract class PublishingIdentitySource implements IdentitySource {
   ready(signal?: AbortSignal): Promise<Identity> {
     if (this.identity) return Promise.resolve(this.identity);
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       this.waiters.push(resolve);
       signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
@@ -148,7 +149,14 @@ export abstract class PublishingIdentitySource implements IdentitySource {
       this.previousSerial = previous.serial;
     }
     for (const resolve of this.waiters.splice(0)) resolve(identity);
-    if (previous) for (const listener of [...this.listeners]) listener(identity);
+    if (!previous) return;
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(identity);
+      } catch {
+        // A consumer's failure is the consumer's to report; it must not undo the publication.
+      }
+    }
   }
 
   protected rotationFacts(): Pick<RenewalStatus, 'lastRotationAt' | 'previousSerial'> {

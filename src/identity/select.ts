@@ -14,6 +14,7 @@ import { RenewingIdentitySource } from './renewing-source.js';
 import { SpiffeIdentitySource } from './spiffe-source.js';
 import { startVaultSource } from './vault-source.js';
 import { credentialsFromEnvironment } from './vault-token.js';
+import { parseVaultBool } from './vault-client.js';
 import type { RenewalPolicy } from '../renewal/policy.js';
 import { readIdentityFile } from './read-file.js';
 
@@ -156,17 +157,25 @@ export async function createIdentitySource(flags: IdentityFlags, ctx: IdentityCo
     case 'vault': {
       const v = flags.vault;
       if (!v) throw new AhError('USAGE', { reason: '--identity vault needs --vault-addr (or VAULT_ADDR) and --vault-role' });
-      if ((ctx.env ?? process.env).VAULT_SKIP_VERIFY) {
-        ctx.logger.warn("INSECURE: VAULT_SKIP_VERIFY is set, so Vault's TLS certificate is not verified");
+      const skipVerify = parseVaultBool((ctx.env ?? process.env).VAULT_SKIP_VERIFY);
+      if (skipVerify) ctx.logger.warn("INSECURE: VAULT_SKIP_VERIFY is set, so Vault's TLS certificate is not verified");
+      if (v.address.startsWith('http://') && !isLoopbackHost(new URL(v.address).hostname)) {
+        ctx.logger.warn('INSECURE: --vault-addr uses http: the token, the secret ID and the trust bundle travel in clear text', { address: v.address });
       }
       const read = async (p: string | undefined): Promise<string | undefined> => (p === undefined ? undefined : (await readIdentityFile(p)).toString('utf8').trim());
-      const credentials = credentialsFromEnvironment(ctx.env ?? process.env, { ...(v.roleIdFile ? { roleId: await read(v.roleIdFile) } : {}), ...(v.secretIdFile ? { secretId: await read(v.secretIdFile) } : {}) }, v.approleMount);
+      const credentials = credentialsFromEnvironment(
+        ctx.env ?? process.env,
+        { ...(v.roleIdFile ? { roleId: v.roleIdFile } : {}), ...(v.secretIdFile ? { secretId: v.secretIdFile } : {}) },
+        v.approleMount,
+        async (p) => (await readIdentityFile(p)).toString('utf8'),
+      );
       const extra = await Promise.all(flags.ca.map(async (p) => (await readIdentityFile(p)).toString('utf8')));
       const caPem = await read(v.caFile);
       return startVaultSource({
         address: v.address,
         ...(caPem ? { caPem } : {}),
         timeoutMs: v.timeoutMs,
+        skipVerify,
         credentials,
         mount: v.mount,
         role: v.role,

@@ -144,7 +144,9 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
     try {
       await fs.stat(this.options.socketPath);
     } catch (e) {
-      throw new AhError('WORKLOAD_API_UNAVAILABLE', { path: this.options.socketPath }, { cause: e });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new AhError('WORKLOAD_API_UNAVAILABLE', { path: this.options.socketPath }, { cause: e });
+      throw new AhError('WORKLOAD_API_FAILED', { reason: `${this.options.socketPath}: ${(e as Error).message}` }, { cause: e });
     }
   }
 
@@ -160,13 +162,19 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
         failure = isAhError(e) ? e : new AhError('WORKLOAD_API_FAILED', { reason: errorText(e) });
       }
       if (signal.aborted) return;
+      let delay: number;
       if (failure.code === 'WORKLOAD_API_REFUSED') {
-        // Like go-spiffe: a malformed request will not get better by repetition.
-        logger.failure('error', failure, { socket: this.options.socketPath });
-        this.fatal?.(failure);
-        return;
+        // Like go-spiffe: a malformed request will not get better by repetition, so at start-up
+        // it is fatal. Once running, keep the SVID we have and ask again only rarely.
+        if (this.fatal) {
+          logger.failure('error', failure, { socket: this.options.socketPath });
+          this.fatal(failure);
+          return;
+        }
+        delay = this.backoff.longest();
+      } else {
+        delay = this.backoff.next();
       }
-      const delay = this.backoff.next();
       const fields: Record<string, unknown> = { socket: this.options.socketPath, retry_in: formatDuration(delay) };
       try {
         const current = this.current();
@@ -174,7 +182,7 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
       } catch {
         fields.waiting = 'for the first SVID';
       }
-      logger.failure(failure.code === 'NO_IDENTITY_ISSUED' ? 'warn' : 'error', failure, fields);
+      logger.failure('error', failure, fields);
       try {
         await clock.sleep(delay, signal);
       } catch {

@@ -1,9 +1,9 @@
 // The few Vault calls the Vault provider makes, through node-vault, with types, a request timeout
 // (node-vault has none) and Vault's answers turned into our errors at this boundary:
 //   503 {"errors":["Vault is sealed"]}      -> `vault is sealed`
-//   AppRole login refused (400/403)        -> `vault authentication failed: permission denied: <Vault's reason>`
+//   AppRole login refused (400/403)        -> `vault authentication failed: permission denied` (+ Vault's reason)
 //   PKI sign/issue refused (400/403)       -> `failed to issue certificate: <Vault's error text>`
-//   no answer (refused, timeout, TLS)      -> `vault unreachable at <addr>: <reason>`
+//   no answer, 5xx or 429                  -> `vault unreachable at <addr>: <reason>` (retried)
 // Tokens and secret IDs never leave this module except inside requests to Vault.
 
 import nodeVault from 'node-vault';
@@ -14,6 +14,13 @@ export interface VaultClientOptions {
   /** PEM CA bundle for Vault's TLS certificate (--vault-cacert). */
   caPem?: string;
   timeoutMs: number;
+  /** VAULT_SKIP_VERIFY, parsed: only a true value turns certificate checks off. */
+  skipVerify?: boolean;
+}
+
+/** Go's strconv.ParseBool, which Vault's own tools use for VAULT_SKIP_VERIFY. */
+export function parseVaultBool(value: string | undefined): boolean {
+  return ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value ?? '');
 }
 
 export interface VaultAuth {
@@ -63,7 +70,10 @@ export class VaultClient {
   constructor(private readonly options: VaultClientOptions) {
     this.vault = nodeVault({
       endpoint: options.address,
-      requestOptions: { timeout: options.timeoutMs, ...(options.caPem ? { ca: options.caPem } : {}) },
+      // node-vault's own debug output would print request bodies (the secret ID) to stderr.
+      debug: () => {},
+      // Explicit, so that node-vault's reading of VAULT_SKIP_VERIFY ("false" disables checks) never applies.
+      requestOptions: { timeout: options.timeoutMs, strictSSL: !options.skipVerify, ...(options.caPem ? { ca: options.caPem } : {}) },
     });
     // node-vault would otherwise pick VAULT_TOKEN up from the environment by itself.
     this.vault.token = '';
@@ -73,7 +83,10 @@ export class VaultClient {
     this.vault.token = token;
   }
 
-  /** Errors every call shares: sealed, unreachable. Returns undefined for call-specific ones. */
+  /**
+   * Errors every call shares: sealed, unreachable, and server-side trouble (5xx, 429: a standby, a
+   * load balancer, rate limiting), all worth retrying. Returns undefined for 4xx refusals.
+   */
   private common(e: unknown): AhError | undefined {
     const status = statusOf(e);
     if (status === 503 && /sealed/i.test(vaultReason(e))) return new AhError('VAULT_SEALED');
@@ -81,6 +94,7 @@ export class VaultClient {
       const reason = (e as ApiError).code === 'ECONNABORTED' ? `no answer within ${this.options.timeoutMs} ms` : vaultReason(e);
       return new AhError('VAULT_UNREACHABLE', { address: this.options.address, reason });
     }
+    if (status >= 500 || status === 429) return new AhError('VAULT_UNREACHABLE', { address: this.options.address, reason: `HTTP ${status}: ${vaultReason(e)}` });
     return undefined;
   }
 
@@ -102,7 +116,7 @@ export class VaultClient {
       this.vault.token = body.auth.client_token;
       return { clientToken: body.auth.client_token, leaseDuration: body.auth.lease_duration, renewable: body.auth.renewable };
     } catch (e) {
-      throw this.common(e) ?? new AhError('VAULT_AUTH_FAILED', { reason: `: ${vaultReason(e)}` });
+      throw this.common(e) ?? new AhError('VAULT_AUTH_FAILED', {}, { detail: vaultReason(e) });
     }
   }
 
@@ -111,7 +125,7 @@ export class VaultClient {
       const body = (await this.vault.tokenRenewSelf()) as { auth: { client_token: string; lease_duration: number; renewable: boolean } };
       return { clientToken: body.auth.client_token, leaseDuration: body.auth.lease_duration, renewable: body.auth.renewable };
     } catch (e) {
-      throw this.common(e) ?? new AhError('VAULT_AUTH_FAILED', { reason: `: ${vaultReason(e)}` });
+      throw this.common(e) ?? new AhError('VAULT_AUTH_FAILED', {}, { detail: vaultReason(e) });
     }
   }
 
@@ -121,7 +135,8 @@ export class VaultClient {
       const body = (await this.vault.write(`${mount}/${mode}/${role}`, request)) as { data: PkiCertificate; warnings?: string[] };
       return body.data;
     } catch (e) {
-      throw this.common(e) ?? new AhError('VAULT_ISSUE_FAILED', { reason: vaultReason(e) });
+      // The status rides along as a fact: a 403 means our token lapsed, worth one fresh login.
+      throw this.common(e) ?? new AhError('VAULT_ISSUE_FAILED', { reason: vaultReason(e), status: String(statusOf(e)) });
     }
   }
 }

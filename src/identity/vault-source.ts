@@ -6,6 +6,7 @@
 // engine retries with backoff, saying how long the certificate has left.
 
 import type { Clock } from '../core/clock.js';
+import { isAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RenewalPolicy } from '../renewal/policy.js';
 import { createCsr, generateKeyPair } from '../x509/keys.js';
@@ -19,6 +20,7 @@ export interface VaultSourceOptions {
   address: string;
   caPem?: string;
   timeoutMs: number;
+  skipVerify?: boolean;
   credentials: VaultCredentials;
   mount: string;
   role: string;
@@ -33,8 +35,10 @@ export interface VaultSourceOptions {
   logger: Logger;
 }
 
-function expirationSeconds(data: PkiCertificate): number {
-  return typeof data.expiration === 'number' ? data.expiration : Number.parseInt(data.expiration, 10);
+/** Vault sends a number; its docs show a string. Only logged: the certificate itself is the truth. */
+function expirationSeconds(data: PkiCertificate): number | undefined {
+  const n = typeof data.expiration === 'number' ? data.expiration : Number.parseInt(String(data.expiration), 10);
+  return Number.isFinite(n) ? n : undefined;
 }
 
 /** Turns Vault's PKI answer and our key into a validated identity. */
@@ -53,11 +57,29 @@ export function identityFromPki(data: PkiCertificate, keyPem: string, extraBundl
 }
 
 export async function startVaultSource(options: VaultSourceOptions): Promise<RenewingIdentitySource> {
-  const client = new VaultClient({ address: options.address, timeoutMs: options.timeoutMs, ...(options.caPem ? { caPem: options.caPem } : {}) });
+  const client = new VaultClient({
+    address: options.address,
+    timeoutMs: options.timeoutMs,
+    skipVerify: options.skipVerify ?? false,
+    ...(options.caPem ? { caPem: options.caPem } : {}),
+  });
   const keeper = new VaultTokenKeeper({ client, credentials: options.credentials, clock: options.clock, logger: options.logger });
   await keeper.start();
   const issue = async (): Promise<Identity> => {
     await keeper.ensureFresh();
+    try {
+      return await issueOnce();
+    } catch (e) {
+      // 403: the token was revoked or lapsed early (a clock jump, a Vault restore): log in, try once more.
+      if (isAhError(e) && e.code === 'VAULT_ISSUE_FAILED' && e.facts.status === '403' && options.credentials.kind === 'approle') {
+        options.logger.warn('vault refused the token; logging in again', { detail: e.message });
+        await keeper.relogin();
+        return issueOnce();
+      }
+      throw e;
+    }
+  };
+  const issueOnce = async (): Promise<Identity> => {
     const names = {
       common_name: options.commonName,
       ...(options.uriSan ? { uri_sans: options.uriSan } : {}),
@@ -79,7 +101,8 @@ export async function startVaultSource(options: VaultSourceOptions): Promise<Ren
       mode: options.mode,
       path: `${options.mount}/${options.mode}/${options.role}`,
       serial: identity.serial,
-      expires: new Date(expirationSeconds(data) * 1000).toISOString(),
+      expires: identity.facts.notAfter,
+      vault_expiration: expirationSeconds(data),
     });
     return identity;
   };

@@ -9,8 +9,18 @@ import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { VaultAuth, VaultClient } from './vault-client.js';
 
+export interface AppRoleSecrets {
+  roleId: string;
+  secretId: string;
+}
+
 export type VaultCredentials =
-  | { kind: 'approle'; mount: string; roleId: string; secretId: string }
+  | {
+      kind: 'approle';
+      mount: string;
+      /** Read again at every login: a secret ID file may be replaced (single-use or short-lived IDs). */
+      read: () => Promise<AppRoleSecrets>;
+    }
   | { kind: 'token'; token: string };
 
 export interface TokenKeeperOptions {
@@ -20,6 +30,8 @@ export interface TokenKeeperOptions {
   logger: Logger;
   backoff?: Backoff;
 }
+
+const MIN_WAIT_MS = 1_000;
 
 /** Re-login instead of renewing once a renewal would leave less than this fraction of the first lease. */
 const MAX_TTL_NEAR_FRACTION = 1 / 3;
@@ -55,17 +67,24 @@ export class VaultTokenKeeper {
 
   /** Before a PKI call: make sure the token has not lapsed (a laptop may have slept). */
   async ensureFresh(): Promise<void> {
-    if (this.options.credentials.kind === 'approle' && this.options.clock.now() > this.expiresAt - 5_000) await this.login();
+    if (this.options.credentials.kind === 'approle' && this.options.clock.now() > this.expiresAt) await this.login();
+  }
+
+  /** Logs in again now (after Vault refused the token). */
+  relogin(): Promise<void> {
+    return this.login();
   }
 
   private accept(auth: VaultAuth): void {
-    this.expiresAt = this.options.clock.now() + auth.leaseDuration * 1000;
+    // A lease of 0 is a token that does not expire (a root or periodic-less token).
+    this.expiresAt = auth.leaseDuration > 0 ? this.options.clock.now() + auth.leaseDuration * 1000 : Infinity;
   }
 
   private async login(): Promise<void> {
     const creds = this.options.credentials;
     if (creds.kind !== 'approle') return;
-    const auth = await this.options.client.approleLogin(creds.mount, creds.roleId, creds.secretId);
+    const { roleId, secretId } = await creds.read();
+    const auth = await this.options.client.approleLogin(creds.mount, roleId, secretId);
     this.logins += 1;
     this.firstLeaseMs = auth.leaseDuration * 1000;
     this.accept(auth);
@@ -76,8 +95,10 @@ export class VaultTokenKeeper {
     const { clock, client, logger } = this.options;
     const signal = this.stopped.signal;
     while (!signal.aborted) {
-      // Renew at two thirds of what is left (Vault's own lifetime watcher does about the same).
-      const renewAt = clock.now() + Math.floor((this.expiresAt - clock.now()) * (2 / 3));
+      if (this.expiresAt === Infinity) return; // nothing to renew
+      // Renew at two thirds of what is left (Vault's own lifetime watcher does about the same),
+      // but never sooner than a second from now: no tight loop on a lease that is (almost) gone.
+      const renewAt = clock.now() + Math.max(MIN_WAIT_MS, Math.floor((this.expiresAt - clock.now()) * (2 / 3)));
       try {
         await sleepUntil(clock, renewAt, 60_000, signal);
       } catch {
@@ -105,6 +126,7 @@ export class VaultTokenKeeper {
           // The token cannot be renewed (revoked, expired): a fresh login, not a retry.
           try {
             await this.login();
+            this.backoff.reset();
             continue;
           } catch (again) {
             logger.failure('error', toAhError(again), { event: 'vault login failed' });
@@ -122,16 +144,30 @@ export class VaultTokenKeeper {
   }
 }
 
+/**
+ * AppRole credentials from --vault-role-id-file/--vault-secret-id-file (read at every login) or
+ * VAULT_ROLE_ID/VAULT_SECRET_ID, else VAULT_TOKEN. Never from a flag value.
+ */
 export function credentialsFromEnvironment(
   env: NodeJS.ProcessEnv,
   files: { roleId?: string; secretId?: string },
   mount: string,
+  readFile: (path: string) => Promise<string>,
 ): VaultCredentials {
-  const roleId = files.roleId ?? env.VAULT_ROLE_ID;
-  const secretId = files.secretId ?? env.VAULT_SECRET_ID;
-  if (roleId && secretId) return { kind: 'approle', mount, roleId, secretId };
-  if (roleId || secretId) {
-    throw new AhError('VAULT_CREDENTIALS_MISSING', { reason: roleId ? 'a role ID but no secret ID' : 'a secret ID but no role ID' });
+  const hasRole = files.roleId !== undefined || !!env.VAULT_ROLE_ID;
+  const hasSecret = files.secretId !== undefined || !!env.VAULT_SECRET_ID;
+  if (hasRole && hasSecret) {
+    return {
+      kind: 'approle',
+      mount,
+      read: async () => ({
+        roleId: files.roleId !== undefined ? (await readFile(files.roleId)).trim() : (env.VAULT_ROLE_ID as string),
+        secretId: files.secretId !== undefined ? (await readFile(files.secretId)).trim() : (env.VAULT_SECRET_ID as string),
+      }),
+    };
+  }
+  if (hasRole || hasSecret) {
+    throw new AhError('VAULT_CREDENTIALS_MISSING', { reason: hasRole ? 'a role ID but no secret ID' : 'a secret ID but no role ID' });
   }
   if (env.VAULT_TOKEN) return { kind: 'token', token: env.VAULT_TOKEN };
   throw new AhError('VAULT_CREDENTIALS_MISSING', { reason: 'no AppRole role ID and secret ID, and no VAULT_TOKEN' });

@@ -11,10 +11,16 @@ export function checkKeyMatchesCertificate(leaf: X509Certificate, key: KeyObject
   if (!leaf.checkPrivateKey(key)) throw new AhError('KEY_MISMATCH');
 }
 
-/** CERT_NOT_VALID_NOW when `now` is outside [notBefore, notAfter]. */
-export function checkValidAt(cert: X509Certificate, now: number): void {
+/**
+ * How far our clock may be behind an issuer's before its fresh certificate counts as not yet
+ * valid here. Issuers backdate 10-30 s; a host a little behind should not reject its own new SVID.
+ */
+export const NOT_BEFORE_SKEW_MS = 5 * 60_000;
+
+/** CERT_NOT_VALID_NOW when `now` is outside [notBefore - skew, notAfter]. */
+export function checkValidAt(cert: X509Certificate, now: number, skewMs = NOT_BEFORE_SKEW_MS): void {
   const { notBefore, notAfter } = validity(cert);
-  if (now < notBefore) {
+  if (now < notBefore - skewMs) {
     throw new AhError('CERT_NOT_VALID_NOW', {}, { detail: `not valid before ${new Date(notBefore).toISOString()}` });
   }
   if (now > notAfter) {

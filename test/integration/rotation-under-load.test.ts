@@ -1,4 +1,4 @@
-// Rotation under load: 50 executors heartbeating every 100 ms while the access point's files and
+// Rotation under load: 50 executors heartbeating every 200 ms while the access point's files and
 // every executor's files are replaced, three times over. Not one heartbeat may go unacknowledged,
 // no executor may ever be offline, and afterwards every connection presents the newest serial.
 
@@ -18,7 +18,7 @@ import { startLoadFleet, waitFor, type LoadFleet } from '../support/load-fleet.j
 
 const EXECUTORS = 50;
 const ROUNDS = 3;
-const HEARTBEAT_MS = 100;
+const HEARTBEAT_MS = 200;
 
 const tmp = makeTempDir('ah-load-');
 let ca: TestCa;

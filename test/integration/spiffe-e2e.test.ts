@@ -79,7 +79,7 @@ describe('SPIFFE identities end to end', () => {
     const exApi = await agentSocket();
     exApi.deny();
     const exec = executor(exApi, port, 'newcomer');
-    await exec.waitForLine(/^warn: no identity issued$/);
+    await exec.waitForLine(/^error: no identity issued$/);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(exec.output).not.toMatch(/enrolled/);
     exApi.serve(await td.response('/ah/agent/newcomer'));

@@ -1,5 +1,5 @@
 // Rotation by pushed Workload API updates on both sides under heartbeat load: 20 executors, each
-// with its own (fake) SPIRE agent, heartbeating every 100 ms through three rotations.
+// with its own (fake) SPIRE agent, heartbeating every 200 ms through three rotations.
 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +38,7 @@ beforeAll(async () => {
   const apSource = await sourceFor('ap', '/ah/serve');
   const executors = [];
   for (let i = 0; i < EXECUTORS; i++) executors.push({ name: `w${i}`, source: await sourceFor(`w${i}`, `/ah/agent/w${i}`) });
-  fleet = await startLoadFleet({ dir: tmp.dir, apSource, executors, heartbeatMs: 100 });
+  fleet = await startLoadFleet({ dir: tmp.dir, apSource, executors, heartbeatMs: 200 });
 }, 60_000);
 
 afterAll(async () => {

@@ -83,7 +83,7 @@ describe('SPIFFE provider', () => {
     const { promise, logs } = start(api.socketPath);
     let done = false;
     void promise.then(() => (done = true));
-    await waitFor('no identity issued logged', () => logs.includes('warn: no identity issued'));
+    await waitFor('no identity issued logged', () => logs.includes('error: no identity issued'));
     expect(done).toBe(false);
     api.serve(await td.response('/ah/agent/late'));
     const source = await promise;

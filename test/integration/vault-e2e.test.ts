@@ -78,11 +78,26 @@ describe('Vault identities end to end', () => {
   it('exits 1 with the guide message on bad AppRole credentials', async () => {
     const result = await runAh(
       ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--state-dir', path.join(tmp.dir, 'bad'), ...vaultFlags('executor', 'x.example.org', 'spiffe://example.org/ah/agent/x')],
-      { ...env, VAULT_SECRET_ID: 'wrong' },
+      // DEBUG=* would make node-vault print request bodies: it must not.
+      { ...env, VAULT_SECRET_ID: 'wrong-secret-value', DEBUG: '*' },
     );
     expect(result.code).toBe(1);
-    expect(result.stderr.split('\n').find((l) => l.startsWith('error:'))).toBe('error: vault authentication failed: permission denied: invalid role or secret ID');
-    expect(result.stderr).not.toContain('wrong');
+    const lines = result.stderr.split('\n');
+    expect(lines.find((l) => l.startsWith('error:'))).toBe('error: vault authentication failed: permission denied');
+    expect(lines).toContain('detail: invalid role or secret ID');
+    expect(result.stderr).not.toContain('wrong-secret-value');
+  });
+
+  it('keeps checking Vault\'s certificate when VAULT_SKIP_VERIFY=false', async () => {
+    const logins = vault.counts.logins;
+    const result = await runAh(
+      ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--state-dir', path.join(tmp.dir, 'sv'), '--identity', 'vault', '--vault-addr', vault.address, '--vault-role', 'executor', '--vault-uri-san', 'spiffe://example.org/ah/agent/x'],
+      { ...env, VAULT_SKIP_VERIFY: 'false' },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr.split('\n').find((l) => l.startsWith('error:'))).toMatch(/^error: vault unreachable at https:\/\/127\.0\.0\.1:\d+: (unable to|self[- ]signed)/);
+    // The secret ID never reached a server whose certificate did not verify.
+    expect(vault.counts.logins).toBe(logins);
   });
 
   it('exits 1 with Vault\'s text when the role does not allow the common name', async () => {
@@ -100,7 +115,7 @@ describe('Vault identities end to end', () => {
         address: vault.address,
         caPem: vault.tlsCa.certPem,
         timeoutMs: 5_000,
-        credentials: { kind: 'approle', mount: 'approle', roleId: ROLE_ID, secretId: SECRET_ID },
+        credentials: { kind: 'approle', mount: 'approle', read: async () => ({ roleId: ROLE_ID, secretId: SECRET_ID }) },
         mount: 'pki_int',
         role,
         mode: 'sign',
@@ -114,7 +129,7 @@ describe('Vault identities end to end', () => {
     const apSource = await source('access-point', 'ap.example.org', 'spiffe://example.org/ah/serve');
     const executors = [];
     for (let i = 0; i < 10; i++) executors.push({ name: `v${i}`, source: await source('executor', `v${i}.example.org`, `spiffe://example.org/ah/agent/v${i}`) });
-    const fleet = await startLoadFleet({ dir: path.join(tmp.dir, 'load'), apSource, executors, heartbeatMs: 100 });
+    const fleet = await startLoadFleet({ dir: path.join(tmp.dir, 'load'), apSource, executors, heartbeatMs: 200 });
     try {
       const firstSerials = new Map(fleet.members.map((m) => [m.name, fleet.recordOf(m.name)?.certSerial]));
       // Two renewals each (every ~2 s).

@@ -132,7 +132,14 @@ export class FakeVault {
       this.counts.logins += 1;
       const clientToken = `hvs.${randomBytes(12).toString('base64url')}`;
       const now = Date.now();
-      this.tokens.set(clientToken, { policies: role.policies, expiresAt: now + role.tokenTtlSeconds * 1000, maxExpiresAt: now + role.tokenMaxTtlSeconds * 1000, ttlSeconds: role.tokenTtlSeconds });
+      // A TTL of 0 is a token without expiry, as Vault reports for root tokens.
+      const never = role.tokenTtlSeconds === 0;
+      this.tokens.set(clientToken, {
+        policies: role.policies,
+        expiresAt: never ? Infinity : now + role.tokenTtlSeconds * 1000,
+        maxExpiresAt: never ? Infinity : now + role.tokenMaxTtlSeconds * 1000,
+        ttlSeconds: role.tokenTtlSeconds,
+      });
       return [200, {
         request_id: randomBytes(8).toString('hex'), lease_id: '', renewable: false, lease_duration: 0, data: null, wrap_info: null, warnings: null,
         auth: { client_token: clientToken, accessor: randomBytes(8).toString('hex'), policies: ['default', ...role.policies], token_policies: ['default', ...role.policies], metadata: { role_name: 'executor' }, lease_duration: role.tokenTtlSeconds, renewable: true, entity_id: '', token_type: 'service', orphan: true },

@@ -69,10 +69,15 @@ describe('checkValidAt', () => {
   });
 
   it('rejects an instant before NotBefore, saying when it becomes valid', () => {
-    expectAhError(() => checkValidAt(direct.cert, NOW - 30_001), 'CERT_NOT_VALID_NOW', {
+    expectAhError(() => checkValidAt(direct.cert, NOW - 30_001, 0), 'CERT_NOT_VALID_NOW', {
       message: VALIDITY_MESSAGE,
       detail: `not valid before ${new Date(NOW - 30_000).toISOString()}`,
     });
+  });
+
+  it('tolerates a clock up to five minutes behind the issuer by default, not more', () => {
+    expect(() => checkValidAt(direct.cert, NOW - 30_000 - 5 * 60_000)).not.toThrow();
+    expectAhError(() => checkValidAt(direct.cert, NOW - 30_001 - 5 * 60_000), 'CERT_NOT_VALID_NOW', { message: VALIDITY_MESSAGE });
   });
 
   it('rejects an instant after NotAfter, saying when it expired', () => {
