@@ -25,7 +25,7 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
     // Allowed (an operator may front it with a firewall), but it is unauthenticated: say so.
     io.err(`warning: --admin-listen ${flags.adminListen} is not loopback; anyone who reaches it can revoke executors`);
   }
-  const logger = loggerFromFlags(flags);
+  const logger = loggerFromFlags(flags, io.env);
   const clock = systemClock;
   const lock = await prepareStateDir(flags.stateDir, 'access-point');
   try {
@@ -39,7 +39,7 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
       ...(admin ? { admin } : {}),
       policy: DEFAULT_HEARTBEAT_POLICY,
       clock,
-      logger,
+      logger: logger.child('fleet'),
     });
     try {
       await accessPoint.start();

@@ -3,13 +3,28 @@
 
 import { promises as fs } from 'node:fs';
 import { AhError, errorText } from '../core/errors.js';
-import { createLogger, type Logger } from '../core/logger.js';
+import { createLogger, parseModuleLevels, type Logger } from '../core/logger.js';
 import { acquirePidLock, type PidLock } from '../core/pid-lock.js';
 import type { CommonFlags } from './shared-flags.js';
 import { parseLogFormat, parseLogLevel } from './options.js';
 
-export function loggerFromFlags(flags: CommonFlags): Logger {
-  return createLogger({ level: parseLogLevel(flags.logLevel), format: parseLogFormat(flags.logFormat) });
+/**
+ * The logger from --log-level and --log-format, refined by AH_LOG (`module=level` pairs, e.g.
+ * `AH_LOG=identity=debug`): a finer alternative to --log-level, as the guide's RUST_LOG example.
+ */
+export function loggerFromFlags(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Logger {
+  let refined: ReturnType<typeof parseModuleLevels>;
+  try {
+    refined = parseModuleLevels(env.AH_LOG);
+  } catch (e) {
+    throw new AhError('USAGE', { reason: (e as Error).message });
+  }
+  const explicitLevel = flags.logLevel !== 'info' ? parseLogLevel(flags.logLevel) : undefined;
+  return createLogger({
+    level: explicitLevel ?? refined?.level ?? parseLogLevel(flags.logLevel),
+    format: parseLogFormat(flags.logFormat),
+    moduleLevels: refined?.modules ?? {},
+  });
 }
 
 export async function prepareStateDir(dir: string, role: string): Promise<PidLock> {

@@ -41,7 +41,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   // The dev access point is always spiffe://ah-dev.local/ah/serve: pin it unless told otherwise.
   if (providerFor(identityFlags, remote.host) === 'dev') expectedServerId ??= DEV_SERVER_ID;
   const name = flags.name ?? os.hostname();
-  const logger = loggerFromFlags(flags);
+  const logger = loggerFromFlags(flags, io.env);
   const clock = systemClock;
   const lock = await prepareStateDir(flags.stateDir, 'executor');
   try {
@@ -61,7 +61,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
       connectTimeoutMs,
       stateDir: flags.stateDir,
       clock,
-      logger,
+      logger: logger.child('executor'),
       onHeartbeatAck: (ms) => executorAdmin?.observeRoundTrip(ms),
     });
     if (admin) {

@@ -29,6 +29,8 @@ export interface Logger {
 
 export interface LoggerOptions {
   level?: LogLevel;
+  /** Finer levels per module (AH_LOG), e.g. { identity: 'debug' }; a module path matches by prefix. */
+  moduleLevels?: Record<string, LogLevel>;
   format?: LogFormat;
   /** Where lines go; defaults to stderr. Tests pass a collector. */
   write?: (line: string) => void;
@@ -69,13 +71,48 @@ function textLine(info: winston.Logform.TransformableInfo): string {
   return fieldText ? `${head} ${fieldText}` : head;
 }
 
+const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+/**
+ * Parses AH_LOG: comma-separated `module=level` pairs and optionally a bare default level, e.g.
+ * `identity=debug,fleet=warn`. The guide's RUST_LOG-style names work too: `ah_identity_provider=debug`
+ * means the identity module. Returns undefined for an empty value; throws on a malformed one.
+ */
+export function parseModuleLevels(value: string | undefined): { level?: LogLevel; modules: Record<string, LogLevel> } | undefined {
+  if (!value?.trim()) return undefined;
+  const modules: Record<string, LogLevel> = {};
+  let level: LogLevel | undefined;
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [name, lvl] = part.includes('=') ? (part.split('=', 2) as [string, string]) : [undefined, part];
+    const parsed = lvl.toLowerCase() === 'trace' ? 'debug' : lvl.toLowerCase();
+    if (!(LOG_LEVELS as readonly string[]).includes(parsed)) throw new Error(`invalid level "${lvl}" in AH_LOG (expected ${LOG_LEVELS.join(', ')})`);
+    if (name === undefined) level = parsed as LogLevel;
+    else modules[name.replace(/^ah_/, '').split(/[_:]/)[0] as string] = parsed as LogLevel;
+  }
+  return { ...(level ? { level } : {}), modules };
+}
+
 class WinstonLogger implements Logger {
   constructor(
     private readonly inner: winston.Logger,
     private readonly module: string | undefined,
+    private readonly levels: { base: LogLevel; modules: Record<string, LogLevel> },
   ) {}
 
+  /** The level in force for this module: the longest matching AH_LOG entry, else the base level. */
+  private threshold(): number {
+    if (this.module) {
+      const parts = this.module.split(':');
+      for (let i = parts.length; i > 0; i--) {
+        const level = this.levels.modules[parts.slice(0, i).join(':')];
+        if (level) return RANK[level];
+      }
+    }
+    return RANK[this.levels.base];
+  }
+
   private log(level: LogLevel, message: string, fields: LogFields = {}): void {
+    if (RANK[level] > this.threshold()) return;
     this.inner.log({ level, message, ...(this.module ? { module: this.module } : {}), ...redact(fields) });
   }
 
@@ -101,7 +138,7 @@ class WinstonLogger implements Logger {
   }
 
   child(module: string): Logger {
-    return new WinstonLogger(this.inner, this.module ? `${this.module}:${module}` : module);
+    return new WinstonLogger(this.inner, this.module ? `${this.module}:${module}` : module, this.levels);
   }
 }
 
@@ -118,13 +155,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       callback();
     },
   });
+  const base = options.level ?? 'info';
+  const modules = options.moduleLevels ?? {};
+  // winston passes everything; each logger filters by its module's level.
   const inner = winston.createLogger({
-    level: options.level ?? 'info',
+    level: 'debug',
     levels: { error: 0, warn: 1, info: 2, debug: 3 },
     format: formatter,
     transports: [new winston.transports.Stream({ stream: sink })],
   });
-  return new WinstonLogger(inner, undefined);
+  return new WinstonLogger(inner, undefined, { base, modules });
 }
 
 /** A logger that drops everything; for library callers that pass none. */

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { AhError } from '../../../src/core/errors.js';
-import { createLogger } from '../../../src/core/logger.js';
+import { createLogger, parseModuleLevels } from '../../../src/core/logger.js';
 
 function capture(format: 'text' | 'json', level: 'error' | 'warn' | 'info' | 'debug' = 'debug'): { lines: string[]; log: ReturnType<typeof createLogger> } {
   const lines: string[] = [];
@@ -56,5 +56,26 @@ describe('json logs', () => {
     const entry = JSON.parse(lines[0] as string) as Record<string, unknown>;
     expect(entry).toMatchObject({ level: 'warn', message: 'certificate SAN does not match expected pattern', code: 'SAN_MISMATCH', detail: 'got x', peer: '127.0.0.1:5' });
     expect(typeof entry.timestamp).toBe('string');
+  });
+});
+
+describe('AH_LOG module levels', () => {
+  it('parses module=level pairs, a bare default, and the guide\'s RUST_LOG-style names', () => {
+    expect(parseModuleLevels('ah_identity_provider=debug,ah_cli=debug')).toEqual({ modules: { identity: 'debug', cli: 'debug' } });
+    expect(parseModuleLevels('warn,fleet=debug')).toEqual({ level: 'warn', modules: { fleet: 'debug' } });
+    expect(parseModuleLevels('identity=trace')).toEqual({ modules: { identity: 'debug' } });
+    expect(parseModuleLevels('')).toBeUndefined();
+    expect(() => parseModuleLevels('identity=loud')).toThrow('invalid level "loud" in AH_LOG');
+  });
+
+  it('lets one module be more verbose (or quieter) than the rest', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', moduleLevels: { identity: 'debug', fleet: 'error' }, write: (l) => lines.push(l) });
+    log.debug('root debug');
+    log.child('identity').child('files').debug('identity debug');
+    log.child('fleet').child('tls').warn('fleet warn');
+    log.child('fleet').error('fleet error');
+    log.child('executor').info('executor info');
+    expect(lines).toEqual(['debug: identity debug', 'error: fleet error', 'info: executor info']);
   });
 });
