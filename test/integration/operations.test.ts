@@ -74,6 +74,15 @@ describe('admin endpoint and metrics', () => {
     await waitFor('rejection counted', async () => (await (await fetch(`http://${admin}/metrics`)).text()).includes('ah_rejections_total{reason="CLIENT_CERT_REQUIRED"} 1'));
   });
 
+  it('serves the executor\'s own health and metrics when --admin-listen is given', async () => {
+    const execAdmin = /address=(\S+)/.exec(await exec.waitForLine(/^info: admin endpoint listening/))?.[1] as string;
+    expect((await fetch(`http://${execAdmin}/healthz`)).status).toBe(200);
+    const text = await (await fetch(`http://${execAdmin}/metrics`)).text();
+    expect(text).toMatch(/^ah_executor_connected 1$/m);
+    expect(Number(/^ah_heartbeat_round_trip_seconds_count (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+    expect(text).toMatch(/^ah_identity_expiry_timestamp_seconds\{provider="dev"\} \d+$/m);
+  });
+
   it('lists the fleet with ah agent executors', async () => {
     const result = await runAh(['agent', 'executors', '--state-dir', apState]);
     expect(result.code).toBe(0);
