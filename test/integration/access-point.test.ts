@@ -5,12 +5,15 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
+import { AccessPoint } from '../../src/fleet/access-point.js';
+import { DEFAULT_HEARTBEAT_POLICY } from '../../src/fleet/fleet-service.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { FleetSession } from '../../src/executor/session.js';
 import { ERROR_METADATA_KEY, fleetClientConstructor, type AccessPointMessage, type ExecutorMessage } from '../../src/protocol/fleet-protocol.js';
 import { remoteError } from '../../src/tls/connect-errors.js';
 import { startFleet, unvalidatedIdentity, type FleetFixture } from '../support/fleet-fixture.js';
 import { makeTempDir } from '../support/tmp.js';
+import path from 'node:path';
 
 const tmp = makeTempDir('ah-ap-');
 let fleet: FleetFixture;
@@ -135,5 +138,40 @@ describe('presence', () => {
     await waitFor('five acks', () => acks.length >= 5);
     expect(acks.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
     await s.goodbye('done');
+  });
+});
+
+describe('revocation across a restart', () => {
+  it('still refuses a revoked executor after the access point restarts', async () => {
+    const dir = makeTempDir('ah-revoke-restart-');
+    try {
+      const first = await startFleet(dir.dir);
+      const identity = unvalidatedIdentity(await first.ca.executor('banned'));
+      await first.accessPoint.revoke('spiffe://example.org/ah/agent/banned', 'decommissioned');
+      await first.stop();
+      // A new access point on the same state directory (and the same CA files).
+      const second = new AccessPoint({
+        host: '127.0.0.1',
+        port: 0,
+        identitySource: first.identitySource,
+        stateDir: path.join(dir.dir, 'ap-state'),
+        policy: DEFAULT_HEARTBEAT_POLICY,
+        clock: systemClock,
+        logger: silentLogger,
+      });
+      const { port } = await second.start();
+      const s = new FleetSession({
+        target: { host: '127.0.0.1', port },
+        identity,
+        hello: { name: 'banned', labels: {}, version: 'test', host: null, heartbeat_interval_ms: 1000 },
+        connectTimeoutMs: 5_000,
+        clock: systemClock,
+        logger: silentLogger,
+      });
+      await expect(s.start()).rejects.toMatchObject({ code: 'REVOKED', message: 'executor revoked by the access point: decommissioned' });
+      await second.stop();
+    } finally {
+      dir.cleanup();
+    }
   });
 });

@@ -28,6 +28,7 @@ export interface FleetFixture {
   accessPoint: AccessPoint;
   port: number;
   logs: string[];
+  identitySource: FixedIdentitySource;
   stop(): Promise<void>;
 }
 
@@ -36,17 +37,18 @@ export async function startFleet(dir: string, policy: Partial<HeartbeatPolicy> =
   const server = await ca.server();
   const identity = await loadFilesIdentity({ cert: server.cert, key: server.key, ca: [server.ca] }, Date.now());
   const { logger, lines } = captureLogger();
+  const identitySource = new FixedIdentitySource(identity);
   const accessPoint = new AccessPoint({
     host: '127.0.0.1',
     port: 0,
-    identitySource: new FixedIdentitySource(identity),
+    identitySource,
     stateDir: path.join(dir, 'ap-state'),
     policy: { ...DEFAULT_HEARTBEAT_POLICY, ...policy },
     clock: systemClock,
     logger,
   });
   const { port } = await accessPoint.start();
-  return { ca, accessPoint, port, logs: lines, stop: () => accessPoint.stop() };
+  return { ca, accessPoint, port, logs: lines, identitySource, stop: () => accessPoint.stop() };
 }
 
 /** An Identity straight from files, skipping validation: lets tests present certificates the providers refuse. */
