@@ -2,6 +2,8 @@
 
 import { systemClock } from '../core/clock.js';
 import { AccessPoint } from '../fleet/access-point.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../fleet/connection-limits.js';
+import { AhError } from '../core/errors.js';
 import { DEFAULT_HEARTBEAT_POLICY } from '../fleet/fleet-service.js';
 import type { CliIo } from './io.js';
 import { loggerFromFlags, prepareStateDir, untilStopSignal } from './daemon.js';
@@ -14,12 +16,23 @@ export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
   fleetListen: string;
   executorSanUriPrefix?: string;
   adminListen: string;
+  maxExecutors: string;
+  maxConnections: string;
+  handshakeRate: string;
 }
 
 export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promise<number> {
   const listen = parseListenAddress(flags.fleetListen);
   if (flags.executorSanUriPrefix !== undefined) parseSpiffeIdFlag(flags.executorSanUriPrefix.replace(/\/$/, ''), '--executor-san-uri-prefix');
   const identityFlags = parseIdentityFlags(flags, io.env);
+  const count = (value: string, flag: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new AhError('USAGE', { reason: `invalid ${flag} "${value}": expected a whole number of at least 1` });
+    return n;
+  };
+  const maxExecutors = count(flags.maxExecutors, '--max-executors');
+  const rate = count(flags.handshakeRate, '--handshake-rate');
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, maxConnections: count(flags.maxConnections, '--max-connections'), perAddressRate: rate, perAddressBurst: 2 * rate };
   const admin = flags.adminListen === 'off' ? undefined : parseListenAddress(flags.adminListen, '--admin-listen');
   if (admin && !isLoopbackHost(admin.host)) {
     // Allowed (an operator may front it with a firewall), but it is unauthenticated: say so.
@@ -37,6 +50,8 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
       ...(flags.executorSanUriPrefix ? { sanPrefix: flags.executorSanUriPrefix } : {}),
       stateDir: flags.stateDir,
       ...(admin ? { admin } : {}),
+      maxExecutors,
+      limits,
       policy: DEFAULT_HEARTBEAT_POLICY,
       clock,
       logger: logger.child('fleet'),

@@ -30,6 +30,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .option('--fleet-listen <host:port>', 'address of the fleet port', '0.0.0.0:4433')
         .option('--executor-san-uri-prefix <prefix>', 'URI SAN prefix executors must have (default: spiffe://<trust domain>/ah/agent/)')
         .option('--admin-listen <host:port>', "admin endpoint (health, metrics, executors, revocations); 'off' to disable", '127.0.0.1:4434')
+        .option('--max-executors <n>', 'enrolled executors at most', '10000')
+        .option('--max-connections <n>', 'open connections at most (before TLS)', '20000')
+        .option('--handshake-rate <per-second>', 'new connections per second from one address (burst: twice that)', '100')
         .exitOverride(),
     ),
   ).action((flags) => run(async () => (await import('./access-point-command.js')).runAccessPoint(flags, io)));

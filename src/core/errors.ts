@@ -160,6 +160,12 @@ export const ERROR_SPECS = {
     1,
     true,
   ),
+  FLEET_FULL: spec(
+    'access point is at its limit of {max} executors',
+    'raise --max-executors on the access point, or add another access point',
+    1,
+    true,
+  ),
   REVOKED: spec('executor revoked by the access point: {reason}', 'ask the fleet operator to un-revoke this executor', 1, true),
   PROTOCOL_ERROR: spec('protocol error: {reason}', 'check that executor and access point run compatible ah versions', 1, true),
   // Configuration and local state.

@@ -9,7 +9,7 @@ import type { Registry } from './registry.js';
 
 export class AccessPointMetrics {
   readonly registry = new MetricsRegistry();
-  readonly events: Partial<FleetEvents>;
+  readonly events: Partial<FleetEvents> & { limited?: (reason: string) => void };
 
   constructor(fleet: Registry, identity: IdentitySource) {
     const r = this.registry;
@@ -33,8 +33,10 @@ export class AccessPointMetrics {
     const rejections = new Counter({ name: 'ah_rejections_total', help: 'Connections or streams refused, by reason code.', labelNames: ['reason'], registers: [r] });
     const heartbeats = new Counter({ name: 'ah_heartbeats_total', help: 'Heartbeats received and acknowledged.', registers: [r] });
     const disconnects = new Counter({ name: 'ah_disconnects_total', help: 'Executors that went offline, by reason.', labelNames: ['reason'], registers: [r] });
+    const limited = new Counter({ name: 'ah_connections_refused_total', help: 'Connections dropped before TLS by the limits.', labelNames: ['reason'], registers: [r] });
     registerIdentityMetrics(r, identity);
     this.events = {
+      limited: (reason) => limited.inc({ reason }),
       enrolled: () => enrollments.inc(),
       rejected: ({ error }) => rejections.inc({ reason: error.code }),
       heartbeat: () => heartbeats.inc(),

@@ -22,6 +22,7 @@ import { AccessPointMetrics } from './access-point-metrics.js';
 import { adminRoutes } from './admin-routes.js';
 import { AuditLog } from './audit-log.js';
 import { Revocations } from './revocations.js';
+import type { ConnectionLimitOptions } from './connection-limits.js';
 
 export interface AccessPointOptions {
   host: string;
@@ -36,6 +37,8 @@ export interface AccessPointOptions {
   onReject?: (event: RejectionEvent) => void;
   /** --admin-listen: health, readiness, metrics, executors, revocations. Off when undefined. */
   admin?: { host: string; port: number };
+  maxExecutors?: number;
+  limits?: ConnectionLimitOptions;
 }
 
 /** The executor SAN prefix: the flag's value, or derived from our own SPIFFE ID. */
@@ -85,6 +88,7 @@ export class AccessPoint {
       logger: options.logger,
       policy: options.policy,
       sanPrefix: () => this.sanPrefix,
+      ...(options.maxExecutors === undefined ? {} : { maxExecutors: options.maxExecutors }),
       events: {
         enrolled: (e) => {
           metrics.enrolled?.(e);
@@ -121,6 +125,8 @@ export class AccessPoint {
       logger: options.logger.child('tls'),
       clock: options.clock,
       fleetServer: this.grpcServer,
+      ...(options.limits ? { limits: options.limits } : {}),
+      onLimit: (reason) => this.metrics.events.limited?.(reason),
       onReject: (event) => {
         this.rejected(event.peer, event.error);
         options.onReject?.(event);

@@ -18,12 +18,12 @@ import type { Identity } from '../identity/identity.js';
 import { authorizeExecutorSocket, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { serverContextOptions } from '../tls/server-options.js';
 import { checkPeerTrustDomain, peerChain } from '../tls/trust-domain.js';
+import { ConnectionLimiter, DEFAULT_CONNECTION_LIMITS, type ConnectionLimitOptions } from './connection-limits.js';
 import { errorStatus } from './fleet-service.js';
 import { fleetServiceDefinition } from '../protocol/fleet-protocol.js';
 
 /** Bound on how long a refused connection may stay open to receive its reason. */
 const REJECTED_CONNECTION_LIFETIME_MS = 5_000;
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface RejectionEvent {
   peer: string;
@@ -37,7 +37,9 @@ export interface FleetListenerOptions {
   clock: Clock;
   /** Where authorized connections go. */
   fleetServer: grpc.Server;
+  limits?: ConnectionLimitOptions;
   onReject?: (event: RejectionEvent) => void;
+  onLimit?: (reason: string) => void;
 }
 
 /** The same "address:port" form grpc-js uses for call.getPeer(). */
@@ -58,6 +60,8 @@ export class FleetListener {
   private readonly fleetInjector: grpc.ConnectionInjector;
   private readonly rejectInjector: grpc.ConnectionInjector;
   private identity: Identity;
+  /** Connections dropped by the limits, for metrics and tests. */
+  refusedConnections = 0;
 
   constructor(private readonly options: FleetListenerOptions) {
     this.identity = options.identity;
@@ -80,15 +84,26 @@ export class FleetListener {
       // carry its reason; nothing is served on an unauthorized socket.
       rejectUnauthorized: false,
       ALPNProtocols: ['h2'],
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeout: (options.limits ?? DEFAULT_CONNECTION_LIMITS).handshakeTimeoutMs,
     });
-    this.server.on('connection', (socket: net.Socket) => {
+    const limiter = new ConnectionLimiter(options.limits ?? DEFAULT_CONNECTION_LIMITS, options.clock);
+    // Runs before the TLS wrapper: a refused connection costs no handshake.
+    this.server.prependListener('connection', (socket: net.Socket) => {
+      const verdict = limiter.admit(socket.remoteAddress ?? '?', this.sockets.size);
+      if (verdict !== 'ok') {
+        this.refusedConnections += 1;
+        this.options.onLimit?.(verdict);
+        socket.destroy();
+        return;
+      }
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
     this.server.on('secureConnection', (socket: TLSSocket) => this.onSecureConnection(socket));
     this.server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
       options.logger.debug('tls handshake failed', { peer: peerKey(socket), reason: error.message });
+      // Node reports a handshake timeout here but leaves the connection open: close it.
+      socket.destroy();
     });
   }
 

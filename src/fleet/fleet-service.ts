@@ -64,6 +64,21 @@ export interface FleetServiceOptions {
   /** The executor URI SAN prefix the access point enforces. */
   sanPrefix(): string;
   events?: Partial<FleetEvents>;
+  /** Enrolled executors at most; more are refused (an executor that is already enrolled may reconnect). */
+  maxExecutors?: number;
+}
+
+/** Bounds on what a Hello may carry: a fleet is not a place to store megabytes per executor. */
+const HELLO_LIMITS = { name: 256, version: 64, labels: 64, labelText: 256 };
+
+/** Why a Hello is unacceptable, or undefined. */
+export function helloProblem(hello: Hello): string | undefined {
+  if (typeof hello.name !== 'string' || hello.name.length > HELLO_LIMITS.name) return `name longer than ${HELLO_LIMITS.name}`;
+  if (typeof hello.version !== 'string' || hello.version.length > HELLO_LIMITS.version) return `version longer than ${HELLO_LIMITS.version}`;
+  const labels = Object.entries(hello.labels ?? {});
+  if (labels.length > HELLO_LIMITS.labels) return `more than ${HELLO_LIMITS.labels} labels`;
+  if (labels.some(([k, v]) => k.length > HELLO_LIMITS.labelText || String(v).length > HELLO_LIMITS.labelText)) return `a label longer than ${HELLO_LIMITS.labelText}`;
+  return undefined;
 }
 
 /** A gRPC status carrying one of our errors in the `ah-error` trailer. */
@@ -138,6 +153,7 @@ export class FleetService {
     const log = logger.child('connect');
     let enrolled = false;
     let intervalMs = policy.defaultMs;
+    const beats: number[] = [];
 
     const stream: LiveStream = {
       call,
@@ -184,7 +200,19 @@ export class FleetService {
       });
 
     const onHello = (hello: Hello): void => {
+      const problem = helloProblem(hello);
+      if (problem) {
+        stream.finish(errorStatus(grpc.status.INVALID_ARGUMENT, new AhError('PROTOCOL_ERROR', { reason: `invalid Hello: ${problem}` })), 'protocol error');
+        return;
+      }
       intervalMs = clamp(hello.heartbeat_interval_ms, policy);
+      const max = this.options.maxExecutors;
+      if (!hello.probe && max !== undefined && registry.onlineCount() >= max && !registry.get(peer.spiffeId)?.connectedSince) {
+        const error = new AhError('FLEET_FULL', { max: String(max) });
+        this.options.events?.rejected?.({ peer: peerAddress, error, id: peer.spiffeId });
+        stream.finish(errorStatus(grpc.status.RESOURCE_EXHAUSTED, error), 'fleet full');
+        return;
+      }
       if (hello.probe) {
         // `ah agent doctor`: prove the connection would be accepted, touch nothing.
         log.debug('probe', { executor_id: peer.spiffeId, peer: peerAddress });
@@ -243,6 +271,15 @@ export class FleetService {
       }
       switch (message.body) {
         case 'heartbeat':
+          // A client beating far faster than agreed is broken or hostile: it does not get to
+          // make the access point work for it.
+          beats.push(clock.now());
+          while ((beats[0] as number) < clock.now() - 1_000) beats.shift();
+          if (beats.length > Math.max(20, Math.ceil((10 * 1_000) / intervalMs))) {
+            log.warn('heartbeat flood; closing stream', { executor_id: peer.spiffeId, peer: peerAddress, per_second: beats.length });
+            stream.finish(errorStatus(grpc.status.RESOURCE_EXHAUSTED, new AhError('PROTOCOL_ERROR', { reason: 'heartbeat flood' })), 'heartbeat flood');
+            return;
+          }
           registry.seen(peer.spiffeId, connectionId);
           this.options.events?.heartbeat?.();
           call.write({ body: 'ack', ack: { seq: message.heartbeat.seq, server_time_unix_ms: clock.now() } });

@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { systemClock } from '../../src/core/clock.js';
 import { createLogger, type Logger } from '../../src/core/logger.js';
-import { AccessPoint } from '../../src/fleet/access-point.js';
+import { AccessPoint, type AccessPointOptions } from '../../src/fleet/access-point.js';
 import { DEFAULT_HEARTBEAT_POLICY, type HeartbeatPolicy } from '../../src/fleet/fleet-service.js';
 import { loadFilesIdentity } from '../../src/identity/files.js';
 import { FixedIdentitySource, type Identity } from '../../src/identity/identity.js';
@@ -32,7 +32,7 @@ export interface FleetFixture {
   stop(): Promise<void>;
 }
 
-export async function startFleet(dir: string, policy: Partial<HeartbeatPolicy> = {}): Promise<FleetFixture> {
+export async function startFleet(dir: string, policy: Partial<HeartbeatPolicy> = {}, extra: Partial<AccessPointOptions> = {}): Promise<FleetFixture> {
   const ca = await TestCa.create(path.join(dir, 'pki'), 'fleet');
   const server = await ca.server();
   const identity = await loadFilesIdentity({ cert: server.cert, key: server.key, ca: [server.ca] }, Date.now());
@@ -46,6 +46,7 @@ export async function startFleet(dir: string, policy: Partial<HeartbeatPolicy> =
     policy: { ...DEFAULT_HEARTBEAT_POLICY, ...policy },
     clock: systemClock,
     logger,
+    ...extra,
   });
   const { port } = await accessPoint.start();
   return { ca, accessPoint, port, logs: lines, identitySource, stop: () => accessPoint.stop() };

@@ -1,0 +1,205 @@
+// The fleet port under hostile input, while a good executor heartbeats every 100 ms throughout:
+// garbage bytes, truncated TLS, garbage HTTP/2, oversized and malformed gRPC, absurd Hellos, a
+// heartbeat flood, stalled handshakes, connection floods from one address, and a full fleet.
+// Every loop is bounded; everything stays on 127.0.0.1.
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { FleetSession } from '../../src/executor/session.js';
+import { fleetClientConstructor, type AccessPointMessage, type ExecutorMessage } from '../../src/protocol/fleet-protocol.js';
+import { startFleet, unvalidatedIdentity, type FleetFixture } from '../support/fleet-fixture.js';
+import type { IdentityFiles } from '../support/test-ca.js';
+import { makeTempDir } from '../support/tmp.js';
+
+const tmp = makeTempDir('ah-hostile-');
+let fleet: FleetFixture;
+let good: FleetSession;
+let goodFiles: IdentityFiles;
+const ackTimes: number[] = [];
+
+function session(files: IdentityFiles, name: string, heartbeatMs = 100): FleetSession {
+  return new FleetSession({
+    target: { host: '127.0.0.1', port: fleet.port },
+    identity: unvalidatedIdentity(files),
+    expectedServerId: 'spiffe://example.org/ah/serve',
+    hello: { name, labels: {}, version: 'test', host: null, heartbeat_interval_ms: heartbeatMs },
+    connectTimeoutMs: 5_000,
+    clock: systemClock,
+    logger: silentLogger,
+  });
+}
+
+/** A raw Connect stream with our executor certificate, for sending what a real executor never would. */
+function rawCall(files: IdentityFiles, options: grpc.ChannelOptions = {}): { call: grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage>; client: grpc.Client } {
+  const Client = fleetClientConstructor();
+  const creds = grpc.credentials.createSsl(readFileSync(files.ca), readFileSync(files.key), readFileSync(files.cert), { checkServerIdentity: () => undefined });
+  const client = new Client(`127.0.0.1:${fleet.port}`, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.use_local_subchannel_pool': 1, ...options });
+  return { call: (client as unknown as { Connect(): grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage> }).Connect(), client };
+}
+
+function callError(call: grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage>, timeoutMs = 5_000): Promise<grpc.ServiceError> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no error status')), timeoutMs);
+    call.on('data', () => {});
+    call.on('error', (e: grpc.ServiceError) => {
+      clearTimeout(timer);
+      resolve(e);
+    });
+  });
+}
+
+beforeAll(async () => {
+  fleet = await startFleet(tmp.dir, { minMs: 50 }, {
+    maxExecutors: 3,
+    limits: { maxConnections: 2_000, perAddressRate: 50, perAddressBurst: 300, handshakeTimeoutMs: 500 },
+  });
+  goodFiles = await fleet.ca.executor('steady');
+  good = new FleetSession({
+    target: { host: '127.0.0.1', port: fleet.port },
+    identity: unvalidatedIdentity(goodFiles),
+    expectedServerId: 'spiffe://example.org/ah/serve',
+    hello: { name: 'steady', labels: {}, version: 'test', host: null, heartbeat_interval_ms: 100 },
+    connectTimeoutMs: 5_000,
+    clock: systemClock,
+    logger: silentLogger,
+    onAck: () => ackTimes.push(Date.now()),
+  });
+  await good.start();
+});
+
+afterAll(async () => {
+  // The good executor kept beating through everything: no gap near the 300 ms offline limit.
+  const gaps = ackTimes.slice(1).map((t, i) => t - (ackTimes[i] as number));
+  await good.goodbye('done');
+  await fleet.stop();
+  tmp.cleanup();
+  expect(Math.max(...gaps)).toBeLessThan(300);
+});
+
+describe('hostile input on the fleet port', () => {
+  it('survives random bytes and truncated TLS ClientHellos', async () => {
+    const clientHelloStart = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]);
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        new Promise<void>((resolve) => {
+          const s = net.connect(fleet.port, '127.0.0.1', () => s.end(i % 2 ? randomBytes(1024) : clientHelloStart));
+          s.on('close', () => resolve());
+          s.on('error', () => resolve());
+          s.setTimeout(3_000, () => s.destroy());
+        }),
+      ),
+    );
+    expect(fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/steady')?.state).toBe('online');
+  });
+
+  it('cuts connections that never finish the handshake', async () => {
+    const started = Date.now();
+    const closedAfter = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        new Promise<number>((resolve) => {
+          const s = net.connect(fleet.port, '127.0.0.1');
+          s.on('close', () => resolve(Date.now() - started));
+          s.on('error', () => {});
+        }),
+      ),
+    );
+    // handshakeTimeoutMs is 500 ms here.
+    expect(Math.max(...closedAfter)).toBeLessThan(3_000);
+  });
+
+  it('closes a TLS client that speaks garbage instead of HTTP/2', async () => {
+    const closed = await new Promise<boolean>((resolve) => {
+      const s = tls.connect(
+        { host: '127.0.0.1', port: fleet.port, ca: readFileSync(goodFiles.ca), cert: readFileSync(goodFiles.cert), key: readFileSync(goodFiles.key), servername: 'localhost', ALPNProtocols: ['h2'] },
+        () => s.write(randomBytes(4096)),
+      );
+      s.on('close', () => resolve(true));
+      s.on('error', () => {});
+      s.on('data', () => {}); // read, or the end of the connection is never seen
+      s.setTimeout(5_000, () => resolve(false));
+    });
+    expect(closed).toBe(true);
+  });
+
+  it('refuses an oversized message', async () => {
+    const { call, client } = rawCall(goodFiles);
+    const error = callError(call);
+    call.write({ body: 'hello', hello: { name: 'x'.repeat(100_000), labels: {}, version: 'v', host: null, heartbeat_interval_ms: 100 } });
+    expect((await error).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    client.close();
+  });
+
+  it('refuses a malformed protobuf message', async () => {
+    const Client = fleetClientConstructor();
+    const creds = grpc.credentials.createSsl(readFileSync(goodFiles.ca), readFileSync(goodFiles.key), readFileSync(goodFiles.cert), { checkServerIdentity: () => undefined });
+    const client = new Client(`127.0.0.1:${fleet.port}`, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.use_local_subchannel_pool': 1 });
+    const call = client.makeBidiStreamRequest('/ah.fleet.v1.Fleet/Connect', (b: Buffer) => b, (b: Buffer) => b);
+    const error = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
+    call.on('data', () => {});
+    call.write(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
+    expect([grpc.status.INTERNAL, grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION]).toContain((await error).code);
+    client.close();
+  });
+
+  it('refuses a Hello with absurd fields', async () => {
+    const labels = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, 'v']));
+    const { call, client } = rawCall(goodFiles);
+    const error = callError(call);
+    call.write({ body: 'hello', hello: { name: 'absurd', labels, version: 'v', host: null, heartbeat_interval_ms: 100 } });
+    const e = await error;
+    expect(e.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(e.details).toBe('protocol error: invalid Hello: more than 64 labels');
+    client.close();
+  });
+
+  it('closes a stream that floods heartbeats', async () => {
+    const flooder = await fleet.ca.executor('flooder');
+    const { call, client } = rawCall(flooder);
+    const error = callError(call);
+    call.write({ body: 'hello', hello: { name: 'flooder', labels: {}, version: 'v', host: null, heartbeat_interval_ms: 1_000 } });
+    for (let i = 1; i <= 500; i++) call.write({ body: 'heartbeat', heartbeat: { seq: i, sent_unix_ms: Date.now() } });
+    const e = await error;
+    expect(e.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(e.details).toBe('protocol error: heartbeat flood');
+    client.close();
+  });
+
+  it('refuses executors beyond --max-executors with a clear message', async () => {
+    const second = session(await fleet.ca.executor('second'), 'second');
+    const third = session(await fleet.ca.executor('third'), 'third');
+    await second.start();
+    await third.start();
+    const fourth = session(await fleet.ca.executor('fourth'), 'fourth');
+    await expect(fourth.start()).rejects.toMatchObject({ code: 'FLEET_FULL', message: 'access point is at its limit of 3 executors' });
+    await Promise.all([second.goodbye('done'), third.goodbye('done')]);
+  });
+
+  it('drops a flood of connections from one address before TLS', async () => {
+    const refusedBefore = (await fleet.accessPoint.metrics.text()).match(/ah_connections_refused_total\{reason="address rate limited"\} (\d+)/)?.[1] ?? '0';
+    await Promise.all(
+      Array.from({ length: 1_000 }, () =>
+        new Promise<void>((resolve) => {
+          const s = net.connect(fleet.port, '127.0.0.1');
+          s.on('close', () => resolve());
+          s.on('error', () => resolve());
+          s.setTimeout(3_000, () => s.destroy());
+          s.on('connect', () => s.destroy());
+        }),
+      ),
+    );
+    const refused = Number((await fleet.accessPoint.metrics.text()).match(/ah_connections_refused_total\{reason="address rate limited"\} (\d+)/)?.[1] ?? 0);
+    // How many depends on timing and on the kernel's listen backlog; the exact bucket arithmetic is
+    // tested on a fake clock in test/unit/fleet/connection-limits.test.ts.
+    expect(refused - Number(refusedBefore)).toBeGreaterThan(0);
+  });
+
+  it('keeps memory bounded', () => {
+    expect(process.memoryUsage().heapUsed).toBeLessThan(512 * 1024 * 1024);
+  });
+});
