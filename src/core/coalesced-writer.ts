@@ -8,6 +8,8 @@ import type { Logger } from './logger.js';
 export class CoalescedJsonWriter {
   private writing: Promise<void> | undefined;
   private dirty = false;
+  /** Why the last write failed, until one succeeds (a full or read-only disk). */
+  failure: string | undefined;
 
   constructor(
     private readonly file: string,
@@ -30,9 +32,12 @@ export class CoalescedJsonWriter {
       this.dirty = false;
       try {
         await writeJsonAtomic(this.file, this.snapshot(), this.options);
+        if (this.failure) this.logger.info('state file written again', { file: this.file });
+        this.failure = undefined;
       } catch (e) {
         // Keep running on a full or read-only disk; the next change tries again.
-        this.logger.error('cannot write state file', { file: this.file, reason: errorText(e) });
+        if (!this.failure) this.logger.error('cannot write state file; serving on, degraded', { file: this.file, reason: errorText(e) });
+        this.failure = errorText(e);
         return;
       }
     }

@@ -37,6 +37,9 @@ export interface EnrollerOptions {
   onHeartbeatAck?: (roundTripMs: number) => void;
 }
 
+/** Clock difference to the access point that is worth a warning. */
+export const CLOCK_SKEW_WARN_MS = 60_000;
+
 export function hostFacts(): Hello['host'] {
   return {
     hostname: os.hostname(),
@@ -287,6 +290,14 @@ export class Enroller {
           serverTimeOffsetMs: welcome.server_time_unix_ms - now,
           lastError: null,
         });
+        const skew = welcome.server_time_unix_ms - now;
+        if (Math.abs(skew) > CLOCK_SKEW_WARN_MS) {
+          // Certificates are judged by clocks: a host minutes off rejects good ones or accepts stale ones.
+          log.warn('clock skew: this machine and the access point disagree on the time', {
+            access_point_ahead_by: formatDuration(skew),
+            hint: 'sync time: timedatectl status; sudo systemctl start systemd-timesyncd',
+          });
+        }
         log.info('enrolled', {
           executor_id: welcome.executor_id,
           access_point: options.accessPointUrl,

@@ -57,6 +57,16 @@ export function resolveSanPrefix(flag: string | undefined, identity: Identity): 
   return `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/agent/`;
 }
 
+/** Temp files left by a crash in the middle of an atomic write (`.<name>.<pid>.<rand>.tmp`). */
+async function removeStaleTempFiles(dir: string, logger: Logger): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    if (/^\..+\.\d+\.[0-9a-f]{8}\.tmp$/.test(name)) {
+      await fs.rm(path.join(dir, name), { force: true });
+      logger.debug('removed a temp file left by a crash', { file: name });
+    }
+  }
+}
+
 export class AccessPoint {
   readonly registry: Registry;
   private readonly grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
@@ -114,6 +124,7 @@ export class AccessPoint {
   async start(): Promise<{ host: string; port: number }> {
     const { options } = this;
     await fs.mkdir(options.stateDir, { recursive: true, mode: 0o750 });
+    await removeStaleTempFiles(options.stateDir, options.logger);
     await this.registry.load();
     await this.revocations.load();
     await this.audit.open();
@@ -170,6 +181,13 @@ export class AccessPoint {
   /** The admin endpoint's bound address, once listening. */
   get adminListen(): string | undefined {
     return this.adminAddress;
+  }
+
+  /** Why the access point is degraded (state not persisted), or undefined. */
+  get degraded(): string | undefined {
+    const failure = this.registry.writeFailure;
+    if (failure) this.registry.retryWrite(); // every probe is also a retry: recovery needs no new enrollment
+    return failure ? `cannot write ${this.registry.file}: ${failure}` : undefined;
   }
 
   /** True once the identity is loaded and the fleet port is listening. */

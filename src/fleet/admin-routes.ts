@@ -7,7 +7,12 @@ import type { AccessPoint } from './access-point.js';
 export function adminRoutes(ap: AccessPoint): Record<string, AdminHandler> {
   return {
     'GET /healthz': () => ({ status: 200, body: { status: 'ok' } }),
-    'GET /readyz': () => (ap.ready ? { status: 200, body: { status: 'ready' } } : { status: 503, body: { status: 'not ready' } }),
+    'GET /readyz': () => {
+      if (!ap.ready) return { status: 503, body: { status: 'not ready' } };
+      // Still serving enrolled executors, but what it knows is not reaching the disk.
+      const degraded = ap.degraded;
+      return degraded ? { status: 503, body: { status: 'degraded', reason: degraded } } : { status: 200, body: { status: 'ready' } };
+    },
     'GET /metrics': async () => ({ status: 200, body: await ap.metrics.text(), contentType: ap.metrics.contentType }),
     'GET /v1/executors': () => ({
       status: 200,

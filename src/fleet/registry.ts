@@ -179,6 +179,16 @@ export class Registry {
     this.onChange();
   }
 
+  /** Why registry.json cannot be written right now, if it cannot. */
+  get writeFailure(): string | undefined {
+    return this.writer.failure;
+  }
+
+  /** Writes the registry again now (a retry after a failure). */
+  retryWrite(): void {
+    this.writer.request();
+  }
+
   /** Waits until everything recorded so far is on disk. */
   flush(): Promise<void> {
     return this.writer.flush();

@@ -1,0 +1,126 @@
+// Faults an operator will meet: a crash in the middle of a state write, a state directory that
+// cannot be written, and a machine whose clock is ten minutes off.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { systemClock, type Clock } from '../../src/core/clock.js';
+import { Enroller } from '../../src/executor/enroller.js';
+import { FixedIdentitySource } from '../../src/identity/identity.js';
+import { runStatus } from '../../src/cli/status-command.js';
+import { REPO_ROOT } from '../support/agent-process.js';
+import { captureLogger, startFleet, unvalidatedIdentity } from '../support/fleet-fixture.js';
+import { makeTempDir } from '../support/tmp.js';
+
+const tmp = makeTempDir('ah-faults-');
+afterAll(() => tmp.cleanup());
+
+async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('a crash in the middle of writing state', () => {
+  it('never leaves a torn registry.json, however often the writer is killed', async () => {
+    const dir = path.join(tmp.dir, 'crash');
+    mkdirSync(dir);
+    const file = path.join(dir, 'registry.json');
+    // A writer that rewrites a large registry as fast as it can, through the real atomic write.
+    const script = `
+      import { writeJsonAtomic } from ${JSON.stringify(path.join(REPO_ROOT, 'dist/src/core/atomic-file.js'))};
+      const executors = Array.from({ length: 2000 }, (_, i) => ({ id: 'spiffe://example.org/ah/agent/e' + i, name: 'e' + i, state: 'online' }));
+      for (let n = 0; ; n++) await writeJsonAtomic(${JSON.stringify(file)}, { version: 1, n, executors }, { mode: 0o640 });`;
+    for (let round = 0; round < 5; round++) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 200)));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { executors: unknown[] };
+      expect(parsed.executors).toHaveLength(2000);
+    }
+  });
+
+  it('removes the temp files a crash leaves behind when the access point starts', async () => {
+    const dir = path.join(tmp.dir, 'leftovers');
+    mkdirSync(path.join(dir, 'ap-state'), { recursive: true });
+    writeFileSync(path.join(dir, 'ap-state', '.registry.json.4242.deadbeef.tmp'), '{"half');
+    const fleet = await startFleet(dir);
+    await fleet.stop();
+    expect(readdirSync(path.join(dir, 'ap-state')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('a state directory that cannot be written', () => {
+  it('keeps serving, reports degraded on /readyz, and recovers', async () => {
+    const dir = path.join(tmp.dir, 'unwritable');
+    const fleet = await startFleet(dir, { minMs: 50 }, { admin: { host: '127.0.0.1', port: 0 } });
+    const admin = `http://${fleet.accessPoint.adminListen}`;
+    try {
+      expect((await fetch(`${admin}/readyz`)).status).toBe(200);
+      // registry.json replaced by a directory: every atomic rename over it fails (root ignores modes).
+      const registry = path.join(dir, 'ap-state', 'registry.json');
+      rmSync(registry, { force: true });
+      mkdirSync(path.join(registry, 'blocker'), { recursive: true });
+      const { FleetSession } = await import('../../src/executor/session.js');
+      const session = new FleetSession({
+        target: { host: '127.0.0.1', port: fleet.port },
+        identity: unvalidatedIdentity(await fleet.ca.executor('during-outage')),
+        hello: { name: 'during-outage', labels: {}, version: 'x', host: null, heartbeat_interval_ms: 100 },
+        connectTimeoutMs: 5_000,
+        clock: systemClock,
+        logger: captureLogger().logger,
+      });
+      await session.start(); // still enrolls: the fleet is served from memory
+      await waitFor('degraded', async () => (await fetch(`${admin}/readyz`)).status === 503);
+      const body = (await (await fetch(`${admin}/readyz`)).json()) as { status: string; reason: string };
+      expect(body.status).toBe('degraded');
+      expect(body.reason).toContain('registry.json');
+      expect(fleet.logs.some((l) => l.startsWith('error: cannot write state file; serving on, degraded'))).toBe(true);
+      const acked = session.heartbeats.acked;
+      await waitFor('heartbeats still acknowledged while degraded', () => session.heartbeats.acked > acked + 3);
+      rmSync(registry, { recursive: true, force: true });
+      await waitFor('ready again', async () => (await fetch(`${admin}/readyz`)).status === 200);
+      expect(JSON.parse(readFileSync(registry, 'utf8')).executors.map((e: { name: string }) => e.name)).toContain('during-outage');
+      await session.goodbye('done');
+    } finally {
+      await fleet.stop();
+    }
+  });
+});
+
+describe('a machine whose clock is ten minutes off', () => {
+  it('learns it from Welcome, warns, and shows it in ah agent status', async () => {
+    const dir = path.join(tmp.dir, 'skew');
+    const fleet = await startFleet(dir, { minMs: 50 });
+    const skewed: Clock = { ...systemClock, now: () => systemClock.now() + 10 * 60_000 };
+    const log = captureLogger('info');
+    const enroller = new Enroller({
+      target: { host: '127.0.0.1', port: fleet.port },
+      accessPointUrl: `https://127.0.0.1:${fleet.port}`,
+      name: 'skewed',
+      labels: {},
+      identitySource: new FixedIdentitySource(unvalidatedIdentity(await fleet.ca.executor('skewed'))),
+      expectedServerId: 'spiffe://example.org/ah/serve',
+      heartbeatIntervalMs: 100,
+      connectTimeoutMs: 5_000,
+      stateDir: path.join(dir, 'exec'),
+      clock: skewed,
+      logger: log.logger,
+    });
+    void enroller.run();
+    try {
+      await waitFor('warning', () => log.lines.some((l) => l.startsWith('warn: clock skew: this machine and the access point disagree on the time')));
+      await enroller.flushStatus();
+      const out: string[] = [];
+      await runStatus({ stateDir: path.join(dir, 'exec') }, { out: (t) => out.push(t), err: () => {}, env: {} }, skewed.now());
+      expect(out.join('\n')).toMatch(/clock skew:\s+access point clock is (9m5\ds|10m0?s?|10m) behind ours/);
+    } finally {
+      await enroller.stop();
+      await fleet.stop();
+    }
+  });
+});
