@@ -157,7 +157,7 @@ export class FleetListener {
     try {
       decision = authorizeExecutorSocket(socket, this.options.sanPrefix);
       try {
-        checkPeerTrustDomain(this.identity, peerChain(socket.getPeerCertificate(true)), decision.spiffeId, this.options.clock.now());
+        checkPeerTrustDomain(this.identity, () => peerChain(socket.getPeerCertificate(true)), decision.spiffeId, this.options.clock.now());
       } catch (e) {
         throw new AhError('CLIENT_CERT_REJECTED', { reason: 'certificate signed by unknown authority' }, { detail: isAhError(e) ? e.detail : errorText(e) });
       }

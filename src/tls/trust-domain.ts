@@ -28,9 +28,10 @@ export function peerChain(peer: DetailedPeerCertificate): X509Certificate[] {
  * own trust domain. Identities without per-trust-domain bundles (files, dev, Vault) have one
  * pool and nothing to check here.
  */
-export function checkPeerTrustDomain(identity: Identity, chain: readonly X509Certificate[], peerId: string, now: number): void {
+export function checkPeerTrustDomain(identity: Identity, chain: readonly X509Certificate[] | (() => readonly X509Certificate[]), peerId: string, now: number): void {
   const bundles = identity.trustDomainBundles;
   if (!bundles) return;
+  if (typeof chain === 'function') chain = chain();
   const td = parseSpiffeId(peerId).trustDomain;
   const bundle = bundles.get(td);
   if (!bundle) throw new AhError('CHAIN_INCOMPLETE', {}, { detail: `no trust bundle for trust domain ${td}` });
