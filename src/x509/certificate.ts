@@ -38,7 +38,8 @@ export function subjectAltNames(cert: X509Certificate): SubjectAltNames {
       const value = entry.slice(colon + 1);
       if (kind === 'URI') out.uris.push(value);
       else if (kind === 'DNS') out.dns.push(value);
-      else if (kind === 'IP Address') out.ips.push(value);
+      // Node writes IPv6 in full (0:0:...:1); keep the usual compressed form (::1).
+      else if (kind === 'IP Address') out.ips.push(value.includes(':') ? new URL(`http://[${value}]`).hostname.slice(1, -1) : value);
     }
     return out;
   }
