@@ -14,6 +14,7 @@ import { remoteError } from '../../src/tls/connect-errors.js';
 import { startFleet, unvalidatedIdentity, type FleetFixture } from '../support/fleet-fixture.js';
 import { makeTempDir } from '../support/tmp.js';
 import path from 'node:path';
+import { waitFor } from '../support/wait.js';
 
 const tmp = makeTempDir('ah-ap-');
 let fleet: FleetFixture;
@@ -38,13 +39,6 @@ function session(identity: ReturnType<typeof unvalidatedIdentity>, name: string,
   });
 }
 
-async function waitFor(what: string, probe: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('access point rejections', () => {
   it('tells a client without a certificate "client certificate required"', async () => {

@@ -12,17 +12,11 @@ import { runStatus } from '../../src/cli/status-command.js';
 import { REPO_ROOT } from '../support/agent-process.js';
 import { captureLogger, startFleet, unvalidatedIdentity } from '../support/fleet-fixture.js';
 import { makeTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const tmp = makeTempDir('ah-faults-');
 afterAll(() => tmp.cleanup());
 
-async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('a crash in the middle of writing state', () => {
   it('never leaves a torn registry.json, however often the writer is killed', async () => {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
 import { makeTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const tmp = makeTempDir('ah-ops-');
 const env = { AH_DEV_CA_DIR: path.join(tmp.dir, 'dev-ca') };
@@ -23,13 +24,6 @@ async function metric(name: string): Promise<number> {
   return line ? Number(line.split(' ').pop()) : Number.NaN;
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
   ({ ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', apState, '--dev-cert-ttl', '10s', '--renewal-threshold', '0.3'], env));

@@ -10,6 +10,7 @@ import { workloadClientConstructor } from '../../src/protocol/workload-protocol.
 import { captureLogger } from '../support/fleet-fixture.js';
 import { FakeTrustDomain, FakeWorkloadApi } from '../support/fake-workload-api.js';
 import { makeTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const tmp = makeTempDir('ah-spiffe-');
 let td: FakeTrustDomain;
@@ -47,13 +48,6 @@ function start(socketPath: string, extra: Partial<Parameters<typeof SpiffeIdenti
   return { promise, logs: log.lines };
 }
 
-async function waitFor(what: string, probe: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('SPIFFE provider', () => {
   it('takes the first SVID with its chain, key and bundles (own and federated)', async () => {

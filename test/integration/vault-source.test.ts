@@ -15,6 +15,7 @@ import type { ExecutorStatus } from '../../src/executor/executor-status.js';
 import { captureLogger } from '../support/fleet-fixture.js';
 import { FakeVault } from '../support/fake-vault.js';
 import { makeTempDir } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const ROLE_ID = 'role-7f3a';
 const SECRET_ID = 'secret-2b9c-never-log-me';
@@ -70,13 +71,6 @@ async function start(extra: Partial<VaultSourceOptions> = {}): Promise<{ source:
   }
 }
 
-async function waitFor(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('Vault provider', () => {
   it('signs a CSR made here: the private key never leaves the machine', async () => {

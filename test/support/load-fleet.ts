@@ -27,13 +27,9 @@ export interface LoadFleet {
   stop(): Promise<void>;
 }
 
-export async function waitFor(what: string, probe: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { waitFor } from './wait.js';
+
+export { waitFor };
 
 export async function startLoadFleet(options: {
   dir: string;

@@ -1,0 +1,142 @@
+// Benchmark: a swarm of N executors (each its own TLS connection and identity, real Enrollers
+// with status files) against an access point process. Reports enrollment rate, access point
+// memory per executor and CPU during steady heartbeats, and the reconnect storm after a SIGKILL
+// and restart of the access point (time until all are back, against N / measured rate).
+// Usage: npm run build && node dist/scripts/bench/fleet.js [N=1000] [steadySeconds=20]
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { systemClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { Enroller } from '../../src/executor/enroller.js';
+import { buildIdentity, FixedIdentitySource } from '../../src/identity/identity.js';
+import { CertificateAuthority } from '../../src/x509/authority.js';
+import { parseCertificates, parsePrivateKey } from '../../src/x509/pem.js';
+
+const N = Number(process.argv[2] ?? 1000);
+const steadySeconds = Number(process.argv[3] ?? 20);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'ah-bench-fleet-'));
+const ah = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'bin.js');
+const tick = os.constants.signals ? 100 : 100; // USER_HZ on Linux
+
+function procStats(pid: number): { rssBytes: number; cpuSeconds: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const cpu = (Number(stat[11]) + Number(stat[12])) / tick;
+  return { rssBytes: rssKb * 1024, cpuSeconds: cpu };
+}
+
+async function metric(admin: string, name: string): Promise<number> {
+  const text = await (await fetch(`http://${admin}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+function startAccessPoint(port: number, files: Record<string, string>): Promise<{ proc: ChildProcess; admin: string }> {
+  const proc = spawn(
+    process.execPath,
+    [ah, 'agent', 'access-point', '--fleet-listen', `127.0.0.1:${port}`, '--admin-listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'ap'),
+      '--handshake-rate', '100000', '--max-executors', '1000000', '--max-connections', '1000000',
+      '--identity', 'files', '--cert', files.cert as string, '--key', files.key as string, '--ca', files.ca as string],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  return new Promise((resolve) => {
+    let buf = '';
+    let admin = '';
+    proc.stderr?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      admin ||= /admin endpoint listening address=(\S+)/.exec(buf)?.[1] ?? '';
+      if (admin && /access point listening/.test(buf)) resolve({ proc, admin });
+    });
+  });
+}
+
+async function waitConnected(admin: string, n: number, timeoutMs: number): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    const c = await metric(admin, 'ah_executors_connected').catch(() => 0);
+    if (c >= n) return (performance.now() - start) / 1000;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not all ${n} executors connected within ${timeoutMs} ms`);
+}
+
+async function main(): Promise<void> {
+  const ca = await CertificateAuthority.create({ commonName: 'bench CA', ttlMs: 86_400_000 });
+  const server = await ca.issue({ commonName: 'access-point', uris: ['spiffe://example.org/ah/serve'], dns: ['localhost'], ips: ['127.0.0.1'] });
+  const files = { cert: path.join(dir, 'ap.pem'), key: path.join(dir, 'ap-key.pem'), ca: path.join(dir, 'ca.pem') };
+  writeFileSync(files.cert, server.certPem);
+  writeFileSync(files.key, server.keyPem as string, { mode: 0o600 });
+  writeFileSync(files.ca, ca.certPem);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  let { proc, admin } = await startAccessPoint(port, files);
+  const before = procStats(proc.pid as number);
+
+  const mintStart = performance.now();
+  const identities = [];
+  for (let i = 0; i < N; i++) {
+    const leaf = await ca.issue({ commonName: `e${i}`, uris: [`spiffe://example.org/ah/agent/e${i}`] });
+    identities.push(buildIdentity({ provider: 'files', chain: leaf.cert ? [leaf.cert] : parseCertificates(leaf.certPem, 'x'), key: parsePrivateKey(leaf.keyPem as string, 'k'), bundle: [ca.certificate], bundleSource: 'ca' }, Date.now()));
+  }
+  const mintSeconds = (performance.now() - mintStart) / 1000;
+
+  const enrollers = identities.map(
+    (identity, i) =>
+      new Enroller({
+        target: { host: '127.0.0.1', port },
+        accessPointUrl: `https://127.0.0.1:${port}`,
+        name: `e${i}`,
+        labels: {},
+        identitySource: new FixedIdentitySource(identity),
+        expectedServerId: 'spiffe://example.org/ah/serve',
+        heartbeatIntervalMs: 5_000,
+        connectTimeoutMs: 60_000,
+        stateDir: path.join(dir, `e${i}`),
+        clock: systemClock,
+        logger: silentLogger,
+      }),
+  );
+  const enrollStart = performance.now();
+  for (const e of enrollers) void e.run();
+  const enrollSeconds = await waitConnected(admin, N, 300_000);
+  const rate = N / enrollSeconds;
+
+  await new Promise((r) => setTimeout(r, 3_000));
+  const steadyStart = procStats(proc.pid as number);
+  await new Promise((r) => setTimeout(r, steadySeconds * 1000));
+  const steadyEnd = procStats(proc.pid as number);
+  const cpuPercent = ((steadyEnd.cpuSeconds - steadyStart.cpuSeconds) / steadySeconds) * 100;
+  const perExecutorKb = (steadyEnd.rssBytes - before.rssBytes) / N / 1024;
+
+  // Reconnect storm: SIGKILL the access point, start it again, time until everyone is back.
+  proc.kill('SIGKILL');
+  await new Promise((r) => proc.on('exit', r));
+  await new Promise((r) => setTimeout(r, 2_000));
+  ({ proc, admin } = await startAccessPoint(port, files));
+  const stormSeconds = await waitConnected(admin, N, 600_000);
+
+  console.log(`fleet benchmark, N=${N}, node ${process.version}, ${os.cpus().length} cores (swarm and access point share them)`);
+  console.log(`  minting ${N} identities                 ${mintSeconds.toFixed(1)} s`);
+  console.log(`  enrollment of all N, started at once      ${enrollSeconds.toFixed(1)} s = ${rate.toFixed(0)}/s`);
+  console.log(`  access point RSS before swarm            ${(before.rssBytes / 1048576).toFixed(0)} MiB`);
+  console.log(`  access point RSS with N online           ${(steadyEnd.rssBytes / 1048576).toFixed(0)} MiB = ${perExecutorKb.toFixed(1)} KiB per executor`);
+  console.log(`  access point CPU, steady heartbeats (5 s) ${cpuPercent.toFixed(1)} % of one core (${(N / 5).toFixed(0)} heartbeats/s)`);
+  console.log(`  reconnect storm after SIGKILL + restart  ${stormSeconds.toFixed(1)} s (N / enrollment rate = ${(N / rate).toFixed(1)} s, ratio ${(stormSeconds / (N / rate)).toFixed(2)})`);
+  console.log(JSON.stringify({ N, mintSeconds, enrollSeconds, rate, rssBeforeMiB: before.rssBytes / 1048576, rssAfterMiB: steadyEnd.rssBytes / 1048576, perExecutorKb, cpuPercent, stormSeconds }));
+  await Promise.all(enrollers.map((e) => e.stop('bench done')));
+  proc.kill('SIGTERM');
+}
+
+main()
+  .catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    rmSync(dir, { recursive: true, force: true });
+    setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
+  });
