@@ -60,6 +60,11 @@ export function vaultReason(e: unknown): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+/** Vault answered 2xx with something that is not its JSON (a proxy page, a truncated body). */
+function unexpected(address: string, what: string): AhError {
+  return new AhError('VAULT_UNREACHABLE', { address, reason: `unexpected answer to ${what} (not Vault's JSON)` });
+}
+
 function statusOf(e: unknown): number | undefined {
   return (e as ApiError).response?.statusCode;
 }
@@ -111,11 +116,13 @@ export class VaultClient {
   async approleLogin(mount: string, roleId: string, secretId: string): Promise<VaultAuth> {
     try {
       const body = (await this.vault.approleLogin({ role_id: roleId, secret_id: secretId, mount_point: mount })) as {
-        auth: { client_token: string; lease_duration: number; renewable: boolean };
+        auth?: { client_token?: unknown; lease_duration?: unknown; renewable: boolean };
       };
+      if (typeof body?.auth?.client_token !== 'string' || typeof body.auth.lease_duration !== 'number') throw unexpected(this.options.address, 'login');
       this.vault.token = body.auth.client_token;
       return { clientToken: body.auth.client_token, leaseDuration: body.auth.lease_duration, renewable: body.auth.renewable };
     } catch (e) {
+      if (e instanceof AhError) throw e;
       throw this.common(e) ?? new AhError('VAULT_AUTH_FAILED', {}, { detail: vaultReason(e) });
     }
   }
@@ -123,8 +130,10 @@ export class VaultClient {
   async renewSelf(): Promise<VaultAuth> {
     try {
       const body = (await this.vault.tokenRenewSelf()) as { auth: { client_token: string; lease_duration: number; renewable: boolean } };
+      if (typeof body?.auth?.lease_duration !== 'number') throw unexpected(this.options.address, 'token renewal');
       return { clientToken: body.auth.client_token, leaseDuration: body.auth.lease_duration, renewable: body.auth.renewable };
     } catch (e) {
+      if (e instanceof AhError) throw e;
       throw this.common(e) ?? new AhError('VAULT_AUTH_FAILED', {}, { detail: vaultReason(e) });
     }
   }
@@ -132,9 +141,11 @@ export class VaultClient {
   /** POST <mount>/sign/<role> (CSR from this host) or <mount>/issue/<role>. */
   async pki(mode: 'sign' | 'issue', mount: string, role: string, request: PkiRequest): Promise<PkiCertificate> {
     try {
-      const body = (await this.vault.write(`${mount}/${mode}/${role}`, request)) as { data: PkiCertificate; warnings?: string[] };
+      const body = (await this.vault.write(`${mount}/${mode}/${role}`, request)) as { data?: PkiCertificate; warnings?: string[] };
+      if (typeof body?.data?.certificate !== 'string') throw unexpected(this.options.address, `${mount}/${mode}/${role}`);
       return body.data;
     } catch (e) {
+      if (e instanceof AhError) throw e;
       // The status rides along as a fact: a 403 means our token lapsed, worth one fresh login.
       throw this.common(e) ?? new AhError('VAULT_ISSUE_FAILED', { reason: vaultReason(e), status: String(statusOf(e)) });
     }

@@ -124,6 +124,27 @@ describe('Vault provider', () => {
     });
   });
 
+  it('reports an answer that is not Vault\'s JSON (a proxy page) without crashing', async () => {
+    vault.garbage = true;
+    try {
+      await expect(start()).rejects.toMatchObject({
+        code: 'VAULT_UNREACHABLE',
+        message: `vault unreachable at ${vault.address}: unexpected answer to login (not Vault's JSON)`,
+      });
+    } finally {
+      vault.garbage = false;
+    }
+  });
+
+  it('keeps the current certificate when Vault starts answering garbage at renewal time', async () => {
+    const { source, logs } = await start({ ttl: '4s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.3 } });
+    const first = source.current();
+    vault.garbage = true;
+    await waitFor('garbage logged', () => logs.some((l) => l.includes("unexpected answer to pki_int/sign/executor (not Vault's JSON)")), 8_000);
+    expect(source.current().serial).toBe(first.serial);
+    vault.garbage = false;
+  });
+
   it.each([0.5, 0.67])('renews at threshold %s and publishes the new certificate', async (threshold) => {
     const { source } = await start({ ttl: '4s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold } });
     const first = source.current();

@@ -45,6 +45,8 @@ export class FakeVault {
   sealed = false;
   /** Lets a test hold every answer (a hung Vault). */
   hang = false;
+  /** Answers 200 with a body that is not JSON (a proxy's error page). */
+  garbage = false;
   readonly roles = new Map<string, FakeVaultRole>();
   readonly approles = new Map<string, { secretId: string; tokenTtlSeconds: number; tokenMaxTtlSeconds: number; policies: string[] }>();
   private readonly tokens = new Map<string, TokenInfo>();
@@ -78,6 +80,11 @@ export class FakeVault {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         if (this.hang) return; // never answer
+        if (this.garbage) {
+          res.writeHead(200, { 'content-type': 'text/html' });
+          res.end('<html><body>502 Bad Gateway</body></html>');
+          return;
+        }
         let body: Record<string, unknown> = {};
         try {
           body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>) : {};
