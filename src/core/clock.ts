@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 // The only module that reads the wall clock or arms timers. Everything that waits takes a Clock,
 // so rotation, heartbeats and backoff are tested on a fake clock without sleeping.
 
@@ -8,6 +10,11 @@ export interface Timer {
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
+  /**
+   * Milliseconds on a clock that only moves forward (not set by NTP or an operator); for
+   * measuring how long something took, e.g. since the last heartbeat acknowledgement.
+   */
+  monotonic(): number;
   /** Runs `fn` once after `ms`; cancel() before then stops it. */
   setTimer(fn: () => void, ms: number): Timer;
   /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
@@ -16,6 +23,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimer(fn, ms) {
     const handle = setTimeout(fn, Math.max(0, ms));
     return { cancel: () => clearTimeout(handle) };

@@ -97,7 +97,7 @@ export class FleetSession {
           case 'welcome':
             if (this.welcome) return;
             this.welcome = message.welcome;
-            this.lastAckAt = clock.now();
+            this.lastAckAt = clock.monotonic();
             this.scheduleHeartbeat();
             resolve(message.welcome);
             return;
@@ -181,25 +181,27 @@ export class FleetSession {
     this.timer?.cancel();
     this.timer = this.options.clock.setTimer(() => {
       if (this.finished) return;
-      const now = this.options.clock.now();
-      if (now - this.lastAckAt > limit) {
-        this.finish(new AhError('CONNECTION_LOST', { reason: `no heartbeat acknowledged for ${formatDuration(now - this.lastAckAt)}` }));
+      // Durations on the monotonic clock: an NTP step must neither hide a dead access point nor
+      // cut a healthy connection.
+      const mono = this.options.clock.monotonic();
+      if (mono - this.lastAckAt > limit) {
+        this.finish(new AhError('CONNECTION_LOST', { reason: `no heartbeat acknowledged for ${formatDuration(mono - this.lastAckAt)}` }));
         return;
       }
       if (this.paused) {
         // Keep the liveness check honest while paused: the pause itself is not a silence.
-        this.lastAckAt = Math.max(this.lastAckAt, now - interval);
+        this.lastAckAt = Math.max(this.lastAckAt, mono - interval);
       } else {
         this.seq += 1;
-        this.sentAt.set(this.seq, now);
-        this.call?.write({ body: 'heartbeat', heartbeat: { seq: this.seq, sent_unix_ms: now } });
+        this.sentAt.set(this.seq, mono);
+        this.call?.write({ body: 'heartbeat', heartbeat: { seq: this.seq, sent_unix_ms: this.options.clock.now() } });
       }
       this.scheduleHeartbeat();
     }, interval);
   }
 
   private onAck(ack: Ack): void {
-    const now = this.options.clock.now();
+    const now = this.options.clock.monotonic();
     this.lastAckAt = now;
     const sent = this.sentAt.get(ack.seq);
     if (this.sentAt.delete(ack.seq)) this.acked += 1;

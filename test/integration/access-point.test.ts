@@ -13,6 +13,7 @@ import { ERROR_METADATA_KEY, fleetClientConstructor, type AccessPointMessage, ty
 import { remoteError } from '../../src/tls/connect-errors.js';
 import { startFleet, unvalidatedIdentity, type FleetFixture } from '../support/fleet-fixture.js';
 import { makeTempDir } from '../support/tmp.js';
+import { FakeClock } from '../support/fake-clock.js';
 import path from 'node:path';
 import { waitFor } from '../support/wait.js';
 
@@ -131,6 +132,34 @@ describe('presence', () => {
     expect(welcome.heartbeat_interval_ms).toBe(50);
     await waitFor('five acks', () => acks.length >= 5);
     expect(acks.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
+    await s.goodbye('done');
+  });
+});
+
+describe('heartbeat liveness', () => {
+  it('is not fooled by a wall-clock step (NTP): a healthy connection survives a jump of an hour', async () => {
+    const clock = new FakeClock(Date.now());
+    const s = new FleetSession({
+      target: { host: '127.0.0.1', port: fleet.port },
+      identity: unvalidatedIdentity(await fleet.ca.executor('ntp')),
+      hello: { name: 'ntp', labels: {}, version: 'test', host: null, heartbeat_interval_ms: 1_000 },
+      connectTimeoutMs: 5_000,
+      clock,
+      logger: silentLogger,
+    });
+    const started = s.start();
+    await clock.waitForTimer(); // the connect timeout is armed; the real network does the rest
+    await started;
+    clock.jump(60 * 60_000);
+    for (let i = 0; i < 3; i++) {
+      const acked = s.heartbeats.acked;
+      await clock.advance(1_000); // one heartbeat interval on the fake (monotonic) clock
+      await waitFor('ack', () => s.heartbeats.acked > acked, 5_000);
+    }
+    let ended = false;
+    void s.ended.then(() => (ended = true));
+    await clock.advance(1_000);
+    expect(ended).toBe(false);
     await s.goodbye('done');
   });
 });

@@ -27,6 +27,10 @@ export class FakeClock implements Clock {
     return this.wall;
   }
 
+  monotonic(): number {
+    return this.mono;
+  }
+
   setTimer(fn: () => void, ms: number): Timer {
     const entry: Pending = { due: this.mono + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
     this.pending.push(entry);

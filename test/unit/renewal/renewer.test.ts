@@ -55,6 +55,7 @@ function harness(options: HarnessOptions = {}) {
   const sleeps: number[] = [];
   const clock: Clock = {
     now: () => fake.now(),
+    monotonic: () => fake.monotonic(),
     setTimer: (fn, ms) => fake.setTimer(fn, ms),
     sleep: (ms, signal) => {
       sleeps.push(ms);
