@@ -13,9 +13,27 @@ import { performance } from 'node:perf_hooks';
 import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Enroller } from '../../src/executor/enroller.js';
-import { buildIdentity, FixedIdentitySource } from '../../src/identity/identity.js';
+import { buildIdentity, PublishingIdentitySource, type Identity, type RenewalStatus } from '../../src/identity/identity.js';
 import { CertificateAuthority } from '../../src/x509/authority.js';
 import { parseCertificates, parsePrivateKey } from '../../src/x509/pem.js';
+
+/** An identity source the benchmark can rotate by hand. */
+class ManualSource extends PublishingIdentitySource {
+  readonly provider = 'files' as const;
+  constructor(identity: Identity) {
+    super();
+    this.publish(identity, Date.now());
+  }
+  rotate(identity: Identity): void {
+    this.publish(identity, Date.now());
+  }
+  renewalStatus(): RenewalStatus {
+    return { mode: 'watch', nextRenewalAt: null, ...this.rotationFacts() };
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
 
 const N = Number(process.argv[2] ?? 1000);
 const steadySeconds = Number(process.argv[3] ?? 20);
@@ -31,9 +49,13 @@ function procStats(pid: number): { rssBytes: number; cpuSeconds: number } {
   return { rssBytes: rssKb * 1024, cpuSeconds: cpu };
 }
 
+/** A metric's value, summed over its labels (0 when it has no samples yet). */
 async function metric(admin: string, name: string): Promise<number> {
   const text = await (await fetch(`http://${admin}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
 function startAccessPoint(port: number, files: Record<string, string>): Promise<{ proc: ChildProcess; admin: string }> {
@@ -77,21 +99,22 @@ async function main(): Promise<void> {
   const before = procStats(proc.pid as number);
 
   const mintStart = performance.now();
-  const identities = [];
-  for (let i = 0; i < N; i++) {
+  const mint = async (i: number): Promise<Identity> => {
     const leaf = await ca.issue({ commonName: `e${i}`, uris: [`spiffe://example.org/ah/agent/e${i}`] });
-    identities.push(buildIdentity({ provider: 'files', chain: leaf.cert ? [leaf.cert] : parseCertificates(leaf.certPem, 'x'), key: parsePrivateKey(leaf.keyPem as string, 'k'), bundle: [ca.certificate], bundleSource: 'ca' }, Date.now()));
-  }
+    return buildIdentity({ provider: 'files', chain: leaf.cert ? [leaf.cert] : parseCertificates(leaf.certPem, 'x'), key: parsePrivateKey(leaf.keyPem as string, 'k'), bundle: [ca.certificate], bundleSource: 'ca' }, Date.now());
+  };
+  const sources: ManualSource[] = [];
+  for (let i = 0; i < N; i++) sources.push(new ManualSource(await mint(i)));
   const mintSeconds = (performance.now() - mintStart) / 1000;
 
-  const enrollers = identities.map(
-    (identity, i) =>
+  const enrollers = sources.map(
+    (source, i) =>
       new Enroller({
         target: { host: '127.0.0.1', port },
         accessPointUrl: `https://127.0.0.1:${port}`,
         name: `e${i}`,
         labels: {},
-        identitySource: new FixedIdentitySource(identity),
+        identitySource: source,
         expectedServerId: 'spiffe://example.org/ah/serve',
         heartbeatIntervalMs: 5_000,
         connectTimeoutMs: 60_000,
@@ -112,6 +135,26 @@ async function main(): Promise<void> {
   const cpuPercent = ((steadyEnd.cpuSeconds - steadyStart.cpuSeconds) / steadySeconds) * 100;
   const perExecutorKb = (steadyEnd.rssBytes - before.rssBytes) / N / 1024;
 
+  // Rotation under load: a new certificate for the access point (files, renamed into place) and
+  // for every executor; count lost heartbeats and executors that went offline.
+  const disconnectsBefore = await metric(admin, 'ah_disconnects_total').catch(() => 0);
+  const nextServer = await ca.issue({ commonName: 'access-point', uris: ['spiffe://example.org/ah/serve'], dns: ['localhost'], ips: ['127.0.0.1'] });
+  writeFileSync(`${files.key}.tmp`, nextServer.keyPem as string, { mode: 0o600 });
+  writeFileSync(`${files.cert}.tmp`, nextServer.certPem);
+  const { renameSync } = await import('node:fs');
+  renameSync(`${files.key}.tmp`, files.key);
+  renameSync(`${files.cert}.tmp`, files.cert);
+  const rotateStart = performance.now();
+  const fresh: Identity[] = [];
+  for (let i = 0; i < N; i++) fresh.push(await mint(i));
+  const rotations = await metric(admin, 'ah_enrollments_total');
+  sources.forEach((source, i) => source.rotate(fresh[i] as Identity));
+  while ((await metric(admin, 'ah_enrollments_total')) < rotations + N && performance.now() - rotateStart < 300_000) await new Promise((r) => setTimeout(r, 200));
+  const rotateSeconds = (performance.now() - rotateStart) / 1000;
+  await new Promise((r) => setTimeout(r, 6_000));
+  const lost = enrollers.reduce((sum, e) => sum + e.heartbeatStats().lost, 0);
+  const offline = (await metric(admin, 'ah_disconnects_total').catch(() => 0)) - disconnectsBefore;
+
   // Reconnect storm: SIGKILL the access point, start it again, time until everyone is back.
   proc.kill('SIGKILL');
   await new Promise((r) => proc.on('exit', r));
@@ -125,8 +168,9 @@ async function main(): Promise<void> {
   console.log(`  access point RSS before swarm            ${(before.rssBytes / 1048576).toFixed(0)} MiB`);
   console.log(`  access point RSS with N online           ${(steadyEnd.rssBytes / 1048576).toFixed(0)} MiB = ${perExecutorKb.toFixed(1)} KiB per executor`);
   console.log(`  access point CPU, steady heartbeats (5 s) ${cpuPercent.toFixed(1)} % of one core (${(N / 5).toFixed(0)} heartbeats/s)`);
+  console.log(`  rotation of AP + all N executor certs     ${rotateSeconds.toFixed(1)} s (incl. minting), ${lost} heartbeats lost, ${offline} executors offline`);
   console.log(`  reconnect storm after SIGKILL + restart  ${stormSeconds.toFixed(1)} s (N / enrollment rate = ${(N / rate).toFixed(1)} s, ratio ${(stormSeconds / (N / rate)).toFixed(2)})`);
-  console.log(JSON.stringify({ N, mintSeconds, enrollSeconds, rate, rssBeforeMiB: before.rssBytes / 1048576, rssAfterMiB: steadyEnd.rssBytes / 1048576, perExecutorKb, cpuPercent, stormSeconds }));
+  console.log(JSON.stringify({ N, rotateSeconds, lost, offline, mintSeconds, enrollSeconds, rate, rssBeforeMiB: before.rssBytes / 1048576, rssAfterMiB: steadyEnd.rssBytes / 1048576, perExecutorKb, cpuPercent, stormSeconds }));
   await Promise.all(enrollers.map((e) => e.stop('bench done')));
   proc.kill('SIGTERM');
 }
