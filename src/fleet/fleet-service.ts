@@ -42,8 +42,13 @@ interface LiveStream {
   /** A newer stream of the same executor took over; this one is kept (and acked) for a grace period. */
   superseded: boolean;
   timer: Timer | undefined;
+  connectionId: string;
+  /** The stream this one superseded, while it may still be live. */
+  predecessor: LiveStream | undefined;
   finish(status: grpc.StatusObject | undefined, registryReason: string): void;
   supersede(): void;
+  /** Makes a superseded stream current again (its successor went away first). */
+  reinstate(): void;
 }
 
 /** What happens on the fleet port, for the audit log and metrics. */
@@ -161,6 +166,12 @@ export class FleetService {
       closed: false,
       superseded: false,
       timer: undefined,
+      connectionId,
+      predecessor: undefined,
+      reinstate: () => {
+        stream.superseded = false;
+        watchdog();
+      },
       // The old stream of a rotating executor may still have a heartbeat in flight: keep acking it
       // until the executor lets go, and end it only if it lingers (two processes, one identity).
       supersede: () => {
@@ -174,7 +185,14 @@ export class FleetService {
         stream.closed = true;
         stream.timer?.cancel();
         this.live.delete(connectionId);
-        if (enrolled && registry.disconnect(peer.spiffeId, connectionId, registryReason)) {
+        const previous = stream.predecessor;
+        const leaving = /^(goodbye|revoked|superseded)/.test(registryReason);
+        if (enrolled && previous && !previous.closed && previous.superseded && !leaving && registry.reinstate(peer.spiffeId, connectionId, previous.connectionId)) {
+          // A rotation that failed half-way (the new stream died before the executor let go of
+          // the old one): the old stream is still there, so the executor never went offline.
+          previous.reinstate();
+          log.info('superseding stream ended first; the previous stream is current again', { executor_id: peer.spiffeId, reason: registryReason });
+        } else if (enrolled && registry.disconnect(peer.spiffeId, connectionId, registryReason)) {
           log.info('executor offline', { executor_id: peer.spiffeId, reason: registryReason });
           this.options.events?.disconnected?.({ id: peer.spiffeId, reason: registryReason });
         }
@@ -238,6 +256,7 @@ export class FleetService {
         log.info('superseded', { executor_id: peer.spiffeId, old_peer: old?.call.getPeer(), new_peer: peerAddress });
         this.options.events?.superseded?.({ id: peer.spiffeId, oldPeer: old?.call.getPeer(), newPeer: peerAddress });
         old?.supersede();
+        stream.predecessor = old;
       }
       this.options.events?.enrolled?.({ id: peer.spiffeId, name: hello.name, peer: peerAddress, serial: peer.certificate.serialNumber.toUpperCase() });
       log.info('enrolled', {

@@ -156,6 +156,13 @@ export class Registry {
     return true;
   }
 
+  /** Hands the executor's presence back from connection `from` to `to` (an earlier live stream). */
+  reinstate(id: string, from: string, to: string): boolean {
+    if (this.current.get(id) !== from) return false;
+    this.current.set(id, to);
+    return true;
+  }
+
   isCurrent(id: string, connectionId: string): boolean {
     return this.current.get(id) === connectionId;
   }

@@ -100,6 +100,26 @@ describe('presence', () => {
     expect(fleet.accessPoint.registry.get(id)?.disconnectReason).toBe('goodbye: done');
   });
 
+  it('keeps the executor online when a superseding stream dies before the old one is let go', async () => {
+    const identity = unvalidatedIdentity(await fleet.ca.executor('halfway'));
+    const id = 'spiffe://example.org/ah/agent/halfway';
+    const first = session(identity, 'halfway');
+    await first.start();
+    const second = session(identity, 'halfway');
+    await second.start();
+    second.close(); // the new connection drops without Goodbye, mid-rotation
+    await waitFor('old stream current again', () => fleet.logs.some((l) => l.startsWith('info: superseding stream ended first')));
+    expect(fleet.accessPoint.registry.get(id)?.state).toBe('online');
+    // And the old stream is no longer on its way out: it outlives the supersede grace (300 ms here).
+    await new Promise((r) => setTimeout(r, 700));
+    let ended = false;
+    void first.ended.then(() => (ended = true));
+    await new Promise((r) => setImmediate(r));
+    expect(ended).toBe(false);
+    await first.goodbye('done');
+    expect(fleet.accessPoint.registry.get(id)?.state).toBe('offline');
+  });
+
   it('marks an executor offline after three missed heartbeats', async () => {
     const identity = unvalidatedIdentity(await fleet.ca.executor('silent'));
     const s = session(identity, 'silent', 60);
