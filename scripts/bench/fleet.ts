@@ -39,7 +39,8 @@ const N = Number(process.argv[2] ?? 1000);
 const steadySeconds = Number(process.argv[3] ?? 20);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ah-bench-fleet-'));
 const ah = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'bin.js');
-const tick = os.constants.signals ? 100 : 100; // USER_HZ on Linux
+/** Clock ticks per second in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const tick = 100;
 
 function procStats(pid: number): { rssBytes: number; cpuSeconds: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -14,7 +14,8 @@ import {
   parseSpiffeIdFlag,
 } from './options.js';
 import { ExecutorAdmin } from '../executor/executor-admin.js';
-import { parseIdentityFlags, providerFor, startIdentitySource } from './identity-from-flags.js';
+import { parseIdentityFlags, startIdentitySource } from './identity-from-flags.js';
+import { resolveProvider } from '../identity/select.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
 import { AhError } from '../core/errors.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
@@ -39,7 +40,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   const admin = flags.adminListen === undefined ? undefined : parseListenAddress(flags.adminListen, '--admin-listen');
   let expectedServerId = flags.expectedServerId === undefined ? undefined : parseSpiffeIdFlag(flags.expectedServerId, '--expected-server-id');
   // The dev access point is always spiffe://ah-dev.local/ah/serve: pin it unless told otherwise.
-  if (providerFor(identityFlags, remote.host) === 'dev') expectedServerId ??= DEV_SERVER_ID;
+  if (resolveProvider(identityFlags.flags, remote.host) === 'dev') expectedServerId ??= DEV_SERVER_ID;
   const name = flags.name ?? os.hostname();
   const logger = loggerFromFlags(flags, io.env);
   const clock = systemClock;

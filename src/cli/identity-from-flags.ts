@@ -5,7 +5,7 @@ import { AhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { defaultDevCaDir } from '../core/paths.js';
 import type { IdentitySource } from '../identity/identity.js';
-import { createIdentitySource, resolveProvider, type IdentityFlags, type Role, type VaultSettings } from '../identity/select.js';
+import { createIdentitySource, type IdentityFlags, type Role, type VaultSettings } from '../identity/select.js';
 import { DEFAULT_RENEWAL_POLICY, type RenewalPolicy } from '../renewal/policy.js';
 import type { CliIo } from './io.js';
 import { parseDurationFlag, parseProvider, parseSpiffeIdFlag, parseThreshold, requireReadableFile } from './options.js';
@@ -105,10 +105,6 @@ export function parseIdentityFlags(values: IdentityFlagValues, env: NodeJS.Proce
     policy: { ...DEFAULT_RENEWAL_POLICY, threshold },
     devCertTtlMs,
   };
-}
-
-export function providerFor(parsed: ParsedIdentityFlags, host: string): ReturnType<typeof resolveProvider> {
-  return resolveProvider(parsed.flags, host);
 }
 
 export function startIdentitySource(

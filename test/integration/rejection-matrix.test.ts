@@ -191,6 +191,18 @@ describe('enrollment rejections', () => {
     }
   });
 
+  it('says which address is taken when the fleet port is in use (exit 1)', async () => {
+    const result = await runAh(['agent', 'access-point', '--fleet-listen', `127.0.0.1:${port}`, '--admin-listen', 'off', '--state-dir', path.join(tmp.dir, 'ap2'), ...files(serverFiles)], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr.split('\n').find((l) => l.startsWith('error:'))).toBe(`error: cannot listen on 127.0.0.1:${port}: address already in use`);
+  });
+
+  it('refuses a second access point on the same state directory (exit 2)', async () => {
+    const result = await runAh(['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', 'off', '--state-dir', apState, ...files(serverFiles)], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')[0]).toMatch(new RegExp(`^error: state directory ${apState.replace(/[/.]/g, '\\$&')} is in use by another access-point \\(pid \\d+\\)$`));
+  });
+
   it('never registered any rejected executor', () => {
     expect(registryIds()).toEqual(['spiffe://example.org/ah/agent/good']);
   });
