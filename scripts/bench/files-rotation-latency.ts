@@ -5,7 +5,6 @@
 //   - probe:   one TLS handshake to the access point (the cost of asking "which certificate now?")
 // Usage: npm run build && node dist/scripts/bench/files-rotation-latency.js [rotations=30]
 
-import { X509Certificate } from 'node:crypto';
 import { watch, promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -4,17 +4,15 @@
 // and restart of the access point (time until all are back, against N / measured rate).
 // Usage: npm run build && node dist/scripts/bench/fleet.js [N=1000] [steadySeconds=20]
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Enroller } from '../../src/executor/enroller.js';
 import { buildIdentity, PublishingIdentitySource, type Identity, type RenewalStatus } from '../../src/identity/identity.js';
-import { CertificateAuthority } from '../../src/x509/authority.js';
+import { benchPki, metric, procStats, runBench, startAccessPoint, waitConnected } from './access-point-process.js';
 import { parseCertificates, parsePrivateKey } from '../../src/x509/pem.js';
 
 /** An identity source the benchmark can rotate by hand. */
@@ -38,65 +36,10 @@ class ManualSource extends PublishingIdentitySource {
 const N = Number(process.argv[2] ?? 1000);
 const steadySeconds = Number(process.argv[3] ?? 20);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ah-bench-fleet-'));
-const ah = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'bin.js');
-/** Clock ticks per second in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-const tick = 100;
-
-function procStats(pid: number): { rssBytes: number; cpuSeconds: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const cpu = (Number(stat[11]) + Number(stat[12])) / tick;
-  return { rssBytes: rssKb * 1024, cpuSeconds: cpu };
-}
-
-/** A metric's value, summed over its labels (0 when it has no samples yet). */
-async function metric(admin: string, name: string): Promise<number> {
-  const text = await (await fetch(`http://${admin}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-}
-
-function startAccessPoint(port: number, files: Record<string, string>): Promise<{ proc: ChildProcess; admin: string }> {
-  const proc = spawn(
-    process.execPath,
-    [ah, 'agent', 'access-point', '--fleet-listen', `127.0.0.1:${port}`, '--admin-listen', '127.0.0.1:0', '--state-dir', path.join(dir, 'ap'),
-      '--handshake-rate', '100000', '--max-executors', '1000000', '--max-connections', '1000000',
-      '--identity', 'files', '--cert', files.cert as string, '--key', files.key as string, '--ca', files.ca as string],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  return new Promise((resolve) => {
-    let buf = '';
-    let admin = '';
-    proc.stderr?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      admin ||= /admin endpoint listening address=(\S+)/.exec(buf)?.[1] ?? '';
-      if (admin && /access point listening/.test(buf)) resolve({ proc, admin });
-    });
-  });
-}
-
-async function waitConnected(admin: string, n: number, timeoutMs: number): Promise<number> {
-  const start = performance.now();
-  while (performance.now() - start < timeoutMs) {
-    const c = await metric(admin, 'ah_executors_connected').catch(() => 0);
-    if (c >= n) return (performance.now() - start) / 1000;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not all ${n} executors connected within ${timeoutMs} ms`);
-}
-
 async function main(): Promise<void> {
-  const ca = await CertificateAuthority.create({ commonName: 'bench CA', ttlMs: 86_400_000 });
-  const server = await ca.issue({ commonName: 'access-point', uris: ['spiffe://example.org/ah/serve'], dns: ['localhost'], ips: ['127.0.0.1'] });
-  const files = { cert: path.join(dir, 'ap.pem'), key: path.join(dir, 'ap-key.pem'), ca: path.join(dir, 'ca.pem') };
-  writeFileSync(files.cert, server.certPem);
-  writeFileSync(files.key, server.keyPem as string, { mode: 0o600 });
-  writeFileSync(files.ca, ca.certPem);
+  const { ca, files } = await benchPki(dir);
   const port = 20000 + Math.floor(Math.random() * 20000);
-  let { proc, admin } = await startAccessPoint(port, files);
+  let { proc, admin } = await startAccessPoint(port, path.join(dir, 'ap'), files);
   const before = procStats(proc.pid as number);
 
   const mintStart = performance.now();
@@ -124,7 +67,6 @@ async function main(): Promise<void> {
         logger: silentLogger,
       }),
   );
-  const enrollStart = performance.now();
   for (const e of enrollers) void e.run();
   const enrollSeconds = await waitConnected(admin, N, 300_000);
   const rate = N / enrollSeconds;
@@ -142,7 +84,6 @@ async function main(): Promise<void> {
   const nextServer = await ca.issue({ commonName: 'access-point', uris: ['spiffe://example.org/ah/serve'], dns: ['localhost'], ips: ['127.0.0.1'] });
   writeFileSync(`${files.key}.tmp`, nextServer.keyPem as string, { mode: 0o600 });
   writeFileSync(`${files.cert}.tmp`, nextServer.certPem);
-  const { renameSync } = await import('node:fs');
   renameSync(`${files.key}.tmp`, files.key);
   renameSync(`${files.cert}.tmp`, files.cert);
   const rotateStart = performance.now();
@@ -160,7 +101,7 @@ async function main(): Promise<void> {
   proc.kill('SIGKILL');
   await new Promise((r) => proc.on('exit', r));
   await new Promise((r) => setTimeout(r, 2_000));
-  ({ proc, admin } = await startAccessPoint(port, files));
+  ({ proc, admin } = await startAccessPoint(port, path.join(dir, 'ap'), files));
   const stormSeconds = await waitConnected(admin, N, 600_000);
 
   console.log(`fleet benchmark, N=${N}, node ${process.version}, ${os.cpus().length} cores (swarm and access point share them)`);
@@ -174,14 +115,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ N, rotateSeconds, lost, offline, mintSeconds, enrollSeconds, rate, rssBeforeMiB: before.rssBytes / 1048576, rssAfterMiB: steadyEnd.rssBytes / 1048576, perExecutorKb, cpuPercent, stormSeconds }));
   await Promise.all(enrollers.map((e) => e.stop('bench done')));
   proc.kill('SIGTERM');
+  await new Promise((r) => proc.once('exit', r));
 }
 
-main()
-  .catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    rmSync(dir, { recursive: true, force: true });
-    setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
-  });
+runBench(main, dir);

@@ -1,7 +1,7 @@
 // Benchmark: mTLS handshake capacity of the access point against openssl s_server with the same
 // certificates, measured with `openssl s_time -new` in the same run; then full enrollments per
 // second (handshake + Connect + Hello/Welcome) with our own client at concurrency 1 and 8.
-// Usage: npm run build && node dist/scripts/bench/handshake.js [seconds=10]
+// Usage: npm run build && node dist/scripts/bench/handshake.js [seconds=10] [rounds=3]
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,19 +15,36 @@ import { silentLogger } from '../../src/core/logger.js';
 import { FleetSession } from '../../src/executor/session.js';
 import { loadFilesIdentity } from '../../src/identity/files.js';
 import { CertificateAuthority } from '../../src/x509/authority.js';
+import { procStats } from './access-point-process.js';
 
 const seconds = Number(process.argv[2] ?? 10);
+const ROUNDS = Number(process.argv[3] ?? 3);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ah-bench-hs-'));
 const ah = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'bin.js');
 
-/** Handshakes per wall-clock second, as counted by s_time and timed by us. */
-function sTime(port: number, files: Record<string, string>): number {
+interface Round {
+  /** Handshakes per wall-clock second (one sequential client: this is per-handshake latency). */
+  rate: number;
+  /** Server CPU (user + system) per handshake, in microseconds: what each costs the server. */
+  cpuMicros: number;
+}
+
+/** One `openssl s_time -new` run against `port`, with the server's CPU measured from /proc. */
+function sTime(port: number, serverPid: number, files: Record<string, string>): Round {
   const started = performance.now();
+  const cpuBefore = procStats(serverPid).cpuSeconds;
   const out = spawnSync('openssl', ['s_time', '-connect', `127.0.0.1:${port}`, '-new', '-time', String(seconds), '-CAfile', files.ca as string, '-cert', files.cert as string, '-key', files.key as string], { encoding: 'utf8', timeout: (seconds + 30) * 1000 }).stdout;
+  const cpu = procStats(serverPid).cpuSeconds - cpuBefore;
   const wall = (performance.now() - started) / 1000;
   const m = /(\d+) connections in/.exec(out);
   if (!m) throw new Error(`cannot read s_time output:\n${out}`);
-  return Number(m[1]) / wall;
+  const count = Number(m[1]);
+  return { rate: count / wall, cpuMicros: (cpu / count) * 1e6 };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 function freePort(): Promise<number> {
@@ -106,22 +123,33 @@ async function main(): Promise<void> {
   const nodeProc = spawn(process.execPath, ['-e', bare], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 500));
 
-  const baseline = sTime(sPort, clientFiles);
-  const bareNode = sTime(nodePort, clientFiles);
-  const ours = sTime(apPort, clientFiles);
+  // Interleaved rounds, so that drift in the machine's load hits all three alike; medians reported.
+  const rounds: Record<'sServer' | 'bare' | 'ap', Round[]> = { sServer: [], bare: [], ap: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    rounds.sServer.push(sTime(sPort, sServer.pid as number, clientFiles));
+    rounds.bare.push(sTime(nodePort, nodeProc.pid as number, clientFiles));
+    rounds.ap.push(sTime(apPort, apProc.pid as number, clientFiles));
+  }
+  const summary = (rs: Round[]): Round => ({ rate: median(rs.map((x) => x.rate)), cpuMicros: median(rs.map((x) => x.cpuMicros)) });
+  const baseline = summary(rounds.sServer);
+  const bareNode = summary(rounds.bare);
+  const ours = summary(rounds.ap);
   nodeProc.kill();
   const c1 = await enrollRate(apPort, 1, clientFiles);
   const c8 = await enrollRate(apPort, 8, clientFiles);
   sServer.kill();
   apProc.kill('SIGTERM');
-  console.log(`mTLS handshakes, openssl s_time -new, ${seconds} s each, node ${process.version}, ${os.cpus().length} cores`);
-  console.log(`  openssl s_server -Verify 1 (baseline)  ${baseline.toFixed(0)}/s`);
-  console.log(`  bare node tls server, same options     ${bareNode.toFixed(0)}/s   ratio ${(bareNode / baseline).toFixed(2)}`);
-  console.log(`  ah access point                        ${ours.toFixed(0)}/s   ratio ${(ours / baseline).toFixed(2)} (vs bare node ${(ours / bareNode).toFixed(2)})`);
+  const line = (label: string, x: Round): string =>
+    `  ${label.padEnd(40)} ${x.rate.toFixed(0).padStart(4)}/s  ratio ${(x.rate / baseline.rate).toFixed(2)}   ${x.cpuMicros.toFixed(0).padStart(5)} us server CPU/handshake  capacity ratio ${(baseline.cpuMicros / x.cpuMicros).toFixed(2)}`;
+  console.log(`mTLS handshakes, openssl s_time -new, ${ROUNDS} interleaved rounds of ${seconds} s (medians), node ${process.version}, ${os.cpus().length} cores`);
+  console.log(line('openssl s_server -Verify 1 (baseline)', baseline));
+  console.log(line('bare node tls server, same options', bareNode));
+  console.log(line('ah access point', ours));
+  console.log(`  access point vs bare node: rate ${(ours.rate / bareNode.rate).toFixed(2)}, capacity ${(bareNode.cpuMicros / ours.cpuMicros).toFixed(2)}`);
   console.log(`full enrollments (TLS + Connect + Hello/Welcome), our client, ${seconds} s each`);
   console.log(`  concurrency 1                          ${c1.toFixed(0)}/s`);
   console.log(`  concurrency 8                          ${c8.toFixed(0)}/s`);
-  console.log(JSON.stringify({ baseline, bareNode, ours, ratio: ours / baseline, enroll1: c1, enroll8: c8 }));
+  console.log(JSON.stringify({ baseline, bareNode, ours, rateRatio: ours.rate / baseline.rate, capacityRatio: baseline.cpuMicros / ours.cpuMicros, enroll1: c1, enroll8: c8 }));
 }
 
 main()

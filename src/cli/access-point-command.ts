@@ -19,6 +19,7 @@ export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
   maxExecutors: string;
   maxConnections: string;
   handshakeRate: string;
+  maxHandshakes: string;
 }
 
 export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promise<number> {
@@ -32,7 +33,13 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
   };
   const maxExecutors = count(flags.maxExecutors, '--max-executors');
   const rate = count(flags.handshakeRate, '--handshake-rate');
-  const limits = { ...DEFAULT_CONNECTION_LIMITS, maxConnections: count(flags.maxConnections, '--max-connections'), perAddressRate: rate, perAddressBurst: 2 * rate };
+  const limits = {
+    ...DEFAULT_CONNECTION_LIMITS,
+    maxConnections: count(flags.maxConnections, '--max-connections'),
+    perAddressRate: rate,
+    perAddressBurst: 2 * rate,
+    maxHandshakes: count(flags.maxHandshakes, '--max-handshakes'),
+  };
   const admin = flags.adminListen === 'off' ? undefined : parseListenAddress(flags.adminListen, '--admin-listen');
   if (admin && !isLoopbackHost(admin.host)) {
     // Allowed (an operator may front it with a firewall), but it is unauthenticated: say so.

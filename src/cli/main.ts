@@ -33,6 +33,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .option('--max-executors <n>', 'enrolled executors at most', '10000')
         .option('--max-connections <n>', 'open connections at most (before TLS)', '20000')
         .option('--handshake-rate <per-second>', 'new connections per second from one address (burst: twice that)', '100')
+        .option('--max-handshakes <n>', 'TLS handshakes at once; more connections wait their turn (reconnect storms)', '64')
         .exitOverride(),
     ),
   ).action((flags) => run(async () => (await import('./access-point-command.js')).runAccessPoint(flags, io)));

@@ -1,7 +1,11 @@
 // Writes a JSON file whenever asked, but never two writes at once: requests made during a write
-// collapse into one more write of the newest value. A burst of changes costs at most two writes.
+// collapse into one more write of the newest value. With `minIntervalMs`, writes are also spaced
+// out: a first change is written at once, a stream of changes at most once per interval (the
+// registry of 10,000 executors is megabytes of JSON; rewriting it after every enrollment of a
+// reconnect storm would spend the access point's CPU on serialising instead of handshakes).
 
 import { writeJsonAtomic, type AtomicWriteOptions } from './atomic-file.js';
+import type { Clock } from './clock.js';
 import { errorText } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -11,11 +15,13 @@ export class CoalescedJsonWriter {
   /** Why the last write failed, until one succeeds (a full or read-only disk). */
   failure: string | undefined;
 
+  private lastWriteAt: number | undefined;
+
   constructor(
     private readonly file: string,
     private readonly snapshot: () => unknown,
     private readonly logger: Logger,
-    private readonly options: AtomicWriteOptions = {},
+    private readonly options: AtomicWriteOptions & { minIntervalMs?: number; clock?: Clock } = {},
   ) {}
 
   /** Schedules a write of the current snapshot. */
@@ -28,10 +34,16 @@ export class CoalescedJsonWriter {
   }
 
   private async loop(): Promise<void> {
+    const { minIntervalMs, clock, ...writeOptions } = this.options;
     while (this.dirty) {
+      if (minIntervalMs && clock && this.lastWriteAt !== undefined) {
+        const wait = this.lastWriteAt + minIntervalMs - clock.monotonic();
+        if (wait > 0) await clock.sleep(wait);
+      }
       this.dirty = false;
+      if (clock) this.lastWriteAt = clock.monotonic();
       try {
-        await writeJsonAtomic(this.file, this.snapshot(), this.options);
+        await writeJsonAtomic(this.file, this.snapshot(), writeOptions);
         if (this.failure) this.logger.info('state file written again', { file: this.file });
         this.failure = undefined;
       } catch (e) {

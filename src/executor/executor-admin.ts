@@ -2,6 +2,7 @@
 
 import { Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import { AdminServer } from '../core/admin-http.js';
+import { processMetricsText } from '../core/process-metrics.js';
 import type { IdentitySource } from '../identity/identity.js';
 import { registerIdentityMetrics } from '../identity/identity-metrics.js';
 import type { ExecutorState } from './executor-status.js';
@@ -30,7 +31,7 @@ export class ExecutorAdmin {
     registerIdentityMetrics(registry, identity);
     this.server = new AdminServer({
       'GET /healthz': () => (state() === 'connected' ? { status: 200, body: { status: 'ok' } } : { status: 503, body: { status: state() } }),
-      'GET /metrics': async () => ({ status: 200, body: await registry.metrics(), contentType: registry.contentType }),
+      'GET /metrics': async () => ({ status: 200, body: `${await registry.metrics()}${await processMetricsText()}`, contentType: registry.contentType }),
     });
   }
 

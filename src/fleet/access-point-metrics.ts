@@ -1,18 +1,39 @@
 // Prometheus metrics of the access point: connected executors, enrollments, rejections by reason,
-// heartbeats, plus the identity metrics shared with the executor.
+// heartbeats, plus the identity metrics shared with the executor and the process metrics.
 
 import { Counter, Gauge, Registry as MetricsRegistry } from 'prom-client';
+import { processMetricsText } from '../core/process-metrics.js';
 import type { IdentitySource } from '../identity/identity.js';
 import { registerIdentityMetrics } from '../identity/identity-metrics.js';
 import type { FleetEvents } from './fleet-service.js';
 import type { Registry } from './registry.js';
 
+export interface ConnectionStats {
+  open: number;
+  handshaking: number;
+  waiting: number;
+}
+
 export class AccessPointMetrics {
   readonly registry = new MetricsRegistry();
   readonly events: Partial<FleetEvents> & { limited?: (reason: string) => void };
 
-  constructor(fleet: Registry, identity: IdentitySource) {
+  constructor(fleet: Registry, identity: IdentitySource, connections: () => ConnectionStats | undefined) {
     const r = this.registry;
+    const connectionGauge = (name: string, help: string, pick: (c: ConnectionStats) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          const c = connections();
+          this.set(c ? pick(c) : 0);
+        },
+      });
+    };
+    connectionGauge('ah_connections_open', 'TCP connections open on the fleet port.', (c) => c.open);
+    connectionGauge('ah_handshakes_in_progress', 'TLS handshakes running now (at most --max-handshakes).', (c) => c.handshaking);
+    connectionGauge('ah_handshakes_waiting', 'Connections waiting for a handshake slot.', (c) => c.waiting);
     new Gauge({
       name: 'ah_executors_connected',
       help: 'Executors with a live, enrolled stream.',
@@ -26,7 +47,7 @@ export class AccessPointMetrics {
       help: 'Executors in the registry, online or not.',
       registers: [r],
       collect() {
-        this.set(fleet.list().length);
+        this.set(fleet.size);
       },
     });
     const enrollments = new Counter({ name: 'ah_enrollments_total', help: 'Streams that completed Hello/Welcome.', registers: [r] });
@@ -44,8 +65,8 @@ export class AccessPointMetrics {
     };
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    return `${await this.registry.metrics()}${await processMetricsText()}`;
   }
 
   get contentType(): string {

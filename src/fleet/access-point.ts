@@ -21,6 +21,7 @@ import { AdminServer } from '../core/admin-http.js';
 import { AccessPointMetrics } from './access-point-metrics.js';
 import { adminRoutes } from './admin-routes.js';
 import { AuditLog } from './audit-log.js';
+import { AuthorizationCache } from './authorization-cache.js';
 import { Revocations } from './revocations.js';
 import type { ConnectionLimitOptions } from './connection-limits.js';
 
@@ -69,8 +70,9 @@ async function removeStaleTempFiles(dir: string, logger: Logger): Promise<void> 
 
 export class AccessPoint {
   readonly registry: Registry;
-  private readonly grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
+  private readonly grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024, 'grpc.enable_channelz': 0 });
   private readonly service: FleetService;
+  private readonly verdicts = new AuthorizationCache();
   private listener: FleetListener | undefined;
   private readonly statusWriter: CoalescedJsonWriter;
   private state: AccessPointStatus['state'] = 'starting';
@@ -88,7 +90,7 @@ export class AccessPoint {
     this.registry = new Registry(options.stateDir, options.clock, options.logger.child('registry'), () => this.touch());
     this.revocations = new Revocations(options.stateDir, options.clock);
     this.audit = AuditLog.in(options.stateDir, options.clock, options.logger);
-    this.metrics = new AccessPointMetrics(this.registry, options.identitySource);
+    this.metrics = new AccessPointMetrics(this.registry, options.identitySource, () => this.listener?.connectionStats);
     const audit = this.audit;
     const metrics = this.metrics.events;
     this.service = new FleetService({
@@ -98,6 +100,7 @@ export class AccessPoint {
       logger: options.logger,
       policy: options.policy,
       sanPrefix: () => this.sanPrefix,
+      verdicts: this.verdicts,
       ...(options.maxExecutors === undefined ? {} : { maxExecutors: options.maxExecutors }),
       events: {
         enrolled: (e) => {
@@ -136,6 +139,7 @@ export class AccessPoint {
       logger: options.logger.child('tls'),
       clock: options.clock,
       fleetServer: this.grpcServer,
+      verdicts: this.verdicts,
       ...(options.limits ? { limits: options.limits } : {}),
       onLimit: (reason) => this.metrics.events.limited?.(reason),
       onReject: (event) => {
@@ -183,11 +187,15 @@ export class AccessPoint {
     return this.adminAddress;
   }
 
-  /** Why the access point is degraded (state not persisted), or undefined. */
+  /** Why the access point is degraded (state or audit trail not persisted), or undefined. */
   get degraded(): string | undefined {
-    const failure = this.registry.writeFailure;
-    if (failure) this.registry.retryWrite(); // every probe is also a retry: recovery needs no new enrollment
-    return failure ? `cannot write ${this.registry.file}: ${failure}` : undefined;
+    // Every probe is also a retry: recovery needs no new enrollment.
+    const registryFailure = this.registry.writeFailure;
+    if (registryFailure) this.registry.retryWrite();
+    const auditFailure = this.audit.writeFailure;
+    if (auditFailure) void this.audit.retry();
+    if (registryFailure) return `cannot write ${this.registry.file}: ${registryFailure}`;
+    return auditFailure ? `cannot write ${this.audit.file}: ${auditFailure}` : undefined;
   }
 
   /** True once the identity is loaded and the fleet port is listening. */

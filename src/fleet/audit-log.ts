@@ -11,8 +11,11 @@ import type { Logger } from '../core/logger.js';
 
 export const AUDIT_FILE = 'audit.log';
 const GENESIS = '0'.repeat(64);
+/** Events held in memory while the log cannot be written; beyond this they are counted, not kept. */
+export const MAX_PENDING_AUDIT_EVENTS = 10_000;
+const RETRY_WHILE_FAILING_MS = 1_000;
 
-export type AuditEvent = 'enroll' | 'reject' | 'disconnect' | 'supersede' | 'rotate' | 'revoke' | 'unrevoke' | 'start' | 'stop';
+export type AuditEvent = 'enroll' | 'reject' | 'disconnect' | 'supersede' | 'rotate' | 'revoke' | 'unrevoke' | 'start' | 'stop' | 'gap';
 
 export interface AuditEntry {
   seq: number;
@@ -28,10 +31,30 @@ export function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
   return createHash('sha256').update(JSON.stringify(entry)).digest('hex');
 }
 
+interface PendingEvent {
+  time: string;
+  event: AuditEvent;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * The chain only advances when a line is really on disk. While the file cannot be written (disk
+ * full, read-only), events wait in memory, in order, and are written when it can be again; a
+ * failed append is cut back to the last whole line, so a full disk leaves neither a torn line
+ * nor a broken chain. Past MAX_PENDING_AUDIT_EVENTS, events are counted and a `gap` entry with
+ * the count is chained in their place: honest about the loss, and audit-verify still passes.
+ */
 export class AuditLog {
   private prev = GENESIS;
   private seq = 0;
-  private queue: Promise<void> = Promise.resolve();
+  /** Bytes of whole lines in the file: where a failed append is cut back to. */
+  private size = 0;
+  private pending: PendingEvent[] = [];
+  private dropped = 0;
+  private failure: string | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private writeQueued = false;
+  private lastAttempt = 0;
 
   constructor(
     readonly file: string,
@@ -52,6 +75,7 @@ export class AuditLog {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       return;
     }
+    this.size = Buffer.byteLength(text);
     const last = text.trimEnd().split('\n').pop();
     if (!last) return;
     try {
@@ -65,25 +89,81 @@ export class AuditLog {
     }
   }
 
-  /** Appends an event; writes are queued so the chain order is the call order. */
+  /**
+   * Queues an event (stamped now) and writes it with any that are waiting; resolves when written
+   * or failed. While the log is failing, new events only queue: a write is tried again at most
+   * once a second, or by retry().
+   */
   record(event: AuditEvent, fields: Record<string, unknown> = {}): Promise<void> {
-    this.seq += 1;
-    const body = { seq: this.seq, time: new Date(this.clock.now()).toISOString(), event, ...fields, prev: this.prev };
-    const hash = entryHash(body);
-    this.prev = hash;
-    const line = `${JSON.stringify({ ...body, hash })}\n`;
-    this.queue = this.queue.then(async () => {
-      try {
-        await fs.appendFile(this.file, line, { mode: 0o640 });
-      } catch (e) {
-        this.logger.error('cannot write audit log', { file: this.file, reason: errorText(e) });
-      }
+    if (this.pending.length >= MAX_PENDING_AUDIT_EVENTS) this.dropped += 1;
+    else this.pending.push({ time: new Date(this.clock.now()).toISOString(), event, fields });
+    if (this.failure && this.clock.now() - this.lastAttempt < RETRY_WHILE_FAILING_MS) return this.writing;
+    return this.retry();
+  }
+
+  /** Writes whatever is waiting (also called by readiness probes, so recovery needs no new event). */
+  retry(): Promise<void> {
+    // One write queued behind the current one takes everything recorded until it starts.
+    if (this.writeQueued) return this.writing;
+    this.writeQueued = true;
+    this.writing = this.writing.then(() => {
+      this.writeQueued = false;
+      return this.writePending();
     });
-    return this.queue;
+    return this.writing;
+  }
+
+  /** Why the log cannot be written right now, or undefined. */
+  get writeFailure(): string | undefined {
+    return this.failure;
   }
 
   flush(): Promise<void> {
-    return this.queue;
+    return this.writing;
+  }
+
+  private async writePending(): Promise<void> {
+    if (this.pending.length === 0 && this.dropped === 0) return;
+    this.lastAttempt = this.clock.now();
+    // Events recorded while this append is under way wait for the next one.
+    const batch = this.pending.slice();
+    const dropped = this.dropped;
+    let { prev, seq } = this;
+    const lines: string[] = [];
+    const chain = (time: string, event: AuditEvent, fields: Record<string, unknown>): void => {
+      seq += 1;
+      const body = { seq, time, event, ...fields, prev };
+      prev = entryHash(body);
+      lines.push(`${JSON.stringify({ ...body, hash: prev })}\n`);
+    };
+    for (const e of batch) chain(e.time, e.event, e.fields);
+    if (dropped > 0) chain(new Date(this.clock.now()).toISOString(), 'gap', { dropped, reason: 'audit log could not be written' });
+    const text = lines.join('');
+    try {
+      await fs.appendFile(this.file, text, { mode: 0o640 });
+    } catch (e) {
+      await this.cutBack();
+      if (!this.failure) this.logger.error('cannot write audit log; events held in memory until it can be written', { file: this.file, reason: errorText(e) });
+      this.failure = errorText(e);
+      return;
+    }
+    this.prev = prev;
+    this.seq = seq;
+    this.size += Buffer.byteLength(text);
+    this.pending = this.pending.slice(batch.length);
+    this.dropped -= dropped;
+    if (this.failure) this.logger.info('audit log written again', { file: this.file, events: batch.length, dropped });
+    this.failure = undefined;
+  }
+
+  /** Removes whatever part of a failed append reached the file. */
+  private async cutBack(): Promise<void> {
+    try {
+      const { size } = await fs.stat(this.file);
+      if (size > this.size) await fs.truncate(this.file, this.size);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.error('cannot cut a partial line from the audit log', { file: this.file, reason: errorText(e) });
+    }
   }
 }
 

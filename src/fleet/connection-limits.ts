@@ -12,9 +12,22 @@ export interface ConnectionLimitOptions {
   perAddressBurst: number;
   /** A client that has not finished the TLS handshake by then is cut off. */
   handshakeTimeoutMs: number;
+  /**
+   * TLS handshakes in progress at once; further connections wait, unread, in arrival order (and
+   * are dropped after handshakeTimeoutMs of waiting). Without this, a reconnect storm starts every
+   * handshake at once, the CPU is shared by all of them, none finishes before the timeouts, and
+   * the work is thrown away (goodput collapse).
+   */
+  maxHandshakes: number;
 }
 
-export const DEFAULT_CONNECTION_LIMITS: ConnectionLimitOptions = { maxConnections: 20_000, perAddressRate: 100, perAddressBurst: 200, handshakeTimeoutMs: 10_000 };
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimitOptions = {
+  maxConnections: 20_000,
+  perAddressRate: 100,
+  perAddressBurst: 200,
+  handshakeTimeoutMs: 10_000,
+  maxHandshakes: 64,
+};
 
 interface Bucket {
   tokens: number;

@@ -18,10 +18,24 @@ import type { Identity } from '../identity/identity.js';
 import { authorizeExecutorSocket, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { serverContextOptions } from '../tls/server-options.js';
 import { checkPeerTrustDomain, peerChain } from '../tls/trust-domain.js';
+import type { AuthorizationCache } from './authorization-cache.js';
 import { ConnectionLimiter, DEFAULT_CONNECTION_LIMITS, type ConnectionLimitOptions } from './connection-limits.js';
 import { errorStatus } from './fleet-service.js';
+import { HandshakeGate } from './handshake-gate.js';
 import { fleetServiceDefinition } from '../protocol/fleet-protocol.js';
 
+/**
+ * Connections the kernel may queue before the access point accepts them. Node's default (511)
+ * overflows when thousands of executors reconnect at once after a restart; the dropped ones wait
+ * out TCP's SYN retransmission (1 s, 3 s, 7 s ... 63 s) on top of their own backoff, which made a
+ * 10,000-executor reconnect storm take minutes. The kernel caps this at net.core.somaxconn.
+ */
+const LISTEN_BACKLOG = 8_192;
+/**
+ * Longest one handshake keeps its place among the --max-handshakes: a healthy one takes a few
+ * milliseconds of CPU (tens under a storm), so only a stalled client runs past this.
+ */
+const HANDSHAKE_SLOT_LEASE_MS = 1_000;
 /** Bound on how long a refused connection may stay open to receive its reason. */
 const REJECTED_CONNECTION_LIFETIME_MS = 5_000;
 
@@ -37,9 +51,16 @@ export interface FleetListenerOptions {
   clock: Clock;
   /** Where authorized connections go. */
   fleetServer: grpc.Server;
+  /** Where the verdicts on accepted certificates are kept for the Connect handler. */
+  verdicts?: AuthorizationCache;
   limits?: ConnectionLimitOptions;
   onReject?: (event: RejectionEvent) => void;
   onLimit?: (reason: string) => void;
+}
+
+/** Both ends of a TCP connection: unique among open connections, the same on the plain and the TLS socket. */
+function connectionKey(socket: net.Socket): string {
+  return `${socket.localAddress}:${socket.localPort}>${socket.remoteAddress}:${socket.remotePort}`;
 }
 
 /** The same "address:port" form grpc-js uses for call.getPeer(). */
@@ -48,7 +69,13 @@ export function peerKey(socket: net.Socket): string {
 }
 
 export class FleetListener {
+  /** Accepts TCP connections (paused: nothing is read until the gate lets them into TLS). */
+  private readonly tcp: net.Server;
+  /** Does the TLS handshakes; it never listens itself, sockets are handed to it by the gate. */
   private readonly server: tls.Server;
+  private readonly gate: HandshakeGate<net.Socket>;
+  /** Ends the gate's hold on a connection once its handshake completes, by connection key. */
+  private readonly handshaking = new Map<string, () => void>();
   /**
    * Why each refused connection was refused, by gRPC peer string (the refusal server has nothing
    * else to go on). Two refused connections with the same remote address and port (possible on a
@@ -56,7 +83,7 @@ export class FleetListener {
    */
   private readonly rejected = new Map<string, AhError | 'ambiguous'>();
   private readonly sockets = new Set<net.Socket>();
-  private readonly rejectServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 });
+  private readonly rejectServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024, 'grpc.enable_channelz': 0 });
   private readonly fleetInjector: grpc.ConnectionInjector;
   private readonly rejectInjector: grpc.ConnectionInjector;
   private identity: Identity;
@@ -77,6 +104,7 @@ export class FleetListener {
     });
     this.fleetInjector = options.fleetServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     this.rejectInjector = this.rejectServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
     this.server = tls.createServer({
       ...serverContextOptions(options.identity),
       requestCert: true,
@@ -84,22 +112,32 @@ export class FleetListener {
       // carry its reason; nothing is served on an unauthorized socket.
       rejectUnauthorized: false,
       ALPNProtocols: ['h2'],
-      handshakeTimeout: (options.limits ?? DEFAULT_CONNECTION_LIMITS).handshakeTimeoutMs,
+      handshakeTimeout: limits.handshakeTimeoutMs,
     });
-    const limiter = new ConnectionLimiter(options.limits ?? DEFAULT_CONNECTION_LIMITS, options.clock);
-    // Runs before the TLS wrapper: a refused connection costs no handshake.
-    this.server.prependListener('connection', (socket: net.Socket) => {
+    this.gate = new HandshakeGate<net.Socket>({
+      max: limits.maxHandshakes,
+      maxWaitMs: limits.handshakeTimeoutMs,
+      leaseMs: HANDSHAKE_SLOT_LEASE_MS,
+      clock: options.clock,
+      start: (socket, done) => this.startHandshake(socket, done),
+      expire: (socket) => this.refuse(socket, 'handshake queue wait exceeded'),
+    });
+    const limiter = new ConnectionLimiter(limits, options.clock);
+    // The limits run before any TLS: a refused connection costs no handshake.
+    this.tcp = net.createServer({ pauseOnConnect: true }, (socket: net.Socket) => {
       const verdict = limiter.admit(socket.remoteAddress ?? '?', this.sockets.size);
       if (verdict !== 'ok') {
-        this.refusedConnections += 1;
-        this.options.onLimit?.(verdict);
-        socket.destroy();
+        this.refuse(socket, verdict);
         return;
       }
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
+      this.gate.offer(socket, socket.remoteAddress ?? '?');
     });
-    this.server.on('secureConnection', (socket: TLSSocket) => this.onSecureConnection(socket));
+    this.server.on('secureConnection', (socket: TLSSocket) => {
+      this.handshaking.get(connectionKey(socket))?.();
+      this.onSecureConnection(socket);
+    });
     this.server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
       options.logger.debug('tls handshake failed', { peer: peerKey(socket), reason: error.message });
       // Node reports a handshake timeout here but leaves the connection open: close it.
@@ -114,11 +152,11 @@ export class FleetListener {
         const reason = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
         reject(new AhError('LISTEN_FAILED', { address, reason }, { cause: e }));
       };
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (e) => this.options.logger.error('fleet listener error', { reason: errorText(e) }));
-        resolve(this.server.address() as net.AddressInfo);
+      this.tcp.once('error', onError);
+      this.tcp.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
+        this.tcp.off('error', onError);
+        this.tcp.on('error', (e) => this.options.logger.error('fleet listener error', { reason: errorText(e) }));
+        resolve(this.tcp.address() as net.AddressInfo);
       });
     });
   }
@@ -138,7 +176,8 @@ export class FleetListener {
    * status) for up to `graceMs`, then destroys whatever is left.
    */
   async close(graceMs = 1_000): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    for (const socket of this.gate.drain()) socket.destroy();
     this.fleetInjector.drain(graceMs);
     this.rejectInjector.drain(0);
     const deadline = this.options.clock.now() + graceMs;
@@ -148,6 +187,34 @@ export class FleetListener {
     this.rejectInjector.destroy();
     this.rejectServer.forceShutdown();
     await closed;
+  }
+
+  /** Connection counts for metrics: open (TCP), in a TLS handshake, waiting for one. */
+  get connectionStats(): { open: number; handshaking: number; waiting: number } {
+    return { open: this.sockets.size, handshaking: this.gate.inProgress, waiting: this.gate.waiting };
+  }
+
+  private refuse(socket: net.Socket, reason: string): void {
+    this.refusedConnections += 1;
+    this.options.onLimit?.(reason);
+    socket.destroy();
+  }
+
+  /**
+   * Hands a connection to the TLS server. Its gate slot is given back when the handshake
+   * completes (secureConnection) or the connection closes (a failed handshake always closes it);
+   * the gate's lease covers the rest.
+   */
+  private startHandshake(socket: net.Socket, done: () => void): void {
+    if (socket.destroyed) return done();
+    const key = connectionKey(socket);
+    const finish = (): void => {
+      if (this.handshaking.get(key) === finish) this.handshaking.delete(key);
+      done();
+    };
+    this.handshaking.set(key, finish);
+    socket.once('close', finish);
+    this.server.emit('connection', socket);
   }
 
   private onSecureConnection(socket: TLSSocket): void {
@@ -187,7 +254,9 @@ export class FleetListener {
       return;
     }
     // The Connect handler re-reads the certificate from this very socket (never from a lookup by
-    // address), so a connection can only ever act as the identity it proved.
+    // address), so a connection can only ever act as the identity it proved; the verdict on that
+    // certificate it finds in the cache.
+    this.options.verdicts?.remember(decision, this.options.sanPrefix);
     this.fleetInjector.injectConnection(socket);
   }
 }

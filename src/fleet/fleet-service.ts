@@ -8,6 +8,7 @@ import type { Clock, Timer } from '../core/clock.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { authorizeExecutorCertificate, type AuthorizedExecutor } from '../tls/authorize-executor.js';
+import type { AuthorizationCache } from './authorization-cache.js';
 import { ERROR_METADATA_KEY, type AccessPointMessage, type ExecutorMessage, type Hello } from '../protocol/fleet-protocol.js';
 import type { Registry } from './registry.js';
 import type { Revocations } from './revocations.js';
@@ -68,6 +69,8 @@ export interface FleetServiceOptions {
   policy: HeartbeatPolicy;
   /** The executor URI SAN prefix the access point enforces. */
   sanPrefix(): string;
+  /** Verdicts the TLS listener already made on the connections' certificates. */
+  verdicts?: AuthorizationCache;
   events?: Partial<FleetEvents>;
   /** Enrolled executors at most; more are refused (an executor that is already enrolled may reconnect). */
   maxExecutors?: number;
@@ -122,7 +125,8 @@ export class FleetService {
   private identify(call: ConnectCall): AuthorizedExecutor {
     const raw = call.getAuthContext().sslPeerCertificate?.raw;
     if (!raw) throw new AhError('CLIENT_CERT_REQUIRED');
-    const executor = authorizeExecutorCertificate(new X509Certificate(raw), this.options.sanPrefix());
+    const prefix = this.options.sanPrefix();
+    const executor = this.options.verdicts?.lookup(raw, prefix) ?? authorizeExecutorCertificate(new X509Certificate(raw), prefix);
     const revoked = this.options.revocations.get(executor.spiffeId);
     if (revoked) throw new AhError('REVOKED', { reason: revoked.reason }, { detail: `revoked at ${revoked.at}` });
     return executor;

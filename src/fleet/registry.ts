@@ -49,6 +49,12 @@ interface RegistryFile {
 }
 
 export const REGISTRY_FILE = 'registry.json';
+/**
+ * registry.json is rewritten at most this often: a burst of changes (a reconnect storm) is
+ * batched, a single change is written at once. A crash loses at most this much presence history;
+ * the executors themselves re-enroll.
+ */
+const REGISTRY_WRITE_INTERVAL_MS = 1_000;
 
 export class Registry {
   private readonly records = new Map<string, ExecutorRecord>();
@@ -63,7 +69,11 @@ export class Registry {
     /** Called after every change of presence (enroll, disconnect). */
     private readonly onChange: () => void = () => {},
   ) {
-    this.writer = new CoalescedJsonWriter(this.file, (): RegistryFile => ({ version: 1, executors: this.list() }), logger, { mode: 0o640 });
+    this.writer = new CoalescedJsonWriter(this.file, (): RegistryFile => ({ version: 1, executors: this.list() }), logger, {
+      mode: 0o640,
+      minIntervalMs: REGISTRY_WRITE_INTERVAL_MS,
+      clock,
+    });
   }
 
   get file(): string {
@@ -172,8 +182,14 @@ export class Registry {
     return r ? { ...r } : undefined;
   }
 
+  /** Every record, by SPIFFE ID (plain code-unit order: IDs are ASCII, and localeCompare costs ICU time per pair). */
   list(): ExecutorRecord[] {
-    return [...this.records.values()].map((r) => ({ ...r })).sort((a, b) => a.id.localeCompare(b.id));
+    return [...this.records.values()].map((r) => ({ ...r })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Executors known, online or not. */
+  get size(): number {
+    return this.records.size;
   }
 
   onlineCount(): number {

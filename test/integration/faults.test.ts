@@ -1,14 +1,16 @@
 // Faults an operator will meet: a crash in the middle of a state write, a state directory that
-// cannot be written, and a machine whose clock is ten minutes off.
+// cannot be written or is on a full disk, and a machine whose clock is ten minutes off.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import { Enroller } from '../../src/executor/enroller.js';
 import { FixedIdentitySource } from '../../src/identity/identity.js';
 import { runStatus } from '../../src/cli/status-command.js';
+import { verifyAuditLog } from '../../src/fleet/audit-log.js';
 import { REPO_ROOT } from '../support/agent-process.js';
 import { captureLogger, startFleet, unvalidatedIdentity } from '../support/fleet-fixture.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -81,6 +83,88 @@ describe('a state directory that cannot be written', () => {
       expect(JSON.parse(readFileSync(registry, 'utf8')).executors.map((e: { name: string }) => e.name)).toContain('during-outage');
       await session.goodbye('done');
     } finally {
+      await fleet.stop();
+    }
+  });
+});
+
+/** Mounts a small tmpfs at `dir` if this process may (root); false where it may not. */
+function mountTmpfs(dir: string, size: string): boolean {
+  mkdirSync(dir, { recursive: true });
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
+}
+
+describe('a full disk under the state directory', () => {
+  const stateDir = path.join(tmp.dir, 'full', 'ap-state');
+  const mounted = mountTmpfs(stateDir, '512k');
+  afterAll(() => {
+    if (mounted) spawnSync('umount', ['-l', stateDir]);
+  });
+
+  // Needs a real filesystem that runs out of space: a tmpfs, which only root can mount. Where
+  // that is not possible the unwritable-directory test above covers the same recovery path.
+  it.skipIf(!mounted)('keeps serving, holds the audit trail in memory, leaves every file whole, and recovers when space returns', async () => {
+    const dir = path.join(tmp.dir, 'full');
+    const fleet = await startFleet(dir, { minMs: 50 }, { admin: { host: '127.0.0.1', port: 0 } });
+    const admin = `http://${fleet.accessPoint.adminListen}`;
+    const registry = path.join(stateDir, 'registry.json');
+    const audit = path.join(stateDir, 'audit.log');
+    const { FleetSession } = await import('../../src/executor/session.js');
+    const enroll = async (name: string): Promise<InstanceType<typeof FleetSession>> => {
+      const session = new FleetSession({
+        target: { host: '127.0.0.1', port: fleet.port },
+        identity: unvalidatedIdentity(await fleet.ca.executor(name)),
+        hello: { name, labels: {}, version: 'x', host: null, heartbeat_interval_ms: 100 },
+        connectTimeoutMs: 5_000,
+        clock: systemClock,
+        logger: captureLogger().logger,
+      });
+      await session.start();
+      return session;
+    };
+    const before = await enroll('before');
+    try {
+      await fleet.accessPoint.registry.flush();
+      // Fill the filesystem: the write stops at ENOSPC with the filler holding every free page.
+      const filler = path.join(stateDir, 'filler');
+      expect(() => writeFileSync(filler, Buffer.alloc(1024 * 1024))).toThrow(/ENOSPC/);
+      const during = await enroll('during-full');
+      // The audit log may still have room in its last page: refused connections (one audit line
+      // each) use it up.
+      for (let i = 0; i < 40; i++) {
+        await new Promise<void>((resolve) => {
+          const s = tls.connect({ host: '127.0.0.1', port: fleet.port, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => s.end());
+          s.on('close', () => resolve());
+          s.on('error', () => resolve());
+        });
+      }
+      await waitFor('degraded', async () => (await fetch(`${admin}/readyz`)).status === 503);
+      const body = (await (await fetch(`${admin}/readyz`)).json()) as { status: string; reason: string };
+      expect(body).toMatchObject({ status: 'degraded' });
+      expect(body.reason).toMatch(/no space left on device/);
+      expect(fleet.logs.some((l) => l.startsWith('error: cannot write state file; serving on, degraded'))).toBe(true);
+      expect(fleet.logs.some((l) => l.startsWith('error: cannot write audit log; events held in memory until it can be written'))).toBe(true);
+      // Both executors keep beating while nothing can be saved.
+      const acked = [before.heartbeats.acked, during.heartbeats.acked];
+      await waitFor('heartbeats acknowledged on a full disk', () => before.heartbeats.acked > (acked[0] as number) + 3 && during.heartbeats.acked > (acked[1] as number) + 3);
+      // What is on disk is the last whole state: valid JSON, whole audit lines, an unbroken chain.
+      const names = (): string[] => (JSON.parse(readFileSync(registry, 'utf8')) as { executors: Array<{ name: string }> }).executors.map((e) => e.name);
+      expect(names()).toContain('before');
+      expect(names()).not.toContain('during-full');
+      expect(verifyAuditLog(readFileSync(audit, 'utf8')).brokenAt).toBeUndefined();
+      expect(readdirSync(stateDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      // Space returns: state and the held audit events are written, and the chain still verifies.
+      rmSync(filler);
+      await waitFor('ready again', async () => (await fetch(`${admin}/readyz`)).status === 200);
+      await waitFor('registry written', () => names().includes('during-full'));
+      await fleet.accessPoint.audit.flush();
+      const auditText = readFileSync(audit, 'utf8');
+      expect(verifyAuditLog(auditText).brokenAt).toBeUndefined();
+      expect(auditText).toMatch(/"event":"enroll","executor_id":"spiffe:\/\/example\.org\/ah\/agent\/during-full"/);
+      expect(auditText.match(/"event":"reject"/g)?.length).toBe(40);
+      await during.goodbye('done');
+    } finally {
+      await before.goodbye('done');
       await fleet.stop();
     }
   });

@@ -1,7 +1,7 @@
 // Operating a fleet through the admin endpoint, in real processes: metrics that move, executors
 // listed, revocation (disconnect within a second, refused and audited, undone), the audit chain.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import tls from 'node:tls';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,19 @@ describe('admin endpoint and metrics', () => {
     expect(text).toMatch(/^ah_executor_connected 1$/m);
     expect(Number(/^ah_heartbeat_round_trip_seconds_count (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
     expect(text).toMatch(/^ah_identity_expiry_timestamp_seconds\{provider="dev"\} \d+$/m);
+    expect(Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(10 * 1024 * 1024);
+  });
+
+  it('exports the process figures a large fleet runs into: memory, file descriptors, event loop lag', async () => {
+    const text = await (await fetch(`http://${admin}/metrics`)).text();
+    const pid = ap.child.pid as number;
+    const rss = Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1]);
+    const fds = Number(/^process_open_fds (\d+)$/m.exec(text)?.[1]);
+    expect(rss).toBeGreaterThan(10 * 1024 * 1024);
+    // The access point's own descriptor count, within the few opened or closed since the scrape.
+    expect(Math.abs(fds - readdirSync(`/proc/${pid}/fd`).length)).toBeLessThan(5);
+    expect(text).toMatch(/^process_max_fds \d+$/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds [\d.e-]+$/m);
   });
 
   it('lists the fleet with ah agent executors', async () => {

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONNECTION_LIMITS } from '../../src/fleet/connection-limits.js';
 import { AgentProcess, AH_BIN, REPO_ROOT, startAccessPoint } from '../support/agent-process.js';
 import { makeTempDir } from '../support/tmp.js';
 
@@ -35,6 +36,13 @@ describe('systemd units', () => {
     }
     expect(text).toMatch(/^EnvironmentFile=-\/etc\/ah\/(access-point|executor)\.env$/m);
     expect(text).toMatch(/^RestartSec=\d+s$/m);
+  });
+
+  it('gives the access point enough file descriptors for its default connection cap', () => {
+    const text = readFileSync(path.join(REPO_ROOT, 'systemd', 'ah-access-point.service'), 'utf8');
+    const limit = Number(/^LimitNOFILE=(\d+)$/m.exec(text)?.[1]);
+    // Two descriptors per connection at worst (an executor rotating holds two), plus files.
+    expect(limit).toBeGreaterThanOrEqual(2 * DEFAULT_CONNECTION_LIMITS.maxConnections + 1024);
   });
 
   it.skipIf(!hasSystemdAnalyze)('passes systemd-analyze verify', () => {

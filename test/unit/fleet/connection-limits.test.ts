@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConnectionLimiter } from '../../../src/fleet/connection-limits.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
-const limits = { maxConnections: 5, perAddressRate: 10, perAddressBurst: 3, handshakeTimeoutMs: 1_000 };
+const limits = { maxConnections: 5, perAddressRate: 10, perAddressBurst: 3, handshakeTimeoutMs: 1_000, maxHandshakes: 64 };
 
 describe('ConnectionLimiter', () => {
   it('allows a burst per address, then refills at the rate', async () => {

@@ -33,7 +33,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   // Let background writes finish before the directory goes away.
-  await Promise.all(created.splice(0).map((r) => r.flush()));
+  await Promise.all(created.splice(0).map((r) => flushed(r)));
   tmp.cleanup();
 });
 
@@ -54,6 +54,24 @@ function facts(name: string, connectionId: string, extra: Partial<EnrollFacts> =
 }
 
 const idOf = (name: string): string => `spiffe://example.org/ah/agent/${name}`;
+
+/**
+ * Waits until the registry's writes are on disk. Writes are spaced by an interval on the
+ * registry's clock (the fake one here), so that clock is moved to the writer's next timer
+ * whenever it waits, while the real disk I/O completes.
+ */
+async function flushed(registry: Registry): Promise<void> {
+  let done = false;
+  const flushing = registry.flush().then(() => {
+    done = true;
+  });
+  while (!done) {
+    // Time moves only when the writer is waiting out its interval.
+    if (clock.pendingTimers > 0) await clock.tick();
+    await new Promise((r) => setImmediate(r));
+  }
+  await flushing;
+}
 
 async function readRegistryFile(dir = tmp.dir): Promise<{ version: number; executors: ExecutorRecord[] }> {
   return JSON.parse(await fs.readFile(path.join(dir, REGISTRY_FILE), 'utf8')) as { version: number; executors: ExecutorRecord[] };
@@ -91,7 +109,7 @@ describe('Registry enrollment', () => {
   it('writes registry.json with mode 0640 once flushed', async () => {
     const registry = newRegistry();
     registry.enroll(facts('a', 'c1'));
-    await registry.flush();
+    await flushed(registry);
     const file = path.join(tmp.dir, REGISTRY_FILE);
     expect(registry.file).toBe(file);
     expect((await fs.stat(file)).mode & 0o777).toBe(0o640);
@@ -204,7 +222,7 @@ describe('Registry disconnects', () => {
     });
     expect(registry.onlineCount()).toBe(0);
     expect(registry.isCurrent(idOf('a'), 'c1')).toBe(false);
-    await registry.flush();
+    await flushed(registry);
     const onDisk = await readRegistryFile();
     expect(onDisk.executors[0]).toMatchObject({ state: 'offline', disconnectReason: 'heartbeat timeout' });
   });
@@ -231,7 +249,7 @@ describe('Registry persistence across restarts', () => {
     before.enroll(facts('b', 'c2'));
     await clock.advance(10_000);
     before.disconnect(idOf('b'), 'c2', 'client closed');
-    await before.flush();
+    await flushed(before);
 
     await clock.advance(50_000);
     const after = newRegistry();
@@ -257,14 +275,14 @@ describe('Registry persistence across restarts', () => {
   it('keeps firstSeen when an executor reconnects to the restarted access point', async () => {
     const before = newRegistry();
     before.enroll(facts('a', 'c1'));
-    await before.flush();
+    await flushed(before);
     await clock.advance(120_000);
     const after = newRegistry();
     await after.load();
     expect(after.enroll(facts('a', 'c9'))).toBeUndefined();
     expect(after.get(idOf('a'))).toMatchObject({ state: 'online', firstSeen: iso(START), connectedSince: iso(START + 120_000) });
     expect(after.onlineCount()).toBe(1);
-    await after.flush();
+    await flushed(after);
   });
 
   it('moves a corrupt registry.json aside, logs a warning and starts empty', async () => {
@@ -290,7 +308,7 @@ describe('Registry persistence across restarts', () => {
     const registry = newRegistry();
     await registry.load();
     registry.enroll(facts('a', 'c1'));
-    await registry.flush();
+    await flushed(registry);
     expect((await readRegistryFile()).executors.map((r) => r.id)).toEqual([idOf('a')]);
     expect(await fs.readFile(`${file}.corrupt-${START}`, 'utf8')).toBe('not json at all');
   });
@@ -300,7 +318,7 @@ describe('Registry persistence across restarts', () => {
   it('starts empty when a corrupt registry.json holds a valid entry before a broken one', async () => {
     const before = newRegistry();
     before.enroll(facts('a', 'c1'));
-    await before.flush();
+    await flushed(before);
     const file = path.join(tmp.dir, REGISTRY_FILE);
     const good = await readRegistryFile();
     await fs.writeFile(file, JSON.stringify({ version: 1, executors: [...good.executors, null] }));
@@ -338,7 +356,7 @@ describe('Registry change notifications and writes', () => {
     const registry = newRegistry();
     const names = Array.from({ length: 100 }, (_, i) => `e${String(i).padStart(3, '0')}`);
     for (const name of names) registry.enroll(facts(name, `conn-${name}`));
-    await registry.flush();
+    await flushed(registry);
 
     const onDisk = await readRegistryFile();
     expect(onDisk.executors).toHaveLength(100);

@@ -1,6 +1,5 @@
 // The executor's judgement of the access point certificate, on real certificates.
 
-import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
