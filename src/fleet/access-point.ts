@@ -21,7 +21,6 @@ import { AdminServer } from '../core/admin-http.js';
 import { AccessPointMetrics } from './access-point-metrics.js';
 import { adminRoutes } from './admin-routes.js';
 import { AuditLog } from './audit-log.js';
-import { AuthorizationCache } from './authorization-cache.js';
 import { Revocations } from './revocations.js';
 import type { ConnectionLimitOptions } from './connection-limits.js';
 
@@ -72,7 +71,6 @@ export class AccessPoint {
   readonly registry: Registry;
   private readonly grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024, 'grpc.enable_channelz': 0 });
   private readonly service: FleetService;
-  private readonly verdicts = new AuthorizationCache();
   private listener: FleetListener | undefined;
   private readonly statusWriter: CoalescedJsonWriter;
   private state: AccessPointStatus['state'] = 'starting';
@@ -100,7 +98,6 @@ export class AccessPoint {
       logger: options.logger,
       policy: options.policy,
       sanPrefix: () => this.sanPrefix,
-      verdicts: this.verdicts,
       ...(options.maxExecutors === undefined ? {} : { maxExecutors: options.maxExecutors }),
       events: {
         enrolled: (e) => {
@@ -139,7 +136,6 @@ export class AccessPoint {
       logger: options.logger.child('tls'),
       clock: options.clock,
       fleetServer: this.grpcServer,
-      verdicts: this.verdicts,
       ...(options.limits ? { limits: options.limits } : {}),
       onLimit: (reason) => this.metrics.events.limited?.(reason),
       onReject: (event) => {

@@ -18,7 +18,6 @@ import type { Identity } from '../identity/identity.js';
 import { authorizeExecutorSocket, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { serverContextOptions } from '../tls/server-options.js';
 import { checkPeerTrustDomain, peerChain } from '../tls/trust-domain.js';
-import type { AuthorizationCache } from './authorization-cache.js';
 import { ConnectionLimiter, DEFAULT_CONNECTION_LIMITS, type ConnectionLimitOptions } from './connection-limits.js';
 import { errorStatus } from './fleet-service.js';
 import { HandshakeGate } from './handshake-gate.js';
@@ -51,8 +50,6 @@ export interface FleetListenerOptions {
   clock: Clock;
   /** Where authorized connections go. */
   fleetServer: grpc.Server;
-  /** Where the verdicts on accepted certificates are kept for the Connect handler. */
-  verdicts?: AuthorizationCache;
   limits?: ConnectionLimitOptions;
   onReject?: (event: RejectionEvent) => void;
   onLimit?: (reason: string) => void;
@@ -254,9 +251,7 @@ export class FleetListener {
       return;
     }
     // The Connect handler re-reads the certificate from this very socket (never from a lookup by
-    // address), so a connection can only ever act as the identity it proved; the verdict on that
-    // certificate it finds in the cache.
-    this.options.verdicts?.remember(decision, this.options.sanPrefix);
+    // address), so a connection can only ever act as the identity it proved.
     this.fleetInjector.injectConnection(socket);
   }
 }

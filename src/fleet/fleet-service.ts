@@ -2,13 +2,13 @@
 // Only connections whose certificate passed authorization reach this handler; the executor's
 // identity is looked up from the connection, never taken from what it sends.
 
-import { randomUUID, X509Certificate } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock, Timer } from '../core/clock.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { authorizeExecutorCertificate, type AuthorizedExecutor } from '../tls/authorize-executor.js';
-import type { AuthorizationCache } from './authorization-cache.js';
+import { peerCertificateView } from '../x509/certificate.js';
 import { ERROR_METADATA_KEY, type AccessPointMessage, type ExecutorMessage, type Hello } from '../protocol/fleet-protocol.js';
 import type { Registry } from './registry.js';
 import type { Revocations } from './revocations.js';
@@ -69,8 +69,6 @@ export interface FleetServiceOptions {
   policy: HeartbeatPolicy;
   /** The executor URI SAN prefix the access point enforces. */
   sanPrefix(): string;
-  /** Verdicts the TLS listener already made on the connections' certificates. */
-  verdicts?: AuthorizationCache;
   events?: Partial<FleetEvents>;
   /** Enrolled executors at most; more are refused (an executor that is already enrolled may reconnect). */
   maxExecutors?: number;
@@ -123,10 +121,9 @@ export class FleetService {
 
   /** The executor behind this call, from the certificate of the TLS connection the call arrived on. */
   private identify(call: ConnectCall): AuthorizedExecutor {
-    const raw = call.getAuthContext().sslPeerCertificate?.raw;
-    if (!raw) throw new AhError('CLIENT_CERT_REQUIRED');
-    const prefix = this.options.sanPrefix();
-    const executor = this.options.verdicts?.lookup(raw, prefix) ?? authorizeExecutorCertificate(new X509Certificate(raw), prefix);
+    const peer = call.getAuthContext().sslPeerCertificate;
+    if (!peer?.raw) throw new AhError('CLIENT_CERT_REQUIRED');
+    const executor = authorizeExecutorCertificate(peerCertificateView(peer), this.options.sanPrefix());
     const revoked = this.options.revocations.get(executor.spiffeId);
     if (revoked) throw new AhError('REVOKED', { reason: revoked.reason }, { detail: `revoked at ${revoked.at}` });
     return executor;

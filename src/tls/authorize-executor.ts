@@ -3,14 +3,14 @@
 // message, and the X509-SVID rules and the URI SAN prefix are applied.
 
 import type { TLSSocket } from 'node:tls';
-import type { X509Certificate } from 'node:crypto';
 import { AhError, isAhError } from '../core/errors.js';
+import { peerCertificateView, type CertificateView } from '../x509/certificate.js';
 import { requireOneUriSan } from '../x509/san.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 
 export interface AuthorizedExecutor {
   spiffeId: string;
-  certificate: X509Certificate;
+  certificate: CertificateView;
 }
 
 const UNKNOWN_AUTHORITY = new Set([
@@ -32,7 +32,7 @@ export function verifyErrorToAhError(code: string): AhError {
 }
 
 /** Checks an executor's (already verified) leaf against the access point's policy. */
-export function authorizeExecutorCertificate(cert: X509Certificate, sanPrefix: string): AuthorizedExecutor {
+export function authorizeExecutorCertificate(cert: CertificateView, sanPrefix: string): AuthorizedExecutor {
   if (cert.ca) throw new AhError('CLIENT_CERT_REJECTED', { reason: 'leaf certificate with CA flag set to true' });
   const uri = requireOneUriSan(cert);
   try {
@@ -48,8 +48,9 @@ export function authorizeExecutorCertificate(cert: X509Certificate, sanPrefix: s
 
 /** The whole post-handshake decision for one connection. */
 export function authorizeExecutorSocket(socket: TLSSocket, sanPrefix: string): AuthorizedExecutor {
-  const cert = socket.getPeerX509Certificate();
-  if (!cert) throw new AhError('CLIENT_CERT_REQUIRED');
+  // The plain peer certificate object: about 2.5x cheaper to get than getPeerX509Certificate().
+  const peer = socket.getPeerCertificate();
+  if (!peer?.raw) throw new AhError('CLIENT_CERT_REQUIRED');
   if (!socket.authorized) throw verifyErrorToAhError(String(socket.authorizationError ?? 'UNKNOWN'));
-  return authorizeExecutorCertificate(cert, sanPrefix);
+  return authorizeExecutorCertificate(peerCertificateView(peer), sanPrefix);
 }

@@ -3,12 +3,11 @@
 // match the host name of --remote-server.
 
 import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
 import { systemClock } from '../core/clock.js';
 import { AhError, isAhError } from '../core/errors.js';
 import type { Identity } from '../identity/identity.js';
 import { checkPeerTrustDomain, peerChain } from './trust-domain.js';
-import { subjectAltNames } from '../x509/certificate.js';
+import { peerCertificateView, subjectAltNames } from '../x509/certificate.js';
 
 export interface ServerIdentityPolicy {
   /** The access point host from --remote-server. */
@@ -22,7 +21,7 @@ export interface ServerIdentityPolicy {
 /** Returns the error for a server certificate that does not meet the policy, or undefined. */
 export function judgeServerCertificate(policy: ServerIdentityPolicy, peer: PeerCertificate): AhError | undefined {
   if (policy.expectedServerId) {
-    const uris = peer.raw ? subjectAltNames(new X509Certificate(peer.raw)).uris : [];
+    const uris = peer.raw ? subjectAltNames(peerCertificateView(peer)).uris : [];
     if (uris.length === 1 && uris[0] === policy.expectedServerId) {
       if (!policy.identity) return undefined;
       try {

@@ -1,8 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type net from 'node:net';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AhError } from '../../../src/core/errors.js';
-import { authorizeExecutorCertificate, verifyErrorToAhError } from '../../../src/tls/authorize-executor.js';
+import { authorizeExecutorCertificate, authorizeExecutorSocket, verifyErrorToAhError } from '../../../src/tls/authorize-executor.js';
 import { TestCa, type IdentityFiles } from '../../support/test-ca.js';
 import { makeTempDir } from '../../support/tmp.js';
 import { expectAhError } from '../helpers/errors.js';
@@ -13,6 +15,7 @@ const UNKNOWN_AUTHORITY = 'client certificate rejected: certificate signed by un
 
 let tmp: ReturnType<typeof makeTempDir>;
 let ca: TestCa;
+let serverOptions: tls.TlsOptions;
 
 function certOf(files: IdentityFiles): X509Certificate {
   return new X509Certificate(readFileSync(files.cert));
@@ -25,6 +28,8 @@ async function leaf(file: string, uris: string[], extra: { isCa?: boolean; dns?:
 beforeAll(async () => {
   tmp = makeTempDir('ah-authorize-');
   ca = await TestCa.create(tmp.dir);
+  const server = await ca.server();
+  serverOptions = { cert: readFileSync(server.cert), key: readFileSync(server.key), ca: readFileSync(server.ca) };
 });
 
 afterAll(() => tmp.cleanup());
@@ -142,5 +147,43 @@ describe('verifyErrorToAhError', () => {
     expect(err.code).toBe('CLIENT_CERT_REJECTED');
     expect(err.message).toBe('client certificate rejected: invalid purpose');
     expect(err.detail).toBe('the access point rejected the executor certificate (INVALID_PURPOSE)');
+  });
+});
+
+describe('the verdict from a live TLS socket', () => {
+  // The access point judges the certificate object the TLS socket already holds instead of
+  // parsing the DER again; both must come to the same verdict, including for names that Node
+  // prints quoted (a comma in the URI) and so are decoded in full.
+  it.each([
+    ['good', ['spiffe://example.org/ah/agent/live'], false],
+    ['two URIs', ['spiffe://example.org/ah/agent/a', 'spiffe://example.org/ah/agent/b'], false],
+    ['comma in the URI', ['spiffe://example.org/ah/agent/a,b'], false],
+    ['outside the prefix', ['spiffe://example.org/other/x'], false],
+    ['CA flag', ['spiffe://example.org/ah/agent/ca'], true],
+  ])('agrees with a full parse: %s', async (name, uris, isCa) => {
+    const files = await ca.issueFiles(`live-${name.replace(/\W/g, '-')}`, { commonName: 'live', uris, isCa });
+    const verdict = (f: () => unknown): unknown => {
+      try {
+        const v = f() as { spiffeId: string; certificate: { serialNumber: string; validTo: string } };
+        return { id: v.spiffeId, serial: v.certificate.serialNumber, validTo: v.certificate.validTo };
+      } catch (e) {
+        return { code: (e as AhError).code, detail: (e as AhError).detail };
+      }
+    };
+    const fromSocket = await new Promise<unknown>((resolve, reject) => {
+      const server = tls.createServer({ ...serverOptions, requestCert: true, rejectUnauthorized: false }, (socket) => {
+        resolve(verdict(() => authorizeExecutorSocket(socket, PREFIX)));
+        socket.destroy();
+        server.close();
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        const client = tls.connect({ host: '127.0.0.1', port, cert: readFileSync(files.cert), key: readFileSync(files.key), ca: readFileSync(files.ca), servername: 'localhost' });
+        client.on('error', () => {});
+        client.on('close', () => undefined);
+      });
+      server.on('error', reject);
+    });
+    expect(fromSocket).toEqual(verdict(() => authorizeExecutorCertificate(certOf(files), PREFIX)));
   });
 });
