@@ -207,3 +207,67 @@ describe('hostile input on the fleet port', () => {
     expect(process.memoryUsage().heapUsed).toBeLessThan(512 * 1024 * 1024);
   });
 });
+
+describe('the handshake gate', () => {
+  let gated: FleetFixture;
+  const metricValue = async (name: string): Promise<number> => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await gated.accessPoint.metrics.text())?.[1]);
+
+  beforeAll(async () => {
+    gated = await startFleet(`${tmp.dir}/gated`, { minMs: 50 }, {
+      limits: { maxConnections: 2_000, perAddressRate: 1_000, perAddressBurst: 1_000, handshakeTimeoutMs: 10_000, maxHandshakes: 4 },
+    });
+  });
+  afterAll(() => gated.stop());
+
+  it('runs at most --max-handshakes at once and lets a burst of executors through', async () => {
+    let highest = 0;
+    const watch = setInterval(() => void metricValue('ah_handshakes_in_progress').then((v) => (highest = Math.max(highest, v))), 5);
+    const files = await Promise.all(Array.from({ length: 30 }, (_, i) => gated.ca.executor(`burst-${i}`)));
+    const sessions = files.map((f, i) =>
+      new FleetSession({
+        target: { host: '127.0.0.1', port: gated.port },
+        identity: unvalidatedIdentity(f),
+        expectedServerId: 'spiffe://example.org/ah/serve',
+        hello: { name: `burst-${i}`, labels: {}, version: 'test', host: null, heartbeat_interval_ms: 1_000 },
+        connectTimeoutMs: 10_000,
+        clock: systemClock,
+        logger: silentLogger,
+      }),
+    );
+    await Promise.all(sessions.map((s) => s.start()));
+    clearInterval(watch);
+    expect(gated.accessPoint.registry.onlineCount()).toBe(30);
+    expect(highest).toBeGreaterThan(0);
+    expect(highest).toBeLessThanOrEqual(4);
+    await Promise.all(sessions.map((s) => s.goodbye('done')));
+  });
+
+  it('does not let clients that connect and then stall keep an executor out', async () => {
+    // 40 connections from another loopback address that never send a byte: ten times the gate.
+    const stalled = Array.from({ length: 40 }, () => {
+      const s = net.connect({ host: '127.0.0.1', port: gated.port, localAddress: '127.0.0.2' });
+      s.on('error', () => {});
+      return s;
+    });
+    try {
+      await waitFor('stalled connections queued', async () => (await metricValue('ah_handshakes_waiting')) >= 30);
+      const started = Date.now();
+      const s = new FleetSession({
+        target: { host: '127.0.0.1', port: gated.port },
+        identity: unvalidatedIdentity(await gated.ca.executor('behind-stalled')),
+        expectedServerId: 'spiffe://example.org/ah/serve',
+        hello: { name: 'behind-stalled', labels: {}, version: 'test', host: null, heartbeat_interval_ms: 1_000 },
+        connectTimeoutMs: 10_000,
+        clock: systemClock,
+        logger: silentLogger,
+      });
+      await s.start();
+      // Its turn comes as soon as one stalled slot's 1 s lease runs out, not after the 10 s
+      // handshake timeout of every stalled connection ahead of it.
+      expect(Date.now() - started).toBeLessThan(3_000);
+      await s.goodbye('done');
+    } finally {
+      for (const s of stalled) s.destroy();
+    }
+  });
+});
