@@ -74,6 +74,11 @@ const cases: Array<{ name: string; args: string[]; error: string }> = [
     args: ['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--identity', 'dev', '--cert', __filename, '--key', __filename, ...state('l')],
     error: 'error: --cert and --key belong to --identity files, not --identity dev',
   },
+  {
+    name: 'a handshake cap of zero',
+    args: ['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--max-handshakes', '0', ...state('n')],
+    error: 'error: invalid --max-handshakes "0": expected a whole number of at least 1',
+  },
 ];
 
 describe('bad command-line input', () => {
