@@ -39,6 +39,8 @@ export interface AccessPointOptions {
   admin?: { host: string; port: number };
   maxExecutors?: number;
   limits?: ConnectionLimitOptions;
+  /** How often connections refused by the limits are summed up in the log (default one minute). */
+  refusalLogIntervalMs?: number;
 }
 
 /** The executor SAN prefix: the flag's value, or derived from our own SPIFFE ID. */
@@ -137,6 +139,7 @@ export class AccessPoint {
       clock: options.clock,
       fleetServer: this.grpcServer,
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.refusalLogIntervalMs ? { refusalLogIntervalMs: options.refusalLogIntervalMs } : {}),
       onLimit: (reason) => this.metrics.events.limited?.(reason),
       onReject: (event) => {
         this.rejected(event.peer, event.error);

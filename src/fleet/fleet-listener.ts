@@ -21,6 +21,7 @@ import { checkPeerTrustDomain, peerChain } from '../tls/trust-domain.js';
 import { ConnectionLimiter, DEFAULT_CONNECTION_LIMITS, type ConnectionLimitOptions } from './connection-limits.js';
 import { errorStatus } from './fleet-service.js';
 import { HandshakeGate } from './handshake-gate.js';
+import { RefusalSummary } from './refusal-summary.js';
 import { fleetServiceDefinition } from '../protocol/fleet-protocol.js';
 
 /**
@@ -53,6 +54,8 @@ export interface FleetListenerOptions {
   limits?: ConnectionLimitOptions;
   onReject?: (event: RejectionEvent) => void;
   onLimit?: (reason: string) => void;
+  /** How often refusals by the limits are summed up in the log (default one minute). */
+  refusalLogIntervalMs?: number;
 }
 
 /** Both ends of a TCP connection: unique among open connections, the same on the plain and the TLS socket. */
@@ -86,9 +89,11 @@ export class FleetListener {
   private identity: Identity;
   /** Connections dropped by the limits, for metrics and tests. */
   refusedConnections = 0;
+  private readonly refusals: RefusalSummary;
 
   constructor(private readonly options: FleetListenerOptions) {
     this.identity = options.identity;
+    this.refusals = new RefusalSummary(options.logger, options.clock, options.refusalLogIntervalMs ?? 60_000);
     this.rejectServer.addService(fleetServiceDefinition(), {
       Connect: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
         const known = this.rejected.get(call.getPeer());
@@ -175,6 +180,7 @@ export class FleetListener {
   async close(graceMs = 1_000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     for (const socket of this.gate.drain()) socket.destroy();
+    this.refusals.close();
     this.fleetInjector.drain(graceMs);
     this.rejectInjector.drain(0);
     const deadline = this.options.clock.now() + graceMs;
@@ -193,6 +199,7 @@ export class FleetListener {
 
   private refuse(socket: net.Socket, reason: string): void {
     this.refusedConnections += 1;
+    this.refusals.count(reason);
     this.options.onLimit?.(reason);
     socket.destroy();
   }

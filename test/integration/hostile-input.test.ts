@@ -59,6 +59,7 @@ beforeAll(async () => {
   fleet = await startFleet(tmp.dir, { minMs: 50 }, {
     maxExecutors: 3,
     limits: { maxConnections: 2_000, perAddressRate: 50, perAddressBurst: 300, handshakeTimeoutMs: 500, maxHandshakes: 64 },
+    refusalLogIntervalMs: 300,
   });
   goodFiles = await fleet.ca.executor('steady');
   good = new FleetSession({
@@ -201,6 +202,9 @@ describe('hostile input on the fleet port', () => {
     // How many depends on timing; the exact bucket arithmetic is tested on a fake clock in
     // test/unit/fleet/connection-limits.test.ts.
     await waitFor('refusals counted', async () => (await refused()) > 0);
+    // And the journal gets one summary line, not one line per dropped connection.
+    await waitFor('refusals summed up in the log', () => fleet.logs.some((l) => /^warn: connections refused by the fleet port limits .*address_rate_limited=\d+/.test(l)));
+    expect(fleet.logs.filter((l) => l.includes('address rate limited')).length).toBe(0);
   });
 
   it('keeps memory bounded', () => {
