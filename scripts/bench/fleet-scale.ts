@@ -2,8 +2,10 @@
 // several worker processes (swarm-worker.ts: each simulated executor has its own identity, TLS
 // connection and HTTP/2 stream, and heartbeats) against an access point process. Reports the
 // enrollment rate, the access point's memory per executor (RSS, and the V8 heap and external
-// memory from its own metrics), its CPU during steady heartbeats, and the reconnect storm after a
-// SIGKILL and restart against N / enrollment rate.
+// memory from its own metrics) against what bare Node needs per mTLS + HTTP/2 connection
+// (bare-connection-floor.ts, same run), its CPU during steady heartbeats, and the reconnect storm
+// after a SIGKILL and restart against N / enrollment rate. Workers connect from 127.0.0.2,
+// 127.0.0.3, ... (Linux answers on all of 127/8), so each has its own ephemeral port range.
 // Usage: npm run build && node dist/scripts/bench/fleet-scale.js [N=10000] [workers=4] [steadySeconds=20] [heartbeatSeconds=5]
 
 import { fork, type ChildProcess } from 'node:child_process';
