@@ -5,14 +5,9 @@ import { Counter, Gauge, Registry as MetricsRegistry } from 'prom-client';
 import { processMetricsText } from '../core/process-metrics.js';
 import type { IdentitySource } from '../identity/identity.js';
 import { registerIdentityMetrics } from '../identity/identity-metrics.js';
+import type { ConnectionStats } from './fleet-listener.js';
 import type { FleetEvents } from './fleet-service.js';
 import type { Registry } from './registry.js';
-
-export interface ConnectionStats {
-  open: number;
-  handshaking: number;
-  waiting: number;
-}
 
 export class AccessPointMetrics {
   readonly registry = new MetricsRegistry();

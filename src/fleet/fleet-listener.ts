@@ -44,6 +44,13 @@ export interface RejectionEvent {
   error: AhError;
 }
 
+/** Connections on the fleet port right now, for the gauges. */
+export interface ConnectionStats {
+  open: number;
+  handshaking: number;
+  waiting: number;
+}
+
 export interface FleetListenerOptions {
   identity: Identity;
   sanPrefix: string;
@@ -87,8 +94,6 @@ export class FleetListener {
   private readonly fleetInjector: grpc.ConnectionInjector;
   private readonly rejectInjector: grpc.ConnectionInjector;
   private identity: Identity;
-  /** Connections dropped by the limits, for metrics and tests. */
-  refusedConnections = 0;
   private readonly refusals: RefusalSummary;
 
   constructor(private readonly options: FleetListenerOptions) {
@@ -193,12 +198,11 @@ export class FleetListener {
   }
 
   /** Connection counts for metrics: open (TCP), in a TLS handshake, waiting for one. */
-  get connectionStats(): { open: number; handshaking: number; waiting: number } {
+  get connectionStats(): ConnectionStats {
     return { open: this.sockets.size, handshaking: this.gate.inProgress, waiting: this.gate.waiting };
   }
 
   private refuse(socket: net.Socket, reason: string): void {
-    this.refusedConnections += 1;
     this.refusals.count(reason);
     this.options.onLimit?.(reason);
     socket.destroy();
