@@ -1,4 +1,4 @@
-// The fleet port under hostile input, while a good executor heartbeats every 100 ms throughout:
+// The fleet port under hostile input, while a good executor heartbeats every 250 ms throughout:
 // garbage bytes, truncated TLS, garbage HTTP/2, oversized and malformed gRPC, absurd Hellos, a
 // heartbeat flood, stalled handshakes, connection floods from one address, and a full fleet.
 // Every loop is bounded; everything stays on 127.0.0.1.
@@ -23,6 +23,12 @@ let fleet: FleetFixture;
 let good: FleetSession;
 let goodFiles: IdentityFiles;
 const ackTimes: number[] = [];
+const steadyEnded: string[] = [];
+// The attackers run in this same process and CI runs test files in parallel on two cores, so the
+// event loop here can stall for a few hundred ms; the access point's offline limit at this interval
+// (3 missed beats + half a beat = 875 ms) leaves room for that. What is asserted is the product's
+// promise, that the executor never went offline, not a scheduling latency.
+const STEADY_HEARTBEAT_MS = 250;
 
 function session(files: IdentityFiles, name: string, heartbeatMs = 100): FleetSession {
   return new FleetSession({
@@ -66,22 +72,31 @@ beforeAll(async () => {
     target: { host: '127.0.0.1', port: fleet.port },
     identity: unvalidatedIdentity(goodFiles),
     expectedServerId: 'spiffe://example.org/ah/serve',
-    hello: { name: 'steady', labels: {}, version: 'test', host: null, heartbeat_interval_ms: 100 },
+    hello: { name: 'steady', labels: {}, version: 'test', host: null, heartbeat_interval_ms: STEADY_HEARTBEAT_MS },
     connectTimeoutMs: 5_000,
     clock: systemClock,
     logger: silentLogger,
     onAck: () => ackTimes.push(Date.now()),
   });
   await good.start();
+  void good.ended.then((e) => steadyEnded.push(e?.message ?? 'closed'));
 });
 
 afterAll(async () => {
-  // The good executor kept beating through everything: no gap near the 300 ms offline limit.
+  // The good executor kept beating through everything: its one stream never ended and the access
+  // point never marked it offline. The largest gap between acks is in the message, for diagnosis.
   const gaps = ackTimes.slice(1).map((t, i) => t - (ackTimes[i] as number));
+  const offline = fleet.logs.filter((l) => l.includes('executor offline') && l.includes('ah/agent/steady'));
+  const stateBefore = fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/steady')?.state;
+  const endedBefore = [...steadyEnded];
   await good.goodbye('done');
   await fleet.stop();
   tmp.cleanup();
-  expect(Math.max(...gaps)).toBeLessThan(300);
+  const context = `largest gap between acks ${Math.max(...gaps)} ms over ${ackTimes.length} acks`;
+  expect(offline, context).toEqual([]);
+  expect(endedBefore, context).toEqual([]);
+  expect(stateBefore, context).toBe('online');
+  expect(ackTimes.length, context).toBeGreaterThan(10);
 });
 
 describe('hostile input on the fleet port', () => {
@@ -267,8 +282,9 @@ describe('the handshake gate', () => {
       });
       await s.start();
       // Its turn comes as soon as one stalled slot's 1 s lease runs out, not after the 10 s
-      // handshake timeout of every stalled connection ahead of it.
-      expect(Date.now() - started).toBeLessThan(3_000);
+      // handshake timeout of every stalled connection ahead of it (5 s leaves room for a loaded
+      // machine and still tells the two apart).
+      expect(Date.now() - started).toBeLessThan(5_000);
       await s.goodbye('done');
     } finally {
       for (const s of stalled) s.destroy();

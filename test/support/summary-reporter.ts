@@ -1,22 +1,36 @@
 // Prints one plain closing line, "N passed, N failed, N skipped", after vitest's own summary, so a
-// CI log reader that knows no vitest output can still tell how many tests ran.
+// CI log reader that knows no vitest output can still tell how many tests ran. A file that failed
+// outside its tests (a failing beforeAll/afterAll, an import error) and an unhandled error each
+// count as one failure, named on a line of its own: a red run must never read "0 failed".
 
+import type { SerializedError } from 'vitest';
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError> = []): void {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
+    const outside: string[] = [];
     for (const module of testModules) {
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed += 1;
-        else if (state === 'failed') failed += 1;
+        else if (state === 'failed') failedHere += 1;
         else skipped += 1;
       }
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed += 1;
+      failed += failedHere;
+      if (module.state() === 'failed' && failedHere === 0) {
+        failed += 1;
+        outside.push(`failed outside its tests: ${module.moduleId}`);
+      }
     }
-    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    for (const error of unhandledErrors) {
+      failed += 1;
+      outside.push(`unhandled error: ${error.message ?? String(error)}`);
+    }
+    const details = outside.map((line) => `${line}\n`).join('');
+    process.stdout.write(`\n${details}${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }
