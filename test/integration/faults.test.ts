@@ -2,7 +2,7 @@
 // cannot be written or is on a full disk, and a machine whose clock is ten minutes off.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,13 +29,17 @@ describe('a crash in the middle of writing state', () => {
     const script = `
       import { writeJsonAtomic } from ${JSON.stringify(path.join(REPO_ROOT, 'dist/src/core/atomic-file.js'))};
       const executors = Array.from({ length: 2000 }, (_, i) => ({ id: 'spiffe://example.org/ah/agent/e' + i, name: 'e' + i, state: 'online' }));
-      for (let n = 0; ; n++) await writeJsonAtomic(${JSON.stringify(file)}, { version: 1, n, executors }, { mode: 0o640 });`;
+      for (let n = 0; ; n++) await writeJsonAtomic(${JSON.stringify(file)}, { version: 1, round: Number(process.env.ROUND), n, executors }, { mode: 0o640 });`;
     for (let round = 0; round < 5; round++) {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 200)));
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore', env: { ...process.env, ROUND: String(round) } });
+      // Kill at a random moment once this writer is writing: a loaded machine may take longer than
+      // any fixed delay just to start Node, and a kill before its first write would test nothing.
+      await waitFor('the writer writing', () => existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { round: number }).round === round, 20_000);
+      await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 200)));
       child.kill('SIGKILL');
       await new Promise((r) => child.on('exit', r));
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { executors: unknown[] };
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { round: number; executors: unknown[] };
+      expect(parsed.round).toBe(round);
       expect(parsed.executors).toHaveLength(2000);
     }
   });
