@@ -47,6 +47,31 @@ export const systemClock: Clock = {
   },
 };
 
+/** A timer firing later than this means this process was not running, not ordinary timer jitter. */
+export const STALL_TOLERANCE_MS = 100;
+
+/**
+ * Arms a deadline for hearing from a peer. When the timer fires late, this process was not running
+ * for that long (a blocked event loop, a GC pause, a starved CPU): what the peer sent meanwhile may
+ * sit unread in the socket, and a peer in this same process could not send at all. Calling the
+ * peer silent then would blame it for our stall, so a deadline that fires more than
+ * STALL_TOLERANCE_MS late is extended once, by the lateness (at most its own length), and expires
+ * for good after that. The caller cancels and re-arms it whenever the peer is heard from.
+ */
+export function setDeadline(clock: Clock, ms: number, onExpiry: () => void): Timer {
+  let current: Timer;
+  const arm = (delay: number, extendable: boolean): void => {
+    const due = clock.monotonic() + delay;
+    current = clock.setTimer(() => {
+      const late = clock.monotonic() - due;
+      if (extendable && late > STALL_TOLERANCE_MS) arm(Math.min(late, ms), false);
+      else onExpiry();
+    }, delay);
+  };
+  arm(ms, true);
+  return { cancel: () => current.cancel() };
+}
+
 /**
  * Sleeps until a wall-clock time, in steps of at most `maxStepMs`, re-reading the clock after each
  * step: timers run on a monotonic clock that stands still while a machine sleeps, so one long

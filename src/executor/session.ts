@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock, Timer } from '../core/clock.js';
-import { formatDuration } from '../core/clock.js';
+import { formatDuration, STALL_TOLERANCE_MS } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { fleetClientConstructor, ERROR_METADATA_KEY, type AccessPointMessage, type Ack, type ExecutorMessage, type Hello, type Welcome } from '../protocol/fleet-protocol.js';
@@ -179,11 +179,16 @@ export class FleetSession {
     const interval = this.welcome?.heartbeat_interval_ms ?? 5_000;
     const limit = (this.options.missedLimit ?? 3) * interval;
     this.timer?.cancel();
+    const due = this.options.clock.monotonic() + interval;
     this.timer = this.options.clock.setTimer(() => {
       if (this.finished) return;
       // Durations on the monotonic clock: an NTP step must neither hide a dead access point nor
       // cut a healthy connection.
       const mono = this.options.clock.monotonic();
+      // A tick this late means this process was stalled: acknowledgements may be waiting unread
+      // in the socket. Our stall is not the access point's silence (see setDeadline).
+      const late = mono - due;
+      if (late > STALL_TOLERANCE_MS) this.lastAckAt = Math.min(this.lastAckAt + late, mono);
       if (mono - this.lastAckAt > limit) {
         this.finish(new AhError('CONNECTION_LOST', { reason: `no heartbeat acknowledged for ${formatDuration(mono - this.lastAckAt)}` }));
         return;

@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import type { Clock, Timer } from '../core/clock.js';
+import { setDeadline, type Clock, type Timer } from '../core/clock.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { authorizeExecutorCertificate, type AuthorizedExecutor } from '../tls/authorize-executor.js';
@@ -203,9 +203,10 @@ export class FleetService {
     };
     this.live.set(connectionId, stream);
 
+    // Deadlines, not plain timers: a stall of this process is not the executor's silence.
     const arm = (ms: number, onExpiry: () => void): void => {
       stream.timer?.cancel();
-      stream.timer = clock.setTimer(onExpiry, ms);
+      stream.timer = setDeadline(clock, ms, onExpiry);
     };
     arm(policy.helloTimeoutMs, () => {
       log.warn('no Hello in time; closing stream', { executor_id: peer.spiffeId, peer: peerAddress });

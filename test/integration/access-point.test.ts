@@ -14,6 +14,7 @@ import { remoteError } from '../../src/tls/connect-errors.js';
 import { startFleet, unvalidatedIdentity, type FleetFixture } from '../support/fleet-fixture.js';
 import { makeTempDir } from '../support/tmp.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { startAccessPoint } from '../support/agent-process.js';
 import path from 'node:path';
 import { waitFor } from '../support/wait.js';
 
@@ -181,6 +182,66 @@ describe('heartbeat liveness', () => {
     await clock.advance(1_000);
     expect(ended).toBe(false);
     await s.goodbye('done');
+  });
+});
+
+describe('a stalled process', () => {
+  it('is not taken for a silent peer: a 1.5 s block of this process (access point and executor) disconnects neither side', async () => {
+    const s = session(unvalidatedIdentity(await fleet.ca.executor('stalled')), 'stalled', 100);
+    await s.start();
+    const id = 'spiffe://example.org/ah/agent/stalled';
+    let ended: string | undefined;
+    void s.ended.then((e) => (ended = e?.message ?? 'closed'));
+    await waitFor('a few acks', () => s.heartbeats.acked >= 3);
+    // Both limits (300 ms here, 350 ms there) pass five times over while nothing can run: a GC
+    // pause or a starved CPU looks like this.
+    const blockedUntil = Date.now() + 1_500;
+    while (Date.now() < blockedUntil) {
+      // busy: this process is not running its event loop
+    }
+    const acked = s.heartbeats.acked;
+    await waitFor('acks after the stall', () => s.heartbeats.acked >= acked + 3 || ended !== undefined);
+    expect(ended).toBeUndefined();
+    expect(fleet.accessPoint.registry.get(id)?.state).toBe('online');
+    expect(fleet.logs.filter((l) => l.includes('executor offline') && l.includes(id))).toEqual([]);
+    await s.goodbye('done');
+  });
+
+  it('still finds an access point that stopped answering (SIGSTOP), even when every tick of the executor is late', async () => {
+    const server = await fleet.ca.server();
+    const { ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'frozen-ap'), '--identity', 'files', '--cert', server.cert, '--key', server.key, '--ca', server.ca]);
+    const clock = new FakeClock(Date.now());
+    const s = new FleetSession({
+      target: { host: '127.0.0.1', port },
+      identity: unvalidatedIdentity(await fleet.ca.executor('frozen-peer')),
+      hello: { name: 'frozen-peer', labels: {}, version: 'test', host: null, heartbeat_interval_ms: 1_000 },
+      connectTimeoutMs: 5_000,
+      clock,
+      logger: silentLogger,
+    });
+    try {
+      const started = s.start();
+      await clock.waitForTimer(); // the connect timeout is armed; the real network does the rest
+      await started;
+      let ended: string | undefined;
+      void s.ended.then((e) => (ended = e?.message ?? 'closed'));
+      ap.child.kill('SIGSTOP'); // the connection stays open; nothing answers on it
+      await waitFor('the access point stopped', () => /^\d+ \(.*\) T /.test(readFileSync(`/proc/${ap.child.pid}/stat`, 'utf8')));
+      let ticks = 0;
+      // Every tick 600 ms late: credited as this process's stall, yet the silence still grows by one
+      // interval per tick, so the 3 s limit is passed on the fourth tick.
+      for (; ended === undefined && ticks < 10; ticks++) {
+        clock.stall(1_600);
+        await clock.advance(0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(ended).toMatch(/^connection to access point lost: no heartbeat acknowledged for /);
+      expect(ticks).toBe(4);
+    } finally {
+      s.close();
+      ap.child.kill('SIGCONT');
+      await ap.stop('SIGKILL');
+    }
   });
 });
 

@@ -135,8 +135,9 @@ describe('Vault identities end to end', () => {
       // Two renewals each (every ~2 s).
       await waitFor('every executor rotated twice', () => fleet.execLogs.filter((l) => l.startsWith('info: rotated ')).length >= 20 && fleet.members.every((m) => fleet.recordOf(m.name)?.certSerial !== firstSerials.get(m.name)), 20_000);
       await new Promise((r) => setTimeout(r, 300));
-      expect(fleet.heartbeatStats().filter((s) => s.lost > 0)).toEqual([]);
+      // Errors first: a lost heartbeat is a symptom, the error line says what happened.
       expect(fleet.execLogs.filter((l) => l.startsWith('error:'))).toEqual([]);
+      expect(fleet.heartbeatStats().filter((s) => s.lost > 0)).toEqual([]);
       expect(fleet.apLogs.filter((l) => l.startsWith('info: executor offline'))).toEqual([]);
       expect(fleet.apLogs.filter((l) => l.startsWith('info: rotated ')).length).toBeGreaterThan(0);
     } finally {

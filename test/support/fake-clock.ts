@@ -80,8 +80,10 @@ export class FakeClock implements Clock {
       await flush();
       const next = this.pending.filter((p) => !p.cancelled && p.due <= end).sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
       if (!next) break;
-      this.wall += next.due - this.mono;
-      this.mono = next.due;
+      // A timer overdue after stall() fires late, at the current time.
+      const at = Math.max(next.due, this.mono);
+      this.wall += at - this.mono;
+      this.mono = at;
       next.cancelled = true;
       next.fn();
     }
@@ -97,6 +99,15 @@ export class FakeClock implements Clock {
     const delay = this.nextTimerIn() ?? 0;
     await this.advance(delay);
     return delay;
+  }
+
+  /**
+   * Moves both clocks on without firing any timer, like an event loop blocked for `ms`: timers that
+   * fell due meanwhile fire late, at the next advance() (advance(0) fires them at once).
+   */
+  stall(ms: number): void {
+    this.mono += ms;
+    this.wall += ms;
   }
 
   /** Moves the wall clock only (suspend/resume): pending timers keep their monotonic due times. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration, systemClock } from '../../../src/core/clock.js';
+import { formatDuration, parseDuration, setDeadline, STALL_TOLERANCE_MS, systemClock } from '../../../src/core/clock.js';
+import { FakeClock } from '../../support/fake-clock.js';
 
 const S = 1000;
 const M = 60 * S;
@@ -101,5 +102,66 @@ describe('systemClock', () => {
   it('rejects at once when the signal is already aborted', async () => {
     const reason = new Error('already');
     await expect(systemClock.sleep(10_000, AbortSignal.abort(reason))).rejects.toBe(reason);
+  });
+});
+
+describe('setDeadline', () => {
+  it('expires on time when this process was running all along', async () => {
+    const clock = new FakeClock();
+    let expired = 0;
+    setDeadline(clock, 1_000, () => expired++);
+    await clock.advance(999);
+    expect(expired).toBe(0);
+    await clock.advance(1);
+    expect(expired).toBe(1);
+  });
+
+  it('counts timer jitter within the tolerance as time the peer had', async () => {
+    const clock = new FakeClock();
+    let expired = 0;
+    setDeadline(clock, 1_000, () => expired++);
+    await clock.advance(900);
+    clock.stall(100 + STALL_TOLERANCE_MS);
+    await clock.advance(0); // fires STALL_TOLERANCE_MS late: not a stall
+    expect(expired).toBe(1);
+  });
+
+  it('gives the peer the time this process was stalled, once', async () => {
+    const clock = new FakeClock();
+    let expired = 0;
+    setDeadline(clock, 1_000, () => expired++);
+    await clock.advance(500);
+    clock.stall(1_500); // a blocked event loop: the deadline fires 1 s late
+    await clock.advance(0);
+    expect(expired).toBe(0);
+    // Extended by the lateness, capped at its own length.
+    await clock.advance(999);
+    expect(expired).toBe(0);
+    await clock.advance(1);
+    expect(expired).toBe(1);
+  });
+
+  it('expires after its one extension even if this process stalls again', async () => {
+    const clock = new FakeClock();
+    let expired = 0;
+    setDeadline(clock, 1_000, () => expired++);
+    clock.stall(5_000);
+    await clock.advance(0);
+    expect(expired).toBe(0);
+    clock.stall(5_000);
+    await clock.advance(0);
+    expect(expired).toBe(1);
+  });
+
+  it('does not expire once cancelled, neither before nor during an extension', async () => {
+    const clock = new FakeClock();
+    let expired = 0;
+    setDeadline(clock, 1_000, () => expired++).cancel();
+    const extended = setDeadline(clock, 1_000, () => expired++);
+    clock.stall(3_000);
+    await clock.advance(0);
+    extended.cancel(); // the peer was heard from during the extension
+    await clock.advance(5_000);
+    expect(expired).toBe(0);
   });
 });
