@@ -3,6 +3,7 @@
 // fleet. Buckets that have refilled are forgotten, so memory stays bounded by active addresses.
 
 import type { Clock } from '../core/clock.js';
+import { TokenBucket } from '../core/token-bucket.js';
 
 export interface ConnectionLimitOptions {
   /** Open connections at most (TCP, before TLS). */
@@ -29,15 +30,10 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimitOptions = {
   maxHandshakes: 64,
 };
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 export type Admission = 'ok' | 'too many connections' | 'address rate limited';
 
 export class ConnectionLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
     private readonly options: ConnectionLimitOptions,
@@ -47,24 +43,19 @@ export class ConnectionLimiter {
   /** Decides on a new connection from `address` while `open` connections exist. */
   admit(address: string, open: number): Admission {
     if (open >= this.options.maxConnections) return 'too many connections';
-    const now = this.clock.now();
-    const { perAddressRate: rate, perAddressBurst: burst } = this.options;
-    const bucket = this.buckets.get(address) ?? { tokens: burst, at: now };
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * rate);
-    bucket.at = now;
-    if (bucket.tokens < 1) {
+    let bucket = this.buckets.get(address);
+    if (!bucket) {
+      bucket = new TokenBucket(this.options.perAddressRate, this.options.perAddressBurst, this.clock);
       this.buckets.set(address, bucket);
-      return 'address rate limited';
     }
-    bucket.tokens -= 1;
-    this.buckets.set(address, bucket);
-    if (this.buckets.size > 10_000) this.prune(now);
-    return 'ok';
+    const admitted = bucket.take();
+    // After the take: the bucket just used is not full, so it is never the one forgotten.
+    if (this.buckets.size > 10_000) this.prune();
+    return admitted ? 'ok' : 'address rate limited';
   }
 
-  private prune(now: number): void {
-    const { perAddressRate: rate, perAddressBurst: burst } = this.options;
-    for (const [address, b] of this.buckets) if (b.tokens + ((now - b.at) / 1000) * rate >= burst) this.buckets.delete(address);
+  private prune(): void {
+    for (const [address, bucket] of this.buckets) if (bucket.full) this.buckets.delete(address);
   }
 
   get trackedAddresses(): number {

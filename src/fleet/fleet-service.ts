@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { setDeadline, type Clock, type Timer } from '../core/clock.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { TokenBucket } from '../core/token-bucket.js';
 import { authorizeExecutorCertificate, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { peerCertificateView } from '../x509/certificate.js';
 import { ERROR_METADATA_KEY, type AccessPointMessage, type ExecutorMessage, type Hello } from '../protocol/fleet-protocol.js';
@@ -94,6 +95,17 @@ export function errorStatus(code: grpc.status, error: AhError): grpc.StatusObjec
   return { code, details: error.message, metadata };
 }
 
+/**
+ * A client beating far faster than agreed is broken or hostile: it does not get to make the access
+ * point work for it. Allowed: ten times the agreed rate (at least 20 a second), with ten seconds of
+ * that as a burst, so that the backlog read in one go after this process stalled (up to 100 s of
+ * beats at the agreed rate) is not taken for a flood.
+ */
+function heartbeatFloodGuard(intervalMs: number, clock: Clock): TokenBucket {
+  const perSecond = Math.max(20, (10 * 1_000) / intervalMs);
+  return new TokenBucket(perSecond, perSecond * 10, clock);
+}
+
 function clamp(value: number, policy: HeartbeatPolicy): number {
   if (!value) return policy.defaultMs;
   return Math.min(policy.maxMs, Math.max(policy.minMs, value));
@@ -159,7 +171,7 @@ export class FleetService {
     const log = logger.child('connect');
     let enrolled = false;
     let intervalMs = policy.defaultMs;
-    const beats: number[] = [];
+    let heartbeatBudget: TokenBucket | undefined;
 
     const stream: LiveStream = {
       call,
@@ -226,6 +238,7 @@ export class FleetService {
         return;
       }
       intervalMs = clamp(hello.heartbeat_interval_ms, policy);
+      heartbeatBudget = heartbeatFloodGuard(intervalMs, clock);
       const max = this.options.maxExecutors;
       if (!hello.probe && max !== undefined && registry.onlineCount() >= max && !registry.get(peer.spiffeId)?.connectedSince) {
         const error = new AhError('FLEET_FULL', { max: String(max) });
@@ -292,12 +305,8 @@ export class FleetService {
       }
       switch (message.body) {
         case 'heartbeat':
-          // A client beating far faster than agreed is broken or hostile: it does not get to
-          // make the access point work for it.
-          beats.push(clock.now());
-          while ((beats[0] as number) < clock.now() - 1_000) beats.shift();
-          if (beats.length > Math.max(20, Math.ceil((10 * 1_000) / intervalMs))) {
-            log.warn('heartbeat flood; closing stream', { executor_id: peer.spiffeId, peer: peerAddress, per_second: beats.length });
+          if (!heartbeatBudget?.take()) {
+            log.warn('heartbeat flood; closing stream', { executor_id: peer.spiffeId, peer: peerAddress, heartbeat_ms: intervalMs });
             stream.finish(errorStatus(grpc.status.RESOURCE_EXHAUSTED, new AhError('PROTOCOL_ERROR', { reason: 'heartbeat flood' })), 'heartbeat flood');
             return;
           }
