@@ -51,21 +51,26 @@ export const systemClock: Clock = {
 export const STALL_TOLERANCE_MS = 100;
 
 /**
- * Arms a deadline for hearing from a peer. When the timer fires late, this process was not running
- * for that long (a blocked event loop, a GC pause, a starved CPU): what the peer sent meanwhile may
- * sit unread in the socket, and a peer in this same process could not send at all. Calling the
- * peer silent then would blame it for our stall, so a deadline that fires more than
- * STALL_TOLERANCE_MS late is extended once, by the lateness (at most its own length), and expires
- * for good after that. The caller cancels and re-arms it whenever the peer is heard from.
+ * Arms a deadline for hearing from a peer. When it falls due, what the peer sent may still sit
+ * unread in the socket: timers run before the loop reads I/O, and after a stall of this process (a
+ * blocked event loop, a GC pause, a starved CPU) that is exactly where the peer's messages are. So
+ * the deadline is extended once before it expires: by one turn of the event loop (the socket is
+ * read first), or, if the timer fired more than STALL_TOLERANCE_MS late, by the lateness (at most
+ * the deadline's own length), because a peer in this same process could not send at all while we
+ * were stalled. The second firing expires it. The caller cancels and re-arms it whenever the peer
+ * is heard from.
  */
 export function setDeadline(clock: Clock, ms: number, onExpiry: () => void): Timer {
   let current: Timer;
   const arm = (delay: number, extendable: boolean): void => {
     const due = clock.monotonic() + delay;
     current = clock.setTimer(() => {
+      if (!extendable) {
+        onExpiry();
+        return;
+      }
       const late = clock.monotonic() - due;
-      if (extendable && late > STALL_TOLERANCE_MS) arm(Math.min(late, ms), false);
-      else onExpiry();
+      arm(late > STALL_TOLERANCE_MS ? Math.min(late, ms) : 0, false);
     }, delay);
   };
   arm(ms, true);

@@ -49,7 +49,8 @@ export class ConnectionLimiter {
       this.buckets.set(address, bucket);
     }
     const admitted = bucket.take();
-    // After the take: the bucket just used is not full, so it is never the one forgotten.
+    // After the take, so the bucket just used is not full and stays (a full one could be dropped
+    // harmlessly anyway: it behaves exactly like a new one).
     if (this.buckets.size > 10_000) this.prune();
     return admitted ? 'ok' : 'address rate limited';
   }

@@ -97,13 +97,14 @@ export function errorStatus(code: grpc.status, error: AhError): grpc.StatusObjec
 
 /**
  * A client beating far faster than agreed is broken or hostile: it does not get to make the access
- * point work for it. Allowed: ten times the agreed rate (at least 20 a second), with ten seconds of
- * that as a burst, so that the backlog read in one go after this process stalled (up to 100 s of
- * beats at the agreed rate) is not taken for a flood.
+ * point work for it. Allowed: ten times the agreed rate, at least 20 a second, with one second of
+ * that as burst. An executor never has more than a few beats unacknowledged (it gives up after
+ * missedLimit intervals without an ack), so even what this process reads in one go after a stall
+ * of its own stays far below the burst.
  */
 function heartbeatFloodGuard(intervalMs: number, clock: Clock): TokenBucket {
   const perSecond = Math.max(20, (10 * 1_000) / intervalMs);
-  return new TokenBucket(perSecond, perSecond * 10, clock);
+  return new TokenBucket(perSecond, perSecond, clock);
 }
 
 function clamp(value: number, policy: HeartbeatPolicy): number {

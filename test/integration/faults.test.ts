@@ -32,17 +32,21 @@ describe('a crash in the middle of writing state', () => {
       for (let n = 0; ; n++) await writeJsonAtomic(${JSON.stringify(file)}, { version: 1, round: Number(process.env.ROUND), n, executors }, { mode: 0o640 });`;
     for (let round = 0; round < 5; round++) {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore', env: { ...process.env, ROUND: String(round) } });
-      // Kill at a random moment once this writer is writing: a loaded machine may take longer than
-      // any fixed delay just to start Node, and a kill before its first write would test nothing.
-      await waitFor('the writer writing', () => existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { round: number }).round === round, 20_000);
-      await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 200)));
-      child.kill('SIGKILL');
-      await new Promise((r) => child.on('exit', r));
+      const exited = new Promise((r) => child.on('exit', r));
+      try {
+        // Kill at a random moment once this writer is writing: a loaded machine may take longer than
+        // any fixed delay just to start Node, and a kill before its first write would test nothing.
+        await waitFor('the writer writing', () => existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { round: number }).round === round, 20_000);
+        await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 200)));
+      } finally {
+        child.kill('SIGKILL');
+        await exited;
+      }
       const parsed = JSON.parse(readFileSync(file, 'utf8')) as { round: number; executors: unknown[] };
       expect(parsed.round).toBe(round);
       expect(parsed.executors).toHaveLength(2000);
     }
-  });
+  }, 120_000);
 
   it('removes the temp files a crash leaves behind when the access point starts', async () => {
     const dir = path.join(tmp.dir, 'leftovers');

@@ -187,23 +187,6 @@ describe('hostile input on the fleet port', () => {
     client.close();
   });
 
-  it('does not take the backlog of beats it reads at once after a stall of its own for a flood', async () => {
-    // 150 beats at 100 ms: what an executor sends while the access point is stalled for 15 s.
-    const { call, client } = rawCall(await fleet.ca.executor('backlog'));
-    const acked: number[] = [];
-    let failed: grpc.ServiceError | undefined;
-    call.on('data', (m: AccessPointMessage) => m.body === 'ack' && acked.push(m.ack.seq));
-    call.on('error', (e: grpc.ServiceError) => (failed = e));
-    call.write({ body: 'hello', hello: { name: 'backlog', labels: {}, version: 'v', host: null, heartbeat_interval_ms: 100 } });
-    for (let i = 1; i <= 150; i++) call.write({ body: 'heartbeat', heartbeat: { seq: i, sent_unix_ms: Date.now() } });
-    await waitFor('every beat acknowledged', () => acked.length === 150 || failed !== undefined);
-    expect(failed).toBeUndefined();
-    call.write({ body: 'goodbye', goodbye: { reason: 'done' } });
-    call.end();
-    await waitFor('offline after goodbye', () => fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/backlog')?.state === 'offline');
-    client.close();
-  });
-
   it('refuses executors beyond --max-executors with a clear message', async () => {
     const second = session(await fleet.ca.executor('second'), 'second');
     const third = session(await fleet.ca.executor('third'), 'third');

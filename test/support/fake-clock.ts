@@ -63,7 +63,8 @@ export class FakeClock implements Clock {
   /** Delay until the earliest pending timer, or undefined. */
   nextTimerIn(): number | undefined {
     const live = this.pending.filter((p) => !p.cancelled).sort((a, b) => a.due - b.due || a.seq - b.seq);
-    return live[0] ? live[0].due - this.mono : undefined;
+    // After stall() a timer can be overdue: it is next at once, not in the past.
+    return live[0] ? Math.max(0, live[0].due - this.mono) : undefined;
   }
 
   /** Resolves once at least one timer is pending (immediately if one is). */
@@ -75,6 +76,8 @@ export class FakeClock implements Clock {
 
   /** Moves time forward by `ms`, firing due timers in order and letting promises settle between them. */
   async advance(ms: number): Promise<void> {
+    // Time only moves forward (monotonic); a negative step would be a bug in the test.
+    if (!(ms >= 0)) throw new Error(`FakeClock.advance(${ms}): time cannot go back`);
     const end = this.mono + ms;
     for (;;) {
       await flush();

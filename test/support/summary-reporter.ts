@@ -1,13 +1,14 @@
 // Prints one plain closing line, "N passed, N failed, N skipped", after vitest's own summary, so a
 // CI log reader that knows no vitest output can still tell how many tests ran. A file that failed
 // outside its tests (a failing beforeAll/afterAll, an import error) and an unhandled error each
-// count as one failure, named on a line of its own: a red run must never read "0 failed".
+// count as one failure, named on a line of its own, and so does a run that ended interrupted or
+// failed for no file's fault: a red run must never read "0 failed".
 
 import type { SerializedError } from 'vitest';
-import type { Reporter, TestModule } from 'vitest/node';
+import type { Reporter, TestModule, TestRunEndReason } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError> = []): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError> = [], reason: TestRunEndReason = 'passed'): void {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
@@ -29,6 +30,11 @@ export default class SummaryReporter implements Reporter {
     for (const error of unhandledErrors) {
       failed += 1;
       outside.push(`unhandled error: ${error.message ?? String(error)}`);
+    }
+    // An interrupted run, or one that failed for no file's fault, is not a green one either.
+    if (reason !== 'passed' && failed === 0) {
+      failed += 1;
+      outside.push(`test run ${reason}`);
     }
     const details = outside.map((line) => `${line}\n`).join('');
     process.stdout.write(`\n${details}${passed} passed, ${failed} failed, ${skipped} skipped\n`);

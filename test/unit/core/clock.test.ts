@@ -141,6 +141,18 @@ describe('setDeadline', () => {
     expect(expired).toBe(1);
   });
 
+  it('extends by the stall at most its own length: a stall of an hour does not keep a dead peer alive for another', async () => {
+    const clock = new FakeClock();
+    let expired = 0;
+    setDeadline(clock, 1_000, () => expired++);
+    clock.stall(60 * 60_000);
+    await clock.advance(0);
+    await clock.advance(999);
+    expect(expired).toBe(0);
+    await clock.advance(1);
+    expect(expired).toBe(1);
+  });
+
   it('expires after its one extension even if this process stalls again', async () => {
     const clock = new FakeClock();
     let expired = 0;
