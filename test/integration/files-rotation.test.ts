@@ -21,6 +21,9 @@ import { TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const tmp = makeTempDir('ah-files-');
+// Long enough for a loaded CI machine, far shorter than the 30 s periodic re-check: a rotation seen
+// within it came from the file watch. The latency itself (p50 ~180 ms) is bench:files-rotation's.
+const ROTATION_WAIT_MS = 3_000;
 let ca: TestCa;
 let client: { cert: string; key: string; ca: string };
 let running: Array<() => Promise<void>> = [];
@@ -78,13 +81,13 @@ async function startWith(mode: WriteMode): Promise<{ dir: string; port: number; 
   return { dir, port, source, logs: lines, first: pems.serial };
 }
 
-describe('files provider picks up replaced certificates within a second', () => {
+describe('files provider picks up replaced certificates from the watch, not the periodic re-check', () => {
   it.each<WriteMode>(['in-place', 'rename', 'k8s', 'slow'])('%s', async (mode) => {
     const { dir, port, logs, first } = await startWith(mode);
     for (let round = 0; round < 2; round++) {
       const next = await serverPems();
       await replace(dir, { cert: next.cert, key: next.key }, mode);
-      await waitForServedSerial(port, client, next.serial, 1_000);
+      await waitForServedSerial(port, client, next.serial, ROTATION_WAIT_MS);
       expect(next.serial).not.toBe(first);
     }
     // No torn read ever produced a complaint: every replacement was read whole.
@@ -98,11 +101,14 @@ describe('files provider keeps the last good identity', () => {
     const { dir, port, logs, first } = await startWith('rename');
     const next = await serverPems();
     await replace(dir, { cert: next.cert }, 'rename');
-    await new Promise((r) => setTimeout(r, 400));
-    expect(await servedSerial(port, client)).toBe(first);
+    // Wait for the reload to have judged the half-replaced pair (a loaded machine may take a
+    // while), then check it kept serving the old one.
+    const deadline = Date.now() + 10_000;
+    while (!logs.includes('warn: private key does not match certificate') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(logs).toContain('warn: private key does not match certificate');
+    expect(await servedSerial(port, client)).toBe(first);
     await replace(dir, { key: next.key }, 'rename');
-    await waitForServedSerial(port, client, next.serial, 1_000);
+    await waitForServedSerial(port, client, next.serial, ROTATION_WAIT_MS);
   });
 
   it.each([
@@ -132,7 +138,7 @@ describe('files provider keeps the last good identity', () => {
     // A good replacement afterwards goes live as usual.
     const good = await serverPems();
     await replace(dir, { cert: good.cert, key: good.key }, 'rename');
-    await waitForServedSerial(port, client, good.serial, 1_000);
+    await waitForServedSerial(port, client, good.serial, ROTATION_WAIT_MS);
   });
 
   it('keeps serving when the certificate file disappears, and picks up its return', async () => {
@@ -145,7 +151,7 @@ describe('files provider keeps the last good identity', () => {
     expect(await servedSerial(port, client)).toBe(first);
     const good = await serverPems();
     await replace(dir, { cert: good.cert, key: good.key }, 'rename');
-    await waitForServedSerial(port, client, good.serial, 1_000);
+    await waitForServedSerial(port, client, good.serial, ROTATION_WAIT_MS);
   });
 
   it('applies a new CA bundle to new handshakes at once', async () => {
