@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock, Timer } from '../core/clock.js';
-import { formatDuration, STALL_TOLERANCE_MS } from '../core/clock.js';
+import { formatDuration, setDeadline } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { fleetClientConstructor, ERROR_METADATA_KEY, type AccessPointMessage, type Ack, type ExecutorMessage, type Hello, type Welcome } from '../protocol/fleet-protocol.js';
@@ -36,7 +36,10 @@ export class FleetSession {
   private call: ConnectCall | undefined;
   private serverIdentityError: AhError | undefined;
   private welcome: Welcome | undefined;
+  /** The next heartbeat. */
   private timer: Timer | undefined;
+  /** When silence from the access point ends the session; re-armed by every acknowledgement. */
+  private ackDeadline: Timer | undefined;
   private seq = 0;
   /** Heartbeats sent and not yet acknowledged, by sequence number. */
   private readonly sentAt = new Map<number, number>();
@@ -98,6 +101,7 @@ export class FleetSession {
             if (this.welcome) return;
             this.welcome = message.welcome;
             this.lastAckAt = clock.monotonic();
+            this.watchAcks();
             this.scheduleHeartbeat();
             resolve(message.welcome);
             return;
@@ -151,6 +155,7 @@ export class FleetSession {
     // access point might never read the Goodbye.
     this.paused = true;
     this.timer?.cancel();
+    this.ackDeadline?.cancel();
     this.call.write({ body: 'goodbye', goodbye: { reason } });
     this.call.end();
     const wait = new AbortController();
@@ -175,30 +180,31 @@ export class FleetSession {
     return new AhError('CONNECTION_LOST', { reason: error.details || error.message });
   }
 
+  /**
+   * (Re)arms the acknowledgement deadline. Durations on the monotonic clock: an NTP step must
+   * neither hide a dead access point nor cut a healthy connection; and a deadline, so a stall of
+   * this process is not taken for the access point's silence (see setDeadline).
+   */
+  private watchAcks(): void {
+    const interval = this.welcome?.heartbeat_interval_ms ?? 5_000;
+    const { clock } = this.options;
+    this.ackDeadline?.cancel();
+    this.ackDeadline = setDeadline(clock, (this.options.missedLimit ?? 3) * interval, () =>
+      this.finish(new AhError('CONNECTION_LOST', { reason: `no heartbeat acknowledged for ${formatDuration(clock.monotonic() - this.lastAckAt)}` })),
+    );
+  }
+
   private scheduleHeartbeat(): void {
     const interval = this.welcome?.heartbeat_interval_ms ?? 5_000;
-    const limit = (this.options.missedLimit ?? 3) * interval;
     this.timer?.cancel();
-    const due = this.options.clock.monotonic() + interval;
     this.timer = this.options.clock.setTimer(() => {
       if (this.finished) return;
-      // Durations on the monotonic clock: an NTP step must neither hide a dead access point nor
-      // cut a healthy connection.
-      const mono = this.options.clock.monotonic();
-      // A tick this late means this process was stalled: acknowledgements may be waiting unread
-      // in the socket. Our stall is not the access point's silence (see setDeadline).
-      const late = mono - due;
-      if (late > STALL_TOLERANCE_MS) this.lastAckAt = Math.min(this.lastAckAt + late, mono);
-      if (mono - this.lastAckAt > limit) {
-        this.finish(new AhError('CONNECTION_LOST', { reason: `no heartbeat acknowledged for ${formatDuration(mono - this.lastAckAt)}` }));
-        return;
-      }
       if (this.paused) {
-        // Keep the liveness check honest while paused: the pause itself is not a silence.
-        this.lastAckAt = Math.max(this.lastAckAt, mono - interval);
+        // The pause itself is not a silence: nothing is sent, so nothing can be acknowledged.
+        this.watchAcks();
       } else {
         this.seq += 1;
-        this.sentAt.set(this.seq, mono);
+        this.sentAt.set(this.seq, this.options.clock.monotonic());
         this.call?.write({ body: 'heartbeat', heartbeat: { seq: this.seq, sent_unix_ms: this.options.clock.now() } });
       }
       this.scheduleHeartbeat();
@@ -208,6 +214,7 @@ export class FleetSession {
   private onAck(ack: Ack): void {
     const now = this.options.clock.monotonic();
     this.lastAckAt = now;
+    this.watchAcks();
     const sent = this.sentAt.get(ack.seq);
     if (this.sentAt.delete(ack.seq)) this.acked += 1;
     if (this.sentAt.size === 0 && this.drained) {
@@ -221,6 +228,7 @@ export class FleetSession {
     if (this.finished) return;
     this.finished = true;
     this.timer?.cancel();
+    this.ackDeadline?.cancel();
     // Nobody waits for acknowledgements of a finished session.
     this.drained?.();
     this.drained = undefined;

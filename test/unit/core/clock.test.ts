@@ -105,64 +105,62 @@ describe('systemClock', () => {
   });
 });
 
+/** A 1 s deadline on a fake clock, and how often it has expired. */
+function deadlineOf1s(): { clock: FakeClock; expired: () => number } {
+  const clock = new FakeClock();
+  let count = 0;
+  setDeadline(clock, 1_000, () => count++);
+  return { clock, expired: () => count };
+}
+
 describe('setDeadline', () => {
   it('expires on time when this process was running all along', async () => {
-    const clock = new FakeClock();
-    let expired = 0;
-    setDeadline(clock, 1_000, () => expired++);
+    const { clock, expired } = deadlineOf1s();
     await clock.advance(999);
-    expect(expired).toBe(0);
+    expect(expired()).toBe(0);
     await clock.advance(1);
-    expect(expired).toBe(1);
+    expect(expired()).toBe(1);
   });
 
   it('counts timer jitter within the tolerance as time the peer had', async () => {
-    const clock = new FakeClock();
-    let expired = 0;
-    setDeadline(clock, 1_000, () => expired++);
+    const { clock, expired } = deadlineOf1s();
     await clock.advance(900);
     clock.stall(100 + STALL_TOLERANCE_MS);
     await clock.advance(0); // fires STALL_TOLERANCE_MS late: not a stall
-    expect(expired).toBe(1);
+    expect(expired()).toBe(1);
   });
 
   it('gives the peer the time this process was stalled, once', async () => {
-    const clock = new FakeClock();
-    let expired = 0;
-    setDeadline(clock, 1_000, () => expired++);
+    const { clock, expired } = deadlineOf1s();
     await clock.advance(500);
     clock.stall(1_500); // a blocked event loop: the deadline fires 1 s late
     await clock.advance(0);
-    expect(expired).toBe(0);
+    expect(expired()).toBe(0);
     // Extended by the lateness, capped at its own length.
     await clock.advance(999);
-    expect(expired).toBe(0);
+    expect(expired()).toBe(0);
     await clock.advance(1);
-    expect(expired).toBe(1);
+    expect(expired()).toBe(1);
   });
 
   it('extends by the stall at most its own length: a stall of an hour does not keep a dead peer alive for another', async () => {
-    const clock = new FakeClock();
-    let expired = 0;
-    setDeadline(clock, 1_000, () => expired++);
+    const { clock, expired } = deadlineOf1s();
     clock.stall(60 * 60_000);
     await clock.advance(0);
     await clock.advance(999);
-    expect(expired).toBe(0);
+    expect(expired()).toBe(0);
     await clock.advance(1);
-    expect(expired).toBe(1);
+    expect(expired()).toBe(1);
   });
 
   it('expires after its one extension even if this process stalls again', async () => {
-    const clock = new FakeClock();
-    let expired = 0;
-    setDeadline(clock, 1_000, () => expired++);
+    const { clock, expired } = deadlineOf1s();
     clock.stall(5_000);
     await clock.advance(0);
-    expect(expired).toBe(0);
+    expect(expired()).toBe(0);
     clock.stall(5_000);
     await clock.advance(0);
-    expect(expired).toBe(1);
+    expect(expired()).toBe(1);
   });
 
   it('does not expire once cancelled, neither before nor during an extension', async () => {
