@@ -184,6 +184,9 @@ export const ERROR_SPECS = {
   LISTEN_FAILED: spec('cannot listen on {address}: {reason}', 'is another process using the port? ss -tlnp | grep <port>'),
   NOT_RUNNING: spec('agent is not running', 'start it: systemctl start ah-executor (or ah-access-point)'),
   NOT_ENROLLED: spec('no agent state in {dir}', 'run ah agent enroll (or access-point) with this --state-dir, or pass the right --state-dir'),
+  // Local files and directories that others could tamper with (issue 11).
+  DIRECTORY_UNSAFE: spec('refusing to use {dir}: {reason}', 'make it owned by the service user and writable by nobody else', 2),
+  UNSAFE_FILE: spec('refusing to open {path}: {reason}', 'state files must be regular files: remove what is there (ls -la <dir>) and restart'),
   INTERNAL: spec('internal error: {reason}', 'please report this with the debug log (--log-level debug)'),
 } as const satisfies Record<string, ErrorSpec>;
 
