@@ -1,6 +1,8 @@
 // `ah agent access-point`: serve the fleet port until stopped.
 
+import path from 'node:path';
 import { systemClock } from '../core/clock.js';
+import { CONTROL_SOCKET_FILE } from './control-client.js';
 import { AccessPoint } from '../fleet/access-point.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../fleet/connection-limits.js';
 import { AhError } from '../core/errors.js';
@@ -16,6 +18,7 @@ export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
   fleetListen: string;
   executorSanUriPrefix?: string;
   adminListen: string;
+  controlSocket?: string;
   maxExecutors: string;
   maxConnections: string;
   handshakeRate: string;
@@ -43,8 +46,9 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
   const admin = flags.adminListen === 'off' ? undefined : parseListenAddress(flags.adminListen, '--admin-listen');
   if (admin && !isLoopbackHost(admin.host)) {
     // Allowed (an operator may front it with a firewall), but it is unauthenticated: say so.
-    io.err(`warning: --admin-listen ${flags.adminListen} is not loopback; anyone who reaches it can revoke executors`);
+    io.err(`warning: --admin-listen ${flags.adminListen} is not loopback; anyone who reaches it can read health and metrics`);
   }
+  const controlSocket = flags.controlSocket === 'off' ? undefined : (flags.controlSocket ?? path.join(flags.stateDir, CONTROL_SOCKET_FILE));
   const logger = loggerFromFlags(flags, io.env);
   const clock = systemClock;
   const lock = await prepareStateDir(flags.stateDir, 'access-point');
@@ -57,6 +61,7 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
       ...(flags.executorSanUriPrefix ? { sanPrefix: flags.executorSanUriPrefix } : {}),
       stateDir: flags.stateDir,
       ...(admin ? { admin } : {}),
+      ...(controlSocket ? { controlSocket } : {}),
       maxExecutors,
       limits,
       policy: DEFAULT_HEARTBEAT_POLICY,

@@ -66,7 +66,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
       onHeartbeatAck: (ms) => executorAdmin?.observeRoundTrip(ms),
     });
     if (admin) {
-      executorAdmin = new ExecutorAdmin(() => enroller.state, identitySource);
+      executorAdmin = new ExecutorAdmin(() => enroller.state, identitySource, logger.child('admin'));
       const bound = await executorAdmin.listen(admin.host, admin.port);
       logger.info('admin endpoint listening', { address: `${bound.address}:${bound.port}` });
     }

@@ -1,4 +1,4 @@
-// Fleet operations through the access point's admin endpoint: list executors, revoke, unrevoke.
+// Fleet operations through the access point's control socket: list executors, revoke, unrevoke.
 // And audit-verify, which reads the audit log directly.
 
 import { promises as fs } from 'node:fs';
@@ -8,23 +8,40 @@ import { AhError } from '../core/errors.js';
 import { AUDIT_FILE, verifyAuditLog } from '../fleet/audit-log.js';
 import type { ExecutorRecord } from '../fleet/registry.js';
 import type { Revocation } from '../fleet/revocations.js';
-import { adminAddress, adminRequest } from './admin-client.js';
+import { escapeControl, hasControlCharacters } from '../core/escape.js';
+import { MAX_REASON_LENGTH } from '../fleet/control-routes.js';
+import { controlRequest, controlSocketPath } from './control-client.js';
 import type { CliIo } from './io.js';
 
-export interface AdminFlags {
+export interface ControlFlags {
   stateDir: string;
+  controlSocket?: string;
+  /** Removed; refused with a pointer to --control-socket. */
   admin?: string;
   json?: boolean;
   reason?: string;
 }
 
+function socketOf(flags: ControlFlags): string {
+  if (flags.admin !== undefined) {
+    throw new AhError('USAGE', {
+      reason: '--admin is no longer supported: the fleet is operated through the control socket (--control-socket, default <state-dir>/control.sock)',
+    });
+  }
+  return controlSocketPath(flags);
+}
+
 function fail(status: number, body: unknown): AhError {
-  const message = (body as { error?: string })?.error ?? `admin endpoint answered ${status}`;
+  const error = (body as { error?: unknown } | undefined)?.error;
+  const message = typeof error === 'string' ? error : `control socket answered ${status}`;
   return new AhError('USAGE', { reason: message }, { exit: 1 });
 }
 
-export async function runExecutors(flags: AdminFlags, io: CliIo): Promise<number> {
-  const { status, body } = await adminRequest(await adminAddress(flags), 'GET', '/v1/executors');
+/** A table cell: one line, with nothing in it that a terminal would act on. */
+const cell = (value: unknown): string => escapeControl(String(value ?? '-'));
+
+export async function runExecutors(flags: ControlFlags, io: CliIo): Promise<number> {
+  const { status, body } = await controlRequest(socketOf(flags), 'GET', '/v1/executors');
   if (status !== 200) throw fail(status, body);
   const executors = (body as { executors: Array<ExecutorRecord & { revoked: Revocation | null }> }).executors;
   if (flags.json) {
@@ -32,30 +49,34 @@ export async function runExecutors(flags: AdminFlags, io: CliIo): Promise<number
     return 0;
   }
   const now = systemClock.now();
-  const rows = executors.map((e) => [
-    e.name,
-    e.id,
-    e.revoked ? 'revoked' : e.state,
-    e.state === 'online' ? `${formatDuration(now - Date.parse(e.lastSeen))} ago` : (e.disconnectedAt ?? e.lastSeen),
-    e.certNotAfter,
-  ]);
+  const rows = executors.map((e) =>
+    [
+      e.name,
+      e.id,
+      e.revoked ? 'revoked' : e.state,
+      e.state === 'online' ? `${formatDuration(now - Date.parse(e.lastSeen))} ago` : (e.disconnectedAt ?? e.lastSeen),
+      e.certNotAfter,
+    ].map(cell),
+  );
   const header = ['NAME', 'ID', 'STATE', 'LAST SEEN', 'CERT EXPIRES'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   for (const row of [header, ...rows]) io.out(row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd());
   return 0;
 }
 
-export async function runRevoke(id: string, flags: AdminFlags, io: CliIo): Promise<number> {
-  const { status, body } = await adminRequest(await adminAddress(flags), 'POST', '/v1/revocations', { id, reason: flags.reason ?? 'revoked by operator' });
+export async function runRevoke(id: string, flags: ControlFlags, io: CliIo): Promise<number> {
+  if (flags.reason !== undefined && flags.reason.length > MAX_REASON_LENGTH) throw new AhError('USAGE', { reason: `--reason is longer than ${MAX_REASON_LENGTH} characters` });
+  if (flags.reason !== undefined && hasControlCharacters(flags.reason)) throw new AhError('USAGE', { reason: '--reason contains control characters' });
+  const { status, body } = await controlRequest(socketOf(flags), 'POST', '/v1/revocations', { id, reason: flags.reason ?? 'revoked by operator' });
   if (status !== 200) throw fail(status, body);
-  io.out(`revoked ${id} (${(body as { disconnected: number }).disconnected} connection(s) closed)`);
+  io.out(`revoked ${cell(id)} (${cell((body as { disconnected?: unknown }).disconnected)} connection(s) closed)`);
   return 0;
 }
 
-export async function runUnrevoke(id: string, flags: AdminFlags, io: CliIo): Promise<number> {
-  const { status, body } = await adminRequest(await adminAddress(flags), 'DELETE', `/v1/revocations/${encodeURIComponent(id)}`);
+export async function runUnrevoke(id: string, flags: ControlFlags, io: CliIo): Promise<number> {
+  const { status, body } = await controlRequest(socketOf(flags), 'DELETE', `/v1/revocations/${encodeURIComponent(id)}`);
   if (status !== 200) throw fail(status, body);
-  io.out(`revocation of ${id} lifted`);
+  io.out(`revocation of ${cell(id)} lifted`);
   return 0;
 }
 

@@ -29,7 +29,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .description('serve the fleet port: executors enroll here over mutual TLS')
         .option('--fleet-listen <host:port>', 'address of the fleet port', '0.0.0.0:4433')
         .option('--executor-san-uri-prefix <prefix>', 'URI SAN prefix executors must have (default: spiffe://<trust domain>/ah/agent/)')
-        .option('--admin-listen <host:port>', "admin endpoint (health, metrics, executors, revocations); 'off' to disable", '127.0.0.1:4434')
+        .option('--admin-listen <host:port>', "HTTP endpoint for /healthz, /readyz and /metrics (read-only); 'off' to disable", '127.0.0.1:4434')
+        .option('--control-socket <path>', "unix socket of the control API (executors, revoke, unrevoke), mode 0660; 'off' to disable (default: <state-dir>/control.sock)")
         .option('--max-executors <n>', 'enrolled executors at most', '10000')
         .option('--max-connections <n>', 'open connections at most (before TLS)', '20000')
         .option('--handshake-rate <per-second>', 'new connections per second from one address (burst: twice that)', '100')
@@ -55,7 +56,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   ).action((flags) => run(async () => (await import('./enroll-command.js')).runEnroll(flags, io)));
 
   const adminFlags = (c: Command): Command =>
-    c.option('--state-dir <dir>', "the access point's state directory (to find its admin endpoint)", defaultStateDir()).option('--admin <host:port>', 'admin endpoint of the access point');
+    c
+      .option('--state-dir <dir>', "the access point's state directory (its control socket is there)", defaultStateDir())
+      .option('--control-socket <path>', "the access point's control socket (default: <state-dir>/control.sock)")
+      // Gone: the fleet is no longer operated over HTTP. Kept hidden to say so instead of "unknown option".
+      .addOption(new Option('--admin <host:port>').hideHelp());
   adminFlags(agent.command('executors').description('list the fleet: name, id, state, last seen, certificate expiry').option('--json', 'print JSON').exitOverride()).action((flags) =>
     run(async () => (await import('./fleet-commands.js')).runExecutors(flags, io)),
   );

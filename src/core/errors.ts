@@ -187,6 +187,10 @@ export const ERROR_SPECS = {
   // Local files and directories that others could tamper with (issue 11).
   DIRECTORY_UNSAFE: spec('refusing to use {dir}: {reason}', 'make it owned by the service user and writable by nobody else', 2),
   UNSAFE_FILE: spec('refusing to open {path}: {reason}', 'state files must be regular files: remove what is there (ls -la <dir>) and restart'),
+  CONTROL_SOCKET_UNREACHABLE: spec(
+    'cannot reach the access point control socket {path}: {reason}',
+    'is the access point running with this --state-dir (or --control-socket)? The socket is mode 0660: run as the service user or a member of its group, e.g. sudo -u agent-harbor ah agent executors',
+  ),
   INTERNAL: spec('internal error: {reason}', 'please report this with the debug log (--log-level debug)'),
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,7 +1,10 @@
-// The executor's own admin endpoint (--admin-listen): /healthz and /metrics.
+// The executor's own HTTP endpoint (--admin-listen): /healthz and /metrics, read-only, answering
+// only requests addressed to it (see core/host-guard.ts).
 
 import { Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
-import { AdminServer } from '../core/admin-http.js';
+import { healthServer } from '../core/host-guard.js';
+import type { HttpServer } from '../core/http-server.js';
+import type { Logger } from '../core/logger.js';
 import { processMetricsText } from '../core/process-metrics.js';
 import type { IdentitySource } from '../identity/identity.js';
 import { registerIdentityMetrics } from '../identity/identity-metrics.js';
@@ -10,9 +13,9 @@ import type { ExecutorState } from './executor-status.js';
 export class ExecutorAdmin {
   readonly metrics = new MetricsRegistry();
   private readonly roundTrip: Histogram;
-  private readonly server: AdminServer;
+  private readonly server: HttpServer;
 
-  constructor(state: () => ExecutorState, identity: IdentitySource) {
+  constructor(state: () => ExecutorState, identity: IdentitySource, logger: Logger) {
     const registry = this.metrics;
     new Gauge({
       name: 'ah_executor_connected',
@@ -29,17 +32,17 @@ export class ExecutorAdmin {
       registers: [registry],
     });
     registerIdentityMetrics(registry, identity);
-    this.server = new AdminServer({
+    this.server = healthServer({
       'GET /healthz': () => (state() === 'connected' ? { status: 200, body: { status: 'ok' } } : { status: 503, body: { status: state() } }),
       'GET /metrics': async () => ({ status: 200, body: `${await registry.metrics()}${await processMetricsText()}`, contentType: registry.contentType }),
-    });
+    }, logger);
   }
 
   observeRoundTrip(ms: number): void {
     this.roundTrip.observe(ms / 1000);
   }
 
-  listen(host: string, port: number): ReturnType<AdminServer['listen']> {
+  listen(host: string, port: number): ReturnType<HttpServer['listen']> {
     return this.server.listen(host, port);
   }
 

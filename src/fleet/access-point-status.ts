@@ -15,6 +15,8 @@ export interface AccessPointStatus {
   executorSanPrefix: string;
   identity: IdentityStatus | null;
   executors: { online: number; known: number };
-  /** Where the admin endpoint listens (ah agent executors/revoke find it here). */
+  /** Where the HTTP endpoint (health, readiness, metrics) listens. */
   admin?: string;
+  /** The control socket (ah agent executors, revoke, unrevoke). */
+  controlSocket?: string;
 }

@@ -17,9 +17,11 @@ import { FleetService, type HeartbeatPolicy } from './fleet-service.js';
 import { fleetServiceDefinition } from '../protocol/fleet-protocol.js';
 import { Registry } from './registry.js';
 import { ACCESS_POINT_STATUS_FILE, type AccessPointStatus } from './access-point-status.js';
-import { AdminServer } from '../core/admin-http.js';
+import { healthServer } from '../core/host-guard.js';
+import { HttpServer } from '../core/http-server.js';
 import { AccessPointMetrics } from './access-point-metrics.js';
-import { adminRoutes } from './admin-routes.js';
+import { controlRoutes } from './control-routes.js';
+import { healthRoutes } from './health-routes.js';
 import { AuditLog } from './audit-log.js';
 import { Revocations } from './revocations.js';
 import type { ConnectionLimitOptions } from './connection-limits.js';
@@ -35,8 +37,10 @@ export interface AccessPointOptions {
   clock: Clock;
   logger: Logger;
   onReject?: (event: RejectionEvent) => void;
-  /** --admin-listen: health, readiness, metrics, executors, revocations. Off when undefined. */
+  /** --admin-listen: health, readiness and metrics over HTTP (loopback). Off when undefined. */
   admin?: { host: string; port: number };
+  /** --control-socket: the unix socket of the control API (fleet list, revoke). Off when undefined. */
+  controlSocket?: string;
   maxExecutors?: number;
   limits?: ConnectionLimitOptions;
   /** How often connections refused by the limits are summed up in the log (default one minute). */
@@ -69,6 +73,9 @@ async function removeStaleTempFiles(dir: string, logger: Logger): Promise<void> 
   }
 }
 
+/** Operators' commands at once on the control socket; a script in a loop gets no more. */
+const CONTROL_MAX_CONNECTIONS = 16;
+
 export class AccessPoint {
   readonly registry: Registry;
   private readonly grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024, 'grpc.enable_channelz': 0 });
@@ -83,8 +90,9 @@ export class AccessPoint {
   readonly revocations: Revocations;
   readonly audit: AuditLog;
   readonly metrics: AccessPointMetrics;
-  private admin: AdminServer | undefined;
+  private admin: HttpServer | undefined;
   private adminAddress: string | undefined;
+  private control: HttpServer | undefined;
 
   constructor(private readonly options: AccessPointOptions) {
     this.registry = new Registry(options.stateDir, options.clock, options.logger.child('registry'), () => this.touch());
@@ -151,10 +159,15 @@ export class AccessPoint {
     this.address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
     this.state = 'serving';
     if (options.admin) {
-      this.admin = new AdminServer(adminRoutes(this));
+      this.admin = healthServer(healthRoutes(this), options.logger.child('admin'));
       const a = await this.admin.listen(options.admin.host, options.admin.port);
       this.adminAddress = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
       options.logger.info('admin endpoint listening', { address: this.adminAddress });
+    }
+    if (options.controlSocket) {
+      this.control = new HttpServer({ routes: controlRoutes(this), logger: options.logger.child('control'), maxConnections: CONTROL_MAX_CONNECTIONS });
+      await this.control.listenUnix(options.controlSocket, 0o660);
+      options.logger.info('control socket listening', { path: options.controlSocket });
     }
     void this.audit.record('start', { address: this.address, serial: identity.serial });
     options.logger.info('access point listening', {
@@ -174,6 +187,7 @@ export class AccessPoint {
     this.service.endAll('access point shutting down');
     await this.listener?.close();
     await this.admin?.close();
+    await this.control?.close();
     this.grpcServer.forceShutdown();
     this.state = 'stopped';
     this.statusWriter.request();
@@ -260,6 +274,7 @@ export class AccessPoint {
       identity: this.listener ? identityStatus(this.options.identitySource) : null,
       executors: { online: this.registry.onlineCount(), known: this.registry.list().length },
       ...(this.adminAddress ? { admin: this.adminAddress } : {}),
+      ...(this.control && this.options.controlSocket ? { controlSocket: this.options.controlSocket } : {}),
     };
   }
 }
