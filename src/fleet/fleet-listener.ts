@@ -188,8 +188,8 @@ export class FleetListener {
     this.refusals.close();
     this.fleetInjector.drain(graceMs);
     this.rejectInjector.drain(0);
-    const deadline = this.options.clock.now() + graceMs;
-    while (this.sockets.size > 0 && this.options.clock.now() < deadline) await this.options.clock.sleep(20);
+    const deadline = this.options.clock.monotonic() + graceMs;
+    while (this.sockets.size > 0 && this.options.clock.monotonic() < deadline) await this.options.clock.sleep(20);
     for (const socket of this.sockets) socket.destroy();
     this.fleetInjector.destroy();
     this.rejectInjector.destroy();

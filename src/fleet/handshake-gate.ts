@@ -29,6 +29,7 @@ export interface HandshakeGateOptions<T> {
 
 interface Waiting<T> {
   item: T;
+  /** When it arrived, on the monotonic clock: an NTP step must neither expire the queue nor keep it forever. */
   since: number;
 }
 
@@ -45,8 +46,8 @@ export class HandshakeGate<T> {
 
   offer(item: T, source: string): void {
     const queue = this.queues.get(source);
-    if (queue) queue.push({ item, since: this.options.clock.now() });
-    else this.queues.set(source, [{ item, since: this.options.clock.now() }]);
+    if (queue) queue.push({ item, since: this.options.clock.monotonic() });
+    else this.queues.set(source, [{ item, since: this.options.clock.monotonic() }]);
     this.queued += 1;
     this.pump();
     this.sweeper ??= this.options.clock.setTimer(() => this.sweep(), SWEEP_INTERVAL_MS);
@@ -58,7 +59,7 @@ export class HandshakeGate<T> {
    */
   private sweep(): void {
     this.sweeper = undefined;
-    const oldest = this.options.clock.now() - this.options.maxWaitMs;
+    const oldest = this.options.clock.monotonic() - this.options.maxWaitMs;
     for (const [source, queue] of this.queues) {
       let expired = 0;
       while (expired < queue.length && (queue[expired] as Waiting<T>).since < oldest) expired += 1;
@@ -96,7 +97,7 @@ export class HandshakeGate<T> {
       while (this.active < this.options.max) {
         const next = this.takeNext();
         if (!next) break;
-        if (this.options.clock.now() - next.since > this.options.maxWaitMs) this.options.expire(next.item);
+        if (this.options.clock.monotonic() - next.since > this.options.maxWaitMs) this.options.expire(next.item);
         else this.begin(next.item);
       }
     } finally {

@@ -129,3 +129,20 @@ describe('handshake gate', () => {
     expect(g.waiting).toBe(0);
   });
 });
+
+describe('handshake gate and the wall clock', () => {
+  it('measures waiting on the monotonic clock: an NTP step forward expires nothing, a step back keeps nothing forever', async () => {
+    const { g, started, expired, finish, clock } = gate(1);
+    g.offer(1, 'a');
+    g.offer(2, 'a');
+    clock.jump(3_600_000); // the wall clock is set an hour ahead
+    await clock.advance(1_000);
+    expect(expired).toEqual([]);
+    g.offer(3, 'a');
+    clock.jump(-7_200_000); // and then two hours back
+    await clock.advance(10_500); // 2 has waited 11.5 s, 3 has waited 10.5 s
+    expect(expired).toEqual([2, 3]);
+    finish.get(1)?.();
+    expect(started).toEqual([1]);
+  });
+});
