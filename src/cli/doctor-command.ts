@@ -1,7 +1,10 @@
 // `ah agent doctor`: runs the troubleshooting guide's diagnostics itself and prints each check as
 // ok or as the guide's exact error with its fix. Exit 0 only when every check passes.
 // With --remote-server it checks an executor's view (own identity, DNS, TCP, TLS, the access
-// point's identity, authorization, clock skew); without, the access point's own set-up.
+// point's identity, authorization, clock skew); without, the access point's own set-up. Both check
+// the state directory the way the agents do before they use it.
+// What a check prints can come from outside (the access point's certificate names and the id it
+// assigns, an error text it sent, a DNS answer), so every printed value is bounded and escaped.
 
 import { promises as fs, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
@@ -9,9 +12,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { formatDuration, systemClock } from '../core/clock.js';
-import { AhError, toAhError } from '../core/errors.js';
+import { AhError, errorText, isAhError, toAhError } from '../core/errors.js';
+import { forDisplay } from '../core/escape.js';
 import { silentLogger } from '../core/logger.js';
 import { defaultDevCaDir } from '../core/paths.js';
+import { checkTrustedDirectory } from '../core/trusted-directory.js';
 import { hostFacts } from '../executor/enroller.js';
 import { FleetSession } from '../executor/session.js';
 import type { Identity } from '../identity/identity.js';
@@ -50,22 +55,37 @@ class Doctor {
     try {
       const info = await run();
       this.outcomes.push({ name, ok: true, ...(info ? { info } : {}) });
-      this.io.out(`ok    ${name}${info ? `: ${info}` : ''}`);
+      this.io.out(`ok    ${forDisplay(name)}${info ? `: ${forDisplay(info)}` : ''}`);
       return true;
     } catch (e) {
       const error = toAhError(e);
       this.outcomes.push({ name, ok: false, error });
-      this.io.out(`FAIL  ${name}: error: ${error.message}`);
-      if (error.detail) this.io.out(`      detail: ${error.detail}`);
-      this.io.out(`      hint: ${error.hint}`);
+      this.io.out(`FAIL  ${forDisplay(name)}: error: ${forDisplay(error.message)}`);
+      if (error.detail) this.io.out(`      detail: ${forDisplay(error.detail)}`);
+      this.io.out(`      hint: ${forDisplay(error.hint)}`);
       return false;
     }
   }
 
   skip(name: string, why: string): void {
     this.outcomes.push({ name, ok: false });
-    this.io.out(`skip  ${name}: ${why}`);
+    this.io.out(`skip  ${forDisplay(name)}: ${forDisplay(why)}`);
   }
+}
+
+/**
+ * The state directory as the agents judge it before they use it (owner, mode, the directories
+ * above it). One that does not exist yet passes: the agent creates it, as its own user, mode 0750.
+ */
+async function checkStateDirectory(dir: string): Promise<string> {
+  try {
+    await checkTrustedDirectory(dir);
+  } catch (e) {
+    if (isAhError(e)) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return `${dir} does not exist yet; the agent creates it`;
+    throw new AhError('STATE_DIR_UNUSABLE', { dir, reason: errorText(e) }, { cause: e, exit: 1 });
+  }
+  return `${dir} is this user's and writable by nobody else`;
 }
 
 function checkKeyPermissions(file: string | undefined): string | void {
@@ -112,7 +132,7 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
   const parsed = parseIdentityFlags(flags, io.env);
   const host = remote?.host ?? '127.0.0.1';
   const role = remote ? 'executor' : 'access-point';
-  io.out(`ah ${AH_VERSION} doctor (${role}${remote ? ` -> ${remote.url}` : ''})`);
+  io.out(`ah ${AH_VERSION} doctor (${role}${remote ? ` -> ${forDisplay(remote.url)}` : ''})`);
 
   const providerOk = await checkProvider(doctor, parsed, host);
   let identity: Identity | undefined;
@@ -202,13 +222,16 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
     }
   } else {
     await doctor.check('state directory writable', async () => {
-      await fs.mkdir(flags.stateDir, { recursive: true });
+      // The mode the agents create it with (daemon.ts), not the umask's: a umask of 002 would
+      // make it group-writable, and the next check would refuse what doctor itself made.
+      await fs.mkdir(flags.stateDir, { recursive: true, mode: 0o750 });
       const probe = path.join(flags.stateDir, `.doctor-${process.pid}`);
       await fs.writeFile(probe, '');
       await fs.rm(probe);
       return flags.stateDir;
     });
   }
+  await doctor.check('state directory owner and permissions', () => checkStateDirectory(flags.stateDir));
 
   const failed = doctor.outcomes.filter((o) => !o.ok).length;
   io.out(failed === 0 ? '\nall checks passed' : `\n${failed} check(s) failed or skipped`);

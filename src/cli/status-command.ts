@@ -2,11 +2,16 @@
 // Reads the status files the agents keep current and checks that their processes are alive.
 // Exit 0 when every agent found is healthy, 1 otherwise (including when none is running).
 // Imports stay light (no gRPC, no X.509 library) so this answers fast.
+// Everything shown comes from files in the state directory, and much of it from outside before
+// that (names, the executor id the access point sent, a peer's error text, certificate names), so
+// each value is bounded and escaped where it is rendered: one row is always one line, and no value
+// reaches the terminal as a control sequence. --json stays JSON for scripts (see runStatus).
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { formatDuration, systemClock } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
+import { escapeJsonControl, forDisplay } from '../core/escape.js';
 import { processAlive } from '../core/pid-lock.js';
 import { EXECUTOR_STATUS_FILE, type ExecutorStatus } from '../executor/executor-status.js';
 import { ACCESS_POINT_STATUS_FILE, type AccessPointStatus } from '../fleet/access-point-status.js';
@@ -93,16 +98,22 @@ function renewalRows(identity: IdentityStatus | null, now: number): Array<[strin
   return rows;
 }
 
-function rows(pairs: Array<[string, string]>): string[] {
+/** A row's value: one text, or a list whose items are bounded one by one (a certificate's many names). */
+type Value = string | string[];
+
+// String(): a tampered file can hold any JSON where a string belongs.
+const display = (v: unknown): string => forDisplay(String(v));
+
+function rows(pairs: Array<[string, Value]>): string[] {
   const width = Math.max(...pairs.map(([k]) => k.length)) + 2;
-  return pairs.map(([k, v]) => `  ${`${k}:`.padEnd(width)}${v}`);
+  return pairs.map(([k, v]) => `  ${`${k}:`.padEnd(width)}${Array.isArray(v) ? v.map(display).join(', ') : display(v)}`);
 }
 
-function certRows(cert: CertificateFacts): Array<[string, string]> {
+function certRows(cert: CertificateFacts): Array<[string, Value]> {
   const sans = [...cert.sans.uris.map((u) => `URI:${u}`), ...cert.sans.dns.map((d) => `DNS:${d}`), ...cert.sans.ips.map((i) => `IP:${i}`)];
   return [
     ['subject', cert.subject],
-    ['SANs', sans.join(', ') || '(none)'],
+    ['SANs', sans.length > 0 ? sans : '(none)'],
     ['issuer', cert.issuer],
     ['serial', cert.serial],
     ['not before', cert.notBefore],
@@ -113,12 +124,12 @@ function certRows(cert: CertificateFacts): Array<[string, string]> {
 
 function headline(role: string, state: string, verdict: Verdict): string {
   const shown = verdict.running ? state : 'not running';
-  return `${role}: ${shown} (${verdict.healthy ? 'healthy' : `unhealthy: ${verdict.problems.join('; ')}`})`;
+  return `${role}: ${display(shown)} (${verdict.healthy ? 'healthy' : `unhealthy: ${verdict.problems.map(display).join('; ')}`})`;
 }
 
 function renderExecutor(s: ExecutorStatus, v: Verdict, now: number, showCert: boolean): string[] {
   const cert = s.identity?.certificate;
-  const pairs: Array<[string, string]> = [
+  const pairs: Array<[string, Value]> = [
     ['access point', s.accessPoint],
     ['executor id', s.executorId ?? s.identity?.spiffeId ?? '(not enrolled yet)'],
     ['name', s.name],
@@ -141,7 +152,7 @@ function renderExecutor(s: ExecutorStatus, v: Verdict, now: number, showCert: bo
 
 function renderAccessPoint(s: AccessPointStatus, v: Verdict, now: number, showCert: boolean): string[] {
   const cert = s.identity?.certificate;
-  const pairs: Array<[string, string]> = [
+  const pairs: Array<[string, Value]> = [
     ['listening on', s.listen],
     ['server id', s.identity?.spiffeId ?? '-'],
     ['executor SAN prefix', s.executorSanPrefix || '-'],
@@ -166,17 +177,15 @@ export async function runStatus(flags: StatusFlags, io: CliIo, now = systemClock
   const av = accessPoint ? judgeAccessPoint(accessPoint, now) : undefined;
   const healthy = (ev?.healthy ?? true) && (av?.healthy ?? true);
   if (flags.json) {
-    io.out(
-      JSON.stringify(
-        {
-          healthy,
-          ...(executor && ev ? { executor: { ...executor, running: ev.running, healthy: ev.healthy, problems: ev.problems } } : {}),
-          ...(accessPoint && av ? { accessPoint: { ...accessPoint, running: av.running, healthy: av.healthy, problems: av.problems } } : {}),
-        },
-        null,
-        2,
-      ),
-    );
+    const verdict = {
+      healthy,
+      ...(executor && ev ? { executor: { ...executor, running: ev.running, healthy: ev.healthy, problems: ev.problems } } : {}),
+      ...(accessPoint && av ? { accessPoint: { ...accessPoint, running: av.running, healthy: av.healthy, problems: av.problems } } : {}),
+    };
+    // For scripts, the values as they are in the files. JSON.stringify escapes C0; C1, separators
+    // and bidi characters become \u escapes as well, so the text is also safe on a terminal (or
+    // under `less`) and still parses to exactly the same values.
+    io.out(escapeJsonControl(JSON.stringify(verdict, null, 2)));
   } else {
     const blocks: string[][] = [];
     if (accessPoint && av) blocks.push(renderAccessPoint(accessPoint, av, now, flags.showCert ?? false));

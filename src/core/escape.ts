@@ -5,10 +5,15 @@
 // and paragraph separators, and the bidirectional overrides and isolates (text that displays in a
 // different order than it is stored, "Trojan Source").
 
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const UNSAFE_ONE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+// JSON.stringify already escapes C0 inside strings; these are the ones it leaves as they are.
+const BEYOND_C0 = '\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+const UNSAFE = new RegExp(`[\\u0000-\\u001f${BEYOND_C0}]`, 'g');
+const UNSAFE_ONE = new RegExp(`[\\u0000-\\u001f${BEYOND_C0}]`);
+const UNSAFE_IN_JSON = new RegExp(`[${BEYOND_C0}]`, 'g');
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+const hex4 = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /** Whether `text` holds a character that a terminal or log viewer would act on instead of showing. */
 export function hasControlCharacters(text: string): boolean {
@@ -25,6 +30,43 @@ export function escapeControl(text: string): string {
     const named = NAMED[c];
     if (named) return named;
     const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : hex4(c);
   });
+}
+
+/**
+ * JSON text (the output of JSON.stringify or an equivalent) in which the characters that
+ * JSON.stringify leaves raw (DEL, C1, separators, bidi) are written as `\u` escapes too. The result
+ * is still valid JSON and parses to exactly the same value: those characters can only occur inside
+ * strings, where `\uXXXX` means the same character. Raw C0 is not touched, because in such output
+ * it is only ever the layout's own newlines.
+ */
+export function escapeJsonControl(json: string): string {
+  return json.replace(UNSAFE_IN_JSON, hex4);
+}
+
+/**
+ * A single value shown to an operator (one log field, one status row, one error line) is at most
+ * this many characters before escaping. Real values (names, SPIFFE IDs, certificate subjects, an
+ * error text from Vault) are far shorter; this only stops one hostile value from filling a screen
+ * or a journal entry. Escaping can make the shown text up to six times longer (`\u202e`).
+ */
+export const TEXT_MAX = 2048;
+
+/**
+ * `text` cut to `max` characters (UTF-16 code units) with a visible marker saying how many were
+ * cut, e.g. `abc...[cut 57952 characters]`; shorter text is returned as it is. A surrogate pair
+ * is never split, since half of one would show as a replacement character.
+ */
+export function boundLength(text: string, max = TEXT_MAX): string {
+  if (text.length <= max) return text;
+  let keep = max;
+  const last = text.charCodeAt(keep - 1);
+  if (last >= 0xd800 && last <= 0xdbff) keep--;
+  return `${text.slice(0, keep)}...[cut ${text.length - keep} characters]`;
+}
+
+/** One value from outside as an operator's terminal should get it: bounded, then escaped. */
+export function forDisplay(text: string, max = TEXT_MAX): string {
+  return escapeControl(boundLength(text, max));
 }

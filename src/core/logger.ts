@@ -5,10 +5,17 @@
 // `  hint: ...` and `  detail: ...` lines, so the quoted line is exactly what journalctl shows.
 // Other entries are one line: `info: enrolled executor_id=spiffe://... name=a`.
 // JSON format: one object per line with time, level, message, code, hint and the fields.
+//
+// Much of what is logged came from outside (an executor's name, a peer certificate's names, the
+// error facts a peer sent), so every format makes sure one entry reads as one entry: the only line
+// breaks are the format's own, and no CR, LF, ESC, C1 or bidi character from a message, key or
+// value reaches the journal or a terminal raw (text: `\x1b`, JSON: `\u001b`); no single value is
+// longer than TEXT_MAX characters (cut with a marker saying how much was cut).
 
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import { isAhError } from './errors.js';
+import { boundLength, escapeControl, escapeJsonControl, hasControlCharacters, TEXT_MAX } from './escape.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
@@ -39,17 +46,43 @@ export interface LoggerOptions {
 // Field names whose values must never reach a log, whatever the caller passes.
 const SECRET_FIELD = /secret|token|password|private|key_pem/i;
 
-function fieldValue(value: unknown): string {
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'string') return /[\s"=]/.test(value) || value === '' ? JSON.stringify(value) : value;
-  return JSON.stringify(value) ?? 'undefined';
+/**
+ * One key or string value of a text line. It is quoted when it would not read as one token on its
+ * own (empty, whitespace, `"`, `=`) or holds a control character; inside quotes `"` and `\` are
+ * escaped, so a quoted `\n` is always an escaped newline and never a backslash someone sent.
+ */
+function token(text: string): string {
+  if (text !== '' && !/[\s"=]/.test(text) && !hasControlCharacters(text)) return text;
+  return `"${escapeControl(text.replace(/["\\]/g, '\\$&'))}"`;
 }
 
-function redact(fields: LogFields): LogFields {
+function fieldValue(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string') return token(value);
+  // Numbers, booleans and objects as JSON: C0 is escaped by JSON.stringify, the rest here.
+  return escapeJsonControl(JSON.stringify(value) ?? 'undefined');
+}
+
+/** A value cut to TEXT_MAX characters; an object that would print longer becomes its cut JSON. */
+function bounded(value: unknown): unknown {
+  if (typeof value === 'string') return boundLength(value, TEXT_MAX);
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    // A cycle or a bigint: the JSON format copes with both; leave it to the format.
+    return value;
+  }
+  return json !== undefined && json.length > TEXT_MAX ? boundLength(json, TEXT_MAX) : value;
+}
+
+/** Fields as they may be logged: secrets redacted, every value bounded. */
+function prepare(fields: LogFields): LogFields {
   const out: LogFields = {};
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;
-    out[k] = SECRET_FIELD.test(k) ? '[redacted]' : v;
+    out[k] = SECRET_FIELD.test(k) ? '[redacted]' : bounded(v);
   }
   return out;
 }
@@ -58,18 +91,27 @@ const RESERVED = new Set(['level', 'message', 'hint', 'detail', 'code', 'module'
 
 function textLine(info: winston.Logform.TransformableInfo): string {
   const fields = Object.entries(info).filter(([k]) => !RESERVED.has(k) && typeof k === 'string');
-  const fieldText = fields.map(([k, v]) => `${k}=${fieldValue(v)}`).join(' ');
-  const head = `${info.level}: ${String(info.message)}`;
+  const fieldText = fields.map(([k, v]) => `${token(k)}=${fieldValue(v)}`).join(' ');
+  const head = `${info.level}: ${escapeControl(String(info.message))}`;
   if (info.code !== undefined) {
     // An AhError: keep the guide's line exact and put everything else on the lines below it.
     const lines = [head];
-    if (info.detail) lines.push(`  detail: ${String(info.detail)}`);
-    if (info.hint) lines.push(`  hint: ${String(info.hint)}`);
+    if (info.detail) lines.push(`  detail: ${escapeControl(String(info.detail))}`);
+    if (info.hint) lines.push(`  hint: ${escapeControl(String(info.hint))}`);
     if (fieldText) lines.push(`  ${fieldText}`);
     return lines.join('\n');
   }
   return fieldText ? `${head} ${fieldText}` : head;
 }
+
+// winston's (triple-beam's) key for the formatted line.
+const MESSAGE = Symbol.for('message');
+
+/** After winston's JSON format: the characters JSON.stringify leaves raw become `\u` escapes. */
+const terminalSafeJson = winston.format((info) => {
+  info[MESSAGE] = escapeJsonControl(String(info[MESSAGE]));
+  return info;
+});
 
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
@@ -113,7 +155,9 @@ class WinstonLogger implements Logger {
 
   private log(level: LogLevel, message: string, fields: LogFields = {}): void {
     if (RANK[level] > this.threshold()) return;
-    this.inner.log({ level, message, ...(this.module ? { module: this.module } : {}), ...redact(fields) });
+    // Fields first: a field cannot replace the level, the message or the module. (The JSON format
+    // sorts keys, and the text format puts them in a fixed place, so the order shows nowhere.)
+    this.inner.log({ ...prepare(fields), level, message: boundLength(message, TEXT_MAX), ...(this.module ? { module: this.module } : {}) });
   }
 
   error(message: string, fields?: LogFields): void {
@@ -146,7 +190,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const formatter =
     options.format === 'json'
-      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+      ? winston.format.combine(winston.format.timestamp(), winston.format.json(), terminalSafeJson())
       : winston.format.printf((info) => textLine(info));
   // winston's Stream transport appends EOL to each entry; the sink strips it and hands over lines.
   const sink = new Writable({

@@ -1,10 +1,12 @@
 // `ah agent doctor` names each of the guide's symptoms with the guide's own message.
 
 import path from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
+import { hasControlCharacters } from '../../src/core/escape.js';
+import { AH_BIN, AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
 import { FakeVault } from '../support/fake-vault.js';
 import { TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -85,6 +87,14 @@ describe('ah agent doctor', () => {
     expect(out).toContain(`FAIL  SPIFFE Workload API socket: error: failed to connect to Workload API: ${socket}: no such file`);
   });
 
+  it('prints what it reports escaped: control characters in a path are shown, not acted on', async () => {
+    const socket = path.join(tmp.dir, 'agent\u001b[2J\n\u009b31m.sock');
+    const { out } = await doctor(['--identity', 'spiffe', '--spiffe-socket', socket]);
+    const shown = `${tmp.dir}/agent\\x1b[2J\\n\\x9b31m.sock`;
+    expect(out).toContain(`FAIL  SPIFFE Workload API socket: error: failed to connect to Workload API: ${shown}: no such file`);
+    expect(hasControlCharacters(out.replace(/\n/g, ''))).toBe(false);
+  });
+
   it('names a sealed Vault', async () => {
     const vault = await (await FakeVault.create()).start();
     try {
@@ -100,5 +110,71 @@ describe('ah agent doctor', () => {
     } finally {
       await vault.stop();
     }
+  });
+});
+
+// The agents refuse a state directory that others could change (issue 11); doctor says so first,
+// with the command that fixes it, whether it checks as an access point or as an executor.
+describe('ah agent doctor, state directory', () => {
+  const devEnv = { AH_DEV_CA_DIR: path.join(tmp.dir, 'dev-ca') };
+  const stateDir = (name: string, mode: number): string => {
+    const dir = path.join(tmp.dir, name);
+    mkdirSync(dir);
+    chmodSync(dir, mode);
+    return dir;
+  };
+  const refusal = (dir: string): string[] => [
+    `FAIL  state directory owner and permissions: error: refusing to use ${dir}: writable by group or others (mode 0770)`,
+    `      hint: chmod go-w ${realpathSync(dir)}`,
+  ];
+  /** The state directory check's lines of doctor's output. */
+  const stateDirLines = (out: string): string[] => {
+    const lines = out.split('\n');
+    const at = lines.findIndex((l) => l.includes('  state directory owner and permissions'));
+    return at < 0 ? [] : lines.slice(at, at + 2);
+  };
+
+  it('passes one of ours that only we can write, as an access point', async () => {
+    const dir = stateDir('state-good', 0o700);
+    const result = await runAh(['agent', 'doctor', '--state-dir', dir], devEnv);
+    expect(result.stdout, result.stdout + result.stderr).toContain(`ok    state directory owner and permissions: ${dir} is this user's and writable by nobody else`);
+    expect(result.stdout).toContain('all checks passed');
+    expect(result.code).toBe(0);
+  });
+
+  it('refuses a group-writable one as an access point, with the chmod that fixes it', async () => {
+    const dir = stateDir('state-ap-open', 0o770);
+    const result = await runAh(['agent', 'doctor', '--state-dir', dir], devEnv);
+    expect(stateDirLines(result.stdout), result.stdout).toEqual(refusal(dir));
+    expect(result.stdout).toContain('1 check(s) failed or skipped');
+    expect(result.code).toBe(1);
+  });
+
+  it("creates a missing one with the agents' mode 0750 even under umask 002, and passes it", () => {
+    const dir = path.join(tmp.dir, 'state-umask');
+    const result = spawnSync('sh', ['-c', 'umask 002 && exec "$0" "$@"', process.execPath, AH_BIN, 'agent', 'doctor', '--state-dir', dir], {
+      env: { ...process.env, ...devEnv },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.stdout, result.stdout + result.stderr).toContain(`ok    state directory owner and permissions: ${dir} is this user's and writable by nobody else`);
+    expect(statSync(dir).mode & 0o777).toBe(0o750);
+    expect(result.status).toBe(0);
+  });
+
+  it('passes one that does not exist yet, as an executor (enroll creates it)', async () => {
+    const dir = path.join(tmp.dir, 'state-not-yet');
+    const { code, out } = await doctor([...files(await ca.executor('new-state')), '--state-dir', dir]);
+    expect(out).toContain(`ok    state directory owner and permissions: ${dir} does not exist yet; the agent creates it`);
+    expect(code).toBe(0);
+  });
+
+  it('refuses a group-writable one as an executor too', async () => {
+    const dir = stateDir('state-executor-open', 0o770);
+    const { code, out } = await doctor([...files(await ca.executor('open-state')), '--state-dir', dir]);
+    expect(stateDirLines(out), out).toEqual(refusal(dir));
+    // Everything else about this executor is fine: the state directory is the one failure.
+    expect(out).toContain('1 check(s) failed or skipped');
+    expect(code).toBe(1);
   });
 });

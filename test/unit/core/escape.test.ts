@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeControl, hasControlCharacters } from '../../../src/core/escape.js';
+import { boundLength, escapeControl, escapeJsonControl, forDisplay, hasControlCharacters, TEXT_MAX } from '../../../src/core/escape.js';
 
 describe('escapeControl', () => {
   it.each([
@@ -21,5 +21,39 @@ describe('escapeControl', () => {
       expect(hasControlCharacters(text)).toBe(false);
       expect(escapeControl(text)).toBe(text);
     }
+  });
+});
+
+describe('escapeJsonControl', () => {
+  it('writes what JSON.stringify leaves raw as \\u escapes and parses back to the same value', () => {
+    const value = { name: 'a\u001b[2J\u007f\u009b31m\u0085\u202egpj\u2028\u2066', 'k\u009b': ['x\u2029'] };
+    const json = escapeJsonControl(JSON.stringify(value, null, 2));
+    expect(json).toContain('"name": "a\\u001b[2J\\u007f\\u009b31m\\u0085\\u202egpj\\u2028\\u2066"');
+    expect(json).toContain('"k\\u009b": [');
+    expect(hasControlCharacters(json.replace(/\n/g, ''))).toBe(false);
+    expect(JSON.parse(json)).toEqual(value);
+  });
+});
+
+describe('boundLength', () => {
+  it('returns text up to the bound as it is', () => {
+    expect(boundLength('a'.repeat(TEXT_MAX))).toBe('a'.repeat(TEXT_MAX));
+    expect(boundLength('abc', 3)).toBe('abc');
+  });
+
+  it('cuts longer text and says how many characters were cut', () => {
+    expect(boundLength('A'.repeat(60_000))).toBe(`${'A'.repeat(TEXT_MAX)}...[cut ${60_000 - TEXT_MAX} characters]`);
+    expect(boundLength('abcdef', 4)).toBe('abcd...[cut 2 characters]');
+  });
+
+  it('never splits a surrogate pair', () => {
+    expect(boundLength('abc🚀def', 4)).toBe('abc...[cut 5 characters]');
+  });
+});
+
+describe('forDisplay', () => {
+  it('bounds before escaping, so the count is of characters that were sent', () => {
+    expect(forDisplay('\u001b'.repeat(10), 4)).toBe('\\x1b\\x1b\\x1b\\x1b...[cut 6 characters]');
+    expect(forDisplay('name\n')).toBe('name\\n');
   });
 });
