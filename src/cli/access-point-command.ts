@@ -2,7 +2,9 @@
 
 import path from 'node:path';
 import { systemClock } from '../core/clock.js';
+import { openFileLimit } from '../core/open-file-limit.js';
 import { CONTROL_SOCKET_FILE } from './control-client.js';
+import { DESCRIPTOR_RESERVE, fitConnections } from './descriptor-budget.js';
 import { AccessPoint } from '../fleet/access-point.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../fleet/connection-limits.js';
 import { AhError } from '../core/errors.js';
@@ -23,6 +25,9 @@ export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
   maxConnections: string;
   handshakeRate: string;
   maxHandshakes: string;
+  maxConnectionsPerAddress: string;
+  /** Whether --max-connections was given (not the default): only a default is lowered to fit. */
+  maxConnectionsGiven?: boolean;
 }
 
 export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promise<number> {
@@ -36,9 +41,11 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
   };
   const maxExecutors = count(flags.maxExecutors, '--max-executors');
   const rate = count(flags.handshakeRate, '--handshake-rate');
+  const budget = fitConnections(count(flags.maxConnections, '--max-connections'), flags.maxConnectionsGiven === true, openFileLimit());
   const limits = {
     ...DEFAULT_CONNECTION_LIMITS,
-    maxConnections: count(flags.maxConnections, '--max-connections'),
+    maxConnections: budget.maxConnections,
+    maxConnectionsPerAddress: count(flags.maxConnectionsPerAddress, '--max-connections-per-address'),
     perAddressRate: rate,
     perAddressBurst: 2 * rate,
     maxHandshakes: count(flags.maxHandshakes, '--max-handshakes'),
@@ -70,6 +77,16 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
     });
     try {
       await accessPoint.start();
+      if (budget.lowered) {
+        // The default cap is "20000, or what the open file limit leaves room for": said, not an error.
+        logger.info('connection cap lowered to fit the open file limit', {
+          max_connections: budget.maxConnections,
+          default: budget.lowered.from,
+          open_file_limit: budget.lowered.limit,
+          descriptors_reserved: DESCRIPTOR_RESERVE,
+          hint: 'raise LimitNOFILE= (systemd) or ulimit -n for more',
+        });
+      }
       await untilStopSignal(logger);
       await accessPoint.stop();
     } finally {

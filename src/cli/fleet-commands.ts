@@ -8,7 +8,7 @@ import { AhError } from '../core/errors.js';
 import { AUDIT_FILE, verifyAuditLog } from '../fleet/audit-log.js';
 import type { ExecutorRecord } from '../fleet/registry.js';
 import type { Revocation } from '../fleet/revocations.js';
-import { escapeControl, hasControlCharacters } from '../core/escape.js';
+import { escapeJsonControl, forDisplay, hasControlCharacters } from '../core/escape.js';
 import { MAX_REASON_LENGTH } from '../fleet/control-routes.js';
 import { controlRequest, controlSocketPath } from './control-client.js';
 import type { CliIo } from './io.js';
@@ -38,14 +38,14 @@ function fail(status: number, body: unknown): AhError {
 }
 
 /** A table cell: one line, with nothing in it that a terminal would act on. */
-const cell = (value: unknown): string => escapeControl(String(value ?? '-'));
+const cell = (value: unknown): string => forDisplay(String(value ?? '-'));
 
 export async function runExecutors(flags: ControlFlags, io: CliIo): Promise<number> {
   const { status, body } = await controlRequest(socketOf(flags), 'GET', '/v1/executors');
   if (status !== 200) throw fail(status, body);
   const executors = (body as { executors: Array<ExecutorRecord & { revoked: Revocation | null }> }).executors;
   if (flags.json) {
-    io.out(JSON.stringify(executors, null, 2));
+    io.out(escapeJsonControl(JSON.stringify(executors, null, 2)));
     return 0;
   }
   const now = systemClock.now();

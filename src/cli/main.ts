@@ -32,12 +32,17 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .option('--admin-listen <host:port>', "HTTP endpoint for /healthz, /readyz and /metrics (read-only); 'off' to disable", '127.0.0.1:4434')
         .option('--control-socket <path>', "unix socket of the control API (executors, revoke, unrevoke), mode 0660; 'off' to disable (default: <state-dir>/control.sock)")
         .option('--max-executors <n>', 'enrolled executors at most', '10000')
-        .option('--max-connections <n>', 'open connections at most (before TLS)', '20000')
+        .option('--max-connections <n>', 'open connections at most (before TLS); must fit the open file limit', '20000')
+        .option('--max-connections-per-address <n>', 'open connections at most from one IPv4 address or IPv6 /64 (raise it behind a NAT)', '256')
         .option('--handshake-rate <per-second>', 'new connections per second from one address (burst: twice that)', '100')
         .option('--max-handshakes <n>', 'TLS handshakes at once; more connections wait their turn (reconnect storms)', '64')
         .exitOverride(),
     ),
-  ).action((flags) => run(async () => (await import('./access-point-command.js')).runAccessPoint(flags, io)));
+  ).action((flags, command: Command) =>
+    run(async () =>
+      (await import('./access-point-command.js')).runAccessPoint({ ...flags, maxConnectionsGiven: command.getOptionValueSource('maxConnections') !== 'default' }, io),
+    ),
+  );
 
   addCommonFlags(
     addIdentityFlags(

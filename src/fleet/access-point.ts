@@ -73,12 +73,23 @@ async function removeStaleTempFiles(dir: string, logger: Logger): Promise<void> 
   }
 }
 
+/** Concurrent streams on one executor connection. */
+const MAX_STREAMS_PER_CONNECTION = 4;
+
 /** Operators' commands at once on the control socket; a script in a loop gets no more. */
 const CONTROL_MAX_CONNECTIONS = 16;
 
 export class AccessPoint {
   readonly registry: Registry;
-  private readonly grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024, 'grpc.enable_channelz': 0 });
+  private readonly grpcServer = new grpc.Server({
+    'grpc.max_receive_message_length': 64 * 1024,
+    'grpc.enable_channelz': 0,
+    // An executor uses one stream per connection (a doctor probe another); a client holding its
+    // own certificate still gets no more than this, and a bounded session (megabytes; grpc-js
+    // would otherwise make it unlimited).
+    'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
+    'grpc-node.max_session_memory': 4,
+  });
   private readonly service: FleetService;
   private listener: FleetListener | undefined;
   private readonly statusWriter: CoalescedJsonWriter;

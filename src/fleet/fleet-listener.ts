@@ -3,10 +3,10 @@
 // refused, and swaps certificates for new handshakes without touching open connections.
 //
 // A connection whose certificate passes goes to the fleet gRPC server. One that fails goes to a
-// second gRPC server that knows nothing but how to refuse: it answers the executor's Connect with
-// the exact reason (so the executor can print the guide's message instead of "connection reset"),
-// and the connection is cut after a few seconds whatever happens. Unauthenticated peers never
-// reach a fleet handler.
+// small HTTP/2 server that knows nothing but how to refuse (refusal-server.ts): it answers the
+// executor's first request with the exact reason (so the executor can print the guide's message
+// instead of "connection reset"), then closes; the connection is cut after a few seconds whatever
+// happens. Unauthenticated peers never reach a fleet handler, or grpc-js at all.
 
 import net from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
@@ -18,11 +18,10 @@ import type { Identity } from '../identity/identity.js';
 import { authorizeExecutorSocket, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { serverContextOptions } from '../tls/server-options.js';
 import { checkPeerTrustDomain, peerChain } from '../tls/trust-domain.js';
-import { ConnectionLimiter, DEFAULT_CONNECTION_LIMITS, type ConnectionLimitOptions } from './connection-limits.js';
-import { errorStatus } from './fleet-service.js';
+import { addressGroup, ConnectionLimiter, DEFAULT_CONNECTION_LIMITS, type ConnectionLimitOptions } from './connection-limits.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { RefusalSummary } from './refusal-summary.js';
-import { fleetServiceDefinition } from '../protocol/fleet-protocol.js';
+import { GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICATED, RefusalServer } from './refusal-server.js';
 
 /**
  * Connections the kernel may queue before the access point accepts them. Node's default (511)
@@ -83,34 +82,27 @@ export class FleetListener {
   private readonly gate: HandshakeGate<net.Socket>;
   /** Ends the gate's hold on a connection once its handshake completes, by connection key. */
   private readonly handshaking = new Map<string, () => void>();
-  /**
-   * Why each refused connection was refused, by gRPC peer string (the refusal server has nothing
-   * else to go on). Two refused connections with the same remote address and port (possible on a
-   * multi-homed host) would share a key: then neither gets a specific reason.
-   */
-  private readonly rejected = new Map<string, AhError | 'ambiguous'>();
   private readonly sockets = new Set<net.Socket>();
-  private readonly rejectServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024, 'grpc.enable_channelz': 0 });
+  /**
+   * Connections not (yet) known to be an executor, oldest first: waiting for a handshake, in one,
+   * or being told why they were refused. The first to go when the connection cap is reached.
+   */
+  private readonly unproven = new Map<string, { socket: net.Socket; address: string }>();
+  /** Evicted connections, already released from the limiter. */
+  private readonly evicted = new WeakSet<net.Socket>();
+  /** Tells a refused client why, once, and closes (refusal-server.ts). */
+  private readonly refusal = new RefusalServer((error) =>
+    error.code === 'SAN_MISMATCH' || error.code === 'CLIENT_CERT_REJECTED' ? GRPC_PERMISSION_DENIED : GRPC_UNAUTHENTICATED,
+  );
   private readonly fleetInjector: grpc.ConnectionInjector;
-  private readonly rejectInjector: grpc.ConnectionInjector;
   private identity: Identity;
   private readonly refusals: RefusalSummary;
+  private readonly firstByteTimeoutMs: number;
 
   constructor(private readonly options: FleetListenerOptions) {
     this.identity = options.identity;
     this.refusals = new RefusalSummary(options.logger, options.clock, options.refusalLogIntervalMs ?? 60_000);
-    this.rejectServer.addService(fleetServiceDefinition(), {
-      Connect: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        const known = this.rejected.get(call.getPeer());
-        const error =
-          known instanceof AhError ? known : new AhError('CLIENT_CERT_REJECTED', { reason: 'see the access point log for this connection' });
-        const code = error.code === 'SAN_MISMATCH' || error.code === 'CLIENT_CERT_REJECTED' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED;
-        call.on('error', () => {});
-        call.emit('error', errorStatus(code, error));
-      },
-    });
     this.fleetInjector = options.fleetServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.rejectInjector = this.rejectServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
     this.server = tls.createServer({
       ...serverContextOptions(options.identity),
@@ -130,16 +122,28 @@ export class FleetListener {
       expire: (socket) => this.refuse(socket, 'handshake queue wait exceeded'),
     });
     const limiter = new ConnectionLimiter(limits, options.clock);
+    this.firstByteTimeoutMs = limits.firstByteTimeoutMs;
     // The limits run before any TLS: a refused connection costs no handshake.
     this.tcp = net.createServer({ pauseOnConnect: true }, (socket: net.Socket) => {
-      const verdict = limiter.admit(socket.remoteAddress ?? '?', this.sockets.size);
+      const address = socket.remoteAddress ?? '?';
+      let verdict = limiter.admit(address);
+      // Full: a connection that has proved nothing yet makes room, rather than a newcomer being
+      // turned away, so a flood of idle connections cannot lock real executors out.
+      if (verdict === 'too many connections' && this.evictOldestUnproven(limiter)) verdict = limiter.admit(address);
       if (verdict !== 'ok') {
         this.refuse(socket, verdict);
         return;
       }
+      const key = connectionKey(socket);
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-      this.gate.offer(socket, socket.remoteAddress ?? '?');
+      this.unproven.set(key, { socket, address });
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        this.unproven.delete(key);
+        if (!this.evicted.has(socket)) limiter.release(address);
+      });
+      // Round-robin among sources as the limiter counts them (an IPv6 /64 is one source).
+      this.gate.offer(socket, addressGroup(address));
     });
     this.server.on('secureConnection', (socket: TLSSocket) => {
       this.handshaking.get(connectionKey(socket))?.();
@@ -187,19 +191,29 @@ export class FleetListener {
     for (const socket of this.gate.drain()) socket.destroy();
     this.refusals.close();
     this.fleetInjector.drain(graceMs);
-    this.rejectInjector.drain(0);
     const deadline = this.options.clock.monotonic() + graceMs;
     while (this.sockets.size > 0 && this.options.clock.monotonic() < deadline) await this.options.clock.sleep(20);
     for (const socket of this.sockets) socket.destroy();
     this.fleetInjector.destroy();
-    this.rejectInjector.destroy();
-    this.rejectServer.forceShutdown();
+    this.refusal.close();
     await closed;
   }
 
   /** Connection counts for metrics: open (TCP), in a TLS handshake, waiting for one. */
   get connectionStats(): ConnectionStats {
     return { open: this.sockets.size, handshaking: this.gate.inProgress, waiting: this.gate.waiting };
+  }
+
+  /** Closes the oldest unproven connection (counted as 'evicted'); false when there is none. */
+  private evictOldestUnproven(limiter: ConnectionLimiter): boolean {
+    const oldest = this.unproven.entries().next();
+    if (oldest.done) return false;
+    const [key, { socket, address }] = oldest.value;
+    this.unproven.delete(key);
+    this.evicted.add(socket);
+    limiter.release(address);
+    this.refuse(socket, 'evicted to make room');
+    return true;
   }
 
   private refuse(socket: net.Socket, reason: string): void {
@@ -216,7 +230,13 @@ export class FleetListener {
   private startHandshake(socket: net.Socket, done: () => void): void {
     if (socket.destroyed) return done();
     const key = connectionKey(socket);
+    // A client that has sent nothing by now never will: it only holds a descriptor. (What a real
+    // client sent while it waited in the gate is read at once, so this counts from here.)
+    const silent = this.options.clock.setTimer(() => {
+      if (socket.bytesRead === 0 && !socket.destroyed) this.refuse(socket, 'sent nothing');
+    }, this.firstByteTimeoutMs);
     const finish = (): void => {
+      silent.cancel();
       if (this.handshaking.get(key) === finish) this.handshaking.delete(key);
       done();
     };
@@ -247,13 +267,10 @@ export class FleetListener {
         socket.destroy();
         return;
       }
-      this.rejected.set(key, this.rejected.has(key) ? 'ambiguous' : decision);
+      // A client that never asks is not kept waiting for: the connection has a short life either way.
       const cut = this.options.clock.setTimer(() => socket.destroy(), REJECTED_CONNECTION_LIFETIME_MS);
-      socket.once('close', () => {
-        cut.cancel();
-        this.rejected.delete(key);
-      });
-      this.rejectInjector.injectConnection(socket);
+      socket.once('close', () => cut.cancel());
+      this.refusal.refuse(socket, decision);
       return;
     }
     if (socket.alpnProtocol !== 'h2') {
@@ -261,6 +278,8 @@ export class FleetListener {
       socket.destroy();
       return;
     }
+    // Proven: no longer the first to go when the connection cap is reached.
+    this.unproven.delete(connectionKey(socket));
     // The Connect handler re-reads the certificate from this very socket (never from a lookup by
     // address), so a connection can only ever act as the identity it proved.
     this.fleetInjector.injectConnection(socket);

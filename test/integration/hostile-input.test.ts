@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../src/fleet/connection-limits.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { FleetSession } from '../../src/executor/session.js';
 import { fleetClientConstructor, type AccessPointMessage, type ExecutorMessage } from '../../src/protocol/fleet-protocol.js';
@@ -64,7 +65,7 @@ function callError(call: grpc.ClientDuplexStream<ExecutorMessage, AccessPointMes
 beforeAll(async () => {
   fleet = await startFleet(tmp.dir, { minMs: 50 }, {
     maxExecutors: 3,
-    limits: { maxConnections: 2_000, perAddressRate: 50, perAddressBurst: 300, handshakeTimeoutMs: 500, maxHandshakes: 64 },
+    limits: { ...DEFAULT_CONNECTION_LIMITS, maxConnections: 2_000, perAddressRate: 50, perAddressBurst: 300, handshakeTimeoutMs: 500, maxHandshakes: 64 },
     refusalLogIntervalMs: 300,
   });
   goodFiles = await fleet.ca.executor('steady');
@@ -233,7 +234,7 @@ describe('the handshake gate', () => {
 
   beforeAll(async () => {
     gated = await startFleet(`${tmp.dir}/gated`, { minMs: 50 }, {
-      limits: { maxConnections: 2_000, perAddressRate: 1_000, perAddressBurst: 1_000, handshakeTimeoutMs: 10_000, maxHandshakes: 4 },
+      limits: { ...DEFAULT_CONNECTION_LIMITS, maxConnections: 2_000, perAddressRate: 1_000, perAddressBurst: 1_000, handshakeTimeoutMs: 10_000, maxHandshakes: 4 },
     });
   });
   afterAll(() => gated.stop());

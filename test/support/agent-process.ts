@@ -44,8 +44,11 @@ export class AgentProcess {
   constructor(
     readonly args: string[],
     env: NodeJS.ProcessEnv = {},
+    /** A command that runs node, e.g. ['prlimit', '--nofile=1024:1024', '--'] for a low descriptor limit. */
+    wrapper: string[] = [],
   ) {
-    this.child = spawn(process.execPath, [AH_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...rest] = [...wrapper, process.execPath, AH_BIN, ...args] as [string, ...string[]];
+    this.child = spawn(command, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
     const onData = (d: Buffer): void => {
       buffer += d.toString();
@@ -102,10 +105,10 @@ export class AgentProcess {
 }
 
 /** Starts an access point on 127.0.0.1 with an OS-chosen port and resolves with that port. */
-export async function startAccessPoint(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ ap: AgentProcess; port: number }> {
+export async function startAccessPoint(args: string[], env: NodeJS.ProcessEnv = {}, wrapper: string[] = []): Promise<{ ap: AgentProcess; port: number }> {
   // Tests run in parallel: never take the default admin port.
   const admin = args.includes('--admin-listen') ? [] : ['--admin-listen', '127.0.0.1:0'];
-  const ap = new AgentProcess(['agent', 'access-point', ...args, ...admin], env);
+  const ap = new AgentProcess(['agent', 'access-point', ...args, ...admin], env, wrapper);
   const line = await ap.waitForLine(/access point listening|^error:/);
   const m = /address=\S+:(\d+)/.exec(line);
   if (!m) throw new Error(`access point did not start:\n${ap.output}`);
