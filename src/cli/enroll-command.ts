@@ -10,6 +10,7 @@ import {
   parseDurationFlag,
   parseLabels,
   parseListenAddress,
+  parseName,
   parseRemoteServer,
   parseSpiffeIdFlag,
 } from './options.js';
@@ -41,7 +42,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   let expectedServerId = flags.expectedServerId === undefined ? undefined : parseSpiffeIdFlag(flags.expectedServerId, '--expected-server-id');
   // The dev access point is always spiffe://ah-dev.local/ah/serve: pin it unless told otherwise.
   if (resolveProvider(identityFlags.flags, remote.host) === 'dev') expectedServerId ??= DEV_SERVER_ID;
-  const name = flags.name ?? os.hostname();
+  const name = flags.name === undefined ? parseName(os.hostname(), 'host name (pass --name)') : parseName(flags.name);
   const logger = loggerFromFlags(flags, io.env);
   const clock = systemClock;
   const lock = await prepareStateDir(flags.stateDir, 'executor');

@@ -7,6 +7,7 @@ import { parseDuration } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.js';
 import { PROVIDERS, type ProviderName } from '../identity/identity.js';
+import { HELLO_LIMITS, labelsProblem, textProblem } from '../protocol/hello-rules.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 
 export const DEFAULT_FLEET_PORT = 4433;
@@ -105,7 +106,17 @@ export function parseLabels(values: readonly string[]): Record<string, string> {
     if (eq <= 0) throw usage(`invalid --label "${v}": expected key=value`);
     labels[v.slice(0, eq)] = v.slice(eq + 1);
   }
+  // The access point's rules, applied here first: a clear usage error instead of a refused Hello.
+  const problem = labelsProblem(labels);
+  if (problem) throw usage(`invalid --label: ${problem}`);
   return labels;
+}
+
+/** `--name` (or the host name): what the fleet shows for this executor. */
+export function parseName(value: string, flag = '--name'): string {
+  const problem = textProblem('the name', value, HELLO_LIMITS.name);
+  if (problem) throw usage(`invalid ${flag}: ${problem}`);
+  return value;
 }
 
 /**

@@ -46,7 +46,8 @@ export function hostFacts(): Hello['host'] {
     os: process.platform,
     os_release: os.release(),
     arch: process.arch,
-    cpus: os.cpus().length,
+    // From sched_getaffinity, not /proc/cpuinfo (hidden from the service by ProcSubset=pid).
+    cpus: os.availableParallelism(),
     memory_bytes: os.totalmem(),
   };
 }

@@ -11,6 +11,8 @@ import { TokenBucket } from '../core/token-bucket.js';
 import { authorizeExecutorCertificate, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { peerCertificateView } from '../x509/certificate.js';
 import { ERROR_METADATA_KEY, type AccessPointMessage, type ExecutorMessage, type Hello } from '../protocol/fleet-protocol.js';
+import { GOODBYE_REASON_MAX, helloProblem } from '../protocol/hello-rules.js';
+import { forDisplay } from '../core/escape.js';
 import type { Registry } from './registry.js';
 import type { Revocations } from './revocations.js';
 
@@ -73,19 +75,6 @@ export interface FleetServiceOptions {
   events?: Partial<FleetEvents>;
   /** Enrolled executors at most; more are refused (an executor that is already enrolled may reconnect). */
   maxExecutors?: number;
-}
-
-/** Bounds on what a Hello may carry: a fleet is not a place to store megabytes per executor. */
-const HELLO_LIMITS = { name: 256, version: 64, labels: 64, labelText: 256 };
-
-/** Why a Hello is unacceptable, or undefined. */
-export function helloProblem(hello: Hello): string | undefined {
-  if (typeof hello.name !== 'string' || hello.name.length > HELLO_LIMITS.name) return `name longer than ${HELLO_LIMITS.name}`;
-  if (typeof hello.version !== 'string' || hello.version.length > HELLO_LIMITS.version) return `version longer than ${HELLO_LIMITS.version}`;
-  const labels = Object.entries(hello.labels ?? {});
-  if (labels.length > HELLO_LIMITS.labels) return `more than ${HELLO_LIMITS.labels} labels`;
-  if (labels.some(([k, v]) => k.length > HELLO_LIMITS.labelText || String(v).length > HELLO_LIMITS.labelText)) return `a label longer than ${HELLO_LIMITS.labelText}`;
-  return undefined;
 }
 
 /** A gRPC status carrying one of our errors in the `ah-error` trailer. */
@@ -317,7 +306,8 @@ export class FleetService {
           if (!stream.superseded) watchdog();
           return;
         case 'goodbye': {
-          const reason = message.goodbye.reason || 'goodbye';
+          // Kept in the registry and the audit log: bounded and made visible, never refused.
+          const reason = forDisplay(String(message.goodbye.reason ?? '') || 'goodbye', GOODBYE_REASON_MAX);
           log.info('goodbye', { executor_id: peer.spiffeId, reason });
           stream.finish({ code: grpc.status.OK, details: 'goodbye', metadata: new grpc.Metadata() }, `goodbye: ${reason}`);
           return;

@@ -6,7 +6,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { CoalescedJsonWriter } from '../core/coalesced-writer.js';
+import { boundLength } from '../core/escape.js';
 import { errorText } from '../core/errors.js';
+import { readFileNoFollow } from '../core/no-follow.js';
 import type { Logger } from '../core/logger.js';
 import type { HostFacts } from '../protocol/fleet-protocol.js';
 
@@ -56,6 +58,45 @@ export const REGISTRY_FILE = 'registry.json';
  */
 const REGISTRY_WRITE_INTERVAL_MS = 1_000;
 
+/** Longest text kept from a record in registry.json (a file written by an older version, or edited). */
+const MAX_FIELD = 1_024;
+
+/**
+ * A record as read from registry.json, taken field by field: the file may be old, hand-edited or
+ * planted, and what it says ends up in logs and on operators' terminals. Missing or mistyped
+ * fields get neutral values; text is bounded; only a record without an id is refused (the whole
+ * file then goes aside, as a torn file does).
+ */
+export function recordFromFile(raw: unknown): ExecutorRecord {
+  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  if (typeof r.id !== 'string' || r.id === '') throw new Error('executor record without an id');
+  const text = (v: unknown, fallback = ''): string => (typeof v === 'string' ? boundLength(v, MAX_FIELD) : fallback);
+  const nullableText = (v: unknown): string | null => (typeof v === 'string' ? boundLength(v, MAX_FIELD) : null);
+  const number = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  const labels: Record<string, string> = {};
+  if (typeof r.labels === 'object' && r.labels !== null) {
+    for (const [k, v] of Object.entries(r.labels).slice(0, 64)) labels[boundLength(k, MAX_FIELD)] = text(v);
+  }
+  const h = (typeof r.host === 'object' && r.host !== null ? r.host : undefined) as Record<string, unknown> | undefined;
+  return {
+    id: boundLength(r.id, MAX_FIELD),
+    name: text(r.name),
+    labels,
+    version: text(r.version),
+    host: h ? { hostname: text(h.hostname), os: text(h.os), os_release: text(h.os_release), arch: text(h.arch), cpus: number(h.cpus), memory_bytes: number(h.memory_bytes) } : null,
+    state: r.state === 'online' ? 'online' : 'offline',
+    firstSeen: text(r.firstSeen),
+    lastSeen: text(r.lastSeen),
+    connectedSince: nullableText(r.connectedSince),
+    disconnectedAt: nullableText(r.disconnectedAt),
+    disconnectReason: nullableText(r.disconnectReason),
+    peerAddress: text(r.peerAddress),
+    certSerial: text(r.certSerial),
+    certNotAfter: text(r.certNotAfter),
+    heartbeatIntervalMs: number(r.heartbeatIntervalMs),
+  };
+}
+
 export class Registry {
   private readonly records = new Map<string, ExecutorRecord>();
   /** The live connection per executor: only it may mark the executor offline. */
@@ -84,7 +125,8 @@ export class Registry {
   async load(): Promise<void> {
     let text: string;
     try {
-      text = await fs.readFile(this.file, 'utf8');
+      // Not through a link: the state directory's files are ours alone (core/no-follow.ts).
+      text = await readFileNoFollow(this.file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw e;
@@ -94,8 +136,8 @@ export class Registry {
       const now = new Date(this.clock.now()).toISOString();
       // Read everything first: a file that breaks half-way must not leave half a fleet loaded.
       const loaded = new Map<string, ExecutorRecord>();
-      for (const r of parsed.executors) {
-        if (typeof r?.id !== 'string') throw new Error('executor record without an id');
+      for (const raw of parsed.executors) {
+        const r = recordFromFile(raw);
         const wasOnline = r.state === 'online';
         loaded.set(r.id, {
           ...r,

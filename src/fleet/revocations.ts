@@ -1,9 +1,9 @@
 // Revoked executors, by SPIFFE ID, kept in revocations.json so a revocation survives restarts.
 
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../core/atomic-file.js';
 import type { Clock } from '../core/clock.js';
+import { readFileNoFollow } from '../core/no-follow.js';
 
 export const REVOCATIONS_FILE = 'revocations.json';
 
@@ -27,8 +27,12 @@ export class Revocations {
 
   async load(): Promise<void> {
     try {
-      const parsed = JSON.parse(await fs.readFile(this.file, 'utf8')) as { revoked: Revocation[] };
-      for (const r of parsed.revoked) this.entries.set(r.id, r);
+      const parsed = JSON.parse(await readFileNoFollow(this.file)) as { revoked?: unknown };
+      // A revocation must never be lost to a bad entry: keep every one with an id, whatever else it says.
+      for (const r of Array.isArray(parsed.revoked) ? (parsed.revoked as Array<Partial<Revocation>>) : []) {
+        if (typeof r?.id !== 'string') continue;
+        this.entries.set(r.id, { id: r.id, reason: typeof r.reason === 'string' ? r.reason : 'revoked', at: typeof r.at === 'string' ? r.at : '' });
+      }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }

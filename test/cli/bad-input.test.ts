@@ -75,6 +75,26 @@ const cases: Array<{ name: string; args: string[]; error: string }> = [
     error: 'error: --cert and --key belong to --identity files, not --identity dev',
   },
   {
+    name: 'a name with a newline and an escape sequence',
+    args: ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--name', 'ok\ninfo: enrolled executor_id=forged\u001b[2J', ...state('o')],
+    error: 'error: invalid --name: the name contains control characters',
+  },
+  {
+    name: 'a name longer than the access point takes',
+    args: ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--name', 'n'.repeat(300), ...state('p')],
+    error: 'error: invalid --name: the name is longer than 256',
+  },
+  {
+    name: 'a label with a control character',
+    args: ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--label', 'rack=a\u0007b', ...state('q')],
+    error: 'error: invalid --label: a label value contains control characters',
+  },
+  {
+    name: 'a per-address connection cap of zero',
+    args: ['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--max-connections-per-address', '0', ...state('r')],
+    error: 'error: invalid --max-connections-per-address "0": expected a whole number of at least 1',
+  },
+  {
     name: 'a handshake cap of zero',
     args: ['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--max-handshakes', '0', ...state('n')],
     error: 'error: invalid --max-handshakes "0": expected a whole number of at least 1',

@@ -3,7 +3,7 @@
 // nothing, and answers only requests addressed to it. What a web page could send (a cross-site
 // text/plain POST, a DNS-rebound GET) reaches nothing.
 
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -130,5 +130,59 @@ describe('the control socket', () => {
     expect(result.stderr.split('\n')[0]).toBe(
       'error: --admin is no longer supported: the fleet is operated through the control socket (--control-socket, default <state-dir>/control.sock)',
     );
+  });
+});
+
+describe('ah agent executors with hostile names in the registry', () => {
+  it('prints one row per executor, with control characters made visible', async () => {
+    // A registry written before names were checked (or planted): a newline that would forge a
+    // row, an escape sequence that would clear the operator's screen.
+    const state = path.join(tmp.dir, 'hostile-registry');
+    mkdirSync(state, { recursive: true, mode: 0o750 });
+    const record = (id: string, name: string): Record<string, unknown> => ({
+      id,
+      name,
+      labels: {},
+      version: 'v',
+      host: null,
+      state: 'offline',
+      firstSeen: '2026-01-01T00:00:00.000Z',
+      lastSeen: '2026-01-01T00:00:00.000Z',
+      connectedSince: null,
+      disconnectedAt: '2026-01-01T00:00:00.000Z',
+      disconnectReason: 'x',
+      peerAddress: '127.0.0.1:1',
+      certSerial: '01',
+      certNotAfter: '2026-01-02T00:00:00.000Z',
+      heartbeatIntervalMs: 5000,
+    });
+    writeFileSync(
+      path.join(state, 'registry.json'),
+      JSON.stringify({
+        version: 1,
+        executors: [
+          record('spiffe://ah-dev.local/ah/agent/a', 'evil\nadmin   spiffe://ah-dev.local/ah/agent/admin   online'),
+          record('spiffe://ah-dev.local/ah/agent/b', '\u001b[2J\u001b[31mred\u009b0m'),
+          record('spiffe://ah-dev.local/ah/agent/c', 'n'.repeat(60_000)),
+        ],
+      }),
+    );
+    const { ap: other } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', state], env);
+    try {
+      const listed = await runAh(['agent', 'executors', '--state-dir', state]);
+      expect(listed.code, listed.stderr).toBe(0);
+      const lines = listed.stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(4);
+      expect(lines[1]).toMatch(/^evil\\nadmin   spiffe:\/\/ah-dev\.local\/ah\/agent\/admin   online\s+spiffe:\/\/ah-dev\.local\/ah\/agent\/a\s+offline/);
+      expect(lines[2]).toMatch(/^\\x1b\[2J\\x1b\[31mred\\x9b0m\s+spiffe:\/\/ah-dev\.local\/ah\/agent\/b\s+offline/);
+      expect(lines[3]).toMatch(/^n{1024}\.\.\.\[cut \d+ characters\]\s+spiffe/);
+      expect(listed.stdout).not.toMatch(/[\u001b\u009b]/);
+      // --json stays machine-readable and exact (C1 written as a \u escape).
+      const json = await runAh(['agent', 'executors', '--state-dir', state, '--json']);
+      expect(json.stdout).not.toMatch(/[\u001b\u009b]/);
+      expect((JSON.parse(json.stdout) as Array<{ name: string }>)[1]?.name).toBe('\u001b[2J\u001b[31mred\u009b0m');
+    } finally {
+      await other.stop('SIGKILL');
+    }
   });
 });

@@ -176,6 +176,51 @@ describe('hostile input on the fleet port', () => {
     client.close();
   });
 
+  it.each([
+    [
+      'a 60,000-character host name',
+      { name: 'big-host', host: { hostname: 'h'.repeat(60_000), os: 'linux', os_release: '6.1', arch: 'x64', cpus: 1, memory_bytes: 1 } },
+      'protocol error: invalid Hello: host name is longer than 253',
+    ],
+    ['a name that forges a log line', { name: 'ok\ninfo: enrolled executor_id=spiffe://example.org/ah/agent/admin' }, 'protocol error: invalid Hello: name contains control characters'],
+    ['a label that drives the terminal', { name: 'ok', labels: { rack: '\u001b]0;owned\u0007' } }, 'protocol error: invalid Hello: a label value contains control characters'],
+    ['a version with a bidirectional override', { name: 'ok', version: '1.0\u202e' }, 'protocol error: invalid Hello: version contains control characters'],
+    ['an empty name', { name: '' }, 'protocol error: invalid Hello: name is empty'],
+  ])('refuses a Hello with %s, and records nothing', async (_, fields, details) => {
+    const files = await fleet.ca.executor('hello-checked');
+    const { call, client } = rawCall(files);
+    const error = callError(call);
+    call.write({ body: 'hello', hello: { labels: {}, version: 'v', host: null, heartbeat_interval_ms: 100, ...fields } });
+    const e = await error;
+    expect(e.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(e.details).toBe(details);
+    expect(fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/hello-checked')).toBeUndefined();
+    client.close();
+  });
+
+  it('keeps a Goodbye reason bounded and visible in the registry and the audit log', async () => {
+    const files = await fleet.ca.executor('long-goodbye');
+    const { call, client } = rawCall(files);
+    const ended = new Promise<void>((resolve) => {
+      call.on('data', () => {});
+      call.on('error', () => resolve());
+      call.on('end', () => resolve());
+      call.on('status', () => resolve());
+    });
+    call.write({ body: 'hello', hello: { name: 'long-goodbye', labels: {}, version: 'v', host: null, heartbeat_interval_ms: 1_000 } });
+    await waitFor('enrolled', () => fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/long-goodbye')?.state === 'online');
+    call.write({ body: 'goodbye', goodbye: { reason: `bye\u001b[2J\n${'y'.repeat(60_000)}` } });
+    await ended;
+    client.close();
+    const record = fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/long-goodbye');
+    expect(record?.disconnectReason?.startsWith('goodbye: bye\\x1b[2J\\nyyy')).toBe(true);
+    expect(record?.disconnectReason?.length).toBeLessThan(400);
+    await fleet.accessPoint.audit.flush();
+    const audit = readFileSync(fleet.accessPoint.audit.file, 'utf8').trimEnd().split('\n');
+    const line = audit.reverse().find((l) => l.includes('long-goodbye') && l.includes('"event":"disconnect"')) as string;
+    expect(line.length).toBeLessThan(1_024);
+  });
+
   it('closes a stream that floods heartbeats', async () => {
     const flooder = await fleet.ca.executor('flooder');
     const { call, client } = rawCall(flooder);
