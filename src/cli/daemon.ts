@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import { AhError, errorText } from '../core/errors.js';
 import { createLogger, parseModuleLevels, type Logger } from '../core/logger.js';
 import { acquirePidLock, type PidLock } from '../core/pid-lock.js';
+import { checkTrustedDirectory } from '../core/trusted-directory.js';
 import type { CommonFlags } from './shared-flags.js';
 import { parseLogFormat, parseLogLevel } from './options.js';
 
@@ -27,12 +28,17 @@ export function loggerFromFlags(flags: CommonFlags, env: NodeJS.ProcessEnv = pro
   });
 }
 
+/**
+ * Creates the state directory if needed (0750), refuses one that others could tamper with (not
+ * ours, or writable by group or others: see core/trusted-directory.ts), and takes its lock.
+ */
 export async function prepareStateDir(dir: string, role: string): Promise<PidLock> {
   try {
     await fs.mkdir(dir, { recursive: true, mode: 0o750 });
   } catch (e) {
     throw new AhError('STATE_DIR_UNUSABLE', { dir, reason: errorText(e) }, { cause: e });
   }
+  await checkTrustedDirectory(dir);
   return acquirePidLock(dir, role);
 }
 

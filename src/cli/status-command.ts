@@ -7,7 +7,7 @@
 // each value is bounded and escaped where it is rendered: one row is always one line, and no value
 // reaches the terminal as a control sequence. --json stays JSON for scripts (see runStatus).
 
-import { promises as fs } from 'node:fs';
+import { readFileNoFollow } from '../core/no-follow.js';
 import path from 'node:path';
 import { formatDuration, systemClock } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
@@ -33,7 +33,7 @@ interface Verdict {
 
 async function readJson<T>(file: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+    return JSON.parse(await readFileNoFollow(file)) as T;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     // An unreadable status file means we cannot vouch for the agent: unhealthy (1), not a usage error.

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AhError } from './errors.js';
+import { readFileNoFollow } from './no-follow.js';
 
 /** True when a process with this pid exists (EPERM means it exists but belongs to someone else). */
 export function processAlive(pid: number): boolean {
@@ -25,7 +26,8 @@ export async function acquirePidLock(dir: string, role: string): Promise<PidLock
   const file = path.join(dir, `${role}.pid`);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const handle = await fs.open(file, 'wx', 0o644);
+      // O_EXCL: never through a link someone left there. Readable by the service group only.
+      const handle = await fs.open(file, 'wx', 0o640);
       await handle.writeFile(`${process.pid}\n`);
       await handle.close();
       return {
@@ -39,7 +41,7 @@ export async function acquirePidLock(dir: string, role: string): Promise<PidLock
         throw new AhError('STATE_DIR_UNUSABLE', { dir, reason: (e as Error).message }, { cause: e });
       }
     }
-    const holder = Number.parseInt(await fs.readFile(file, 'utf8').catch(() => ''), 10);
+    const holder = Number.parseInt(await readFileNoFollow(file).catch(() => ''), 10);
     if (processAlive(holder) && holder !== process.pid) {
       throw new AhError('STATE_DIR_IN_USE', { dir, role, pid: String(holder) });
     }

@@ -72,6 +72,7 @@ export class Enroller {
     this.backoff = options.backoff ?? new Backoff({ initialMs: 500, maxMs: 30_000, jitter: 0.5 });
     this.statusWriter = new CoalescedJsonWriter(path.join(options.stateDir, EXECUTOR_STATUS_FILE), () => this.status, options.logger, {
       durable: false,
+      mode: 0o640,
     });
     this.status = {
       role: 'executor',

@@ -137,6 +137,7 @@ export class AccessPoint {
     this.grpcServer.addService(fleetServiceDefinition(), this.service.implementation());
     this.statusWriter = new CoalescedJsonWriter(path.join(options.stateDir, ACCESS_POINT_STATUS_FILE), () => this.status(), options.logger, {
       durable: false,
+      mode: 0o640,
     });
     this.startedAt = new Date(options.clock.now()).toISOString();
   }

@@ -5,8 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AhError, errorText } from '../core/errors.js';
+import { AhError, errorText, isAhError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/atomic-file.js';
+import { readFileNoFollow } from '../core/no-follow.js';
+import { checkTrustedDirectory } from '../core/trusted-directory.js';
 import { CertificateAuthority } from '../x509/authority.js';
 import { parseCertificates, parsePrivateKey } from '../x509/pem.js';
 import { validity } from '../x509/certificate.js';
@@ -31,12 +33,13 @@ export function devExecutorId(name: string): string {
 async function readCa(dir: string): Promise<CertificateAuthority | undefined> {
   try {
     const [certPem, keyPem] = await Promise.all([
-      fs.readFile(path.join(dir, 'ca.pem'), 'utf8'),
-      fs.readFile(path.join(dir, 'ca-key.pem'), 'utf8'),
+      readFileNoFollow(path.join(dir, 'ca.pem')),
+      readFileNoFollow(path.join(dir, 'ca-key.pem')),
     ]);
     return await CertificateAuthority.load(certPem, keyPem);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (isAhError(e)) throw e;
     throw new AhError('STATE_DIR_UNUSABLE', { dir, reason: `dev CA unreadable: ${errorText(e)}` }, { cause: e });
   }
 }
@@ -51,6 +54,15 @@ function caIsFresh(ca: CertificateAuthority, now: number): boolean {
  * that race reads the winner's CA.
  */
 export async function loadOrCreateDevCa(dir: string, now: number): Promise<CertificateAuthority> {
+  // Whoever can write the CA's directory can mint fleet identities or read the key: it must be ours alone.
+  const exists = await fs.stat(dir).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return false;
+      throw e;
+    },
+  );
+  if (exists) await checkTrustedDirectory(dir);
   const existing = await readCa(dir);
   if (existing && caIsFresh(existing, now)) return existing;
   const parent = path.dirname(dir);
@@ -66,6 +78,7 @@ export async function loadOrCreateDevCa(dir: string, now: number): Promise<Certi
   }
   try {
     await fs.rename(temp, dir);
+    await checkTrustedDirectory(dir);
     return ca;
   } catch (e) {
     await fs.rm(temp, { recursive: true, force: true });
