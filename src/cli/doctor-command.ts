@@ -27,7 +27,7 @@ import { DEV_SERVER_ID } from '../identity/dev.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 import type { CliIo } from './io.js';
 import { parseIdentityFlags, type ParsedIdentityFlags } from './identity-from-flags.js';
-import { parseDurationFlag, parseRemoteServer, parseSpiffeIdFlag } from './options.js';
+import { parseDurationFlag, parseExpectedServerId, parseRemoteServer } from './options.js';
 import type { IdentityFlagValues } from './shared-flags.js';
 
 export interface DoctorFlags extends IdentityFlagValues {
@@ -185,7 +185,7 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
     if (!tcpOk) doctor.skip('TLS handshake and authorization', 'no TCP connection');
     else if (!identity) doctor.skip('TLS handshake and authorization', 'no own identity to present');
     else {
-      let expected = flags.expectedServerId === undefined ? undefined : parseSpiffeIdFlag(flags.expectedServerId, '--expected-server-id');
+      let expected = flags.expectedServerId === undefined ? undefined : parseExpectedServerId(flags.expectedServerId);
       if (!expected && identity.provider === 'dev') expected = DEV_SERVER_ID;
       if (!expected && identity.provider === 'spiffe' && identity.spiffeId) expected = `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/serve`;
       const current = identity;

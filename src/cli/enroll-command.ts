@@ -8,11 +8,11 @@ import type { CliIo } from './io.js';
 import { loggerFromFlags, prepareStateDir, untilStopSignal } from './daemon.js';
 import {
   parseDurationFlag,
+  parseExpectedServerId,
   parseLabels,
   parseListenAddress,
   parseName,
   parseRemoteServer,
-  parseSpiffeIdFlag,
 } from './options.js';
 import { ExecutorAdmin } from '../executor/executor-admin.js';
 import { parseIdentityFlags, startIdentitySource } from './identity-from-flags.js';
@@ -39,7 +39,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   const identityFlags = parseIdentityFlags(flags, io.env);
   const labels = parseLabels(flags.label);
   const admin = flags.adminListen === undefined ? undefined : parseListenAddress(flags.adminListen, '--admin-listen');
-  let expectedServerId = flags.expectedServerId === undefined ? undefined : parseSpiffeIdFlag(flags.expectedServerId, '--expected-server-id');
+  let expectedServerId = flags.expectedServerId === undefined ? undefined : parseExpectedServerId(flags.expectedServerId);
   // The dev access point is always spiffe://ah-dev.local/ah/serve: pin it unless told otherwise.
   if (resolveProvider(identityFlags.flags, remote.host) === 'dev') expectedServerId ??= DEV_SERVER_ID;
   const name = flags.name === undefined ? parseName(os.hostname(), 'host name (pass --name)') : parseName(flags.name);

@@ -8,6 +8,7 @@ import { AhError } from '../core/errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.js';
 import { PROVIDERS, type ProviderName } from '../identity/identity.js';
 import { HELLO_LIMITS, labelsProblem, textProblem } from '../protocol/hello-rules.js';
+import { EXECUTOR_ID_PATH, isExecutorId } from '../tls/check-server-identity.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 
 export const DEFAULT_FLEET_PORT = 4433;
@@ -96,6 +97,15 @@ export function parseSpiffeIdFlag(value: string, flag: string): string {
   } catch (e) {
     throw usage(`invalid ${flag}: ${(e as Error).message}`);
   }
+}
+
+/** `--expected-server-id`: a SPIFFE ID, and never one of an executor (see tls/check-server-identity.ts). */
+export function parseExpectedServerId(value: string): string {
+  const id = parseSpiffeIdFlag(value, '--expected-server-id');
+  if (isExecutorId(id)) {
+    throw usage(`invalid --expected-server-id "${id}": it names an executor (${EXECUTOR_ID_PATH}...); the access point is spiffe://<trust domain>/ah/serve`);
+  }
+  return id;
 }
 
 /** `--label key=value`, repeatable. */

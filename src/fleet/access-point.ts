@@ -152,6 +152,7 @@ export class AccessPoint {
     await this.audit.open();
     const identity = await options.identitySource.ready();
     this.sanPrefix = resolveSanPrefix(options.sanPrefix, identity);
+    this.checkOwnId(identity);
     this.listener = new FleetListener({
       identity,
       sanPrefix: this.sanPrefix,
@@ -252,6 +253,21 @@ export class AccessPoint {
     return had;
   }
 
+  /**
+   * An access point whose own SPIFFE ID is under the executor prefix cannot be told apart from an
+   * executor: its certificate would be admitted on the fleet port, and executors that check only
+   * the host name could take an executor for it. Allowed (it is a configuration), but said loudly.
+   */
+  private checkOwnId(identity: Identity): void {
+    if (identity.spiffeId?.startsWith(this.sanPrefix)) {
+      this.options.logger.warn("the access point's own SPIFFE ID is under the executor SAN prefix: executors and access points cannot be told apart", {
+        server_id: identity.spiffeId,
+        executor_san_prefix: this.sanPrefix,
+        hint: 'give the access point an ID outside the prefix (spiffe://<trust domain>/ah/serve), or narrow --executor-san-uri-prefix',
+      });
+    }
+  }
+
   /** New handshakes present `next` and trust its bundle; open executor streams are not touched. */
   private rotate(next: Identity): void {
     const listener = this.listener;
@@ -264,6 +280,7 @@ export class AccessPoint {
       return;
     }
     this.options.logger.info('rotated', { old_serial: old.serial, new_serial: next.serial, expires: next.facts.notAfter, provider: next.provider });
+    if (next.spiffeId !== old.spiffeId) this.checkOwnId(next);
     void this.audit.record('rotate', { old_serial: old.serial, new_serial: next.serial, expires: next.facts.notAfter });
     this.statusWriter.request();
   }

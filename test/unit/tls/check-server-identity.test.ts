@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { judgeServerCertificate } from '../../../src/tls/check-server-identity.js';
+import { isExecutorId, judgeServerCertificate } from '../../../src/tls/check-server-identity.js';
 import { TestCa } from '../../support/test-ca.js';
 import { makeTempDir } from '../../support/tmp.js';
 
@@ -40,5 +40,32 @@ describe('judgeServerCertificate', () => {
     expect(error?.message).toBe('tls handshake failed: certificate verify failed');
     expect(error?.detail).toMatch(/does not name 192\.168\.1\.100/);
     expect(error?.hint).toMatch(/--expected-server-id/);
+  });
+});
+
+describe('an executor certificate posing as the access point', () => {
+  let executorPeer: PeerCertificate;
+  beforeAll(async () => {
+    const ca = await TestCa.create(`${tmp.dir}/rogue`, 'rogue');
+    const files = await ca.executor('rogue', 'example.org', { dns: ['localhost'], ips: ['127.0.0.1'] });
+    const cert = new X509Certificate(readFileSync(files.cert));
+    executorPeer = { subject: { CN: 'rogue' }, subjectaltname: cert.subjectAltName, raw: cert.raw } as unknown as PeerCertificate;
+  });
+
+  it('is refused even though it names the host', () => {
+    const error = judgeServerCertificate({ host: 'localhost' }, executorPeer);
+    expect(error?.code).toBe('SERVER_CERT_VERIFY_FAILED');
+    expect(error?.detail).toBe('the server presented an executor identity (spiffe://example.org/ah/agent/rogue); an executor certificate never serves as the access point');
+  });
+
+  it('is refused even when it is the expected ID', () => {
+    expect(judgeServerCertificate({ host: 'localhost', expectedServerId: 'spiffe://example.org/ah/agent/rogue' }, executorPeer)?.code).toBe('SERVER_CERT_VERIFY_FAILED');
+  });
+
+  it('tells executor IDs from others by the path only', () => {
+    expect(isExecutorId('spiffe://example.org/ah/agent/x')).toBe(true);
+    expect(isExecutorId('spiffe://ah.agent.example/ah/serve')).toBe(false);
+    expect(isExecutorId('spiffe://example.org/ah/agents/x')).toBe(false);
+    expect(isExecutorId('spiffe://example.org/ah/serve')).toBe(false);
   });
 });
