@@ -61,6 +61,8 @@ export class Enroller {
   private unsubscribe: (() => void) | undefined;
   private readonly sessionIdentity = new WeakMap<FleetSession, Identity>();
   private rotatingSession: FleetSession | undefined;
+  /** The connection id of the last stream the access point welcomed (never logged or written down). */
+  private lastConnectionId: string | undefined;
   private stopping = false;
   private readonly stopController = new AbortController();
   private readonly backoff: Backoff;
@@ -139,7 +141,13 @@ export class Enroller {
     return identityStatus(this.options.identitySource);
   }
 
-  private newSession(identity: Identity): FleetSession {
+  /**
+   * A session for `identity`. `previous` is the connection id of the stream it takes over from (a
+   * rotation) or of the last one that was welcomed (a reconnect: the access point may not have
+   * noticed yet that it is gone). It goes in the Hello, so the access point knows the new stream
+   * is this executor and not another holder of its identity.
+   */
+  private newSession(identity: Identity, previous: string | undefined): FleetSession {
     const { options } = this;
     return new FleetSession({
       target: options.target,
@@ -151,6 +159,7 @@ export class Enroller {
         version: AH_VERSION,
         host: hostFacts(),
         heartbeat_interval_ms: options.heartbeatIntervalMs,
+        ...(previous ? { previous_connection_id: previous } : {}),
       },
       connectTimeoutMs: options.connectTimeoutMs,
       clock: options.clock,
@@ -204,7 +213,7 @@ export class Enroller {
   private async rotate(identity: Identity): Promise<boolean> {
     const log = this.options.logger;
     const old = this.session;
-    const next = this.newSession(identity);
+    const next = this.newSession(identity, old?.connectionId ?? this.lastConnectionId);
     this.rotatingSession = next;
     try {
       await next.start();
@@ -221,6 +230,7 @@ export class Enroller {
       return true;
     }
     this.session = next;
+    this.lastConnectionId = next.connectionId;
     this.sessionIdentity.set(next, identity);
     log.info('rotated', { old_serial: old ? this.serialOf(old) : undefined, new_serial: identity.serial, expires: identity.facts.notAfter });
     this.update({ identity: this.identityStatus() });
@@ -275,12 +285,13 @@ export class Enroller {
     while (!this.stopping) {
       const identity = options.identitySource.current();
       this.update({ state: this.status.lastError ? 'reconnecting' : 'connecting', identity: this.identityStatus(), nextAttemptAt: null });
-      const session = this.newSession(identity);
+      const session = this.newSession(identity, this.lastConnectionId);
       this.sessionIdentity.set(session, identity);
       this.session = session;
       let failure: AhError | undefined;
       try {
         const welcome = await session.start();
+        this.lastConnectionId = session.connectionId;
         this.connected = true;
         const now = options.clock.now();
         this.update({

@@ -82,6 +82,11 @@ export class FleetSession {
     return this.welcome?.executor_id;
   }
 
+  /** The id the access point gave this stream in Welcome: a stream replacing this one names it as proof. */
+  get connectionId(): string | undefined {
+    return this.welcome?.connection_id || undefined;
+  }
+
   /** Opens the stream and resolves with Welcome, or rejects with the guide's error for the failure. */
   start(): Promise<Welcome> {
     const { clock, connectTimeoutMs } = this.options;

@@ -49,6 +49,12 @@ export class AccessPointMetrics {
     const rejections = new Counter({ name: 'ah_rejections_total', help: 'Connections or streams refused, by reason code.', labelNames: ['reason'], registers: [r] });
     const heartbeats = new Counter({ name: 'ah_heartbeats_total', help: 'Heartbeats received and acknowledged.', registers: [r] });
     const disconnects = new Counter({ name: 'ah_disconnects_total', help: 'Executors that went offline, by reason.', labelNames: ['reason'], registers: [r] });
+    const supersedes = new Counter({
+      name: 'ah_supersedes_total',
+      help: 'Live streams taken over by a newer one of the same identity, by kind (rotation, reconnect, takeover: no proof it is the same executor).',
+      labelNames: ['kind'],
+      registers: [r],
+    });
     const limited = new Counter({ name: 'ah_connections_refused_total', help: 'Connections dropped before TLS by the limits.', labelNames: ['reason'], registers: [r] });
     registerIdentityMetrics(r, identity);
     this.events = {
@@ -56,6 +62,7 @@ export class AccessPointMetrics {
       enrolled: () => enrollments.inc(),
       rejected: ({ error }) => rejections.inc({ reason: error.code }),
       heartbeat: () => heartbeats.inc(),
+      superseded: ({ kind }) => supersedes.inc({ kind }),
       disconnected: ({ reason }) => disconnects.inc({ reason: reason.split(':')[0] ?? reason }),
     };
   }

@@ -125,7 +125,18 @@ export class AccessPoint {
           metrics.enrolled?.(e);
           void audit.record('enroll', { executor_id: e.id, name: e.name, peer: e.peer, serial: e.serial });
         },
-        superseded: (e) => void audit.record('supersede', { executor_id: e.id, old_peer: e.oldPeer, new_peer: e.newPeer }),
+        superseded: (e) => {
+          metrics.superseded?.(e);
+          void audit.record('supersede', {
+            executor_id: e.id,
+            kind: e.kind,
+            old_peer: e.oldPeer,
+            new_peer: e.newPeer,
+            old_serial: e.oldSerial,
+            new_serial: e.newSerial,
+            key_changed: e.keyChanged,
+          });
+        },
         disconnected: (e) => {
           metrics.disconnected?.(e);
           void audit.record('disconnect', { executor_id: e.id, reason: e.reason });

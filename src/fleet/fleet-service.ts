@@ -9,7 +9,8 @@ import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TokenBucket } from '../core/token-bucket.js';
 import { authorizeExecutorCertificate, type AuthorizedExecutor } from '../tls/authorize-executor.js';
-import { peerCertificateView } from '../x509/certificate.js';
+import { peerCertificateView, type CertificateView } from '../x509/certificate.js';
+import { judgeSupersede, type SupersedeKind } from './supersede.js';
 import { ERROR_METADATA_KEY, type AccessPointMessage, type ExecutorMessage, type Hello } from '../protocol/fleet-protocol.js';
 import { GOODBYE_REASON_MAX, helloProblem } from '../protocol/hello-rules.js';
 import { forDisplay } from '../core/escape.js';
@@ -42,6 +43,8 @@ type ConnectCall = grpc.ServerDuplexStream<ExecutorMessage, AccessPointMessage>;
 interface LiveStream {
   call: ConnectCall;
   executorId: string;
+  /** The certificate the connection proved (to tell a rotation from a takeover). */
+  certificate: CertificateView;
   closed: boolean;
   /** A newer stream of the same executor took over; this one is kept (and acked) for a grace period. */
   superseded: boolean;
@@ -58,7 +61,15 @@ interface LiveStream {
 /** What happens on the fleet port, for the audit log and metrics. */
 export interface FleetEvents {
   enrolled(e: { id: string; name: string; peer: string; serial: string }): void;
-  superseded(e: { id: string; oldPeer: string | undefined; newPeer: string }): void;
+  superseded(e: {
+    id: string;
+    kind: SupersedeKind;
+    oldPeer: string | undefined;
+    newPeer: string;
+    oldSerial: string | undefined;
+    newSerial: string;
+    keyChanged: boolean;
+  }): void;
   disconnected(e: { id: string; reason: string }): void;
   rejected(e: { peer: string; error: AhError; id?: string }): void;
   heartbeat(): void;
@@ -143,6 +154,27 @@ export class FleetService {
     return ended;
   }
 
+  /** Logs, audits and counts a supersede; a takeover (no proof of continuity) is a warning. */
+  private reportSupersede(peer: AuthorizedExecutor, newPeer: string, hello: Hello, old: LiveStream | undefined, oldConnectionId: string): void {
+    const newSerial = peer.certificate.serialNumber.toUpperCase();
+    const verdict = old
+      ? judgeSupersede(hello.previous_connection_id, oldConnectionId, old.certificate, peer.certificate)
+      : { kind: 'takeover' as const, serialChanged: false, keyChanged: false };
+    const oldPeer = old?.call.getPeer();
+    const oldSerial = old?.certificate.serialNumber.toUpperCase();
+    const facts = { executor_id: peer.spiffeId, kind: verdict.kind, old_peer: oldPeer, new_peer: newPeer, old_serial: oldSerial, new_serial: newSerial, key_changed: verdict.keyChanged };
+    const log = this.options.logger.child('connect');
+    if (verdict.kind === 'takeover') {
+      log.warn('identity taken over by another connection', {
+        ...facts,
+        hint: 'two processes or machines hold this identity; repeated lines mean they are flapping: give each its own certificate, or revoke it (ah agent revoke)',
+      });
+    } else {
+      log.info('superseded', facts);
+    }
+    this.options.events?.superseded?.({ id: peer.spiffeId, kind: verdict.kind, oldPeer, newPeer, oldSerial, newSerial, keyChanged: verdict.keyChanged });
+  }
+
   private connect(call: ConnectCall): void {
     const { registry, clock, logger, policy } = this.options;
     const peerAddress = call.getPeer();
@@ -166,6 +198,7 @@ export class FleetService {
     const stream: LiveStream = {
       call,
       executorId: peer.spiffeId,
+      certificate: peer.certificate,
       closed: false,
       superseded: false,
       timer: undefined,
@@ -258,8 +291,7 @@ export class FleetService {
       enrolled = true;
       if (superseded) {
         const old = this.live.get(superseded);
-        log.info('superseded', { executor_id: peer.spiffeId, old_peer: old?.call.getPeer(), new_peer: peerAddress });
-        this.options.events?.superseded?.({ id: peer.spiffeId, oldPeer: old?.call.getPeer(), newPeer: peerAddress });
+        this.reportSupersede(peer, peerAddress, hello, old, superseded);
         old?.supersede();
         stream.predecessor = old;
       }

@@ -23,6 +23,8 @@ export interface Hello {
   heartbeat_interval_ms: number;
   /** A diagnostic probe: Welcome without enrollment. */
   probe?: boolean;
+  /** The connection_id of the Welcome on the stream this one replaces (proof of continuity). */
+  previous_connection_id?: string;
 }
 export interface Welcome {
   executor_id: string;
