@@ -250,7 +250,7 @@ export class FleetListener {
     let decision: AuthorizedExecutor | AhError;
     // The verdict is taken once per connection; renegotiation is off, so the certificate cannot change afterwards.
     try {
-      decision = authorizeExecutorSocket(socket, this.options.sanPrefix);
+      decision = authorizeExecutorSocket(socket, this.options.sanPrefix, { bundle: this.identity.bundle, clock: this.options.clock });
       try {
         checkPeerTrustDomain(this.identity, () => peerChain(socket.getPeerCertificate(true)), decision.spiffeId, this.options.clock.now());
       } catch (e) {

@@ -1,10 +1,12 @@
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AhError } from '../../../src/core/errors.js';
 import { authorizeExecutorCertificate, authorizeExecutorSocket, verifyErrorToAhError } from '../../../src/tls/authorize-executor.js';
+import { importSigningKey } from '../../../src/x509/keys.js';
+import { webcrypto, x509 } from '../../../src/x509/peculiar.js';
 import { TestCa, type IdentityFiles } from '../../support/test-ca.js';
 import { makeTempDir } from '../../support/tmp.js';
 import { expectAhError } from '../helpers/errors.js';
@@ -142,11 +144,17 @@ describe('verifyErrorToAhError', () => {
     expect(err.detail).toBe(`the access point rejected the executor certificate (${code})`);
   });
 
-  it('turns an unknown code such as INVALID_PURPOSE into a lower-case reason', () => {
+  it('says what INVALID_PURPOSE means instead of echoing the code', () => {
     const err = verifyErrorToAhError('INVALID_PURPOSE');
     expect(err.code).toBe('CLIENT_CERT_REJECTED');
-    expect(err.message).toBe('client certificate rejected: invalid purpose');
+    expect(err.message).toBe(
+      'client certificate rejected: certificate chain is not valid for client authentication (extendedKeyUsage, keyUsage or basicConstraints)',
+    );
     expect(err.detail).toBe('the access point rejected the executor certificate (INVALID_PURPOSE)');
+  });
+
+  it('no longer calls a broken signature an unknown authority', () => {
+    expect(verifyErrorToAhError('CERT_SIGNATURE_FAILURE').message).toBe("client certificate rejected: certificate signature does not verify with its issuer's key");
   });
 });
 
@@ -185,5 +193,61 @@ describe('the verdict from a live TLS socket', () => {
       server.on('error', reject);
     });
     expect(fromSocket).toEqual(verdict(() => authorizeExecutorCertificate(certOf(files), PREFIX)));
+  });
+});
+
+describe('a refused chain on a live TLS socket', () => {
+  // OpenSSL reports an intermediate whose keyUsage lacks keyCertSign as X509_V_ERR_KEYUSAGE_NO_CERTSIGN,
+  // which Node does not name ('UNSPECIFIED'); and getPeerCertificate(true) drops that very
+  // intermediate from its chain (it links certificates with X509_check_issued, which refuses it).
+  it('names the intermediate that may not sign certificates', async () => {
+    const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+    const pair = async (): Promise<CryptoKeyPair> => (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const [intKeys, leafKeys] = [await pair(), await pair()];
+    const caKey = await importSigningKey(createPrivateKey(ca.authority.keyPem));
+    const issuer = new x509.X509Certificate(ca.authority.certPem);
+    const intermediate = await x509.X509CertificateGenerator.create({
+      serialNumber: '0a', subject: 'CN=no certsign', issuer: issuer.subject, publicKey: intKeys.publicKey, signingKey: caKey, signingAlgorithm: alg,
+      notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000),
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
+    });
+    const leafCert = await x509.X509CertificateGenerator.create({
+      serialNumber: '0b', subject: 'CN=leaf', issuer: 'CN=no certsign', publicKey: leafKeys.publicKey, signingKey: intKeys.privateKey, signingAlgorithm: alg,
+      notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000),
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `${PREFIX}refused` }]),
+      ],
+    });
+    const leafKeyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey), 'PRIVATE KEY');
+    const bundle = [new X509Certificate(ca.authority.certPem)];
+    const refusal = await new Promise<{ code: unknown; error: unknown }>((resolve, reject) => {
+      const server = tls.createServer({ ...serverOptions, requestCert: true, rejectUnauthorized: false }, (socket) => {
+        let error: unknown;
+        try {
+          authorizeExecutorSocket(socket, PREFIX, { bundle });
+        } catch (e) {
+          error = e;
+        }
+        resolve({ code: socket.authorizationError, error });
+        socket.destroy();
+        server.close();
+      });
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        const client = tls.connect({
+          host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(ca.caFile), key: leafKeyPem,
+          cert: `${leafCert.toString('pem')}\n${intermediate.toString('pem')}\n`,
+        });
+        client.on('error', () => {});
+      });
+      server.on('error', reject);
+    });
+    expect(refusal.code).toBe('UNSPECIFIED');
+    const err = refusal.error as AhError;
+    expect(err.code).toBe('CLIENT_CERT_REJECTED');
+    expect(err.message).toBe('client certificate rejected: issuer certificate may not sign certificates (keyUsage lacks keyCertSign)');
+    expect(err.detail).toBe('the access point rejected the executor certificate (UNSPECIFIED): intermediate "CN=no certsign" has keyUsage digitalSignature');
   });
 });
