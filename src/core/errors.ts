@@ -150,7 +150,7 @@ export const ERROR_SPECS = {
   ),
   CLIENT_CERT_REJECTED: spec(
     'client certificate rejected: {reason}',
-    "the access point must trust the executor's CA (access point --ca executor-ca.pem), or use one CA for both",
+    "check the executor's chain as the access point does: openssl verify -purpose sslclient -CAfile <access point --ca> -untrusted intermediates.pem cert.pem; an unknown CA must be added to the access point's --ca",
     1,
     true,
   ),

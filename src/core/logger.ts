@@ -101,7 +101,9 @@ function textLine(info: winston.Logform.TransformableInfo): string {
     if (fieldText) lines.push(`  ${fieldText}`);
     return lines.join('\n');
   }
-  return fieldText ? `${head} ${fieldText}` : head;
+  // A plain entry that names a fix (a warning with `hint`) keeps it, last, on the same line.
+  const withHint = info.hint ? [fieldText, `hint=${fieldValue(info.hint)}`].filter(Boolean).join(' ') : fieldText;
+  return withHint ? `${head} ${withHint}` : head;
 }
 
 // winston's (triple-beam's) key for the formatted line.

@@ -41,6 +41,9 @@ describe('dev identities renew and rotate by themselves', () => {
     // The access point saw the new certificate on the executor's new stream, and never lost it.
     await ap.waitForLine(`serial=${newSerial}`, 5_000);
     expect(ap.output).not.toMatch(/executor offline/);
+    // The new stream named the one it replaced: a routine rotation, not a takeover of the identity.
+    await ap.waitForLine(/^info: superseded executor_id=spiffe:\/\/ah-dev\.local\/ah\/agent\/rotor kind=rotation /, 5_000);
+    expect(ap.output).not.toMatch(/identity taken over/);
     expect(exec.output).not.toMatch(/^error:/m);
 
     const status = await runAh(['agent', 'status', '--state-dir', path.join(tmp.dir, 'rotor')]);
