@@ -46,7 +46,9 @@ export function startAccessPoint(port: number, stateDir: string, files: Identity
   const proc = spawn(
     process.execPath,
     [...nodeArgs, ah, 'agent', 'access-point', '--fleet-listen', `127.0.0.1:${port}`, '--admin-listen', '127.0.0.1:0', '--state-dir', stateDir,
-      '--handshake-rate', '100000', '--max-executors', '1000000', '--max-connections', '1000000',
+      // Opened up for load: every swarm worker is one source address holding thousands of
+      // executors. The connection cap stays the default (lowered to fit the open file limit).
+      '--handshake-rate', '100000', '--max-executors', '1000000', '--max-connections-per-address', '1000000',
       '--identity', 'files', '--cert', files.cert, '--key', files.key, '--ca', files.ca],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
