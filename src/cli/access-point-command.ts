@@ -75,6 +75,9 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
       clock,
       logger: logger.child('fleet'),
     });
+    // Listen for stop signals before anything says "listening": a SIGTERM right after that line
+    // must stop the access point cleanly, not kill it with its state unwritten.
+    const stopRequested = untilStopSignal(logger);
     try {
       await accessPoint.start();
       if (budget.lowered) {
@@ -87,7 +90,7 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
           hint: 'raise LimitNOFILE= (systemd) or ulimit -n for more',
         });
       }
-      await untilStopSignal(logger);
+      await stopRequested;
       await accessPoint.stop();
     } finally {
       await identitySource.close();

@@ -66,13 +66,15 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
       logger: logger.child('executor'),
       onHeartbeatAck: (ms) => executorAdmin?.observeRoundTrip(ms),
     });
+    // Before anything says "listening" or "enrolled": a stop signal from then on is a clean stop.
+    const stopRequested = untilStopSignal(logger);
     if (admin) {
       executorAdmin = new ExecutorAdmin(() => enroller.state, identitySource, logger.child('admin'));
       const bound = await executorAdmin.listen(admin.host, admin.port);
       logger.info('admin endpoint listening', { address: `${bound.address}:${bound.port}` });
     }
     const running = enroller.run();
-    await Promise.race([untilStopSignal(logger), running]);
+    await Promise.race([stopRequested, running]);
     await enroller.stop('shutdown');
     await executorAdmin?.close();
     await identitySource.close();

@@ -1,11 +1,7 @@
 // Fleet operations through the access point's control socket: list executors, revoke, unrevoke.
-// And audit-verify, which reads the audit log directly.
 
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { formatDuration, systemClock } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
-import { AUDIT_FILE, verifyAuditLog } from '../fleet/audit-log.js';
 import type { ExecutorRecord } from '../fleet/registry.js';
 import type { Revocation } from '../fleet/revocations.js';
 import { escapeJsonControl, forDisplay, hasControlCharacters } from '../core/escape.js';
@@ -77,23 +73,5 @@ export async function runUnrevoke(id: string, flags: ControlFlags, io: CliIo): P
   const { status, body } = await controlRequest(socketOf(flags), 'DELETE', `/v1/revocations/${encodeURIComponent(id)}`);
   if (status !== 200) throw fail(status, body);
   io.out(`revocation of ${cell(id)} lifted`);
-  return 0;
-}
-
-export async function runAuditVerify(flags: { stateDir: string; file?: string }, io: CliIo): Promise<number> {
-  const file = flags.file ?? path.join(flags.stateDir, AUDIT_FILE);
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new AhError('FILE_NOT_FOUND', { path: file });
-  }
-  const verdict = verifyAuditLog(text);
-  if (verdict.brokenAt !== undefined) {
-    io.err(`error: audit log tampered at line ${verdict.brokenAt}: ${verdict.reason}`);
-    io.err(`detail: ${verdict.entries} entries before it verify; ${file}`);
-    return 1;
-  }
-  io.out(`audit log intact: ${verdict.entries} entries chained (${file})`);
   return 0;
 }

@@ -88,11 +88,14 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   ).action((flags) => run(async () => (await import('./doctor-command.js')).runDoctor(flags, io)));
   agent
     .command('audit-verify')
-    .description("check the access point's audit log chain; exit 1 at the first tampered line")
+    .description("check the access point's audit log: the chain, its end against the recorded head, gap entries; exit 1 on any tampering")
     .option('--state-dir <dir>', "the access point's state directory", defaultStateDir())
     .option('--file <path>', 'audit log file (default: <state-dir>/audit.log)')
+    .option('--head <path>', 'head record (default: next to the log file, audit-head.json for audit.log)')
+    .option('--expect-head <seq:hash>', "also require this entry, e.g. from an 'audit chain head' line in the journal")
+    .option('--accept-gap <seq>', 'a tampering gap entry already investigated: warn about it instead of failing; repeatable', collect, [] as string[])
     .exitOverride()
-    .action((flags) => run(async () => (await import('./fleet-commands.js')).runAuditVerify(flags, io)));
+    .action((flags) => run(async () => (await import('./audit-verify-command.js')).runAuditVerify(flags, io)));
 
   addCommonFlags(
     agent

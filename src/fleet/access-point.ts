@@ -23,6 +23,8 @@ import { AccessPointMetrics } from './access-point-metrics.js';
 import { controlRoutes } from './control-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { AuditLog } from './audit-log.js';
+import type { AuditHeadStore } from './audit-head.js';
+import { registerAuditMetrics } from './audit-metrics.js';
 import { Revocations } from './revocations.js';
 import type { ConnectionLimitOptions } from './connection-limits.js';
 
@@ -45,6 +47,8 @@ export interface AccessPointOptions {
   limits?: ConnectionLimitOptions;
   /** How often connections refused by the limits are summed up in the log (default one minute). */
   refusalLogIntervalMs?: number;
+  /** Where the audit chain's head is recorded (default: audit-head.json in the state dir). */
+  auditHead?: AuditHeadStore;
 }
 
 /** The executor SAN prefix: the flag's value, or derived from our own SPIFFE ID. */
@@ -108,8 +112,9 @@ export class AccessPoint {
   constructor(private readonly options: AccessPointOptions) {
     this.registry = new Registry(options.stateDir, options.clock, options.logger.child('registry'), () => this.touch());
     this.revocations = new Revocations(options.stateDir, options.clock);
-    this.audit = AuditLog.in(options.stateDir, options.clock, options.logger);
+    this.audit = AuditLog.in(options.stateDir, options.clock, options.logger, options.auditHead);
     this.metrics = new AccessPointMetrics(this.registry, options.identitySource, () => this.listener?.connectionStats);
+    registerAuditMetrics(this.metrics.registry, this.audit);
     const audit = this.audit;
     const metrics = this.metrics.events;
     this.service = new FleetService({
@@ -216,7 +221,7 @@ export class AccessPoint {
     this.state = 'stopped';
     this.statusWriter.request();
     void this.audit.record('stop', {});
-    await Promise.all([this.registry.flush(), this.statusWriter.flush(), this.audit.flush()]);
+    await Promise.all([this.registry.flush(), this.statusWriter.flush(), this.audit.close()]);
   }
 
   /** The admin endpoint's bound address, once listening. */
@@ -229,10 +234,9 @@ export class AccessPoint {
     // Every probe is also a retry: recovery needs no new enrollment.
     const registryFailure = this.registry.writeFailure;
     if (registryFailure) this.registry.retryWrite();
-    const auditFailure = this.audit.writeFailure;
-    if (auditFailure) void this.audit.retry();
+    const auditProblem = this.audit.problem;
     if (registryFailure) return `cannot write ${this.registry.file}: ${registryFailure}`;
-    return auditFailure ? `cannot write ${this.audit.file}: ${auditFailure}` : undefined;
+    return auditProblem;
   }
 
   /** True once the identity is loaded and the fleet port is listening. */

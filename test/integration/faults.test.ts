@@ -133,6 +133,9 @@ describe('a full disk under the state directory', () => {
     const before = await enroll('before');
     try {
       await fleet.accessPoint.registry.flush();
+      // And for the audit head's last write: its rename frees a page, which would let a status
+      // file fit into the full disk and hide the failure this test waits for.
+      await fleet.accessPoint.audit.flush();
       // Fill the filesystem: the write stops at ENOSPC with the filler holding every free page.
       const filler = path.join(stateDir, 'filler');
       expect(() => writeFileSync(filler, Buffer.alloc(1024 * 1024))).toThrow(/ENOSPC/);
