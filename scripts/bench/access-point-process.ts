@@ -40,6 +40,14 @@ export async function metric(admin: string, name: string): Promise<number> {
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
+/** A labelled metric's values by label value, e.g. ah_connections_refused_total by reason. */
+export async function metricByLabel(admin: string, name: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://${admin}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(new RegExp(`^${name}\\{\\w+="([^"]*)"\\} (\\S+)$`, 'gm'))) out[m[1] as string] = Number(m[2]);
+  return out;
+}
+
 export function startAccessPoint(port: number, stateDir: string, files: IdentityFiles): Promise<RunningAccessPoint> {
   // AH_BENCH_AP_NODE_ARGS passes node flags to the access point only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
   const nodeArgs = (process.env.AH_BENCH_AP_NODE_ARGS ?? '').split(' ').filter(Boolean);

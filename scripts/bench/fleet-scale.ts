@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { benchPki, metric, procStats, runBench, sleep, startAccessPoint, waitConnected } from './access-point-process.js';
+import { benchPki, metric, metricByLabel, procStats, runBench, sleep, startAccessPoint, waitConnected } from './access-point-process.js';
 import { bareConnectionFloorKb } from './bare-connection-floor.js';
 import type { SwarmStats, SwarmWorkerConfig } from './swarm-worker.js';
 
@@ -94,6 +94,8 @@ async function main(): Promise<void> {
   const perKb = (bytes: number): number => bytes / N / 1024;
   const lostBeforeStorm = total(workers, 'lost');
   const failuresBeforeStorm = total(workers, 'failures');
+  // What the access point's limits turned away during the cold start (before TLS, by reason).
+  const refusedBeforeStorm = await metricByLabel(ap.admin, 'ah_connections_refused_total');
 
   // Reconnect storm: SIGKILL the access point, start it again, time until everyone is back.
   ap.proc.kill('SIGKILL');
@@ -113,11 +115,12 @@ async function main(): Promise<void> {
   console.log(`    of which V8 heap                         ${perKb(heap - idleHeap).toFixed(1)} KiB, external (buffers) ${perKb(external - idleExternal).toFixed(1)} KiB per executor`);
   console.log(`  access point CPU, steady heartbeats       ${cpuPercent.toFixed(1)} % of one core for ${acksPerSecond.toFixed(0)} acked beats/s (swarm: ${swarmCpu.toFixed(0)} %)`);
   console.log(`  heartbeats lost before the storm          ${lostBeforeStorm} (stream failures ${failuresBeforeStorm})`);
+  console.log(`  refused by the fleet port limits          ${JSON.stringify(refusedBeforeStorm)}`);
   console.log(`  reconnect storm after SIGKILL + restart   ${stormSeconds.toFixed(1)} s (N / enrollment rate = ${(N / rate).toFixed(1)} s, ratio ${(stormSeconds / (N / rate)).toFixed(2)}); ${online}/${N} online after`);
   const reasons: Record<string, number> = {};
   for (const w of workers) for (const [k, v] of Object.entries(w.stats.reasons)) reasons[k] = (reasons[k] ?? 0) + v;
   console.log(`  stream failures by reason                 ${JSON.stringify(reasons)}`);
-  console.log(JSON.stringify({ N, workers: workers.length, heartbeatMs, mintSeconds, enrollSeconds, rate, rssIdleMiB: idle.rssBytes / 1048576, rssMiB: steadyEnd.rssBytes / 1048576, perExecutorKb: perKb(steadyEnd.rssBytes - idle.rssBytes), floorKb, heapPerExecutorKb: perKb(heap - idleHeap), externalPerExecutorKb: perKb(external - idleExternal), cpuPercent, acksPerSecond, swarmCpu, lostBeforeStorm, failuresBeforeStorm, stormSeconds, onlineAfterStorm: online }));
+  console.log(JSON.stringify({ N, workers: workers.length, heartbeatMs, mintSeconds, enrollSeconds, rate, rssIdleMiB: idle.rssBytes / 1048576, rssMiB: steadyEnd.rssBytes / 1048576, perExecutorKb: perKb(steadyEnd.rssBytes - idle.rssBytes), floorKb, heapPerExecutorKb: perKb(heap - idleHeap), externalPerExecutorKb: perKb(external - idleExternal), cpuPercent, acksPerSecond, swarmCpu, lostBeforeStorm, failuresBeforeStorm, refusedBeforeStorm, stormSeconds, onlineAfterStorm: online }));
   for (const w of workers) w.proc.send({ type: 'stop' });
   ap.proc.kill('SIGTERM');
   await new Promise((r) => ap.proc.once('exit', r));

@@ -4,8 +4,8 @@
 // problem (and a `detail:` line under it). Reads files only, never through a link.
 
 import path from 'node:path';
-import { AhError, isAhError } from '../core/errors.js';
-import { readFileNoFollow } from '../core/no-follow.js';
+import { AhError } from '../core/errors.js';
+import { readFileNoFollowIfExists } from '../core/no-follow.js';
 import { readTail, verifyAuditLog, type AuditEntry, type LogTail } from '../fleet/audit-chain.js';
 import { compareWithHead, FileAuditHeadStore, HEAD_MISMATCH_KINDS, MISMATCH_TEXT, type AuditHead, type HeadMismatchKind } from '../fleet/audit-head.js';
 import { AUDIT_FILE } from '../fleet/audit-log.js';
@@ -43,14 +43,6 @@ function parseAcceptGap(values: string[]): Set<number> {
   );
 }
 
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFileNoFollow(file);
-  } catch (e) {
-    if (!isAhError(e) && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 const short = (hash: unknown): string => (typeof hash === 'string' ? hash : 'none');
 
@@ -112,7 +104,7 @@ export async function runAuditVerify(flags: AuditVerifyFlags, io: CliIo): Promis
   // The head before the log: the access point writes the head only after the lines it names, so in
   // this order a log that is being appended to never looks shorter than its head.
   const recorded = await headStore.read();
-  const text = await readIfExists(file);
+  const text = await readFileNoFollowIfExists(file);
   if (text === undefined) {
     if (recorded.state !== 'recorded') throw new AhError('FILE_NOT_FOUND', { path: file });
     const { head } = recorded;

@@ -45,3 +45,13 @@ export async function readFileNoFollow(file: string): Promise<string> {
 export function openAppendNoFollow(file: string, mode: number): Promise<fs.FileHandle> {
   return openChecked(file, O_WRONLY | O_APPEND | O_CREAT, mode);
 }
+
+/** readFileNoFollow, or undefined when there is no such file (any other problem is thrown). */
+export async function readFileNoFollowIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFileNoFollow(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !(e instanceof AhError)) return undefined;
+    throw e;
+  }
+}

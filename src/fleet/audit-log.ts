@@ -13,9 +13,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Clock, Timer } from '../core/clock.js';
-import { errorText, isAhError } from '../core/errors.js';
+import { errorText } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { openAppendNoFollow, readFileNoFollow } from '../core/no-follow.js';
+import { openAppendNoFollow, readFileNoFollowIfExists } from '../core/no-follow.js';
 import { entryHash, GENESIS, readTail, type AuditEvent, type LogTail } from './audit-chain.js';
 import {
   compareWithHead,
@@ -51,14 +51,6 @@ interface PendingEvent {
   finding?: boolean;
 }
 
-async function readIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await readFileNoFollow(file);
-  } catch (e) {
-    if (!isAhError(e) && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 /**
  * The chain only advances when a line is really on disk. While the file cannot be written (disk
@@ -117,7 +109,7 @@ export class AuditLog {
     // The head first: it is written only after the lines it names are on disk, so a log read after
     // it is never shorter than it, even while another process appends.
     const recorded = await this.heads.read();
-    const text = await readIfExists(this.file);
+    const text = await readFileNoFollowIfExists(this.file);
     const tail = text === undefined ? undefined : readTail(text);
     if (text !== undefined && tail) {
       this.continueAfter(text, tail);
@@ -292,7 +284,7 @@ export class AuditLog {
    * by someone else): compare it with the head we last wrote, and chain on from what it now holds.
    */
   private async changedUnderUs(size: number): Promise<void> {
-    const text = size === 0 ? '' : ((await readIfExists(this.file)) ?? '');
+    const text = size === 0 ? '' : ((await readFileNoFollowIfExists(this.file)) ?? '');
     const tail = readTail(text);
     const expected = this.lastWhole;
     let mismatch: HeadMismatch | undefined;

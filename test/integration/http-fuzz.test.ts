@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, startAccessPoint } from '../support/agent-process.js';
 import { rawExchange, request, type RawTarget } from '../support/raw-http.js';
 import { makeTempDir } from '../support/tmp.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const tmp = makeTempDir('ah-http-fuzz-');
 const env = { AH_DEV_CA_DIR: path.join(tmp.dir, 'dev-ca') };
@@ -17,17 +18,6 @@ let ap: AgentProcess;
 let exec: AgentProcess;
 const targets: Array<{ name: string; target: RawTarget; host: string }> = [];
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SEED = Number(process.env.AH_FUZZ_SEED ?? Date.now() % 1_000_000);
 
 beforeAll(async () => {
@@ -84,7 +74,7 @@ describe('requests that used to stop the process', () => {
 
 describe(`a bounded fuzz of every HTTP surface (seed ${SEED}, AH_FUZZ_SEED to replay)`, () => {
   it('survives 600 hostile requests and 30 slow clients, and keeps serving', async () => {
-    const random = generator(SEED);
+    const random = seededRandom(SEED);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     const bytes = (n: number): string => Array.from({ length: n }, () => String.fromCharCode(Math.floor(random() * 256))).join('');
     const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT', 'PRI', 'FOO', 'G\u0000ET', ''];

@@ -14,11 +14,11 @@
 // systemd-analyze and strace are required: a missing tool fails these tests (.ci/run installs
 // both). AH_SYSTEMD_UNITS_DIR points the tests at other unit files (to see them fail on old ones).
 
-import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AH_BIN, REPO_ROOT, runAh } from '../support/agent-process.js';
+import { AgentProcess, AH_BIN, REPO_ROOT, runAh } from '../support/agent-process.js';
 import { FakeTrustDomain, FakeWorkloadApi } from '../support/fake-workload-api.js';
 import { FakeVault } from '../support/fake-vault.js';
 import { TestCa } from '../support/test-ca.js';
@@ -248,10 +248,7 @@ function readTrace(file: string, cwd: string): TraceFacts {
 
 /** An `ah` process run under `strace -f`, whose output lines tests can await. */
 class TracedAgent {
-  readonly lines: string[] = [];
-  private readonly child: ChildProcess;
-  private readonly waiters: Array<{ test: (l: string) => boolean; resolve: (l: string) => void }> = [];
-  private readonly exited: Promise<number | null>;
+  private readonly process: AgentProcess;
   private running = true;
 
   constructor(
@@ -268,54 +265,18 @@ class TracedAgent {
     const limit = nofile === undefined ? ['--nofile=1024:'] : [];
     // -qq: no attach/exit notes; -s 8: short data buffers (paths are printed whole anyway).
     // Its own process group, so that a test that fails half-way can kill strace and node at once.
-    const strace = ['strace', '-f', '-qq', '-s', '8', '-e', 'signal=none', '-o', trace, process.execPath, AH_BIN, ...args];
-    this.child = spawn('prlimit', [...limit, ...strace], {
-      cwd,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code) => {
-        this.running = false;
-        resolve(code);
-      });
-      this.child.on('error', () => {
-        this.running = false;
-        resolve(null);
-      });
-    });
-    let buffer = '';
-    const onData = (d: Buffer): void => {
-      buffer += d.toString();
-      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        this.lines.push(line);
-        for (const w of [...this.waiters]) {
-          if (w.test(line)) {
-            this.waiters.splice(this.waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
-        }
-      }
-    };
-    this.child.stdout?.on('data', onData);
-    this.child.stderr?.on('data', onData);
+    const strace = ['strace', '-f', '-qq', '-s', '8', '-e', 'signal=none', '-o', trace];
+    this.process = new AgentProcess(args, env, ['prlimit', ...limit, ...strace], { cwd, detached: true });
+    void this.process.exited.then(() => (this.running = false));
     cleanups.push(() => this.kill());
   }
 
+  get lines(): string[] {
+    return this.process.lines;
+  }
+
   waitForLine(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-    const seen = this.lines.find((l) => pattern.test(l));
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const waiter = { test: (l: string) => pattern.test(l), resolve: (l: string) => (clearTimeout(timer), resolve(l)) };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        reject(new Error(`timed out after ${timeoutMs}ms waiting for ${String(pattern)} from ${this.name} under strace\n${this.lines.join('\n')}`));
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
+    return this.process.waitForLine(pattern, timeoutMs);
   }
 
   /** node's pid: the first process in the trace (strace's child, which execs node). */
@@ -331,7 +292,7 @@ class TracedAgent {
     process.kill(this.nodePid(), 'SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const result = await Promise.race([this.exited, timedOut]);
+    const result = await Promise.race([this.process.exited, timedOut]);
     clearTimeout(timer);
     if (result === 'timeout') {
       this.kill();
@@ -340,9 +301,10 @@ class TracedAgent {
   }
 
   kill(): void {
-    if (!this.running || this.child.pid === undefined) return;
+    const pid = this.process.child.pid;
+    if (!this.running || pid === undefined) return;
     try {
-      process.kill(-this.child.pid, 'SIGKILL');
+      process.kill(-pid, 'SIGKILL');
     } catch {
       // already gone
     }

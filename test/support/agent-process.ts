@@ -46,9 +46,11 @@ export class AgentProcess {
     env: NodeJS.ProcessEnv = {},
     /** A command that runs node, e.g. ['prlimit', '--nofile=1024:1024', '--'] for a low descriptor limit. */
     wrapper: string[] = [],
+    /** `detached`: its own process group (a wrapper and node can be killed together); `cwd`. */
+    spawnOptions: { cwd?: string; detached?: boolean } = {},
   ) {
     const [command, ...rest] = [...wrapper, process.execPath, AH_BIN, ...args] as [string, ...string[]];
-    this.child = spawn(command, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(command, rest, { ...spawnOptions, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
     const onData = (d: Buffer): void => {
       buffer += d.toString();
@@ -67,7 +69,10 @@ export class AgentProcess {
     };
     this.child.stderr?.on('data', onData);
     this.child.stdout?.on('data', onData);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => resolve({ code, signal }));
+      this.child.on('error', () => resolve({ code: null, signal: null }));
+    });
   }
 
   get output(): string {

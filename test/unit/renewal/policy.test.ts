@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RENEWAL_POLICY, nextRenewalAt, renewalPoint, type RenewalPolicy, type Validity } from '../../../src/renewal/policy.js';
+import { seededRandom } from '../../support/seeded-random.js';
 
 const S = 1000;
 const M = 60 * S;
@@ -17,17 +18,6 @@ function policy(overrides: Partial<RenewalPolicy> = {}): RenewalPolicy {
   return { ...DEFAULT_RENEWAL_POLICY, ...overrides };
 }
 
-/** A small seeded generator (mulberry32), so the spread tests are deterministic. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('DEFAULT_RENEWAL_POLICY', () => {
   it('renews at two thirds of the lifetime with +-5% jitter and a 30 s floor', () => {
@@ -77,7 +67,7 @@ describe('renewalPoint', () => {
 
   it('spreads 1000 seeded draws over the jitter window instead of one moment', () => {
     const p = policy({ threshold: 0.67, jitterFraction: 0.05 });
-    const random = seeded(20250101);
+    const random = seededRandom(20250101);
     const points = Array.from({ length: 1000 }, () => renewalPoint(HOUR_CERT, p, random()));
     const lowest = Math.min(...points);
     const highest = Math.max(...points);
@@ -168,7 +158,7 @@ describe('nextRenewalAt', () => {
   });
 
   it('never exceeds notAfter for any valid certificate, draw, floor and last renewal', () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     for (let i = 0; i < 2000; i++) {
       const lifetime = 1 + Math.floor(random() * 48 * H);
       const validity: Validity = { notBefore: T0, notAfter: T0 + lifetime };
