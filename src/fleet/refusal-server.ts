@@ -60,18 +60,23 @@ export class RefusalServer {
       }
       refusal.answered = true;
       const { error } = refusal;
-      stream.respond(
-        {
-          ':status': 200,
-          'content-type': 'application/grpc',
-          'grpc-status': String(this.codeFor(error)),
-          'grpc-message': encodeGrpcMessage(error.message),
-          [ERROR_METADATA_KEY]: asciiJson(error.toJSON()),
-        },
-        { endStream: true },
-      );
-      // GOAWAY now: no further stream will be taken; the session closes once this one is sent.
-      session.close();
+      try {
+        stream.respond(
+          {
+            ':status': 200,
+            'content-type': 'application/grpc',
+            'grpc-status': String(this.codeFor(error)),
+            'grpc-message': encodeGrpcMessage(error.message),
+            [ERROR_METADATA_KEY]: asciiJson(error.toJSON()),
+          },
+          { endStream: true },
+        );
+        // GOAWAY now: no further stream will be taken; the session closes once this one is sent.
+        session.close();
+      } catch {
+        // The client reset the stream or the session first: nobody is left to tell.
+        session.destroy();
+      }
     });
   }
 
