@@ -81,7 +81,8 @@ export class AuditLog {
   private unrecordedFindings = 0;
   private writing: Promise<void> = Promise.resolve();
   private writeQueued = false;
-  private lastAttempt = 0;
+  /** When a write was last tried (monotonic), to space out retries while the log is failing. */
+  private lastAttempt = Number.NEGATIVE_INFINITY;
   private headLoggedAt: number | undefined;
   private headLogTimer: Timer | undefined;
   private headLoggedSeq = 0;
@@ -163,7 +164,7 @@ export class AuditLog {
       this.dropped += 1;
       this.droppedTotal += 1;
     } else this.pending.push({ time: new Date(this.clock.now()).toISOString(), event, fields });
-    if (this.failure && this.clock.now() - this.lastAttempt < RETRY_WHILE_FAILING_MS) return this.writing;
+    if (this.failure && this.clock.monotonic() - this.lastAttempt < RETRY_WHILE_FAILING_MS) return this.writing;
     return this.retry();
   }
 
@@ -212,7 +213,7 @@ export class AuditLog {
 
   private async writePending(): Promise<void> {
     if (this.pending.length > 0 || this.dropped > 0) {
-      this.lastAttempt = this.clock.now();
+      this.lastAttempt = this.clock.monotonic();
       let handle: fs.FileHandle;
       try {
         handle = await openAppendNoFollow(this.file, 0o640);
