@@ -75,11 +75,25 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
       clock,
       logger: logger.child('fleet'),
     });
-    // Listen for stop signals before anything says "listening": a SIGTERM right after that line
-    // must stop the access point cleanly, not kill it with its state unwritten.
+    // Listen for stop signals before anything says "listening" or "waiting": a SIGTERM from then on
+    // stops the access point cleanly (also while it waits for its first identity), never kills it
+    // with its state unwritten.
     const stopRequested = untilStopSignal(logger);
+    const stopping = new AbortController();
+    void stopRequested.then(() => stopping.abort());
     try {
-      await accessPoint.start();
+      try {
+        await accessPoint.start(stopping.signal);
+      } catch (e) {
+        if (!stopping.signal.aborted) {
+          await accessPoint.stop();
+          throw e;
+        }
+        logger.info('stopped while waiting for an identity');
+        await accessPoint.stop();
+        logger.info('access point stopped');
+        return 0;
+      }
       if (budget.lowered) {
         // The default cap is "20000, or what the open file limit leaves room for": said, not an error.
         logger.info('connection cap lowered to fit the open file limit', {

@@ -19,6 +19,7 @@ import { parseIdentityFlags, startIdentitySource } from './identity-from-flags.j
 import { resolveProvider } from '../identity/select.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
 import { AhError } from '../core/errors.js';
+import type { Identity } from '../identity/identity.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 
 export interface EnrollFlags extends CommonFlags, IdentityFlagValues {
@@ -48,9 +49,13 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   const lock = await prepareStateDir(flags.stateDir, 'executor');
   try {
     const identitySource = await startIdentitySource(identityFlags, { role: 'executor', name, host: remote.host, io, clock, logger });
-    // In SPIFFE mode the access point is spiffe://<our trust domain>/ah/serve unless told otherwise.
-    const ownId = identitySource.current().spiffeId;
-    if (identitySource.provider === 'spiffe' && !expectedServerId && ownId) expectedServerId = `spiffe://${parseSpiffeId(ownId).trustDomain}/ah/serve`;
+    // In SPIFFE mode the access point is spiffe://<our trust domain>/ah/serve unless told otherwise;
+    // the trust domain is known once the first SVID has come.
+    const serverId =
+      expectedServerId ??
+      (identitySource.provider === 'spiffe'
+        ? (identity: Identity): string | undefined => (identity.spiffeId ? `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/serve` : undefined)
+        : undefined);
     let executorAdmin: ExecutorAdmin | undefined;
     const enroller: Enroller = new Enroller({
       target: { host: remote.host, port: remote.port },
@@ -58,7 +63,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
       name,
       labels,
       identitySource,
-      ...(expectedServerId ? { expectedServerId } : {}),
+      ...(serverId ? { expectedServerId: serverId } : {}),
       heartbeatIntervalMs,
       connectTimeoutMs,
       stateDir: flags.stateDir,
@@ -66,18 +71,22 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
       logger: logger.child('executor'),
       onHeartbeatAck: (ms) => executorAdmin?.observeRoundTrip(ms),
     });
-    // Before anything says "listening" or "enrolled": a stop signal from then on is a clean stop.
+    // Before anything says "listening", "waiting" or "enrolled": a stop signal from then on is a
+    // clean stop, also while the first identity is still awaited.
     const stopRequested = untilStopSignal(logger);
-    if (admin) {
-      executorAdmin = new ExecutorAdmin(() => enroller.state, identitySource, logger.child('admin'));
-      const bound = await executorAdmin.listen(admin.host, admin.port);
-      logger.info('admin endpoint listening', { address: `${bound.address}:${bound.port}` });
+    try {
+      if (admin) {
+        executorAdmin = new ExecutorAdmin(() => enroller.state, identitySource, clock, logger.child('admin'));
+        const bound = await executorAdmin.listen(admin.host, admin.port);
+        logger.info('admin endpoint listening', { address: `${bound.address}:${bound.port}` });
+      }
+      const running = enroller.run();
+      await Promise.race([stopRequested, running]);
+      await enroller.stop('shutdown');
+    } finally {
+      await executorAdmin?.close();
+      await identitySource.close();
     }
-    const running = enroller.run();
-    await Promise.race([stopRequested, running]);
-    await enroller.stop('shutdown');
-    await executorAdmin?.close();
-    await identitySource.close();
     logger.info('executor stopped');
     return 0;
   } finally {

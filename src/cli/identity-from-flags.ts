@@ -5,7 +5,7 @@ import { AhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { defaultDevCaDir } from '../core/paths.js';
 import type { IdentitySource } from '../identity/identity.js';
-import { createIdentitySource, type IdentityFlags, type Role, type VaultSettings } from '../identity/select.js';
+import { launchIdentitySource, type IdentityFlags, type Role, type VaultSettings } from '../identity/select.js';
 import { DEFAULT_RENEWAL_POLICY, type RenewalPolicy } from '../renewal/policy.js';
 import type { CliIo } from './io.js';
 import { parseDurationFlag, parseProvider, parseSpiffeIdFlag, parseThreshold, requireReadableFile } from './options.js';
@@ -107,11 +107,15 @@ export function parseIdentityFlags(values: IdentityFlagValues, env: NodeJS.Proce
   };
 }
 
+/**
+ * Builds the identity source from the flags. It may not have an identity yet (SPIFFE not
+ * registered, Vault down): the caller awaits ready() and shows trouble() while it waits.
+ */
 export function startIdentitySource(
   parsed: ParsedIdentityFlags,
   context: { role: Role; name: string; host: string; io: CliIo; clock: Clock; logger: Logger },
 ): Promise<IdentitySource> {
-  return createIdentitySource(parsed.flags, {
+  return launchIdentitySource(parsed.flags, {
     role: context.role,
     name: context.name,
     host: context.host,

@@ -16,7 +16,8 @@ import { processAlive } from '../core/pid-lock.js';
 import { EXECUTOR_STATUS_FILE, type ExecutorStatus } from '../executor/executor-status.js';
 import { ACCESS_POINT_STATUS_FILE, type AccessPointStatus } from '../fleet/access-point-status.js';
 import type { CertificateFacts } from '../x509/certificate.js';
-import type { IdentityStatus } from '../identity/identity-status.js';
+import { identityProblems } from '../identity/identity-health.js';
+import type { IdentityStatus, TroubleStatus } from '../identity/identity-status.js';
 import type { CliIo } from './io.js';
 
 export interface StatusFlags {
@@ -41,22 +42,17 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   }
 }
 
-function certificateProblems(cert: CertificateFacts | undefined, now: number): string[] {
-  if (!cert) return ['no identity loaded'];
-  if (Date.parse(cert.notAfter) <= now) return ['certificate has expired or is not yet valid'];
-  if (Date.parse(cert.notBefore) > now) return ['certificate has expired or is not yet valid'];
-  return [];
-}
-
 export function judgeExecutor(s: ExecutorStatus, now: number, alive: (pid: number) => boolean = processAlive): Verdict {
   const running = s.state !== 'stopped' && alive(s.pid);
   const problems: string[] = [];
   if (!running) problems.push('agent is not running');
-  else if (s.state !== 'connected') problems.push(`not connected (${s.state})`);
-  else if (s.lastAck && s.heartbeatIntervalMs && now - Date.parse(s.lastAck) > 3 * s.heartbeatIntervalMs) {
-    problems.push(`no heartbeat acknowledged for ${formatDuration(now - Date.parse(s.lastAck))}`);
-  }
-  problems.push(...certificateProblems(s.identity?.certificate, now));
+  else if (s.state === 'connected') {
+    if (s.lastAck && s.heartbeatIntervalMs && now - Date.parse(s.lastAck) > 3 * s.heartbeatIntervalMs) {
+      problems.push(`no heartbeat acknowledged for ${formatDuration(now - Date.parse(s.lastAck))}`);
+    }
+  } else if (s.state !== 'waiting') problems.push(`not connected (${s.state})`);
+  // (waiting: identityProblems says what for.)
+  problems.push(...identityProblems(s.identity, s.waitingFor, now));
   return { running, healthy: problems.length === 0, problems };
 }
 
@@ -64,8 +60,8 @@ export function judgeAccessPoint(s: AccessPointStatus, now: number, alive: (pid:
   const running = s.state !== 'stopped' && alive(s.pid);
   const problems: string[] = [];
   if (!running) problems.push('agent is not running');
-  else if (s.state !== 'serving') problems.push(`not serving (${s.state})`);
-  problems.push(...certificateProblems(s.identity?.certificate, now));
+  else if (s.state !== 'serving' && s.state !== 'waiting') problems.push(`not serving (${s.state})`);
+  problems.push(...identityProblems(s.identity, s.waitingFor, now));
   return { running, healthy: problems.length === 0, problems };
 }
 
@@ -94,7 +90,11 @@ function renewalRows(identity: IdentityStatus | null, now: number): Array<[strin
     ['next renewal', next],
     ['last rotation', last],
   ];
-  if (r.lastError) rows.push(['renewal failing', `${r.lastError.message} (since ${ago(r.lastError.at, now)})`]);
+  if (r.lastError) {
+    const t = r.lastError;
+    const what = r.mode === 'watch' ? 'files refused' : r.mode === 'push' ? 'SVID updates failing' : 'renewal failing';
+    rows.push([what, `${t.message} (since ${ago(t.since ?? t.at, now)}${t.since && t.since !== t.at ? `; last try ${ago(t.at, now)}` : ''})`]);
+  }
   return rows;
 }
 
@@ -122,6 +122,12 @@ function certRows(cert: CertificateFacts): Array<[string, Value]> {
   ];
 }
 
+/** While there is no identity yet: what the agent is waiting for, and since when. */
+function waitingRows(waiting: TroubleStatus | null | undefined, now: number): Array<[string, string]> {
+  if (!waiting) return [];
+  return [['waiting for identity', `${waiting.message} (since ${ago(waiting.since ?? waiting.at, now)})`]];
+}
+
 function headline(role: string, state: string, verdict: Verdict): string {
   const shown = verdict.running ? state : 'not running';
   return `${role}: ${display(shown)} (${verdict.healthy ? 'healthy' : `unhealthy: ${verdict.problems.map(display).join('; ')}`})`;
@@ -136,6 +142,7 @@ function renderExecutor(s: ExecutorStatus, v: Verdict, now: number, showCert: bo
     ['connected since', s.state === 'connected' ? ago(s.connectedSince, now) : '-'],
     ['last ack', ago(s.lastAck, now)],
     ['identity', s.identity?.provider ?? '-'],
+    ...waitingRows(s.waitingFor, now),
     ['expires', expiry(cert, now)],
     ...renewalRows(s.identity, now),
     ['last error', s.lastError ? `${s.lastError.message} (${ago(s.lastError.at, now)})` : 'none'],
@@ -158,6 +165,7 @@ function renderAccessPoint(s: AccessPointStatus, v: Verdict, now: number, showCe
     ['executor SAN prefix', s.executorSanPrefix || '-'],
     ['executors', `${s.executors.online} online, ${s.executors.known} known`],
     ['identity', s.identity?.provider ?? '-'],
+    ...waitingRows(s.waitingFor, now),
     ['expires', expiry(cert, now)],
     ...renewalRows(s.identity, now),
     ['started', ago(s.startedAt, now)],

@@ -14,7 +14,7 @@ import type { Logger } from '../core/logger.js';
 import { AH_VERSION } from '../core/version.js';
 import type { Hello } from '../protocol/fleet-protocol.js';
 import type { Identity, IdentitySource } from '../identity/identity.js';
-import { identityStatus } from '../identity/identity-status.js';
+import { identityStatus, waitingStatus } from '../identity/identity-status.js';
 import type { Target } from '../tls/connect-errors.js';
 import { EXECUTOR_STATUS_FILE, type ExecutorState, type ExecutorStatus } from './executor-status.js';
 import { FleetSession } from './session.js';
@@ -26,7 +26,8 @@ export interface EnrollerOptions {
   name: string;
   labels: Record<string, string>;
   identitySource: IdentitySource;
-  expectedServerId?: string;
+  /** The access point's SPIFFE ID; a function when it follows from our own identity (SPIFFE mode). */
+  expectedServerId?: string | ((identity: Identity) => string | undefined);
   heartbeatIntervalMs: number;
   connectTimeoutMs: number;
   stateDir: string;
@@ -96,10 +97,20 @@ export class Enroller {
     };
   }
 
-  /** Starts the connection loop; resolves when stop() has finished. */
+  /**
+   * Starts the connection loop; resolves when stop() has finished. Rejects when the identity
+   * source gives up before its first identity (an error retrying cannot fix).
+   */
   run(): Promise<void> {
     if (!this.finished) {
-      this.unsubscribe = this.options.identitySource.onUpdate((identity) => this.onIdentity(identity));
+      const source = this.options.identitySource;
+      const offUpdate = source.onUpdate((identity) => this.onIdentity(identity));
+      // Renewal trouble (or the reason there is no identity yet) is part of the status.
+      const offTrouble = source.onTrouble(() => this.update(this.identityFields()));
+      this.unsubscribe = () => {
+        offUpdate();
+        offTrouble();
+      };
       this.finished = this.loop();
     }
     return this.finished;
@@ -141,6 +152,29 @@ export class Enroller {
     return identityStatus(this.options.identitySource);
   }
 
+  /** The identity in use and, while there is none, why. */
+  private identityFields(): Pick<ExecutorStatus, 'identity' | 'waitingFor'> {
+    return { identity: this.identityStatus(), waitingFor: waitingStatus(this.options.identitySource) };
+  }
+
+  /**
+   * Waits for the first identity, saying so in status.json (state waiting, and why), so that a
+   * running agent is never taken for one that is not there. False when stopped meanwhile.
+   */
+  private async waitForIdentity(): Promise<boolean> {
+    const source = this.options.identitySource;
+    if (source.hasIdentity) return true;
+    this.update({ state: 'waiting', ...this.identityFields() });
+    this.options.logger.info('waiting for identity', { provider: source.provider, reason: source.trouble()?.error.message });
+    try {
+      await source.ready(this.stopController.signal);
+      return true;
+    } catch (e) {
+      if (this.stopping) return false;
+      throw e;
+    }
+  }
+
   /**
    * A session for `identity`. `previous` is the connection id of the stream it takes over from (a
    * rotation) or of the last one that was welcomed (a reconnect: the access point may not have
@@ -149,10 +183,11 @@ export class Enroller {
    */
   private newSession(identity: Identity, previous: string | undefined): FleetSession {
     const { options } = this;
+    const expectedServerId = typeof options.expectedServerId === 'function' ? options.expectedServerId(identity) : options.expectedServerId;
     return new FleetSession({
       target: options.target,
       identity,
-      ...(options.expectedServerId ? { expectedServerId: options.expectedServerId } : {}),
+      ...(expectedServerId ? { expectedServerId } : {}),
       hello: {
         name: options.name,
         labels: options.labels,
@@ -282,9 +317,21 @@ export class Enroller {
     const { options } = this;
     const log = options.logger;
     await fs.mkdir(options.stateDir, { recursive: true, mode: 0o750 });
+    try {
+      if (!(await this.waitForIdentity())) {
+        log.info('stopped while waiting for an identity');
+        this.update({ state: 'stopped', connectedSince: null, nextAttemptAt: null, ...this.identityFields() });
+        await this.statusWriter.flush();
+        return;
+      }
+    } catch (e) {
+      this.update({ state: 'stopped', ...this.identityFields(), lastError: { ...toAhError(e).toJSON(), at: this.iso(options.clock.now()) } });
+      await this.statusWriter.flush();
+      throw e;
+    }
     while (!this.stopping) {
       const identity = options.identitySource.current();
-      this.update({ state: this.status.lastError ? 'reconnecting' : 'connecting', identity: this.identityStatus(), nextAttemptAt: null });
+      this.update({ state: this.status.lastError ? 'reconnecting' : 'connecting', ...this.identityFields(), nextAttemptAt: null });
       const session = this.newSession(identity, this.lastConnectionId);
       this.sessionIdentity.set(session, identity);
       this.session = session;

@@ -4,7 +4,10 @@
 import { Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import { healthServer } from '../core/host-guard.js';
 import type { HttpServer } from '../core/http-server.js';
+import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import { identityProblems } from '../identity/identity-health.js';
+import { identityStatus } from '../identity/identity-status.js';
 import { processMetricsText } from '../core/process-metrics.js';
 import type { IdentitySource } from '../identity/identity.js';
 import { registerIdentityMetrics } from '../identity/identity-metrics.js';
@@ -15,7 +18,7 @@ export class ExecutorAdmin {
   private readonly roundTrip: Histogram;
   private readonly server: HttpServer;
 
-  constructor(state: () => ExecutorState, identity: IdentitySource, logger: Logger) {
+  constructor(state: () => ExecutorState, identity: IdentitySource, clock: Clock, logger: Logger) {
     const registry = this.metrics;
     new Gauge({
       name: 'ah_executor_connected',
@@ -33,7 +36,12 @@ export class ExecutorAdmin {
     });
     registerIdentityMetrics(registry, identity);
     this.server = healthServer({
-      'GET /healthz': () => (state() === 'connected' ? { status: 200, body: { status: 'ok' } } : { status: 503, body: { status: state() } }),
+      'GET /healthz': () => {
+        if (state() !== 'connected') return { status: 503, body: { status: state(), ...(identity.trouble() ? { reason: identity.trouble()?.error.message } : {}) } };
+        // Enrolled, but its certificate has expired or is overdue for a renewal that keeps failing.
+        const problem = identityProblems(identityStatus(identity), null, clock.now())[0];
+        return problem ? { status: 503, body: { status: 'degraded', reason: problem } } : { status: 200, body: { status: 'ok' } };
+      },
       'GET /metrics': async () => ({ status: 200, body: `${await registry.metrics()}${await processMetricsText()}`, contentType: registry.contentType }),
     }, logger);
   }

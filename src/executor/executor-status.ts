@@ -1,11 +1,12 @@
 // The executor's status.json, read by `ah agent status`. Types only and no heavy imports, so the
 // status command stays fast.
 
-import type { IdentityStatus } from '../identity/identity-status.js';
+import type { IdentityStatus, TroubleStatus } from '../identity/identity-status.js';
 
 export const EXECUTOR_STATUS_FILE = 'status.json';
 
-export type ExecutorState = 'starting' | 'connecting' | 'connected' | 'reconnecting' | 'stopped';
+/** waiting: no identity yet (SPIFFE not registered, Vault down at start); see waitingFor. */
+export type ExecutorState = 'starting' | 'waiting' | 'connecting' | 'connected' | 'reconnecting' | 'stopped';
 
 export interface StatusError {
   code: string;
@@ -30,6 +31,8 @@ export interface ExecutorStatus {
   lastRoundTripMs: number | null;
   nextAttemptAt: string | null;
   identity: IdentityStatus | null;
+  /** Why there is no identity yet, while waiting (absent in files of older versions). */
+  waitingFor?: TroubleStatus | null;
   lastError: StatusError | null;
   updatedAt: string;
 }

@@ -10,7 +10,8 @@ import { AhError, errorText } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { AH_VERSION } from '../core/version.js';
 import type { Identity, IdentitySource } from '../identity/identity.js';
-import { identityStatus } from '../identity/identity-status.js';
+import { identityProblems } from '../identity/identity-health.js';
+import { identityStatus, waitingStatus } from '../identity/identity-status.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 import { FleetListener, type RejectionEvent } from './fleet-listener.js';
 import { FleetService, type HeartbeatPolicy } from './fleet-service.js';
@@ -102,6 +103,8 @@ export class AccessPoint {
   private sanPrefix = '';
   private readonly startedAt: string;
   private unsubscribe: (() => void) | undefined;
+  private offTrouble: (() => void) | undefined;
+  private auditOpen = false;
   readonly revocations: Revocations;
   readonly audit: AuditLog;
   readonly metrics: AccessPointMetrics;
@@ -159,14 +162,30 @@ export class AccessPoint {
   }
 
   /** Loads state, starts listening, and returns the bound address. */
-  async start(): Promise<{ host: string; port: number }> {
+  /**
+   * Loads state, opens the operator surfaces (health says why it is not ready yet; the control
+   * socket already lists the fleet), waits for the first identity (state `waiting` meanwhile, with
+   * the reason), then starts listening, and returns the bound address. Rejects when `signal`
+   * aborts (a stop while waiting) or the identity source gives up; call stop() either way.
+   */
+  async start(signal?: AbortSignal): Promise<{ host: string; port: number }> {
     const { options } = this;
     await fs.mkdir(options.stateDir, { recursive: true, mode: 0o750 });
     await removeStaleTempFiles(options.stateDir, options.logger);
     await this.registry.load();
     await this.revocations.load();
     await this.audit.open();
-    const identity = await options.identitySource.ready();
+    this.auditOpen = true;
+    await this.startOperatorSurfaces();
+    const source = options.identitySource;
+    // Renewal trouble is part of the status file, the moment it starts and ends.
+    this.offTrouble = source.onTrouble(() => this.statusWriter.request());
+    if (!source.hasIdentity) {
+      this.state = 'waiting';
+      this.statusWriter.request();
+      options.logger.info('waiting for identity', { provider: source.provider, reason: source.trouble()?.error.message });
+    }
+    const identity = await source.ready(signal);
     this.sanPrefix = resolveSanPrefix(options.sanPrefix, identity);
     this.checkOwnId(identity);
     this.listener = new FleetListener({
@@ -187,17 +206,6 @@ export class AccessPoint {
     const bound = await this.listener.listen(options.host, options.port);
     this.address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
     this.state = 'serving';
-    if (options.admin) {
-      this.admin = healthServer(healthRoutes(this), options.logger.child('admin'));
-      const a = await this.admin.listen(options.admin.host, options.admin.port);
-      this.adminAddress = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-      options.logger.info('admin endpoint listening', { address: this.adminAddress });
-    }
-    if (options.controlSocket) {
-      this.control = new HttpServer({ routes: controlRoutes(this), logger: options.logger.child('control'), maxConnections: CONTROL_MAX_CONNECTIONS });
-      await this.control.listenUnix(options.controlSocket, 0o660);
-      options.logger.info('control socket listening', { path: options.controlSocket });
-    }
     void this.audit.record('start', { address: this.address, serial: identity.serial });
     options.logger.info('access point listening', {
       address: this.address,
@@ -210,9 +218,25 @@ export class AccessPoint {
     return { host: bound.address, port: bound.port };
   }
 
+  private async startOperatorSurfaces(): Promise<void> {
+    const { options } = this;
+    if (options.admin) {
+      this.admin = healthServer(healthRoutes(this), options.logger.child('admin'));
+      const a = await this.admin.listen(options.admin.host, options.admin.port);
+      this.adminAddress = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+      options.logger.info('admin endpoint listening', { address: this.adminAddress });
+    }
+    if (options.controlSocket) {
+      this.control = new HttpServer({ routes: controlRoutes(this), logger: options.logger.child('control'), maxConnections: CONTROL_MAX_CONNECTIONS });
+      await this.control.listenUnix(options.controlSocket, 0o660);
+      options.logger.info('control socket listening', { path: options.controlSocket });
+    }
+  }
+
   /** Stops accepting, ends executor streams (they reconnect elsewhere or later) and saves state. */
   async stop(): Promise<void> {
     this.unsubscribe?.();
+    this.offTrouble?.();
     this.service.endAll('access point shutting down');
     await this.listener?.close();
     await this.admin?.close();
@@ -220,7 +244,8 @@ export class AccessPoint {
     this.grpcServer.forceShutdown();
     this.state = 'stopped';
     this.statusWriter.request();
-    void this.audit.record('stop', {});
+    // After a start that failed before the audit log was open, there is no chain to continue.
+    if (this.auditOpen) void this.audit.record('stop', {});
     await Promise.all([this.registry.flush(), this.statusWriter.flush(), this.audit.close()]);
   }
 
@@ -242,6 +267,18 @@ export class AccessPoint {
   /** True once the identity is loaded and the fleet port is listening. */
   get ready(): boolean {
     return this.state === 'serving';
+  }
+
+  /** Why it is not ready or should not be relied on (for /readyz), or undefined. */
+  get readiness(): { ready: false; reason: string } | { ready: true; problem: string | undefined } {
+    const source = this.options.identitySource;
+    if (!this.ready) {
+      const waiting = waitingStatus(source);
+      return { ready: false, reason: waiting ? `waiting for identity: ${waiting.message}` : this.state };
+    }
+    // The access point's own certificate overdue for renewal while renewing fails, or expired.
+    const problem = identityProblems(identityStatus(source), null, this.options.clock.now())[0];
+    return { ready: true, problem: problem ?? this.degraded };
   }
 
   private rejected(peer: string, error: AhError): void {
@@ -315,7 +352,8 @@ export class AccessPoint {
       startedAt: this.startedAt,
       updatedAt: new Date(this.options.clock.now()).toISOString(),
       executorSanPrefix: this.sanPrefix,
-      identity: this.listener ? identityStatus(this.options.identitySource) : null,
+      identity: identityStatus(this.options.identitySource),
+      waitingFor: waitingStatus(this.options.identitySource),
       executors: { online: this.registry.onlineCount(), known: this.registry.list().length },
       ...(this.adminAddress ? { admin: this.adminAddress } : {}),
       ...(this.control && this.options.controlSocket ? { controlSocket: this.options.controlSocket } : {}),

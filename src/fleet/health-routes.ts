@@ -9,10 +9,11 @@ export function healthRoutes(ap: AccessPoint): Record<string, HttpHandler> {
   return {
     'GET /healthz': () => ({ status: 200, body: { status: 'ok' } }),
     'GET /readyz': () => {
-      if (!ap.ready) return { status: 503, body: { status: 'not ready' } };
-      // Still serving enrolled executors, but what it knows is not reaching the disk.
-      const degraded = ap.degraded;
-      return degraded ? { status: 503, body: { status: 'degraded', reason: degraded } } : { status: 200, body: { status: 'ready' } };
+      const r = ap.readiness;
+      if (!r.ready) return { status: 503, body: { status: 'not ready', reason: r.reason } };
+      // Still serving enrolled executors, but its own certificate is about to lapse, or what it
+      // knows is not reaching the disk.
+      return r.problem ? { status: 503, body: { status: 'degraded', reason: r.problem } } : { status: 200, body: { status: 'ready' } };
     },
     'GET /metrics': async () => ({ status: 200, body: await ap.metrics.text(), contentType: ap.metrics.contentType }),
   };

@@ -54,7 +54,7 @@ export class FilesIdentitySource extends PublishingIdentitySource {
 
   renewalStatus(): RenewalStatus {
     const id = this.current();
-    return { mode: 'watch', nextRenewalAt: renewalPoint(id, this.options.policy, 0.5), ...this.rotationFacts() };
+    return { mode: 'watch', nextRenewalAt: renewalPoint(id, this.options.policy, 0.5), ...this.troubleFacts(), ...this.rotationFacts() };
   }
 
   async close(): Promise<void> {
@@ -85,7 +85,12 @@ export class FilesIdentitySource extends PublishingIdentitySource {
     let snapshot: FilesSnapshot | undefined;
     try {
       snapshot = await this.read();
-      if (snapshot.hash === this.loadedHash) return;
+      if (snapshot.hash === this.loadedHash) {
+        // The files in use are there again (a bad replacement was undone): no trouble left.
+        this.lastFailure = '';
+        this.untroubled();
+        return;
+      }
       const identity = this.validate(snapshot);
       const old = this.current();
       this.loadedHash = snapshot.hash;
@@ -99,6 +104,8 @@ export class FilesIdentitySource extends PublishingIdentitySource {
       this.publish(identity, clock.now());
     } catch (e) {
       const error = toAhError(e);
+      // Status shows it from the first refusal until good files replace it.
+      this.troubled(error, clock.now());
       // Say it once per distinct broken state, not on every event and re-check.
       const key = `${snapshot?.hash ?? ''}|${error.message}`;
       if (key === this.lastFailure) return;

@@ -12,7 +12,27 @@ export function registerIdentityMetrics(registry: Registry, source: IdentitySour
     labelNames: ['provider'],
     registers: [registry],
     collect() {
-      this.set({ provider }, Math.floor(source.current().notAfter / 1000));
+      // No sample while waiting for the first identity: "absent" is what alerts should see.
+      if (source.hasIdentity) this.set({ provider }, Math.floor(source.current().notAfter / 1000));
+    },
+  });
+  new Gauge({
+    name: 'ah_identity_trouble',
+    help: '1 while the identity cannot be obtained or renewed (waiting for the first one, renewals or reloads failing), else 0.',
+    labelNames: ['provider'],
+    registers: [registry],
+    collect() {
+      this.set({ provider }, source.trouble() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'ah_identity_trouble_since_timestamp_seconds',
+    help: 'When the current trouble began (Unix seconds; 0 when there is none).',
+    labelNames: ['provider'],
+    registers: [registry],
+    collect() {
+      const t = source.trouble();
+      this.set({ provider }, t ? Math.floor(t.since / 1000) : 0);
     },
   });
   new Gauge({

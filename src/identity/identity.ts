@@ -87,21 +87,43 @@ export interface RenewalStatus {
   /** When an identity last replaced another one (epoch ms), and the serial it replaced. */
   lastRotationAt: number | null;
   previousSerial: string | null;
-  /** The last failed renewal attempt, cleared by a success (renewer mode). */
-  lastError?: { message: string; at: number } | null;
+  /**
+   * The current trouble (a failed renewal, a refused reload, a broken SVID stream), cleared by the
+   * next good identity: `since` the run of failures began, `at` the latest one.
+   */
+  lastError?: { message: string; code?: string; detail?: string; at: number; since?: number } | null;
   /** Renewals since start (renewer mode), for metrics. */
   renewals?: { succeeded: number; failed: number; lastSuccessAt: number | null };
+}
+
+/**
+ * Why a source cannot give a fresh identity right now: the first one has not come (SPIFFE not
+ * registered, Vault unreachable) or getting the next one fails (a renewal, a refused files
+ * reload, a broken SVID stream). Cleared by the next good identity.
+ */
+export interface IdentityTrouble {
+  error: AhError;
+  /** When this run of failures began (epoch ms). */
+  since: number;
+  /** The latest failure (epoch ms). */
+  at: number;
 }
 
 /** Where an identity comes from. Consumers see only this shape (DESIGN.md section 3). */
 export interface IdentitySource {
   readonly provider: ProviderName;
-  /** Resolves with the first good identity. */
+  /** Resolves with the first good identity; rejects if the source gave up (a fatal error) or `signal` aborts. */
   ready(signal?: AbortSignal): Promise<Identity>;
   /** The last good identity; throws NO_IDENTITY_ISSUED before the first one. */
   current(): Identity;
+  /** Whether there is an identity yet. */
+  readonly hasIdentity: boolean;
   /** Called with every new good identity; returns an unsubscribe function. */
   onUpdate(listener: (identity: Identity) => void): () => void;
+  /** The current trouble, if any. */
+  trouble(): IdentityTrouble | undefined;
+  /** Called whenever trouble begins, repeats or ends; returns an unsubscribe function. */
+  onTrouble(listener: () => void): () => void;
   renewalStatus(): RenewalStatus;
   close(): Promise<void>;
 }
@@ -113,7 +135,11 @@ export interface IdentitySource {
 export abstract class PublishingIdentitySource implements IdentitySource {
   private identity: Identity | undefined;
   private readonly listeners = new Set<(identity: Identity) => void>();
-  private readonly waiters: Array<(identity: Identity) => void> = [];
+  private readonly troubleListeners = new Set<() => void>();
+  private readonly waiters: Array<{ resolve: (identity: Identity) => void; reject: (e: unknown) => void }> = [];
+  private currentTrouble: IdentityTrouble | undefined;
+  /** Set when the source gave up before its first identity: ready() rejects with it. */
+  private gaveUp: AhError | undefined;
   protected lastRotationAt: number | null = null;
   protected previousSerial: string | null = null;
 
@@ -123,10 +149,20 @@ export abstract class PublishingIdentitySource implements IdentitySource {
 
   ready(signal?: AbortSignal): Promise<Identity> {
     if (this.identity) return Promise.resolve(this.identity);
+    if (this.gaveUp) return Promise.reject(this.gaveUp);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      this.waiters.push(resolve);
-      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      const waiter = { resolve, reject };
+      this.waiters.push(waiter);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
     });
   }
 
@@ -135,12 +171,55 @@ export abstract class PublishingIdentitySource implements IdentitySource {
     return this.identity;
   }
 
+  get hasIdentity(): boolean {
+    return this.identity !== undefined;
+  }
+
   onUpdate(listener: (identity: Identity) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** Makes `identity` current and tells everyone. `now` stamps the rotation. */
+  trouble(): IdentityTrouble | undefined {
+    return this.currentTrouble;
+  }
+
+  onTrouble(listener: () => void): () => void {
+    this.troubleListeners.add(listener);
+    return () => this.troubleListeners.delete(listener);
+  }
+
+  /** Records a failure to get an identity (the first, or the next one), and tells the status writers. */
+  protected troubled(error: AhError, now: number): void {
+    this.currentTrouble = { error, since: this.currentTrouble?.since ?? now, at: now };
+    this.tellTrouble();
+  }
+
+  /** The source is fine again without a new identity (an SVID stream back with the same SVID). */
+  protected untroubled(): void {
+    if (!this.currentTrouble) return;
+    this.currentTrouble = undefined;
+    this.tellTrouble();
+  }
+
+  /** The source gives up before its first identity: ready() rejects with `error` from now on. */
+  protected giveUp(error: AhError): void {
+    if (this.identity) return;
+    this.gaveUp = error;
+    for (const w of this.waiters.splice(0)) w.reject(error);
+  }
+
+  private tellTrouble(): void {
+    for (const listener of [...this.troubleListeners]) {
+      try {
+        listener();
+      } catch {
+        // A status writer's failure must not stop the source.
+      }
+    }
+  }
+
+  /** Makes `identity` current and tells everyone (a good identity ends any trouble). `now` stamps the rotation. */
   protected publish(identity: Identity, now: number): void {
     const previous = this.identity;
     this.identity = identity;
@@ -148,7 +227,11 @@ export abstract class PublishingIdentitySource implements IdentitySource {
       this.lastRotationAt = now;
       this.previousSerial = previous.serial;
     }
-    for (const resolve of this.waiters.splice(0)) resolve(identity);
+    for (const w of this.waiters.splice(0)) w.resolve(identity);
+    if (this.currentTrouble) {
+      this.currentTrouble = undefined;
+      this.tellTrouble();
+    }
     if (!previous) return;
     for (const listener of [...this.listeners]) {
       try {
@@ -157,6 +240,12 @@ export abstract class PublishingIdentitySource implements IdentitySource {
         // A consumer's failure is the consumer's to report; it must not undo the publication.
       }
     }
+  }
+
+  /** The trouble as RenewalStatus reports it. */
+  protected troubleFacts(): Pick<RenewalStatus, 'lastError'> {
+    const t = this.currentTrouble;
+    return { lastError: t ? { message: t.error.message, code: t.error.code, at: t.at, since: t.since, ...(t.error.detail ? { detail: t.error.detail } : {}) } : null };
   }
 
   protected rotationFacts(): Pick<RenewalStatus, 'lastRotationAt' | 'previousSerial'> {

@@ -12,7 +12,7 @@ import { FilesIdentitySource } from './files-source.js';
 import type { IdentitySource, ProviderName } from './identity.js';
 import { RenewingIdentitySource } from './renewing-source.js';
 import { SpiffeIdentitySource } from './spiffe-source.js';
-import { startVaultSource } from './vault-source.js';
+import { launchVaultSource } from './vault-source.js';
 import { credentialsFromEnvironment } from './vault-token.js';
 import { parseVaultBool } from './vault-client.js';
 import type { RenewalPolicy } from '../renewal/policy.js';
@@ -104,6 +104,22 @@ function devServerNames(host: string): { dns: string[]; ips: string[] } {
 
 /** Builds the identity source for the selected provider and waits for its first identity. */
 export async function createIdentitySource(flags: IdentityFlags, ctx: IdentityContext): Promise<IdentitySource> {
+  const source = await launchIdentitySource(flags, ctx);
+  try {
+    await source.ready();
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+  return source;
+}
+
+/**
+ * Builds the identity source for the selected provider. Local problems (bad files, a missing
+ * SPIFFE socket, bad flags) are thrown here; the first identity itself may take a while (SPIFFE
+ * not registered yet, Vault down at start): callers await ready() and show trouble() meanwhile.
+ */
+export async function launchIdentitySource(flags: IdentityFlags, ctx: IdentityContext): Promise<IdentitySource> {
   const provider = resolveProvider(flags, ctx.host);
   const now = ctx.clock.now();
   switch (provider) {
@@ -129,7 +145,7 @@ export async function createIdentitySource(flags: IdentityFlags, ctx: IdentityCo
       const extra = await Promise.all(flags.ca.map(async (p) => (await readIdentityFile(p)).toString('utf8')));
       const names = ctx.role === 'access-point' ? devServerNames(ctx.host) : { dns: [], ips: [] };
       // Dev certificates are short-lived and renew themselves, so a dev fleet rotates on its own.
-      return RenewingIdentitySource.start({
+      return RenewingIdentitySource.launch({
         provider: 'dev',
         issue: () =>
           issueDevIdentity({
@@ -147,7 +163,7 @@ export async function createIdentitySource(flags: IdentityFlags, ctx: IdentityCo
       });
     }
     case 'spiffe':
-      return SpiffeIdentitySource.start({
+      return SpiffeIdentitySource.launch({
         socketPath: flags.spiffeSocket as string,
         select: { ...(flags.spiffeHint === undefined ? {} : { hint: flags.spiffeHint }), ...(flags.spiffeId === undefined ? {} : { spiffeId: flags.spiffeId }) },
         waitForSocket: flags.spiffeWait ?? false,
@@ -171,7 +187,7 @@ export async function createIdentitySource(flags: IdentityFlags, ctx: IdentityCo
       );
       const extra = await Promise.all(flags.ca.map(async (p) => (await readIdentityFile(p)).toString('utf8')));
       const caPem = await read(v.caFile);
-      return startVaultSource({
+      return launchVaultSource({
         address: v.address,
         ...(caPem ? { caPem } : {}),
         timeoutMs: v.timeoutMs,

@@ -94,7 +94,6 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
   private call: SvidStream | undefined;
   private loaded = '';
   private running: Promise<void> | undefined;
-  private fatal: ((e: AhError) => void) | undefined;
 
   private constructor(private readonly options: SpiffeSourceOptions) {
     super();
@@ -105,32 +104,33 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
   }
 
   /**
-   * Connects and waits for the first good SVID. A missing socket fails at once (unless
-   * waitForSocket); "no identity issued" and a restarting agent are waited out.
+   * Connects and starts streaming; the first SVID comes when it comes (ready()). A missing socket
+   * fails at once (unless waitForSocket); "no identity issued" and a restarting agent are waited
+   * out and reported as trouble; a refused request before the first SVID makes ready() reject.
    */
-  static async start(options: SpiffeSourceOptions): Promise<SpiffeIdentitySource> {
+  static async launch(options: SpiffeSourceOptions): Promise<SpiffeIdentitySource> {
     const source = new SpiffeIdentitySource(options);
     if (!options.waitForSocket) await source.requireSocket();
-    const failed = new Promise<never>((_, reject) => {
-      source.fatal = reject;
-    });
-    failed.catch(() => undefined); // after start-up a refusal is logged by the loop, not thrown
     source.running = source.loop();
+    return source;
+  }
+
+  /** launch(), then waits for the first good SVID. */
+  static async start(options: SpiffeSourceOptions): Promise<SpiffeIdentitySource> {
+    const source = await SpiffeIdentitySource.launch(options);
     try {
-      await Promise.race([source.ready(source.stopped.signal), failed]);
+      await source.ready(source.stopped.signal);
     } catch (e) {
       await source.close();
       throw e;
-    } finally {
-      source.fatal = undefined;
     }
     return source;
   }
 
   renewalStatus(): RenewalStatus {
     // SPIRE rotates X.509-SVIDs at about half of their lifetime.
-    const id = this.current();
-    return { mode: 'push', nextRenewalAt: renewalPoint(id, { threshold: 0.5, jitterFraction: 0, floorMs: 0 }, 0.5), ...this.rotationFacts() };
+    const next = this.hasIdentity ? renewalPoint(this.current(), { threshold: 0.5, jitterFraction: 0, floorMs: 0 }, 0.5) : null;
+    return { mode: 'push', nextRenewalAt: next, ...this.troubleFacts(), ...this.rotationFacts() };
   }
 
   async close(): Promise<void> {
@@ -164,22 +164,23 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
       if (signal.aborted) return;
       let delay: number;
       if (failure.code === 'WORKLOAD_API_REFUSED') {
-        // Like go-spiffe: a malformed request will not get better by repetition, so at start-up
-        // it is fatal. Once running, keep the SVID we have and ask again only rarely.
-        if (this.fatal) {
+        // Like go-spiffe: a malformed request will not get better by repetition, so before the
+        // first SVID it is fatal. Once running, keep the SVID we have and ask again only rarely.
+        if (!this.hasIdentity) {
           logger.failure('error', failure, { socket: this.options.socketPath });
-          this.fatal(failure);
+          this.giveUp(failure);
           return;
         }
         delay = this.backoff.longest();
       } else {
         delay = this.backoff.next();
       }
+      this.troubled(failure, clock.now());
       const fields: Record<string, unknown> = { socket: this.options.socketPath, retry_in: formatDuration(delay) };
-      try {
+      if (this.hasIdentity) {
         const current = this.current();
         fields.keeping = `SVID ${current.serial}, valid for ${formatDuration(current.notAfter - clock.now())} more`;
-      } catch {
+      } else {
         fields.waiting = 'for the first SVID';
       }
       logger.failure('error', failure, fields);
@@ -223,23 +224,19 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
       hash = fingerprint(response, select);
       if (hash === this.loaded) {
         this.backoff.reset();
+        this.untroubled();
         return;
       }
       identity = identityFromSvidResponse(response, select, clock.now());
     } catch (e) {
-      logger.failure('error', isAhError(e) ? e : new AhError('SVID_INVALID', { reason: errorText(e) }), {
-        event: 'SVID update skipped; keeping the last good SVID',
-      });
+      const error = isAhError(e) ? e : new AhError('SVID_INVALID', { reason: errorText(e) });
+      logger.failure('error', error, { event: 'SVID update skipped; keeping the last good SVID' });
+      this.troubled(error, clock.now());
       return;
     }
     this.loaded = hash;
     this.backoff.reset();
-    let previous: Identity | undefined;
-    try {
-      previous = this.current();
-    } catch {
-      previous = undefined;
-    }
+    const previous = this.hasIdentity ? this.current() : undefined;
     logger.info(previous ? 'new SVID from the Workload API' : 'SVID received from the Workload API', {
       spiffe_id: identity.spiffeId,
       ...(previous ? { old_serial: previous.serial } : {}),

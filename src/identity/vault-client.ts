@@ -96,8 +96,10 @@ export class VaultClient {
     const status = statusOf(e);
     if (status === 503 && /sealed/i.test(vaultReason(e))) return new AhError('VAULT_SEALED');
     if (status === undefined) {
-      const reason = (e as ApiError).code === 'ECONNABORTED' ? `no answer within ${this.options.timeoutMs} ms` : vaultReason(e);
-      return new AhError('VAULT_UNREACHABLE', { address: this.options.address, reason });
+      const code = (e as ApiError).code;
+      const reason = code === 'ECONNABORTED' ? `no answer within ${this.options.timeoutMs} ms` : vaultReason(e);
+      // The cause keeps the TLS verdict: a certificate that does not verify is configuration, not an outage.
+      return new AhError('VAULT_UNREACHABLE', { address: this.options.address, reason }, { cause: e });
     }
     if (status >= 500 || status === 429) return new AhError('VAULT_UNREACHABLE', { address: this.options.address, reason: `HTTP ${status}: ${vaultReason(e)}` });
     return undefined;

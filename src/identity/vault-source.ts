@@ -5,8 +5,9 @@
 // While Vault is sealed, down or refusing, the current certificate keeps serving and the renewal
 // engine retries with backoff, saying how long the certificate has left.
 
+import type { Backoff } from '../core/backoff.js';
 import type { Clock } from '../core/clock.js';
-import { isAhError } from '../core/errors.js';
+import { isAhError, type AhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { RenewalPolicy } from '../renewal/policy.js';
 import { createCsr, generateKeyPair } from '../x509/keys.js';
@@ -33,6 +34,30 @@ export interface VaultSourceOptions {
   policy: RenewalPolicy;
   clock: Clock;
   logger: Logger;
+  /** Backoff between attempts at the first certificate (tests make it short). */
+  firstBackoff?: Backoff;
+}
+
+/**
+ * OpenSSL's verdicts on Vault's certificate (an untrusted CA, a wrong name, expired): waiting does
+ * not fix them, so at start-up they are fatal, with the reason, and no secret ID is ever sent.
+ */
+const TLS_VERIFY_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_PURPOSE',
+]);
+
+function isTlsVerificationFailure(e: AhError): boolean {
+  const code = (e.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && TLS_VERIFY_CODES.has(code);
 }
 
 /** Vault sends a number; its docs show a string. Only logged: the certificate itself is the truth. */
@@ -56,7 +81,12 @@ export function identityFromPki(data: PkiCertificate, keyPem: string, extraBundl
   );
 }
 
-export async function startVaultSource(options: VaultSourceOptions): Promise<RenewingIdentitySource> {
+/**
+ * Starts the Vault source without waiting for the first certificate (see ready()): a Vault that is
+ * down or sealed at start is waited for and reported as trouble; bad credentials or a refused role
+ * make ready() reject.
+ */
+export function launchVaultSource(options: VaultSourceOptions): RenewingIdentitySource {
   const client = new VaultClient({
     address: options.address,
     timeoutMs: options.timeoutMs,
@@ -64,8 +94,13 @@ export async function startVaultSource(options: VaultSourceOptions): Promise<Ren
     ...(options.caPem ? { caPem: options.caPem } : {}),
   });
   const keeper = new VaultTokenKeeper({ client, credentials: options.credentials, clock: options.clock, logger: options.logger });
-  await keeper.start();
+  let loggedIn = false;
   const issue = async (): Promise<Identity> => {
+    // The first login is part of getting the first certificate: retried with it while Vault is away.
+    if (!loggedIn) {
+      await keeper.start();
+      loggedIn = true;
+    }
     await keeper.ensureFresh();
     try {
       return await issueOnce();
@@ -106,17 +141,26 @@ export async function startVaultSource(options: VaultSourceOptions): Promise<Ren
     });
     return identity;
   };
+  return RenewingIdentitySource.launch({
+    provider: 'vault',
+    issue,
+    retryable: (e) => e.retryable && !isTlsVerificationFailure(e),
+    policy: options.policy,
+    clock: options.clock,
+    logger: options.logger,
+    ...(options.firstBackoff ? { firstBackoff: options.firstBackoff } : {}),
+    onClose: () => keeper.stop(),
+  });
+}
+
+/** launchVaultSource(), then waits for the first certificate (a fatal error is thrown). */
+export async function startVaultSource(options: VaultSourceOptions): Promise<RenewingIdentitySource> {
+  const source = launchVaultSource(options);
   try {
-    return await RenewingIdentitySource.start({
-      provider: 'vault',
-      issue,
-      policy: options.policy,
-      clock: options.clock,
-      logger: options.logger,
-      onClose: () => keeper.stop(),
-    });
+    await source.ready();
   } catch (e) {
-    await keeper.stop();
+    await source.close();
     throw e;
   }
+  return source;
 }

@@ -80,7 +80,8 @@ describe('SPIFFE identities end to end', () => {
     exApi.deny();
     const exec = executor(exApi, port, 'newcomer');
     await exec.waitForLine(/^error: no identity issued$/);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Waiting, and saying so, rather than enrolling with something else.
+    await exec.waitForLine(/^info: waiting for identity provider=spiffe/);
     expect(exec.output).not.toMatch(/enrolled/);
     exApi.serve(await td.response('/ah/agent/newcomer'));
     await exec.waitForLine(/^info: enrolled executor_id=spiffe:\/\/example.org\/ah\/agent\/newcomer /);

@@ -6,8 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import type { RenewingIdentitySource } from '../../src/identity/renewing-source.js';
-import { identityStatus } from '../../src/identity/identity-status.js';
-import { startVaultSource, type VaultSourceOptions } from '../../src/identity/vault-source.js';
+import { identityStatus, waitingStatus } from '../../src/identity/identity-status.js';
+import { Backoff } from '../../src/core/backoff.js';
+import { launchVaultSource, startVaultSource, type VaultSourceOptions } from '../../src/identity/vault-source.js';
 import type { VaultCredentials } from '../../src/identity/vault-token.js';
 import { DEFAULT_RENEWAL_POLICY } from '../../src/renewal/policy.js';
 import { judgeExecutor } from '../../src/cli/status-command.js';
@@ -33,9 +34,10 @@ beforeAll(async () => {
   writeFileSync(path.join(tmp.dir, 'vault-ca.pem'), vault.tlsCa.certPem);
 });
 afterEach(async () => {
-  for (const s of sources.splice(0)) await s.close();
   vault.sealed = false;
   vault.hang = false;
+  vault.garbage = false;
+  for (const s of sources.splice(0)) await s.close();
 });
 afterAll(async () => {
   await vault.stop();
@@ -46,24 +48,36 @@ function appRole(roleId: string, secretId: string): VaultCredentials {
   return { kind: 'approle', mount: 'approle', read: async () => ({ roleId, secretId }) };
 }
 
+function options(logger: VaultSourceOptions['logger'], extra: Partial<VaultSourceOptions>): VaultSourceOptions {
+  return {
+    address: vault.address,
+    caPem: vault.tlsCa.certPem,
+    timeoutMs: 2_000,
+    credentials: appRole(ROLE_ID, SECRET_ID),
+    mount: 'pki_int',
+    role: 'executor',
+    mode: 'sign',
+    commonName: 'executor-1.example.org',
+    uriSan: 'spiffe://example.org/ah/agent/executor-1',
+    policy: DEFAULT_RENEWAL_POLICY,
+    clock: systemClock,
+    logger,
+    ...extra,
+  };
+}
+
+/** Starts a source without waiting for its first certificate (closed after the test). */
+function launch(extra: Partial<VaultSourceOptions> = {}): { source: RenewingIdentitySource; logs: string[] } {
+  const { logger, lines } = captureLogger('debug');
+  const source = launchVaultSource(options(logger, extra));
+  sources.push(source);
+  return { source, logs: lines };
+}
+
 async function start(extra: Partial<VaultSourceOptions> = {}): Promise<{ source: RenewingIdentitySource; logs: string[] }> {
   const { logger, lines } = captureLogger('debug');
   try {
-    const source = await startVaultSource({
-      address: vault.address,
-      caPem: vault.tlsCa.certPem,
-      timeoutMs: 2_000,
-      credentials: appRole(ROLE_ID, SECRET_ID),
-      mount: 'pki_int',
-      role: 'executor',
-      mode: 'sign',
-      commonName: 'executor-1.example.org',
-      uriSan: 'spiffe://example.org/ah/agent/executor-1',
-      policy: DEFAULT_RENEWAL_POLICY,
-      clock: systemClock,
-      logger,
-      ...extra,
-    });
+    const source = await startVaultSource(options(logger, extra));
     sources.push(source);
     return { source, logs: lines };
   } finally {
@@ -111,29 +125,28 @@ describe('Vault provider', () => {
     });
   });
 
-  it('says "vault is sealed" when it is', async () => {
-    vault.sealed = true;
-    await expect(start()).rejects.toMatchObject({ code: 'VAULT_SEALED', message: 'vault is sealed' });
-  });
-
-  it('gives up on a Vault that does not answer (node-vault has no timeout of its own)', async () => {
-    vault.hang = true;
-    await expect(start({ timeoutMs: 300 })).rejects.toMatchObject({
-      code: 'VAULT_UNREACHABLE',
-      message: `vault unreachable at ${vault.address}: no answer within 300 ms`,
-    });
-  });
-
-  it('reports an answer that is not Vault\'s JSON (a proxy page) without crashing', async () => {
-    vault.garbage = true;
+  // A Vault that is away at start (sealed, not answering, behind a proxy page) is waited for, as
+  // trouble the agent shows ("waiting for identity: vault is sealed"), and used once it is back.
+  it.each([
+    ['sealed', { sealed: true }, {}, { code: 'VAULT_SEALED', message: 'vault is sealed' }],
+    ['not answering (node-vault has no timeout of its own)', { hang: true }, { timeoutMs: 300 }, { code: 'VAULT_UNREACHABLE', message: () => `vault unreachable at ${vault.address}: no answer within 300 ms` }],
+    ["answering something that is not Vault's JSON (a proxy page)", { garbage: true }, {}, { code: 'VAULT_UNREACHABLE', message: () => `vault unreachable at ${vault.address}: unexpected answer to login (not Vault's JSON)` }],
+  ] as const)('waits for a Vault that is %s at start, saying why, and gets its certificate once it is back', async (_, fault, extra, expected) => {
+    Object.assign(vault, fault);
+    const { source } = launch({ ...extra, firstBackoff: new Backoff({ initialMs: 50, maxMs: 200 }) });
     try {
-      await expect(start()).rejects.toMatchObject({
-        code: 'VAULT_UNREACHABLE',
-        message: `vault unreachable at ${vault.address}: unexpected answer to login (not Vault's JSON)`,
-      });
+      await waitFor('trouble reported', () => source.trouble() !== undefined, 8_000);
+      const message = typeof expected.message === 'function' ? expected.message() : expected.message;
+      expect(source.trouble()?.error).toMatchObject({ code: expected.code, message });
+      expect(source.hasIdentity).toBe(false);
+      expect(waitingStatus(source)).toMatchObject({ code: expected.code, message });
     } finally {
-      vault.garbage = false;
+      Object.assign(vault, { sealed: false, hang: false, garbage: false });
     }
+    const identity = await source.ready();
+    expect(identity.provider).toBe('vault');
+    expect(source.trouble()).toBeUndefined();
+    expect(waitingStatus(source)).toBeNull();
   });
 
   it('keeps the current certificate when Vault starts answering garbage at renewal time', async () => {
@@ -166,12 +179,12 @@ describe('Vault provider', () => {
     await waitFor('sealed logged', () => logs.includes('error: vault is sealed'), 8_000);
     expect(source.current().serial).toBe(first.serial);
     expect(logs.find((l) => l.includes('keeping="current certificate'))).toMatch(/valid for \d/);
-    expect(identityStatus(source).renewal.lastError?.message).toBe('vault is sealed');
+    expect(identityStatus(source)?.renewal.lastError?.message).toBe('vault is sealed');
     vault.sealed = false;
     await waitFor('renewed after unseal', () => source.current().serial !== first.serial, 8_000);
     // No gap: the new certificate was in place before the old one expired.
     expect(Date.now()).toBeLessThan(first.notAfter);
-    expect(identityStatus(source).renewal.lastError).toBeNull();
+    expect(identityStatus(source)?.renewal.lastError).toBeNull();
   });
 
   it('goes unhealthy with the guide message when Vault stays down past expiry, and recovers', async () => {
