@@ -78,6 +78,36 @@ export function setDeadline(clock: Clock, ms: number, onExpiry: () => void): Tim
 }
 
 /**
+ * Runs `fn` once the wall clock reaches `wallTime` (a certificate's notAfter), in steps of at most
+ * `maxStepMs` that re-read the wall clock: timers run on a monotonic clock that stands still while
+ * a machine sleeps, so one long timer could fire long after the moment. Cancel stops it.
+ */
+export function setWallTimer(clock: Clock, wallTime: number, fn: () => void, maxStepMs = 60_000): Timer {
+  let current: Timer | undefined;
+  let cancelled = false;
+  const arm = (): void => {
+    const left = wallTime - clock.now();
+    if (left <= 0) {
+      fn();
+      return;
+    }
+    current = clock.setTimer(() => {
+      if (!cancelled) arm();
+    }, Math.min(left, maxStepMs));
+  };
+  // A moment already past fires on the next turn, never inside the caller's own call.
+  current = clock.setTimer(() => {
+    if (!cancelled) arm();
+  }, 0);
+  return {
+    cancel: () => {
+      cancelled = true;
+      current?.cancel();
+    },
+  };
+}
+
+/**
  * Sleeps until a wall-clock time, in steps of at most `maxStepMs`, re-reading the clock after each
  * step: timers run on a monotonic clock that stands still while a machine sleeps, so one long
  * timer would wake far too late. Rejects when `signal` aborts.

@@ -6,8 +6,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Backoff } from '../core/backoff.js';
-import type { Clock } from '../core/clock.js';
-import { formatDuration } from '../core/clock.js';
+import { formatDuration, setWallTimer, type Clock, type Timer } from '../core/clock.js';
 import { CoalescedJsonWriter } from '../core/coalesced-writer.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -36,6 +35,8 @@ export interface EnrollerOptions {
   backoff?: Backoff;
   /** Called with each heartbeat round trip (ms), for metrics. */
   onHeartbeatAck?: (roundTripMs: number) => void;
+  /** Jitter source for the handover before the access point's certificate ends (tests fix it). */
+  random?: () => number;
 }
 
 /** Clock difference to the access point that is worth a warning. */
@@ -62,6 +63,10 @@ export class Enroller {
   private unsubscribe: (() => void) | undefined;
   private readonly sessionIdentity = new WeakMap<FleetSession, Identity>();
   private rotatingSession: FleetSession | undefined;
+  /** The planned handover before the access point's certificate ends (planServerRefresh). */
+  private serverRefresh: Timer | undefined;
+  /** The access point certificate a handover in progress is meant to leave behind. */
+  private refreshingFrom: string | undefined;
   /** The connection id of the last stream the access point welcomed (never logged or written down). */
   private lastConnectionId: string | undefined;
   private stopping = false;
@@ -121,6 +126,7 @@ export class Enroller {
     if (this.stopping) return this.finished;
     this.stopping = true;
     this.unsubscribe?.();
+    this.serverRefresh?.cancel();
     this.stopController.abort();
     // A rotation still connecting is abandoned rather than waited for (up to the connect timeout).
     this.rotatingSession?.close();
@@ -164,14 +170,24 @@ export class Enroller {
   private async waitForIdentity(): Promise<boolean> {
     const source = this.options.identitySource;
     if (source.hasIdentity) return true;
-    this.update({ state: 'waiting', ...this.identityFields() });
-    this.options.logger.info('waiting for identity', { provider: source.provider, reason: source.trouble()?.error.message });
+    // A first identity that takes a moment (a dev or Vault certificate being issued) is no news;
+    // one that fails is: from the first failure on, the state is `waiting`, with the reason.
+    const say = (): void => {
+      const trouble = source.trouble();
+      if (source.hasIdentity || !trouble) return;
+      if (this.status.state !== 'waiting') this.options.logger.info('waiting for identity', { provider: source.provider, reason: trouble.error.message });
+      this.update({ state: 'waiting', ...this.identityFields() });
+    };
+    const off = source.onTrouble(say);
+    say();
     try {
       await source.ready(this.stopController.signal);
       return true;
     } catch (e) {
       if (this.stopping) return false;
       throw e;
+    } finally {
+      off();
     }
   }
 
@@ -210,6 +226,11 @@ export class Enroller {
   /** A new identity: rotate now if connected; otherwise the next attempt picks it up. */
   private onIdentity(identity: Identity): void {
     this.update({ identity: this.identityStatus() });
+    this.handOver(identity);
+  }
+
+  /** Moves the connection to a new session (make before break) with `identity`, if connected. */
+  private handOver(identity: Identity): void {
     if (!this.connected || this.stopping) return;
     this.pendingRotation = identity;
     this.rotating ??= this.rotateLoop()
@@ -266,8 +287,18 @@ export class Enroller {
     }
     this.session = next;
     this.lastConnectionId = next.connectionId;
+    // After a handover made for the access point's certificate, meeting the same one again means
+    // it has not renewed: no further handover, the cut at expiry stays.
+    this.planServerRefresh(next, this.refreshingFrom);
+    this.refreshingFrom = undefined;
     this.sessionIdentity.set(next, identity);
-    log.info('rotated', { old_serial: old ? this.serialOf(old) : undefined, new_serial: identity.serial, expires: identity.facts.notAfter });
+    const oldSerial = old ? this.serialOf(old) : undefined;
+    if (oldSerial === identity.serial) {
+      // Same certificate, new connection (the access point's certificate was near its end).
+      log.info('handed over to a new connection', { serial: identity.serial, server_serial: next.serverCertificate?.serial, server_expires: next.serverCertificate ? new Date(next.serverCertificate.notAfter).toISOString() : undefined });
+    } else {
+      log.info('rotated', { old_serial: oldSerial, new_serial: identity.serial, expires: identity.facts.notAfter });
+    }
     this.update({ identity: this.identityStatus() });
     if (old) {
       // The access point keeps acknowledging the old stream for a while; let its last heartbeat land.
@@ -275,6 +306,28 @@ export class Enroller {
       this.retire(old);
     }
     return true;
+  }
+
+  /**
+   * Plans a handover to a fresh session before the access point's certificate on this one ends, at
+   * a random point between 85 % and 95 % of its life: the access point has renewed by then, and a
+   * fleet that connected together does not reconnect together (at expiry the session would be cut,
+   * all of them at the same moment). When the handover met the same certificate again (the access
+   * point has not renewed), there is nothing to gain: the cut at expiry is left to do its job.
+   */
+  private planServerRefresh(session: FleetSession, previousServerSerial: string | undefined): void {
+    this.serverRefresh?.cancel();
+    this.serverRefresh = undefined;
+    const cert = session.serverCertificate;
+    if (!cert || cert.serial === previousServerSerial || !(cert.notAfter > cert.notBefore)) return;
+    const random = this.options.random ?? Math.random;
+    const at = cert.notBefore + (cert.notAfter - cert.notBefore) * (0.85 + 0.1 * random());
+    this.serverRefresh = setWallTimer(this.options.clock, at, () => {
+      if (this.session !== session || this.stopping) return;
+      this.options.logger.info("reconnecting before the access point's certificate ends", { server_serial: cert.serial, server_expires: new Date(cert.notAfter).toISOString() });
+      this.refreshingFrom = cert.serial;
+      this.handOver(this.options.identitySource.current());
+    });
   }
 
   /** Heartbeats of sessions already over: sent, acknowledged. */
@@ -366,6 +419,7 @@ export class Enroller {
           serial: identity.serial,
           expires: identity.facts.notAfter,
         });
+        this.planServerRefresh(session, undefined);
         // An identity that arrived while connecting rotates in now.
         if (options.identitySource.current() !== identity) this.onIdentity(options.identitySource.current());
         failure = await this.currentSessionEnded();
@@ -373,6 +427,7 @@ export class Enroller {
         failure = toAhError(e);
       }
       this.connected = false;
+      this.serverRefresh?.cancel();
       const ended = this.session;
       if (ended) this.retire(ended);
       if (this.stopping) break;

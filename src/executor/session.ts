@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock, Timer } from '../core/clock.js';
-import { formatDuration, setDeadline } from '../core/clock.js';
+import { formatDuration, setDeadline, setWallTimer } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { fleetClientConstructor, ERROR_METADATA_KEY, type AccessPointMessage, type Ack, type ExecutorMessage, type Hello, type Welcome } from '../protocol/fleet-protocol.js';
@@ -35,6 +35,10 @@ export class FleetSession {
   private readonly client: grpc.Client;
   private call: ConnectCall | undefined;
   private serverIdentityError: AhError | undefined;
+  /** The access point's certificate on this connection (from the handshake). */
+  serverCertificate: { serial: string; notBefore: number; notAfter: number } | undefined;
+  /** Ends the session when the access point's certificate expires. */
+  private serverExpiry: Timer | undefined;
   private welcome: Welcome | undefined;
   /** The next heartbeat. */
   private timer: Timer | undefined;
@@ -59,6 +63,7 @@ export class FleetSession {
     const { identity, target } = options;
     const credentials = grpc.credentials.createSsl(Buffer.from(identity.bundlePem), Buffer.from(identity.keyPem), Buffer.from(identity.chainPem), {
       checkServerIdentity: (_servername, cert) => {
+        this.serverCertificate = { serial: cert.serialNumber.toUpperCase(), notBefore: Date.parse(cert.valid_from), notAfter: Date.parse(cert.valid_to) };
         const error = judgeServerCertificate(
           { host: target.host, identity, now: options.clock.now(), ...(options.expectedServerId ? { expectedServerId: options.expectedServerId } : {}) },
           cert,
@@ -108,6 +113,7 @@ export class FleetSession {
             this.lastAckAt = clock.monotonic();
             this.watchAcks();
             this.scheduleHeartbeat();
+            this.watchServerExpiry();
             resolve(message.welcome);
             return;
           case 'ack':
@@ -229,11 +235,24 @@ export class FleetSession {
     this.options.onAck?.(ack, sent === undefined ? 0 : now - sent);
   }
 
+  /**
+   * A connection is only as good as the certificates it was made with: when the access point's
+   * expires, this session ends and the enroller reconnects (and meets its current one).
+   */
+  private watchServerExpiry(): void {
+    const cert = this.serverCertificate;
+    if (!cert || !Number.isFinite(cert.notAfter)) return;
+    this.serverExpiry = setWallTimer(this.options.clock, cert.notAfter, () =>
+      this.finish(new AhError('CONNECTION_LOST', { reason: `the access point certificate expired at ${new Date(cert.notAfter).toISOString()}` })),
+    );
+  }
+
   private finish(error: AhError | undefined): void {
     if (this.finished) return;
     this.finished = true;
     this.timer?.cancel();
     this.ackDeadline?.cancel();
+    this.serverExpiry?.cancel();
     // Nobody waits for acknowledgements of a finished session.
     this.drained?.();
     this.drained = undefined;

@@ -178,13 +178,18 @@ export class AccessPoint {
     this.auditOpen = true;
     await this.startOperatorSurfaces();
     const source = options.identitySource;
-    // Renewal trouble is part of the status file, the moment it starts and ends.
-    this.offTrouble = source.onTrouble(() => this.statusWriter.request());
-    if (!source.hasIdentity) {
-      this.state = 'waiting';
+    // Trouble is part of the status file the moment it starts and ends; before the first identity,
+    // it also means the access point is `waiting` (a certificate merely being issued is not news).
+    const onTrouble = (): void => {
+      const trouble = source.trouble();
+      if (!source.hasIdentity && trouble && this.state === 'starting') {
+        this.state = 'waiting';
+        options.logger.info('waiting for identity', { provider: source.provider, reason: trouble.error.message });
+      }
       this.statusWriter.request();
-      options.logger.info('waiting for identity', { provider: source.provider, reason: source.trouble()?.error.message });
-    }
+    };
+    this.offTrouble = source.onTrouble(onTrouble);
+    onTrouble();
     const identity = await source.ready(signal);
     this.sanPrefix = resolveSanPrefix(options.sanPrefix, identity);
     this.checkOwnId(identity);

@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { setDeadline, type Clock, type Timer } from '../core/clock.js';
+import { setDeadline, setWallTimer, type Clock, type Timer } from '../core/clock.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TokenBucket } from '../core/token-bucket.js';
@@ -155,7 +155,7 @@ export class FleetService {
   }
 
   /** Logs, audits and counts a supersede; a takeover (no proof of continuity) is a warning. */
-  private reportSupersede(peer: AuthorizedExecutor, newPeer: string, hello: Hello, old: LiveStream | undefined, oldConnectionId: string): void {
+  private reportSupersede(peer: AuthorizedExecutor, newPeer: string, hello: Hello, old: LiveStream | undefined, oldConnectionId: string): SupersedeKind {
     const newSerial = peer.certificate.serialNumber.toUpperCase();
     const verdict = old
       ? judgeSupersede(hello.previous_connection_id, oldConnectionId, old.certificate, peer.certificate)
@@ -173,6 +173,7 @@ export class FleetService {
       log.info('superseded', facts);
     }
     this.options.events?.superseded?.({ id: peer.spiffeId, kind: verdict.kind, oldPeer, newPeer, oldSerial, newSerial, keyChanged: verdict.keyChanged });
+    return verdict.kind;
   }
 
   private connect(call: ConnectCall): void {
@@ -191,6 +192,14 @@ export class FleetService {
     }
     const connectionId = randomUUID();
     const log = logger.child('connect');
+    // A stream authenticated once must not outlive the certificate that authenticated it: at its
+    // notAfter the executor is told so (the guide's line) and reconnects with its current one.
+    const notAfter = Date.parse(peer.certificate.validTo);
+    const expiry = setWallTimer(clock, notAfter, () => {
+      log.info('executor certificate expired; stream ended', { executor_id: peer.spiffeId, peer: peerAddress, expired: new Date(notAfter).toISOString() });
+      const error = new AhError('CERT_NOT_VALID_NOW', {}, { detail: `the access point ended the stream: the executor certificate expired at ${new Date(notAfter).toISOString()}` });
+      stream.finish(errorStatus(grpc.status.UNAUTHENTICATED, error), 'certificate expired');
+    });
     let enrolled = false;
     let intervalMs = policy.defaultMs;
     let heartbeatBudget: TokenBucket | undefined;
@@ -220,6 +229,7 @@ export class FleetService {
         if (stream.closed) return;
         stream.closed = true;
         stream.timer?.cancel();
+        expiry.cancel();
         this.live.delete(connectionId);
         const previous = stream.predecessor;
         const leaving = /^(goodbye|revoked|superseded)/.test(registryReason);
@@ -291,9 +301,15 @@ export class FleetService {
       enrolled = true;
       if (superseded) {
         const old = this.live.get(superseded);
-        this.reportSupersede(peer, peerAddress, hello, old, superseded);
-        old?.supersede();
-        stream.predecessor = old;
+        const kind = this.reportSupersede(peer, peerAddress, hello, old, superseded);
+        if (kind === 'takeover') {
+          // Another holder of the identity: its stream ends now, so it stops saying "connected" at
+          // once. (The executor's own rotation keeps its old stream a while, to drain.)
+          old?.finish(errorStatus(grpc.status.ABORTED, new AhError('SUPERSEDED')), 'superseded');
+        } else {
+          old?.supersede();
+          stream.predecessor = old;
+        }
       }
       this.options.events?.enrolled?.({ id: peer.spiffeId, name: hello.name, peer: peerAddress, serial: peer.certificate.serialNumber.toUpperCase() });
       log.info('enrolled', {

@@ -105,12 +105,17 @@ export interface DevIdentityOptions {
 
 /** Issues a fresh leaf from the dev CA and assembles it into a validated Identity. */
 export async function issueDevIdentity(options: DevIdentityOptions): Promise<Identity> {
+  const ttlMs = options.ttlMs ?? DEFAULT_DEV_CERT_TTL_MS;
   const issued = await options.ca.issue({
     commonName: options.commonName,
     uris: [options.spiffeId],
     dns: options.dns ?? [],
     ips: options.ips ?? [],
-    ttlMs: options.ttlMs ?? DEFAULT_DEV_CERT_TTL_MS,
+    ttlMs,
+    // Backdated for clock skew, but by at most a tenth of the lifetime: the renewal point is a
+    // fraction of notBefore..notAfter, and 30 s of backdating on a 10 s certificate would put it
+    // in the past at issuance (renewed at once, then only at expiry).
+    notBefore: new Date(options.now - Math.min(30_000, ttlMs / 10)),
     now: options.now,
   });
   const bundle = [

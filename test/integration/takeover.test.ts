@@ -22,7 +22,8 @@ afterAll(async () => {
   tmp.cleanup();
 });
 beforeAll(async () => {
-  fleet = await startFleet(tmp.dir, { minMs: 50, supersededGraceMs: 300 });
+  // A long grace for the executor's own handovers, so that "at once" below cannot be confused with it.
+  fleet = await startFleet(tmp.dir, { minMs: 50, supersededGraceMs: 20_000 });
 });
 
 function session(files: IdentityFiles, name: string, previous?: string): FleetSession {
@@ -67,6 +68,19 @@ describe('a live identity taken over', () => {
     expect(line?.old_peer).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(line?.new_peer).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(await supersedes('takeover')).toBe(1);
+  });
+
+  it('ends the taken-over stream at once, so its holder stops saying connected', async () => {
+    const files = await cert('cloned');
+    const first = session(files, 'cloned');
+    await first.start();
+    const started = Date.now();
+    await session(files, 'cloned-elsewhere').start(); // no proof it is the same executor
+    const ended = await first.ended;
+    expect(ended?.code).toBe('SUPERSEDED');
+    // Not after the grace an executor's own handover gets (20 s here).
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/cloned')?.state).toBe('online');
   });
 
   it('makes two processes flapping with one identity visible, flap by flap', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration, setDeadline, STALL_TOLERANCE_MS, systemClock } from '../../../src/core/clock.js';
+import { formatDuration, parseDuration, setDeadline, setWallTimer, STALL_TOLERANCE_MS, systemClock } from '../../../src/core/clock.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 const S = 1000;
@@ -173,5 +173,43 @@ describe('setDeadline', () => {
     extended.cancel(); // the peer was heard from during the extension
     await clock.advance(5_000);
     expect(expired).toBe(0);
+  });
+});
+
+describe('setWallTimer', () => {
+  it('fires when the wall clock reaches the time, in bounded steps, and not before', async () => {
+    const clock = new FakeClock();
+    const at = clock.now() + 150_000;
+    let fired = 0;
+    setWallTimer(clock, at, () => (fired += 1), 60_000);
+    await clock.advance(149_000);
+    expect(fired).toBe(0);
+    await clock.advance(1_000);
+    expect(fired).toBe(1);
+    await clock.advance(300_000);
+    expect(fired).toBe(1);
+  });
+
+  it('fires within one step after the wall clock jumped past the time (a machine that slept)', async () => {
+    const clock = new FakeClock();
+    let fired = false;
+    setWallTimer(clock, clock.now() + 3_600_000, () => (fired = true), 60_000);
+    await clock.advance(1_000);
+    clock.jump(4_000_000); // suspended for an hour: the monotonic clock did not move
+    await clock.advance(60_000);
+    expect(fired).toBe(true);
+  });
+
+  it('fires on the next turn for a time already past, and never after cancel', async () => {
+    const clock = new FakeClock();
+    let fired = 0;
+    setWallTimer(clock, clock.now() - 1, () => (fired += 1));
+    expect(fired).toBe(0);
+    await clock.advance(0);
+    expect(fired).toBe(1);
+    const t = setWallTimer(clock, clock.now() + 10_000, () => (fired += 1));
+    t.cancel();
+    await clock.advance(20_000);
+    expect(fired).toBe(1);
   });
 });
