@@ -33,6 +33,13 @@ function fail(status: number, body: unknown): AhError {
   return new AhError('USAGE', { reason: message }, { exit: 1 });
 }
 
+/** Widest NAME cell of `ah agent executors` (--json has the whole name). */
+const NAME_COLUMN = 40;
+const boundName = (name: unknown): string => {
+  const text = String(name ?? '-');
+  return [...text].length > NAME_COLUMN ? `${[...text].slice(0, NAME_COLUMN - 1).join('')}…` : text;
+};
+
 /** A table cell: one line, with nothing in it that a terminal would act on. */
 const cell = (value: unknown): string => forDisplay(String(value ?? '-'));
 
@@ -47,7 +54,8 @@ export async function runExecutors(flags: ControlFlags, io: CliIo): Promise<numb
   const now = systemClock.now();
   const rows = executors.map((e) =>
     [
-      e.name,
+      // Names are the executors' own words: at most NAME_COLUMN wide, so the ID always shows.
+      boundName(e.name),
       e.id,
       e.revoked ? 'revoked' : e.state,
       e.state === 'online' ? `${formatDuration(now - Date.parse(e.lastSeen))} ago` : (e.disconnectedAt ?? e.lastSeen),

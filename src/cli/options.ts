@@ -7,7 +7,7 @@ import { parseDuration } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../core/logger.js';
 import { PROVIDERS, type ProviderName } from '../identity/identity.js';
-import { HELLO_LIMITS, labelsProblem, textProblem } from '../protocol/hello-rules.js';
+import { labelsProblem, nameProblem } from '../protocol/hello-rules.js';
 import { EXECUTOR_ID_PATH, isExecutorId } from '../tls/check-server-identity.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 
@@ -124,7 +124,7 @@ export function parseLabels(values: readonly string[]): Record<string, string> {
 
 /** `--name` (or the host name): what the fleet shows for this executor. */
 export function parseName(value: string, flag = '--name'): string {
-  const problem = textProblem('the name', value, HELLO_LIMITS.name);
+  const problem = nameProblem('the name', value);
   if (problem) throw usage(`invalid ${flag}: ${problem}`);
   return value;
 }

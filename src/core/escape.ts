@@ -1,19 +1,21 @@
 // Text that came from outside (an executor's Hello, a peer's certificate, a file in the state dir)
 // is shown to operators in the journal and on their terminal. These characters change what is
-// shown rather than being shown: C0 controls (ESC starts terminal escape sequences, CR and LF forge
-// whole lines), DEL, C1 controls (U+009B is a one-byte CSI for some terminals), the Unicode line
-// and paragraph separators, and the bidirectional overrides and isolates (text that displays in a
-// different order than it is stored, "Trojan Source").
+// shown rather than being shown: control characters (Unicode Cc: C0, where ESC starts terminal
+// escape sequences and CR and LF forge whole lines; DEL; C1, where U+009B is a one-byte CSI for
+// some terminals), format characters (Cf: the bidirectional overrides, isolates and marks that
+// make text display in another order than it is stored, "Trojan Source"; zero-width spaces and
+// joiners, the BOM, soft hyphens and tag characters that hide text or make two names look
+// alike), and the line and paragraph separators (Zl, Zp).
 
-// JSON.stringify already escapes C0 inside strings; these are the ones it leaves as they are.
-const BEYOND_C0 = '\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
-const UNSAFE = new RegExp(`[\\u0000-\\u001f${BEYOND_C0}]`, 'g');
-const UNSAFE_ONE = new RegExp(`[\\u0000-\\u001f${BEYOND_C0}]`);
-const UNSAFE_IN_JSON = new RegExp(`[${BEYOND_C0}]`, 'g');
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+const UNSAFE_ONE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+// JSON.stringify already escapes C0 inside strings (and raw C0 in its output is only layout).
+const UNSAFE_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-const hex4 = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+/** JSON's escape: one `\uXXXX` per UTF-16 unit (a surrogate pair for characters beyond the BMP). */
+const hex4 = (c: string): string => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
 
 /** Whether `text` holds a character that a terminal or log viewer would act on instead of showing. */
 export function hasControlCharacters(text: string): boolean {
@@ -29,8 +31,9 @@ export function escapeControl(text: string): string {
   return text.replace(UNSAFE, (c) => {
     const named = NAMED[c];
     if (named) return named;
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : hex4(c);
+    const code = c.codePointAt(0) as number;
+    if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return code <= 0xffff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
   });
 }
 

@@ -32,6 +32,18 @@ export function textProblem(what: string, value: unknown, max: number, allowEmpt
   return undefined;
 }
 
+/**
+ * Why `value` is not acceptable as an executor's name: text as above, and no leading, trailing or
+ * repeated spaces, which would let a name pad itself across the columns of `ah agent executors`
+ * and pose as another row.
+ */
+export function nameProblem(what: string, value: unknown): string | undefined {
+  const problem = textProblem(what, value, HELLO_LIMITS.name);
+  if (problem) return problem;
+  if (/^\s|\s$|\s\s/.test(value as string)) return `${what} has leading, trailing or repeated spaces`;
+  return undefined;
+}
+
 /** Why a set of labels is unacceptable, or undefined. */
 export function labelsProblem(labels: Record<string, unknown>): string | undefined {
   const entries = Object.entries(labels);
@@ -48,7 +60,7 @@ export function labelsProblem(labels: Record<string, unknown>): string | undefin
 export function helloProblem(hello: Hello): string | undefined {
   const host = hello.host;
   return (
-    textProblem('name', hello.name, HELLO_LIMITS.name) ??
+    nameProblem('name', hello.name) ??
     textProblem('version', hello.version, HELLO_LIMITS.version, true) ??
     labelsProblem(hello.labels ?? {}) ??
     (host

@@ -57,3 +57,21 @@ describe('forDisplay', () => {
     expect(forDisplay('name\n')).toBe('name\\n');
   });
 });
+
+describe('invisible formatting characters', () => {
+  it.each([
+    ['right-to-left and left-to-right marks, Arabic letter mark', 'legit\u200f\u061c\u200e', 'legit\\u200f\\u061c\\u200e'],
+    ['zero-width space, word joiner, BOM, soft hyphen', 'db\u200b-prod\u2060\ufeff\u00ad1', 'db\\u200b-prod\\u2060\\ufeff\\xad1'],
+    ['tag characters (beyond the BMP)', 'x\u{e0041}\u{e0042}', 'x\\u{e0041}\\u{e0042}'],
+  ])('makes %s visible', (_, input, shown) => {
+    expect(hasControlCharacters(input)).toBe(true);
+    expect(escapeControl(input)).toBe(shown);
+  });
+
+  it('escapes them in JSON too, as valid JSON that parses back to the same text', () => {
+    const value = { name: 'a\u200fb\u{e0041}c' };
+    const json = escapeJsonControl(JSON.stringify(value));
+    expect(json).toBe('{"name":"a\\u200fb\\udb40\\udc41c"}');
+    expect(JSON.parse(json)).toEqual(value);
+  });
+});
