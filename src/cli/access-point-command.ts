@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { systemClock } from '../core/clock.js';
 import { openFileLimit } from '../core/open-file-limit.js';
+import { checkTrustedDirectory } from '../core/trusted-directory.js';
 import { CONTROL_SOCKET_FILE } from './control-client.js';
 import { DESCRIPTOR_RESERVE, fitConnections } from './descriptor-budget.js';
 import { AccessPoint } from '../fleet/access-point.js';
@@ -55,18 +56,26 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
     // Allowed (an operator may front it with a firewall), but it is unauthenticated: say so.
     io.err(`warning: --admin-listen ${flags.adminListen} is not loopback; anyone who reaches it can read health and metrics`);
   }
-  const controlSocket = flags.controlSocket === 'off' ? undefined : (flags.controlSocket ?? path.join(flags.stateDir, CONTROL_SOCKET_FILE));
+
   const logger = loggerFromFlags(flags, io.env);
   const clock = systemClock;
-  const lock = await prepareStateDir(flags.stateDir, 'access-point');
+  const { lock, stateDir } = await prepareStateDir(flags.stateDir, 'access-point');
   try {
+    // Who may operate the fleet is decided by the socket's directory: one elsewhere than the state
+    // directory must pass the same trust check, and is used by its real path from then on.
+    const controlSocket =
+      flags.controlSocket === 'off'
+        ? undefined
+        : flags.controlSocket === undefined
+          ? path.join(stateDir, CONTROL_SOCKET_FILE)
+          : path.join(await checkTrustedDirectory(path.dirname(path.resolve(flags.controlSocket))), path.basename(flags.controlSocket));
     const identitySource = await startIdentitySource(identityFlags, { role: 'access-point', name: 'access-point', host: listen.host, io, clock, logger });
     const accessPoint = new AccessPoint({
       host: listen.host,
       port: listen.port,
       identitySource,
       ...(flags.executorSanUriPrefix ? { sanPrefix: flags.executorSanUriPrefix } : {}),
-      stateDir: flags.stateDir,
+      stateDir,
       ...(admin ? { admin } : {}),
       ...(controlSocket ? { controlSocket } : {}),
       maxExecutors,

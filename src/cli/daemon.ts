@@ -31,15 +31,17 @@ export function loggerFromFlags(flags: CommonFlags, env: NodeJS.ProcessEnv = pro
 /**
  * Creates the state directory if needed (0750), refuses one that others could tamper with (not
  * ours, or writable by group or others: see core/trusted-directory.ts), and takes its lock.
+ * Returns the directory's real path, which the agent uses from then on: a symbolic link on the
+ * way to it is followed once, here, and never again (it could be swapped while we run).
  */
-export async function prepareStateDir(dir: string, role: string): Promise<PidLock> {
+export async function prepareStateDir(dir: string, role: string): Promise<{ lock: PidLock; stateDir: string }> {
   try {
     await fs.mkdir(dir, { recursive: true, mode: 0o750 });
   } catch (e) {
     throw new AhError('STATE_DIR_UNUSABLE', { dir, reason: errorText(e) }, { cause: e });
   }
-  await checkTrustedDirectory(dir);
-  return acquirePidLock(dir, role);
+  const stateDir = await checkTrustedDirectory(dir);
+  return { lock: await acquirePidLock(stateDir, role), stateDir };
 }
 
 /** Resolves with the signal name when the process is asked to stop. */

@@ -46,7 +46,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   const name = flags.name === undefined ? parseName(os.hostname(), 'host name (pass --name)') : parseName(flags.name);
   const logger = loggerFromFlags(flags, io.env);
   const clock = systemClock;
-  const lock = await prepareStateDir(flags.stateDir, 'executor');
+  const { lock, stateDir } = await prepareStateDir(flags.stateDir, 'executor');
   try {
     const identitySource = await startIdentitySource(identityFlags, { role: 'executor', name, host: remote.host, io, clock, logger });
     // In SPIFFE mode the access point is spiffe://<our trust domain>/ah/serve unless told otherwise;
@@ -66,7 +66,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
       ...(serverId ? { expectedServerId: serverId } : {}),
       heartbeatIntervalMs,
       connectTimeoutMs,
-      stateDir: flags.stateDir,
+      stateDir,
       clock,
       logger: logger.child('executor'),
       onHeartbeatAck: (ms) => executorAdmin?.observeRoundTrip(ms),

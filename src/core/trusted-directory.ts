@@ -17,11 +17,15 @@ function euid(): number | undefined {
   return typeof process.geteuid === 'function' ? process.geteuid() : undefined;
 }
 
-/** Throws DIRECTORY_UNSAFE (exit 2) naming the first rule `dir` breaks, with the command that fixes it. */
-export async function checkTrustedDirectory(dir: string, uid: number | undefined = euid()): Promise<void> {
-  // Not a POSIX system (no uids): nothing meaningful to check.
-  if (uid === undefined) return;
+/**
+ * Throws DIRECTORY_UNSAFE (exit 2) naming the first rule `dir` breaks, with the command that fixes
+ * it. Returns the directory's real path: use it from then on, never `dir` again, because a link
+ * on the way (in a directory this check does not cover) could be pointed elsewhere later.
+ */
+export async function checkTrustedDirectory(dir: string, uid: number | undefined = euid()): Promise<string> {
   const real = await fs.realpath(dir);
+  // Not a POSIX system (no uids): nothing meaningful to check.
+  if (uid === undefined) return real;
   const own = await fs.stat(real);
   if (!own.isDirectory()) throw new AhError('DIRECTORY_UNSAFE', { dir, reason: 'not a directory' }, { hint: `point it at a directory` });
   if (own.uid !== uid) {
@@ -50,6 +54,6 @@ export async function checkTrustedDirectory(dir: string, uid: number | undefined
         { hint: `chmod go-w ${parent}, or move the directory elsewhere` },
       );
     }
-    if (parent === path.dirname(parent)) return;
+    if (parent === path.dirname(parent)) return real;
   }
 }

@@ -62,7 +62,7 @@ export async function loadOrCreateDevCa(dir: string, now: number): Promise<Certi
       throw e;
     },
   );
-  if (exists) await checkTrustedDirectory(dir);
+  if (exists) dir = await checkTrustedDirectory(dir);
   const existing = await readCa(dir);
   if (existing && caIsFresh(existing, now)) return existing;
   const parent = path.dirname(dir);

@@ -2,7 +2,7 @@
 // start-up with the fix, files in it are never opened through a link, and what the agents write
 // there is not readable by other users. Real processes on loopback.
 
-import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
@@ -76,6 +76,33 @@ describe('the state directory', () => {
       expect(statSync(path.join(tmp.dir, 'ca-modes', 'ca-key.pem')).mode & 0o777).toBe(0o600);
     } finally {
       await Promise.all([ap.stop('SIGKILL'), exec.stop('SIGKILL')]);
+    }
+  });
+});
+
+describe('a state directory reached through a link', () => {
+  it('is used by its real path: pointing the link elsewhere while it runs changes nothing', async () => {
+    // The link sits in a directory anyone can write (no sticky bit): whoever can write there can
+    // point it elsewhere at any time.
+    const shared = dir('shared-open', 0o777);
+    const real = dir('real-state', 0o750);
+    const evil = dir('evil-state', 0o750);
+    const link = path.join(shared, 'ap');
+    symlinkSync(real, link);
+    const env = devCa('linked-state');
+    const { ap } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', link], env);
+    try {
+      await ap.waitForLine(/^info: control socket listening path=/);
+      expect(ap.lines.find((l) => l.startsWith('info: control socket listening'))).toContain(`path=${path.join(real, 'control.sock')}`);
+      // Swap the link, then revoke: the revocation goes to the real state directory.
+      rmSync(link);
+      symlinkSync(evil, link);
+      const revoked = await runAh(['agent', 'revoke', 'spiffe://ah-dev.local/ah/agent/swapped', '--control-socket', path.join(real, 'control.sock')]);
+      expect(revoked.code, revoked.stderr).toBe(0);
+      expect(readFileSync(path.join(real, 'revocations.json'), 'utf8')).toContain('spiffe://ah-dev.local/ah/agent/swapped');
+      expect(readdirSync(evil)).toEqual([]);
+    } finally {
+      await ap.stop('SIGTERM');
     }
   });
 });
