@@ -6,7 +6,7 @@
 
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { AhError, errorText } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -74,6 +74,9 @@ function isJson(contentType: string | undefined): boolean {
 export class HttpServer {
   private readonly server: http.Server;
   private readonly methodsByPath = new Map<string, string[]>();
+  /** Open connections, oldest first, and how many requests each has in flight. */
+  private readonly open = new Set<Socket>();
+  private readonly busy = new WeakMap<Socket, number>();
 
   constructor(private readonly options: HttpServerOptions) {
     this.server = http.createServer(
@@ -94,7 +97,14 @@ export class HttpServer {
         });
       },
     );
-    this.server.maxConnections = options.maxConnections;
+    // At the connection cap, the oldest idle connection makes room for the newcomer (turning the
+    // newcomer away would let one local user hold every keep-alive slot and lock health checks out).
+    this.server.on('connection', (socket: Socket) => this.admit(socket));
+    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const socket = req.socket;
+      this.busy.set(socket, (this.busy.get(socket) ?? 0) + 1);
+      res.once('close', () => this.busy.set(socket, Math.max(0, (this.busy.get(socket) ?? 1) - 1)));
+    });
     this.server.maxRequestsPerSocket = 100;
     // A failing connection (reset, unparsable request, too slow) is the client's problem, never ours.
     this.server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
@@ -153,6 +163,20 @@ export class HttpServer {
         if (previous !== undefined) process.umask(previous);
       }
     });
+  }
+
+  private admit(socket: Socket): void {
+    this.open.add(socket);
+    socket.once('close', () => this.open.delete(socket));
+    if (this.open.size <= this.options.maxConnections) return;
+    for (const other of this.open) {
+      if (other !== socket && !(this.busy.get(other) ?? 0)) {
+        other.destroy();
+        return;
+      }
+    }
+    // Every other connection is in the middle of a request: the newcomer waits its turn elsewhere.
+    socket.destroy();
   }
 
   /** Where it listens (a TCP address), once listening. */

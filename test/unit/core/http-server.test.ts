@@ -135,3 +135,30 @@ describe('the health endpoint guard', () => {
     }
   });
 });
+
+describe('connections at the cap', () => {
+  it('lets a newcomer in by closing the oldest idle connection, so held keep-alives cannot lock probes out', async () => {
+    const health = healthServer({ 'GET /healthz': () => ({ status: 200, body: { status: 'ok' } }) }, silentLogger);
+    const { port } = await health.listen('127.0.0.1', 0);
+    const net = await import('node:net');
+    const held: import('node:net').Socket[] = [];
+    try {
+      // 64 connections (the cap), each after one request kept alive and idle.
+      await Promise.all(
+        Array.from({ length: 64 }, () =>
+          new Promise<void>((resolve) => {
+            const s = net.connect(port, '127.0.0.1', () => s.write(`GET /healthz HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n\r\n`));
+            s.once('data', () => resolve());
+            s.on('error', () => {});
+            held.push(s);
+          }),
+        ),
+      );
+      const probes = await Promise.all(Array.from({ length: 5 }, () => rawExchange({ port }, request('GET', '/healthz', { host: `127.0.0.1:${port}` }))));
+      expect(probes.map((p) => p.status)).toEqual([200, 200, 200, 200, 200]);
+    } finally {
+      for (const s of held) s.destroy();
+      await health.close();
+    }
+  });
+});
