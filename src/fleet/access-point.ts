@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { Clock } from '../core/clock.js';
+import { formatDuration, type Clock } from '../core/clock.js';
 import { CoalescedJsonWriter } from '../core/coalesced-writer.js';
 import { AhError, errorText } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -27,7 +27,8 @@ import { AuditLog } from './audit-log.js';
 import type { AuditHeadStore } from './audit-head.js';
 import { registerAuditMetrics } from './audit-metrics.js';
 import { Revocations } from './revocations.js';
-import type { ConnectionLimitOptions } from './connection-limits.js';
+import { addressGroup, type ConnectionLimitOptions } from './connection-limits.js';
+import { RejectionDigest, type RejectionCount } from './rejection-digest.js';
 
 export interface AccessPointOptions {
   host: string;
@@ -68,6 +69,12 @@ export function resolveSanPrefix(flag: string | undefined, identity: Identity): 
   return `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/agent/`;
 }
 
+/** The source a peer ("address:port") is counted as: its address, an IPv6 address by its /64. */
+function sourceOfPeer(peer: string): string {
+  const colon = peer.lastIndexOf(':');
+  return addressGroup(colon > 0 ? peer.slice(0, colon) : peer);
+}
+
 /** Temp files left by a crash in the middle of an atomic write (`.<name>.<pid>.<rand>.tmp`). */
 async function removeStaleTempFiles(dir: string, logger: Logger): Promise<void> {
   for (const name of await fs.readdir(dir)) {
@@ -80,6 +87,8 @@ async function removeStaleTempFiles(dir: string, logger: Logger): Promise<void> 
 
 /** Concurrent streams on one executor connection. */
 const MAX_STREAMS_PER_CONNECTION = 4;
+/** How long an authenticated connection may go without a stream (the Hello timeout). */
+const IDLE_CONNECTION_MS = 10_000;
 
 /** Operators' commands at once on the control socket; a script in a loop gets no more. */
 const CONTROL_MAX_CONNECTIONS = 16;
@@ -94,6 +103,9 @@ export class AccessPoint {
     // would otherwise make it unlimited).
     'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
     'grpc-node.max_session_memory': 4,
+    // A connection with no stream (never opened one, or its stream ended) is closed after this: an
+    // executor always has its Connect stream open, and an idle TLS connection only holds a slot.
+    'grpc.max_connection_idle_ms': IDLE_CONNECTION_MS,
   });
   private readonly service: FleetService;
   private listener: FleetListener | undefined;
@@ -105,6 +117,7 @@ export class AccessPoint {
   private unsubscribe: (() => void) | undefined;
   private offTrouble: (() => void) | undefined;
   private auditOpen = false;
+  private readonly rejections: RejectionDigest;
   readonly revocations: Revocations;
   readonly audit: AuditLog;
   readonly metrics: AccessPointMetrics;
@@ -127,6 +140,7 @@ export class AccessPoint {
       logger: options.logger,
       policy: options.policy,
       sanPrefix: () => this.sanPrefix,
+      closeConnection: (peer) => this.listener?.closeConnection(peer),
       ...(options.maxExecutors === undefined ? {} : { maxExecutors: options.maxExecutors }),
       events: {
         enrolled: (e) => {
@@ -159,6 +173,13 @@ export class AccessPoint {
       mode: 0o640,
     });
     this.startedAt = new Date(options.clock.now()).toISOString();
+    this.rejections = new RejectionDigest({
+      clock: options.clock,
+      intervalMs: options.refusalLogIntervalMs ?? 60_000,
+      maxIndividual: 100,
+      maxKinds: 50,
+      onSummary: (counts, intervalMs) => this.rejectionSummary(counts, intervalMs),
+    });
   }
 
   /** Loads state, starts listening, and returns the bound address. */
@@ -202,6 +223,7 @@ export class AccessPoint {
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.refusalLogIntervalMs ? { refusalLogIntervalMs: options.refusalLogIntervalMs } : {}),
       onLimit: (reason) => this.metrics.events.limited?.(reason),
+      revocation: (id) => this.revocations.get(id),
       onReject: (event) => {
         this.rejected(event.peer, event.error);
         options.onReject?.(event);
@@ -248,6 +270,7 @@ export class AccessPoint {
     await this.control?.close();
     this.grpcServer.forceShutdown();
     this.state = 'stopped';
+    this.rejections.close();
     this.statusWriter.request();
     // After a start that failed before the audit log was open, there is no chain to continue.
     if (this.auditOpen) void this.audit.record('stop', {});
@@ -286,9 +309,18 @@ export class AccessPoint {
     return { ready: true, problem: problem ?? this.degraded };
   }
 
+  /** A refused connection or stream: counted always; logged and audited in full unless it is one of a flood. */
   private rejected(peer: string, error: AhError): void {
     this.metrics.events.rejected?.({ peer, error });
+    if (!this.rejections.admit(sourceOfPeer(peer), error)) return;
+    this.options.logger.failure('warn', error, { event: 'rejected', peer });
     void this.audit.record('reject', { peer, code: error.code, reason: error.message, ...(error.detail ? { detail: error.detail } : {}) });
+  }
+
+  private rejectionSummary(counts: RejectionCount[], intervalMs: number): void {
+    const total = counts.reduce((n, c) => n + c.count, 0);
+    this.options.logger.warn('more refusals, summed up', { interval: formatDuration(intervalMs), total, kinds: counts.map((c) => `${c.code} from ${c.source}: ${c.count}`).join('; ') });
+    for (const c of counts) void this.audit.record('reject', { summary: true, source: c.source, code: c.code, reason: c.message, count: c.count, interval: formatDuration(intervalMs) });
   }
 
   /** Revokes an executor: recorded on disk first, then its live streams are ended with Revoked. */
@@ -296,6 +328,8 @@ export class AccessPoint {
     parseSpiffeId(id);
     await this.revocations.revoke(id, reason);
     const disconnected = this.service.revoke(id, reason);
+    // And its connections: a revoked certificate may not keep a TLS connection (a slot) open.
+    this.listener?.closeConnectionsOf(id);
     await this.audit.record('revoke', { executor_id: id, reason, disconnected });
     this.options.logger.warn('executor revoked', { executor_id: id, reason, disconnected });
     return { disconnected };

@@ -35,6 +35,12 @@ const LISTEN_BACKLOG = 8_192;
  * milliseconds of CPU (tens under a storm), so only a stalled client runs past this.
  */
 const HANDSHAKE_SLOT_LEASE_MS = 1_000;
+/** How long a connection that has sent nothing keeps its handshake slot (a real ClientHello is already waiting). */
+const SILENT_SLOT_MS = 100;
+/** Open connections one executor identity may hold: one, two while it rotates, and room for probes. */
+const MAX_CONNECTIONS_PER_IDENTITY = 8;
+/** Sources remembered as having brought an executor in (address groups). */
+const MAX_KNOWN_SOURCES = 100_000;
 /** Bound on how long a refused connection may stay open to receive its reason. */
 const REJECTED_CONNECTION_LIFETIME_MS = 5_000;
 
@@ -60,6 +66,8 @@ export interface FleetListenerOptions {
   limits?: ConnectionLimitOptions;
   onReject?: (event: RejectionEvent) => void;
   onLimit?: (reason: string) => void;
+  /** The revocation of an executor identity, if it is revoked: such a connection is refused at once. */
+  revocation?: (id: string) => { reason: string; at: string } | undefined;
   /** How often refusals by the limits are summed up in the log (default one minute). */
   refusalLogIntervalMs?: number;
 }
@@ -90,6 +98,11 @@ export class FleetListener {
   private readonly unproven = new Map<string, { socket: net.Socket; address: string }>();
   /** Evicted connections, already released from the limiter. */
   private readonly evicted = new WeakSet<net.Socket>();
+  /** Sources (address groups) that brought an executor in recently, oldest first. */
+  private readonly knownSources = new Map<string, true>();
+  /** Open executor connections by SPIFFE ID, and by gRPC peer string. */
+  private readonly proven = new Map<string, Set<TLSSocket>>();
+  private readonly byPeer = new Map<string, TLSSocket>();
   /** Tells a refused client why, once, and closes (refusal-server.ts). */
   private readonly refusal = new RefusalServer((error) =>
     error.code === 'SAN_MISMATCH' || error.code === 'CLIENT_CERT_REJECTED' ? GRPC_PERMISSION_DENIED : GRPC_UNAUTHENTICATED,
@@ -142,8 +155,10 @@ export class FleetListener {
         this.unproven.delete(key);
         if (!this.evicted.has(socket)) limiter.release(address);
       });
-      // Round-robin among sources as the limiter counts them (an IPv6 /64 is one source).
-      this.gate.offer(socket, addressGroup(address));
+      // Round-robin among sources as the limiter counts them (an IPv6 /64 is one source), sources
+      // that brought executors in before served first.
+      const source = addressGroup(address);
+      this.gate.offer(socket, source, this.knownSources.has(source));
     });
     this.server.on('secureConnection', (socket: TLSSocket) => {
       this.handshaking.get(connectionKey(socket))?.();
@@ -204,6 +219,47 @@ export class FleetListener {
     return { open: this.sockets.size, handshaking: this.gate.inProgress, waiting: this.gate.waiting };
   }
 
+  /** Remembers a source that brought an executor in (bounded: the oldest are forgotten first). */
+  private rememberSource(source: string): void {
+    this.knownSources.delete(source);
+    this.knownSources.set(source, true);
+    if (this.knownSources.size > MAX_KNOWN_SOURCES) this.knownSources.delete(this.knownSources.keys().next().value as string);
+  }
+
+  /** Keeps the connections of each executor identity, for the per-identity cap and revocation. */
+  private track(id: string, socket: TLSSocket): void {
+    let set = this.proven.get(id);
+    if (!set) {
+      set = new Set();
+      this.proven.set(id, set);
+    }
+    set.add(socket);
+    const peer = peerKey(socket);
+    this.byPeer.set(peer, socket);
+    socket.once('close', () => {
+      set.delete(socket);
+      if (set.size === 0 && this.proven.get(id) === set) this.proven.delete(id);
+      if (this.byPeer.get(peer) === socket) this.byPeer.delete(peer);
+    });
+  }
+
+  /** Closes an executor connection by its gRPC peer string (one that misbehaves), after what was written to it went out. */
+  closeConnection(peer: string, graceMs = 500): void {
+    const socket = this.byPeer.get(peer);
+    if (socket) this.options.clock.setTimer(() => socket.destroy(), graceMs);
+  }
+
+  /**
+   * Closes every connection of `id` (a revocation) after `graceMs`, so that what was just written
+   * to them (the Revoked message, the final status) still arrives; the TLS connection itself must
+   * not outlive the revocation (it would otherwise hold a connection slot with no stream).
+   */
+  closeConnectionsOf(id: string, graceMs = 1_000): number {
+    const sockets = [...(this.proven.get(id) ?? [])];
+    if (sockets.length > 0) this.options.clock.setTimer(() => sockets.forEach((s) => s.destroy()), graceMs);
+    return sockets.length;
+  }
+
   /** Closes the oldest unproven connection (counted as 'evicted'); false when there is none. */
   private evictOldestUnproven(limiter: ConnectionLimiter): boolean {
     const oldest = this.unproven.entries().next();
@@ -230,12 +286,18 @@ export class FleetListener {
   private startHandshake(socket: net.Socket, done: () => void): void {
     if (socket.destroyed) return done();
     const key = connectionKey(socket);
-    // A client that has sent nothing by now never will: it only holds a descriptor. (What a real
-    // client sent while it waited in the gate is read at once, so this counts from here.)
+    // A real client's ClientHello is already here when its turn comes (it was sent right after
+    // connecting and waited in the kernel): one that has sent nothing gives its slot back at once,
+    // so silent connections from many addresses cannot keep the gate shut for a second each...
+    const silentSlot = this.options.clock.setTimer(() => {
+      if (socket.bytesRead === 0) done();
+    }, SILENT_SLOT_MS);
+    // ...and one that has still sent nothing by firstByteTimeoutMs never will: it only holds a descriptor.
     const silent = this.options.clock.setTimer(() => {
       if (socket.bytesRead === 0 && !socket.destroyed) this.refuse(socket, 'sent nothing');
     }, this.firstByteTimeoutMs);
     const finish = (): void => {
+      silentSlot.cancel();
       silent.cancel();
       if (this.handshaking.get(key) === finish) this.handshaking.delete(key);
       done();
@@ -259,8 +321,17 @@ export class FleetListener {
     } catch (e) {
       decision = isAhError(e) ? e : new AhError('CLIENT_CERT_REJECTED', { reason: errorText(e) });
     }
+    if (!(decision instanceof AhError)) {
+      // Revoked: refused here, before any gRPC, like any other refusal (one answer, then closed).
+      const revoked = this.options.revocation?.(decision.spiffeId);
+      if (revoked) decision = new AhError('REVOKED', { reason: revoked.reason }, { detail: `revoked at ${revoked.at}` });
+      else if ((this.proven.get(decision.spiffeId)?.size ?? 0) >= MAX_CONNECTIONS_PER_IDENTITY) {
+        // An executor holds one connection (two while it rotates): more is a loop or an attacker.
+        decision = new AhError('PROTOCOL_ERROR', { reason: `more than ${MAX_CONNECTIONS_PER_IDENTITY} connections for ${decision.spiffeId}` });
+      }
+    }
     if (decision instanceof AhError) {
-      this.options.logger.failure('warn', decision, { event: 'rejected', peer: key });
+      // Logged and audited by the access point (one line per kind and source while it floods).
       this.options.onReject?.({ peer: key, error: decision });
       if (socket.alpnProtocol !== 'h2') {
         // Not a gRPC client (a scanner, openssl s_client): there is no way to tell it why.
@@ -278,8 +349,11 @@ export class FleetListener {
       socket.destroy();
       return;
     }
-    // Proven: no longer the first to go when the connection cap is reached.
+    // Proven: no longer the first to go when the connection cap is reached, and its source is
+    // served first by the handshake gate from now on.
     this.unproven.delete(connectionKey(socket));
+    this.rememberSource(addressGroup(socket.remoteAddress ?? '?'));
+    this.track(decision.spiffeId, socket);
     // The Connect handler re-reads the certificate from this very socket (never from a lookup by
     // address), so a connection can only ever act as the identity it proved.
     this.fleetInjector.injectConnection(socket);

@@ -86,6 +86,8 @@ export interface FleetServiceOptions {
   events?: Partial<FleetEvents>;
   /** Enrolled executors at most; more are refused (an executor that is already enrolled may reconnect). */
   maxExecutors?: number;
+  /** Closes the connection behind a gRPC peer string (one that opens streams in a loop). */
+  closeConnection?: (peer: string) => void;
 }
 
 /** A gRPC status carrying one of our errors in the `ah-error` trailer. */
@@ -107,6 +109,14 @@ function heartbeatFloodGuard(intervalMs: number, clock: Clock): TokenBucket {
   return new TokenBucket(perSecond, perSecond, clock);
 }
 
+/** Streams one connection may open: an executor opens one per connection (and a probe one more). */
+const STREAM_BURST = 10;
+const STREAMS_PER_SECOND = 1;
+
+/** Hellos one identity may send: a burst for a fleet restart's reconnect and a rotation, then one every 2 s. */
+const ENROLL_BURST = 10;
+const ENROLL_PER_SECOND = 0.5;
+
 function clamp(value: number, policy: HeartbeatPolicy): number {
   if (!value) return policy.defaultMs;
   return Math.min(policy.maxMs, Math.max(policy.minMs, value));
@@ -119,6 +129,20 @@ export class FleetService {
 
   implementation(): grpc.UntypedServiceImplementation {
     return { Connect: (call: ConnectCall) => this.connect(call) };
+  }
+
+  /** Hellos (enrollments and probes) per identity: ENROLL_BURST at once, then ENROLL_PER_SECOND. */
+  private readonly enrollBudgets = new Map<string, TokenBucket>();
+
+  private mayEnroll(id: string): boolean {
+    let bucket = this.enrollBudgets.get(id);
+    if (!bucket) {
+      bucket = new TokenBucket(ENROLL_PER_SECOND, ENROLL_BURST, this.options.clock);
+      this.enrollBudgets.set(id, bucket);
+      // Refilled buckets remember nothing: forget them, so memory stays bounded by busy identities.
+      if (this.enrollBudgets.size > 10_000) for (const [k, b] of this.enrollBudgets) if (b.full && k !== id) this.enrollBudgets.delete(k);
+    }
+    return bucket.take();
   }
 
   /** Ends every live stream (access point shutdown); executors reconnect with backoff. */
@@ -176,16 +200,38 @@ export class FleetService {
     return verdict.kind;
   }
 
+  /** New streams per connection (by gRPC peer string): STREAM_BURST at once, then STREAMS_PER_SECOND. */
+  private readonly streamBudgets = new Map<string, TokenBucket>();
+
+  private mayOpenStream(peer: string): boolean {
+    let bucket = this.streamBudgets.get(peer);
+    if (!bucket) {
+      bucket = new TokenBucket(STREAMS_PER_SECOND, STREAM_BURST, this.options.clock);
+      this.streamBudgets.set(peer, bucket);
+      if (this.streamBudgets.size > 20_000) for (const [k, b] of this.streamBudgets) if (b.full && k !== peer) this.streamBudgets.delete(k);
+    }
+    return bucket.take();
+  }
+
   private connect(call: ConnectCall): void {
     const { registry, clock, logger, policy } = this.options;
     const peerAddress = call.getPeer();
+    if (!this.mayOpenStream(peerAddress)) {
+      // A connection opening streams in a loop (each one costs a handler, maybe an audit entry):
+      // this stream is refused and the connection closed.
+      const error = new AhError('PROTOCOL_ERROR', { reason: 'too many streams on one connection' });
+      this.options.events?.rejected?.({ peer: peerAddress, error });
+      call.on('error', () => {});
+      call.emit('error', errorStatus(grpc.status.RESOURCE_EXHAUSTED, error));
+      this.options.closeConnection?.(peerAddress);
+      return;
+    }
     let peer: AuthorizedExecutor;
     try {
       peer = this.identify(call);
     } catch (e) {
       // Revoked, or (cannot happen for connections routed here) a certificate that fails the check.
       const error = toAhError(e);
-      this.options.logger.failure('warn', error, { event: 'rejected', peer: peerAddress });
       this.options.events?.rejected?.({ peer: peerAddress, error });
       call.emit('error', errorStatus(grpc.status.PERMISSION_DENIED, error));
       return;
@@ -277,6 +323,15 @@ export class FleetService {
         const error = new AhError('FLEET_FULL', { max: String(max) });
         this.options.events?.rejected?.({ peer: peerAddress, error, id: peer.spiffeId });
         stream.finish(errorStatus(grpc.status.RESOURCE_EXHAUSTED, error), 'fleet full');
+        return;
+      }
+      if (!this.mayEnroll(peer.spiffeId)) {
+        // One identity enrolling over and over (Hello, cancel, Hello...) would write two audit
+        // entries each time: a real executor enrolls at start, on reconnects with backoff, and on
+        // rotations, far below this.
+        const error = new AhError('PROTOCOL_ERROR', { reason: 'enrolling too often' });
+        this.options.events?.rejected?.({ peer: peerAddress, error, id: peer.spiffeId });
+        stream.finish(errorStatus(grpc.status.RESOURCE_EXHAUSTED, error), 'enrolling too often');
         return;
       }
       if (hello.probe) {

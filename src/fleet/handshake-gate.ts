@@ -10,7 +10,9 @@
 //   connecting) continues outside the cap, so stalled connections cannot keep the gate shut;
 // - a connection that has waited `maxWaitMs` is dropped (checked twice a second) before any TLS
 //   work is spent on it: its client backs off and comes back, rather than sitting out its
-//   connect timeout in a queue.
+//   connect timeout in a queue;
+// - sources that recently brought an executor in (known sources) have a lane of their own that is
+//   served first: a flood from many new addresses can slow newcomers, not the fleet it serves.
 
 import type { Clock, Timer } from '../core/clock.js';
 
@@ -34,8 +36,8 @@ interface Waiting<T> {
 }
 
 export class HandshakeGate<T> {
-  /** Waiting items by source; the map's order is the round-robin order. */
-  private queues = new Map<string, Waiting<T>[]>();
+  /** Waiting items by source, in two lanes (known sources first); each map's order is its round-robin order. */
+  private readonly lanes = { known: new Map<string, Waiting<T>[]>(), other: new Map<string, Waiting<T>[]>() };
   private queued = 0;
   private active = 0;
   /** True while pump() runs: a handshake that ends synchronously is picked up by the running loop. */
@@ -44,10 +46,12 @@ export class HandshakeGate<T> {
 
   constructor(private readonly options: HandshakeGateOptions<T>) {}
 
-  offer(item: T, source: string): void {
-    const queue = this.queues.get(source);
+  /** Queues `item` from `source`; `known` puts it in the lane that is served first. */
+  offer(item: T, source: string, known = false): void {
+    const lane = known ? this.lanes.known : this.lanes.other;
+    const queue = lane.get(source);
     if (queue) queue.push({ item, since: this.options.clock.monotonic() });
-    else this.queues.set(source, [{ item, since: this.options.clock.monotonic() }]);
+    else lane.set(source, [{ item, since: this.options.clock.monotonic() }]);
     this.queued += 1;
     this.pump();
     this.sweeper ??= this.options.clock.setTimer(() => this.sweep(), SWEEP_INTERVAL_MS);
@@ -60,14 +64,16 @@ export class HandshakeGate<T> {
   private sweep(): void {
     this.sweeper = undefined;
     const oldest = this.options.clock.monotonic() - this.options.maxWaitMs;
-    for (const [source, queue] of this.queues) {
-      let expired = 0;
-      while (expired < queue.length && (queue[expired] as Waiting<T>).since < oldest) expired += 1;
-      if (expired === 0) continue;
-      const dropped = queue.splice(0, expired);
-      if (queue.length === 0) this.queues.delete(source);
-      this.queued -= expired;
-      for (const w of dropped) this.options.expire(w.item);
+    for (const lane of [this.lanes.known, this.lanes.other]) {
+      for (const [source, queue] of lane) {
+        let expired = 0;
+        while (expired < queue.length && (queue[expired] as Waiting<T>).since < oldest) expired += 1;
+        if (expired === 0) continue;
+        const dropped = queue.splice(0, expired);
+        if (queue.length === 0) lane.delete(source);
+        this.queued -= expired;
+        for (const w of dropped) this.options.expire(w.item);
+      }
     }
     if (this.queued > 0) this.sweeper = this.options.clock.setTimer(() => this.sweep(), SWEEP_INTERVAL_MS);
   }
@@ -84,8 +90,9 @@ export class HandshakeGate<T> {
   drain(): T[] {
     this.sweeper?.cancel();
     this.sweeper = undefined;
-    const rest = [...this.queues.values()].flat().map((w) => w.item);
-    this.queues.clear();
+    const rest = [...this.lanes.known.values(), ...this.lanes.other.values()].flat().map((w) => w.item);
+    this.lanes.known.clear();
+    this.lanes.other.clear();
     this.queued = 0;
     return rest;
   }
@@ -105,14 +112,15 @@ export class HandshakeGate<T> {
     }
   }
 
-  /** The oldest item of the next source in turn; that source goes to the back of the line. */
+  /** The oldest item of the next source in turn (known sources first); that source goes to the back of its line. */
   private takeNext(): Waiting<T> | undefined {
-    const first = this.queues.entries().next();
+    const lane = this.lanes.known.size > 0 ? this.lanes.known : this.lanes.other;
+    const first = lane.entries().next();
     if (first.done) return undefined;
     const [source, queue] = first.value;
     const next = queue.shift();
-    this.queues.delete(source);
-    if (queue.length > 0) this.queues.set(source, queue);
+    lane.delete(source);
+    if (queue.length > 0) lane.set(source, queue);
     this.queued -= 1;
     return next;
   }

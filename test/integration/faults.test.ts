@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../src/core/clock.js';
@@ -141,10 +142,11 @@ describe('a full disk under the state directory', () => {
       expect(() => writeFileSync(filler, Buffer.alloc(1024 * 1024))).toThrow(/ENOSPC/);
       const during = await enroll('during-full');
       // The audit log may still have room in its last page: refused connections (one audit line
-      // each) use it up.
+      // each, from 40 sources: repeats from one source are only counted) use it up.
       for (let i = 0; i < 40; i++) {
         await new Promise<void>((resolve) => {
-          const s = tls.connect({ host: '127.0.0.1', port: fleet.port, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => s.end());
+          const socket = net.connect({ host: '127.0.0.1', port: fleet.port, localAddress: `127.0.2.${i + 1}` });
+          const s = tls.connect({ socket, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => s.end());
           s.on('close', () => resolve());
           s.on('error', () => resolve());
         });

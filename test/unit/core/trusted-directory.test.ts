@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,8 @@ function dir(name: string, mode = 0o750): string {
 
 describe('checkTrustedDirectory', () => {
   it('accepts a directory of ours that only we can write, under /tmp (sticky)', async () => {
-    await expect(checkTrustedDirectory(dir('good'))).resolves.toBeUndefined();
+    // And answers with the real path, to be used from then on.
+    await expect(checkTrustedDirectory(dir('good'))).resolves.toBe(path.join(realpathSync(tmp.dir), 'good'));
   });
 
   it.each([0o770, 0o757, 0o777])('refuses a directory writable by group or others (mode %o) and names the fix', async (m) => {
