@@ -1,6 +1,8 @@
 // The renewal loop: waits on the injected clock until the current certificate is due, asks the
-// provider for a new one, and hands it over for rotation. A failure keeps the current certificate
-// (while it is still valid, and says how long that is) and retries with capped backoff.
+// provider for a new one, and hands it over for rotation at once (nothing is awaited between a
+// successful renew() and publish()). A failure keeps the current certificate (while it is still
+// valid, and says how long that is) and retries with backoff capped by the time the certificate
+// has left (retry.ts), so a recovered issuer is used before expiry, or within seconds after it.
 //
 // It never sleeps longer than maxWaitMs at a time and re-reads the wall clock on every wake: timers
 // run on a monotonic clock that stops while a laptop sleeps, so one long timer would fire long
@@ -11,6 +13,10 @@ import { formatDuration, sleepUntil, type Clock } from '../core/clock.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { nextRenewalAt, type RenewalPolicy, type Validity } from './policy.js';
+import { DEFAULT_RETRY_SCHEDULE, retryDelay, type RetrySchedule } from './retry.js';
+
+/** After expiry, how often the same renewal error is repeated at error level. */
+const EXPIRED_LOG_INTERVAL_MS = 60_000;
 
 export interface RenewableCertificate extends Validity {
   serial: string;
@@ -26,7 +32,10 @@ export interface RenewerOptions<T extends RenewableCertificate> {
   renew(signal: AbortSignal): Promise<T>;
   /** Puts the new certificate into use (rotation). */
   publish(next: T): void;
+  /** Grows the wait between failed attempts; the retry schedule caps it by the time left. */
   backoff?: Backoff;
+  retry?: RetrySchedule;
+  /** Jitter draws: once per certificate for its renewal point, and for each retry after expiry. */
   random?: () => number;
   /** Longest single wait; the wall clock is re-read after each. */
   maxWaitMs?: number;
@@ -40,15 +49,26 @@ export class Renewer<T extends RenewableCertificate> {
   private lastRenewal: number | undefined;
   private running: Promise<void> | undefined;
   private due: number | undefined;
+  private retryAt: number | undefined;
+  /** The failure after expiry last logged at error level, and when (monotonic): they repeat every few seconds. */
+  private lastExpiredLog: { message: string; at: number } | undefined;
 
   constructor(private readonly options: RenewerOptions<T>) {
     this.backoff = options.backoff ?? new Backoff({ initialMs: 1_000, maxMs: 300_000, jitter: 0.2 });
     this.random = options.random ?? Math.random;
   }
 
-  /** When the current certificate will be renewed (epoch ms), once started. */
+  /**
+   * When the current certificate will be renewed (epoch ms), once started. While retrying it stays
+   * at the renewal point that passed: that is how status sees a renewal is overdue.
+   */
   get nextRenewalAt(): number | undefined {
     return this.due;
+  }
+
+  /** While retrying after a failure, when the next attempt comes (epoch ms). */
+  get nextAttemptAt(): number | undefined {
+    return this.retryAt;
   }
 
   get lastRenewalAt(): number | undefined {
@@ -99,12 +119,14 @@ export class Renewer<T extends RenewableCertificate> {
         continue;
       }
       const old = this.options.current();
+      this.retryAt = undefined;
       try {
         const next = await this.options.renew(signal);
         if (signal.aborted) return; // stopped meanwhile: never rotate after stop()
         if (next.notAfter <= clock.now()) throw new AhError('CERT_NOT_VALID_NOW', {}, { detail: 'the issuer returned a certificate that is already expired' });
         this.lastRenewal = clock.now();
         this.failure = undefined;
+        this.lastExpiredLog = undefined;
         this.counts.renewed += 1;
         this.backoff.reset();
         logger.info('renewed', { old_serial: old.serial, new_serial: next.serial, expires: new Date(next.notAfter).toISOString() });
@@ -112,20 +134,41 @@ export class Renewer<T extends RenewableCertificate> {
       } catch (e) {
         if (signal.aborted) return;
         const error = toAhError(e);
-        this.failure = { message: error.message, at: clock.now() };
+        const now = clock.now();
+        this.failure = { message: error.message, at: now };
         this.counts.failed += 1;
-        const delay = this.backoff.next();
-        const left = old.notAfter - clock.now();
-        logger.failure('error', error, {
-          event: 'renewal failed',
-          retry_in: formatDuration(delay),
-          ...(left > 0
-            ? { keeping: `current certificate ${old.serial}, valid for ${formatDuration(left)} more` }
-            : { expired: `current certificate ${old.serial} expired ${formatDuration(-left)} ago` }),
-        });
-        await sleepUntil(clock, clock.now() + delay, maxWait, signal);
+        const left = old.notAfter - now;
+        const delay = retryDelay(this.backoff.next(), left, this.random, this.options.retry ?? DEFAULT_RETRY_SCHEDULE);
+        this.retryAt = now + delay;
+        this.logFailure(error, old, left, delay);
+        await sleepUntil(clock, now + delay, maxWait, signal);
       }
     }
   }
 
+  /**
+   * Every failure while the certificate is valid is logged: each line says how long is left. After
+   * expiry the attempts come every few seconds for as long as the issuer is down, so the same error
+   * goes to the error level at most once a minute and to debug in between.
+   */
+  private logFailure(error: AhError, old: T, left: number, delay: number): void {
+    const { clock, logger } = this.options;
+    const fields = {
+      event: 'renewal failed',
+      retry_in: formatDuration(delay),
+      ...(left > 0
+        ? { keeping: `current certificate ${old.serial}, valid for ${formatDuration(left)} more` }
+        : { expired: `current certificate ${old.serial} expired ${formatDuration(-left)} ago` }),
+    };
+    if (left > 0) {
+      this.lastExpiredLog = undefined;
+    } else if (this.lastExpiredLog?.message === error.message && clock.monotonic() - this.lastExpiredLog.at < EXPIRED_LOG_INTERVAL_MS) {
+      logger.debug(error.message, { code: error.code, ...fields });
+      return;
+    } else {
+      // A duration, so on the monotonic clock: a wall-clock step cannot silence the log.
+      this.lastExpiredLog = { message: error.message, at: clock.monotonic() };
+    }
+    logger.failure('error', error, fields);
+  }
 }

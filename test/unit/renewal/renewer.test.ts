@@ -1,131 +1,11 @@
 // The renewal loop on a fake clock: it renews when due and publishes, draws jitter once per
 // certificate, backs off (capped) on failure while keeping the current certificate, wakes at least
-// every maxWaitMs so a wall-clock jump (laptop sleep) is noticed, and stops when told to.
+// every maxWaitMs so a wall-clock jump (laptop sleep) is noticed, and stops when told to. How the
+// retries fit into the time the certificate has left: retry.test.ts and renewer-retry.test.ts.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../../src/core/backoff.js';
-import type { Clock } from '../../../src/core/clock.js';
-import { AhError } from '../../../src/core/errors.js';
-import { createLogger } from '../../../src/core/logger.js';
-import type { RenewalPolicy } from '../../../src/renewal/policy.js';
-import { Renewer } from '../../../src/renewal/renewer.js';
-import { FakeClock } from '../../support/fake-clock.js';
-
-const S = 1000;
-const M = 60 * S;
-const H = 60 * M;
-const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
-
-interface Cert {
-  serial: string;
-  notBefore: number;
-  notAfter: number;
-}
-
-interface HarnessOptions {
-  threshold?: number;
-  jitterFraction?: number;
-  floorMs?: number;
-  lifetimeMs?: number;
-  maxWaitMs?: number;
-  /** Values handed out by `random`, in order; 0.5 (no jitter) once they run out. */
-  draws?: number[];
-  initial?: Cert;
-  backoff?: Backoff;
-}
-
-const running: Array<Renewer<Cert>> = [];
-
-// A renewer that renews again without waiting (say, one that forgot to publish) would spin in
-// microtasks and never let the fake clock return; past this many calls the issuer stops answering,
-// so such a bug fails the assertions instead of hanging the run.
-const MAX_RENEW_CALLS = 500;
-
-afterEach(async () => {
-  // Every test stops its renewer; this only catches a test that failed before it could.
-  for (const r of running.splice(0)) await r.stop();
-});
-
-function harness(options: HarnessOptions = {}) {
-  const fake = new FakeClock(T0);
-  const lifetime = options.lifetimeMs ?? H;
-  const policy: RenewalPolicy = { threshold: options.threshold ?? 0.67, jitterFraction: options.jitterFraction ?? 0.05, floorMs: options.floorMs ?? 0 };
-
-  // Every sleep the renewer asks for, to check it never waits longer than maxWaitMs at once.
-  const sleeps: number[] = [];
-  const clock: Clock = {
-    now: () => fake.now(),
-    monotonic: () => fake.monotonic(),
-    setTimer: (fn, ms) => fake.setTimer(fn, ms),
-    sleep: (ms, signal) => {
-      sleeps.push(ms);
-      return fake.sleep(ms, signal);
-    },
-  };
-
-  const lines: string[] = [];
-  const logger = createLogger({ level: 'debug', write: (line) => lines.push(line) });
-
-  const draws = [...(options.draws ?? [])];
-  let randomCalls = 0;
-  const random = (): number => {
-    randomCalls += 1;
-    return draws.shift() ?? 0.5;
-  };
-
-  const issuer = { sealed: false, issueExpired: false, hangUntilAborted: false };
-  const renewCalls: number[] = [];
-  const published: Cert[] = [];
-  let issued = 0;
-  let current: Cert = options.initial ?? { serial: 's0', notBefore: T0, notAfter: T0 + lifetime };
-
-  const renewer = new Renewer<Cert>({
-    clock,
-    logger,
-    policy,
-    current: () => current,
-    renew: async (signal) => {
-      renewCalls.push(fake.now());
-      if (issuer.hangUntilAborted || renewCalls.length > MAX_RENEW_CALLS) {
-        return new Promise<Cert>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
-      }
-      if (issuer.sealed) throw new AhError('VAULT_SEALED');
-      issued += 1;
-      const now = fake.now();
-      if (issuer.issueExpired) return { serial: `expired-${issued}`, notBefore: now - 2 * H, notAfter: now - H };
-      return { serial: `s${issued}`, notBefore: now, notAfter: now + lifetime };
-    },
-    publish: (next) => {
-      published.push(next);
-      current = next;
-    },
-    backoff: options.backoff ?? new Backoff({ initialMs: 1000, maxMs: 8000, jitter: 0 }),
-    random,
-    ...(options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs }),
-  });
-  running.push(renewer);
-
-  return {
-    fake,
-    renewer,
-    issuer,
-    sleeps,
-    lines,
-    renewCalls,
-    published,
-    current: () => current,
-    randomCalls: () => randomCalls,
-    /** Starts the loop and lets it reach its first wait (or its first renewal). */
-    async start(): Promise<void> {
-      renewer.start();
-      await fake.advance(0);
-    },
-  };
-}
-
-function diffs(times: number[]): number[] {
-  return times.slice(1).map((t, i) => t - (times[i] as number));
-}
+import { diffs, H, harness, M, S, T0 } from './harness.js';
 
 describe('Renewer: renewing when due', () => {
   it.each([
@@ -312,14 +192,15 @@ describe('Renewer: failures and backoff', () => {
   });
 
   it('says the current certificate expired when renewal still fails after notAfter', async () => {
-    const h = harness({ threshold: 0.5, backoff: new Backoff({ initialMs: 10 * M, maxMs: 10 * M, jitter: 0 }) });
+    // Expired ten minutes before start; a 10 min backoff is cut to the short retry after expiry.
+    const h = harness({ initial: { serial: 's0', notBefore: T0 - H, notAfter: T0 - 10 * M }, backoff: new Backoff({ initialMs: 10 * M, maxMs: 10 * M, jitter: 0 }) });
     h.issuer.sealed = true;
     await h.start();
-    await h.fake.advance(30 * M + 40 * M); // fails at 30, 40, 50, 60, 70 min
-    expect(diffs(h.renewCalls)).toEqual([10 * M, 10 * M, 10 * M, 10 * M]);
-    const last = h.lines.filter((l) => l.startsWith('error: vault is sealed')).at(-1) as string;
-    expect(last).toContain('expired="current certificate s0 expired 10m ago"');
-    expect(last).not.toContain('keeping=');
+    expect(h.renewCalls).toEqual([T0]);
+    const entry = h.lines.find((l) => l.startsWith('error: vault is sealed')) as string;
+    expect(entry).toContain('expired="current certificate s0 expired 10m ago"');
+    expect(entry).toContain('retry_in=3s'); // 1 s + 0.5 * (5 s - 1 s)
+    expect(entry).not.toContain('keeping=');
     expect(h.current().serial).toBe('s0');
     await h.renewer.stop();
   });
