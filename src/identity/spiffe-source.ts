@@ -14,6 +14,7 @@ import { AhError, errorText, isAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { workloadClientConstructor, workloadMetadata, type X509SVID, type X509SVIDResponse } from '../protocol/workload-protocol.js';
 import { renewalPoint } from '../renewal/policy.js';
+import { retryDelay } from '../renewal/retry.js';
 import { parseCertificates, parsePrivateKey } from '../x509/pem.js';
 import { soleUriSan } from '../x509/san.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
@@ -175,6 +176,8 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
       } else {
         delay = this.backoff.next();
       }
+      // An SVID running out while the agent is away: ask again before it expires (renewal/retry.ts).
+      if (this.hasIdentity) delay = retryDelay(delay, this.current().notAfter - clock.now(), Math.random);
       this.troubled(failure, clock.now());
       const fields: Record<string, unknown> = { socket: this.options.socketPath, retry_in: formatDuration(delay) };
       if (this.hasIdentity) {
