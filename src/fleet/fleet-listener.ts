@@ -11,7 +11,7 @@
 import net from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import type { Clock } from '../core/clock.js';
+import { setDeadline, type Clock, type Timer } from '../core/clock.js';
 import { AhError, errorText, isAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Identity } from '../identity/identity.js';
@@ -20,6 +20,7 @@ import { serverContextOptions } from '../tls/server-options.js';
 import { checkPeerTrustDomain, peerChain } from '../tls/trust-domain.js';
 import { addressGroup, ConnectionLimiter, DEFAULT_CONNECTION_LIMITS, type ConnectionLimitOptions } from './connection-limits.js';
 import { HandshakeGate } from './handshake-gate.js';
+import { DEFAULT_HEARTBEAT_POLICY } from './fleet-service.js';
 import { RefusalSummary } from './refusal-summary.js';
 import { GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICATED, RefusalServer } from './refusal-server.js';
 
@@ -62,6 +63,11 @@ export interface FleetListenerOptions {
   onLimit?: (reason: string) => void;
   /** How often refusals by the limits are summed up in the log (default one minute). */
   refusalLogIntervalMs?: number;
+  /**
+   * How long an authorized connection may go without opening a stream (the Hello timeout, 10 s by
+   * default). The fleet service reports each stream with streamOpened().
+   */
+  helloTimeoutMs?: number;
 }
 
 /** Both ends of a TCP connection: unique among open connections, the same on the plain and the TLS socket. */
@@ -98,6 +104,8 @@ export class FleetListener {
   private identity: Identity;
   private readonly refusals: RefusalSummary;
   private readonly firstByteTimeoutMs: number;
+  /** Authorized connections that have not opened a stream yet, by peer ("address:port"), with their deadline. */
+  private readonly awaitingStream = new Map<string, Timer>();
 
   constructor(private readonly options: FleetListenerOptions) {
     this.identity = options.identity;
@@ -180,6 +188,12 @@ export class FleetListener {
 
   get currentIdentity(): Identity {
     return this.identity;
+  }
+
+  /** A stream arrived from `peer` (the form of call.getPeer()): its connection is in use. */
+  streamOpened(peer: string): void {
+    this.awaitingStream.get(peer)?.cancel();
+    this.awaitingStream.delete(peer);
   }
 
   /**
@@ -274,12 +288,30 @@ export class FleetListener {
       return;
     }
     if (socket.alpnProtocol !== 'h2') {
+      // A TLS client that is not gRPC, such as the guide's full validation (openssl s_client
+      // -verify_return_error): it passed, so end the session the TLS way, with close_notify, and
+      // it exits 0; a bare close would read as "unexpected eof". Cut it if it lingers.
       this.options.logger.debug('authorized peer did not negotiate h2; closing', { peer: key });
-      socket.destroy();
+      socket.end();
+      const cut = this.options.clock.setTimer(() => socket.destroy(), REJECTED_CONNECTION_LIFETIME_MS);
+      socket.once('close', () => cut.cancel());
       return;
     }
     // Proven: no longer the first to go when the connection cap is reached.
     this.unproven.delete(connectionKey(socket));
+    // But a certificate is no lease on a descriptor: a connection that opens no stream within the
+    // Hello timeout (a stuck or hostile client, a copied key) is closed like a stream without Hello.
+    const deadline = setDeadline(this.options.clock, this.options.helloTimeoutMs ?? DEFAULT_HEARTBEAT_POLICY.helloTimeoutMs, () => {
+      this.awaitingStream.delete(key);
+      this.options.logger.debug('authorized connection opened no stream in time; closing', { peer: key });
+      this.refuse(socket, 'no stream in time');
+    });
+    this.awaitingStream.set(key, deadline);
+    socket.once('close', () => {
+      if (this.awaitingStream.get(key) !== deadline) return;
+      deadline.cancel();
+      this.awaitingStream.delete(key);
+    });
     // The Connect handler re-reads the certificate from this very socket (never from a lookup by
     // address), so a connection can only ever act as the identity it proved.
     this.fleetInjector.injectConnection(socket);

@@ -86,6 +86,8 @@ export interface FleetServiceOptions {
   events?: Partial<FleetEvents>;
   /** Enrolled executors at most; more are refused (an executor that is already enrolled may reconnect). */
   maxExecutors?: number;
+  /** Told of every stream, by peer (call.getPeer()): the listener closes connections that open none. */
+  onStream?: (peer: string) => void;
 }
 
 /** A gRPC status carrying one of our errors in the `ah-error` trailer. */
@@ -179,6 +181,7 @@ export class FleetService {
   private connect(call: ConnectCall): void {
     const { registry, clock, logger, policy } = this.options;
     const peerAddress = call.getPeer();
+    this.options.onStream?.(peerAddress);
     let peer: AuthorizedExecutor;
     try {
       peer = this.identify(call);

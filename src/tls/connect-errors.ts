@@ -43,7 +43,7 @@ export function underlyingReason(text: string): string {
   let reason = text.split('\n')[0] ?? '';
   reason = reason.replace(/\.?\s*Resolution note:.*$/, '');
   reason = reason.replace(/^(?:[\w-]+: )?No connection established\. Last error: /, '');
-  reason = reason.replace(/^(?:Error: )+/, '');
+  reason = reason.replace(/^(?:\w*Error: )+/, '');
   // "80ACA11A0C7F0000:error:0A00045C:SSL routines:ssl3_read_bytes:<reason>:../ssl/x.c:1601:SSL alert number 116"
   const openssl = /(?:^|:)error:[0-9A-F]+:[^:]+:[^:]+:([^:]+)(?::[^:]*\.c:\d+)?(:SSL alert number \d+)?/.exec(reason);
   if (openssl) reason = `${openssl[1]}${openssl[2] ? ` (${openssl[2].slice(1)})` : ''}`;
