@@ -20,7 +20,6 @@ import { serverContextOptions } from '../tls/server-options.js';
 import { checkPeerTrustDomain, peerChain } from '../tls/trust-domain.js';
 import { addressGroup, ConnectionLimiter, DEFAULT_CONNECTION_LIMITS, type ConnectionLimitOptions } from './connection-limits.js';
 import { HandshakeGate } from './handshake-gate.js';
-import { DEFAULT_HEARTBEAT_POLICY } from './fleet-service.js';
 import { RefusalSummary } from './refusal-summary.js';
 import { GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICATED, RefusalServer } from './refusal-server.js';
 
@@ -64,8 +63,9 @@ export interface FleetListenerOptions {
   /** How often refusals by the limits are summed up in the log (default one minute). */
   refusalLogIntervalMs?: number;
   /**
-   * How long an authorized connection may go without opening a stream (the Hello timeout, 10 s by
-   * default). The fleet service reports each stream with streamOpened().
+   * How long an authorized connection may go without opening a stream (the access point passes its
+   * Hello timeout). Only with it are such connections closed, because whoever sets it must also
+   * report every stream with streamOpened() (FleetService's onStream), or live executors would be cut.
    */
   helloTimeoutMs?: number;
 }
@@ -301,17 +301,20 @@ export class FleetListener {
     this.unproven.delete(connectionKey(socket));
     // But a certificate is no lease on a descriptor: a connection that opens no stream within the
     // Hello timeout (a stuck or hostile client, a copied key) is closed like a stream without Hello.
-    const deadline = setDeadline(this.options.clock, this.options.helloTimeoutMs ?? DEFAULT_HEARTBEAT_POLICY.helloTimeoutMs, () => {
-      this.awaitingStream.delete(key);
-      this.options.logger.debug('authorized connection opened no stream in time; closing', { peer: key });
-      this.refuse(socket, 'no stream in time');
-    });
-    this.awaitingStream.set(key, deadline);
-    socket.once('close', () => {
-      if (this.awaitingStream.get(key) !== deadline) return;
-      deadline.cancel();
-      this.awaitingStream.delete(key);
-    });
+    const helloTimeoutMs = this.options.helloTimeoutMs;
+    if (helloTimeoutMs !== undefined) {
+      const deadline = setDeadline(this.options.clock, helloTimeoutMs, () => {
+        this.awaitingStream.delete(key);
+        this.options.logger.debug('authorized connection opened no stream in time; closing', { peer: key });
+        this.refuse(socket, 'no stream in time');
+      });
+      this.awaitingStream.set(key, deadline);
+      socket.once('close', () => {
+        if (this.awaitingStream.get(key) !== deadline) return;
+        deadline.cancel();
+        this.awaitingStream.delete(key);
+      });
+    }
     // The Connect handler re-reads the certificate from this very socket (never from a lookup by
     // address), so a connection can only ever act as the identity it proved.
     this.fleetInjector.injectConnection(socket);
