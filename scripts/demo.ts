@@ -1,6 +1,6 @@
-// The README's first command: an access point with the dev identity on 127.0.0.1:4433, two
-// executors enrolled into it, `ah agent status` for all three, then a clean stop. Uses the real
-// `ah` binary in real processes, exactly as an operator would run them.
+// The README's first command: an access point with the dev identity on 127.0.0.1:4433 (or
+// $AH_DEMO_LISTEN), two executors enrolled into it, `ah agent status` for all three, then a clean
+// stop. Uses the real `ah` binary in real processes, exactly as an operator would run them.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -54,7 +54,8 @@ function status(label: string, dir: string): number {
 
 async function main(): Promise<number> {
   const apDir = path.join(stateRoot, 'access-point');
-  await start('access-point', ['agent', 'access-point', '--fleet-listen', listen, '--state-dir', apDir], /access point listening/);
+  // The HTTP endpoint on any free port: its default (4434) may be taken as well, and the demo does not use it.
+  await start('access-point', ['agent', 'access-point', '--fleet-listen', listen, '--admin-listen', '127.0.0.1:0', '--state-dir', apDir], /access point listening/);
   const names = ['demo-executor-1', 'demo-executor-2'];
   await Promise.all(
     names.map((name) =>

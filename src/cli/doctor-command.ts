@@ -3,10 +3,13 @@
 // With --remote-server it checks an executor's view (own identity, DNS, TCP, TLS, the access
 // point's identity, authorization, clock skew); without, the access point's own set-up. Both check
 // the state directory the way the agents do before they use it.
+// Doctor only looks: it never creates a directory (not the state directory, not the dev CA), so
+// that running it as the wrong user or with the wrong --state-dir leaves nothing behind. With
+// nothing to look at (no identity flags, no agent state, nothing running) it says so and fails.
 // What a check prints can come from outside (the access point's certificate names and the id it
 // assigns, an error text it sent, a DNS answer), so every printed value is bounded and escaped.
 
-import { promises as fs, statSync } from 'node:fs';
+import { existsSync, promises as fs, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,7 +19,11 @@ import { AhError, errorText, isAhError, toAhError } from '../core/errors.js';
 import { forDisplay } from '../core/escape.js';
 import { silentLogger } from '../core/logger.js';
 import { defaultDevCaDir } from '../core/paths.js';
+import { processAlive } from '../core/pid-lock.js';
+import { readFileNoFollow } from '../core/no-follow.js';
 import { checkTrustedDirectory } from '../core/trusted-directory.js';
+import { EXECUTOR_STATUS_FILE } from '../executor/executor-status.js';
+import { ACCESS_POINT_STATUS_FILE } from '../fleet/access-point-status.js';
 import { hostFacts } from '../executor/enroller.js';
 import { FleetSession } from '../executor/session.js';
 import type { Identity } from '../identity/identity.js';
@@ -67,6 +74,11 @@ class Doctor {
     }
   }
 
+  /** Records a failure found without running anything (the check is the finding itself). */
+  fail(name: string, error: AhError): Promise<boolean> {
+    return this.check(name, () => Promise.reject(error));
+  }
+
   skip(name: string, why: string): void {
     this.outcomes.push({ name, ok: false });
     this.io.out(`skip  ${forDisplay(name)}: ${forDisplay(why)}`);
@@ -86,6 +98,104 @@ async function checkStateDirectory(dir: string): Promise<string> {
     throw new AhError('STATE_DIR_UNUSABLE', { dir, reason: errorText(e) }, { cause: e, exit: 1 });
   }
   return `${dir} is this user's and writable by nobody else`;
+}
+
+/** Whether any identity flag was given: without one, the identity is only the dev default. */
+function identityConfigured(flags: DoctorFlags): boolean {
+  const given = [flags.identity, flags.cert, flags.key, flags.certFile, flags.keyFile, flags.spiffeSocket, flags.spiffeHint, flags.spiffeId, flags.vaultAddr, flags.vaultRole];
+  return given.some((v) => v !== undefined) || flags.ca.length > 0 || flags.caFile.length > 0 || flags.spiffeWait === true;
+}
+
+const ROLES = [
+  { role: 'access-point', label: 'access point', statusFile: ACCESS_POINT_STATUS_FILE, unit: 'ah-access-point' },
+  { role: 'executor', label: 'executor', statusFile: EXECUTOR_STATUS_FILE, unit: 'ah-executor' },
+] as const;
+
+interface AgentFound {
+  label: string;
+  unit: string;
+  /** The pid of the process holding the state directory's lock, when it is alive. */
+  pid: number | undefined;
+  /** The identity provider its status file names, if it says. */
+  provider: string | undefined;
+}
+
+/** What the state directory says about the agents that use it: which ran there, which runs now (by its pid lock). */
+async function agentsIn(dir: string): Promise<AgentFound[]> {
+  const found: AgentFound[] = [];
+  for (const { role, label, statusFile, unit } of ROLES) {
+    const pid = Number.parseInt(await readFileNoFollow(path.join(dir, `${role}.pid`)).catch(() => ''), 10);
+    const alive = processAlive(pid) ? pid : undefined;
+    // A status file that does not parse still says an agent ran here.
+    const status = await readFileNoFollow(path.join(dir, statusFile)).then(
+      (text): { identity?: { provider?: unknown } | null } => {
+        try {
+          return JSON.parse(text) as { identity?: { provider?: unknown } | null };
+        } catch {
+          return {};
+        }
+      },
+      () => undefined,
+    );
+    if (alive === undefined && status === undefined) continue;
+    const provider = typeof status?.identity?.provider === 'string' ? status.identity.provider : undefined;
+    found.push({ label, unit, pid: alive, provider });
+  }
+  return found;
+}
+
+/**
+ * The agents of the state directory: ok when one runs; a failure when the directory holds the
+ * state of one that is not running; a pre-flight check (ok) when none ran yet but flags say what
+ * to check. Returns false when there is nothing at all to check.
+ */
+async function checkAgents(doctor: Doctor, dir: string, configured: boolean): Promise<AgentFound[] | undefined> {
+  const agents = await agentsIn(dir);
+  const name = `agent in ${dir}`;
+  const running = agents.filter((a) => a.pid !== undefined);
+  if (running.length > 0) {
+    await doctor.check(name, async () => running.map((a) => `${a.label} running (pid ${a.pid})`).join(', '));
+    return agents;
+  }
+  if (agents.length > 0) {
+    await doctor.fail(
+      name,
+      new AhError('NOT_RUNNING', {}, {
+        // Both labels start with a vowel: "an access point", "an executor".
+        detail: `${dir} holds the state of ${agents.map((a) => `an ${a.label}`).join(' and ')} that is not running`,
+        hint: `start it: ${agents.map((a) => `systemctl start ${a.unit}`).join(' or ')}, or the ah agent command line it ran with; then journalctl -u ${agents[0]?.unit} -e says how it went`,
+      }),
+    );
+    return agents;
+  }
+  if (configured) {
+    await doctor.check(name, async () => 'none has run with it yet (checking the set-up the flags give)');
+    return agents;
+  }
+  await doctor.fail(
+    name,
+    new AhError('NOT_ENROLLED', { dir }, {
+      detail: 'nothing is configured (no identity flags) and no agent runs or ran with this state directory',
+      hint: `pass the --state-dir of the agent to check, or the identity flags the access point runs with (e.g. --identity files --cert ... --key ... --ca ...); for an executor: --remote-server https://<access point>:<port> with its identity flags`,
+    }),
+  );
+  return undefined;
+}
+
+/**
+ * The dev CA is made by the first agent that runs with the dev identity; doctor must not make one
+ * (a new CA would not be the one the access point trusts), so a missing one is the finding.
+ */
+function requireDevCa(dir: string): void {
+  for (const file of ['ca.pem', 'ca-key.pem']) {
+    const at = path.join(dir, file);
+    if (!existsSync(at)) {
+      throw new AhError('FILE_NOT_FOUND', { path: at }, {
+        detail: 'no agent of this user has run with the dev identity yet (or AH_DEV_CA_DIR points elsewhere)',
+        hint: 'the first agent that runs with the dev identity makes the dev CA: start the access point (ah agent access-point --fleet-listen 127.0.0.1:4433), or pass --identity files|spiffe|vault',
+      });
+    }
+  }
 }
 
 function checkKeyPermissions(file: string | undefined): string | void {
@@ -134,16 +244,34 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
   const role = remote ? 'executor' : 'access-point';
   io.out(`ah ${AH_VERSION} doctor (${role}${remote ? ` -> ${forDisplay(remote.url)}` : ''})`);
 
+  const configured = identityConfigured(flags);
+  if (!remote) {
+    const agents = await checkAgents(doctor, flags.stateDir, configured);
+    if (!agents) {
+      doctor.skip('own identity (certificate dates, chain, key match)', 'nothing is configured');
+      return summary(doctor, io);
+    }
+    // Without flags doctor can only check the dev identity; an agent that uses another cannot be
+    // judged by it (its flags are not written anywhere doctor could read them).
+    const other = configured ? undefined : agents.find((a) => a.provider !== undefined && a.provider !== 'dev');
+    if (other) {
+      doctor.skip('own identity (certificate dates, chain, key match)', `the ${other.label} uses the ${other.provider} identity: pass the identity flags it runs with to check it`);
+      await doctor.check('state directory owner and permissions', () => checkStateDirectory(flags.stateDir));
+      return summary(doctor, io);
+    }
+  }
   const providerOk = await checkProvider(doctor, parsed, host);
   let identity: Identity | undefined;
   if (providerOk) {
     await doctor.check('own identity (certificate dates, chain, key match)', async () => {
+      const devCaDir = defaultDevCaDir(io.env);
+      if (resolveProvider(parsed.flags, host) === 'dev') requireDevCa(devCaDir);
       const source = await Promise.race([
         createIdentitySource(parsed.flags, {
           role,
           name: flags.name ?? os.hostname(),
           host,
-          devCaDir: defaultDevCaDir(io.env),
+          devCaDir,
           policy: parsed.policy,
           devCertTtlMs: parsed.devCertTtlMs,
           clock: systemClock,
@@ -222,17 +350,23 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
     }
   } else {
     await doctor.check('state directory writable', async () => {
-      // The mode the agents create it with (daemon.ts), not the umask's: a umask of 002 would
-      // make it group-writable, and the next check would refuse what doctor itself made.
-      await fs.mkdir(flags.stateDir, { recursive: true, mode: 0o750 });
+      // Looked at, never made: the agent creates it itself (mode 0750, as its own user).
+      if (!existsSync(flags.stateDir)) return `${flags.stateDir} does not exist yet; the agent creates it`;
       const probe = path.join(flags.stateDir, `.doctor-${process.pid}`);
-      await fs.writeFile(probe, '');
+      try {
+        await fs.writeFile(probe, '', { flag: 'wx', mode: 0o600 });
+      } catch (e) {
+        throw new AhError('STATE_DIR_UNUSABLE', { dir: flags.stateDir, reason: errorText(e) }, { cause: e, exit: 1 });
+      }
       await fs.rm(probe);
       return flags.stateDir;
     });
   }
   await doctor.check('state directory owner and permissions', () => checkStateDirectory(flags.stateDir));
+  return summary(doctor, io);
+}
 
+function summary(doctor: Doctor, io: CliIo): number {
   const failed = doctor.outcomes.filter((o) => !o.ok).length;
   io.out(failed === 0 ? '\nall checks passed' : `\n${failed} check(s) failed or skipped`);
   return failed === 0 ? 0 : 1;

@@ -37,6 +37,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .option('--handshake-rate <per-second>', 'new connections per second from one address (burst: twice that)', '100')
         .option('--max-handshakes <n>', 'TLS handshakes at once; more connections wait their turn (reconnect storms)', '64')
         .exitOverride(),
+      'access-point',
     ),
   ).action((flags, command: Command) =>
     run(async () =>

@@ -48,12 +48,18 @@ export function addCommonFlags(command: Command): Command {
     .addOption(new Option('--log-format <format>', 'text or json').default('text'));
 }
 
-export function addIdentityFlags(command: Command): Command {
+/**
+ * The identity flags. `role` picks the wording where the two commands differ: only an executor
+ * has a --name, so the access point's help must not offer it as a default.
+ */
+export function addIdentityFlags(command: Command, role: 'access-point' | 'executor' = 'executor'): Command {
   return command
     .option('--identity <provider>', 'identity provider: dev, files, spiffe or vault (default: dev on loopback)')
-    .option('--cert <path>', 'PEM certificate chain, leaf first (files provider)')
-    .option('--key <path>', 'PEM private key (files provider)')
-    .option('--ca <path>', 'PEM CA bundle to trust peers from; repeatable', collect, [] as string[])
+    // The upstream spellings stay out of the option list (one line each is noise) but are named
+    // here, so that an operator with a --cert-file from another tool's docs finds it.
+    .option('--cert <path>', 'PEM certificate chain, leaf first (files provider); also spelt --cert-file')
+    .option('--key <path>', 'PEM private key (files provider); also spelt --key-file')
+    .option('--ca <path>', 'PEM CA bundle to trust peers from; repeatable; also spelt --ca-file', collect, [] as string[])
     .addOption(new Option('--cert-file <path>', 'same as --cert').hideHelp())
     .addOption(new Option('--key-file <path>', 'same as --key').hideHelp())
     .addOption(new Option('--ca-file <path>', 'same as --ca').hideHelp().argParser(collect).default([] as string[]))
@@ -67,7 +73,7 @@ export function addIdentityFlags(command: Command): Command {
     .option('--vault-cacert <path>', "CA bundle for Vault's TLS certificate (default: $VAULT_CACERT)")
     .option('--vault-pki-mount <mount>', 'PKI secrets engine mount', 'pki_int')
     .option('--vault-role <role>', 'PKI role to issue from, e.g. executor')
-    .option('--vault-common-name <cn>', 'common name to request (default: --name, or the host name)')
+    .option('--vault-common-name <cn>', `common name to request (default: ${role === 'executor' ? '--name, or ' : ''}the host name)`)
     .option('--vault-uri-san <spiffe-id>', 'URI SAN (SPIFFE ID) to request')
     .option('--vault-ttl <duration>', 'certificate TTL to request (Vault caps it at the role max)')
     .option('--vault-renewal-threshold <fraction>', 'renewal threshold for Vault certificates (overrides --renewal-threshold)')

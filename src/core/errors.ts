@@ -6,18 +6,25 @@
 /** Facts that fill a message template, e.g. `{ target: 'ap.example.com:4433' }`. */
 export type ErrorFacts = Record<string, string>;
 
+/**
+ * What the operator should do: fixed text, or text made from the error's facts, so that a hint
+ * names the real port, file or directory (`ss -tlnp | grep 5433`, `ls -la /etc/ah`) rather than
+ * an example that the operator has to translate at 3 a.m.
+ */
+export type Hint = string | ((facts: ErrorFacts) => string);
+
 interface ErrorSpec {
   /** Message template; `{name}` is replaced by a fact. Fixed text, lowercase, no trailing period. */
   readonly message: string;
   /** What the operator should do. */
-  readonly hint: string;
+  readonly hint: Hint;
   /** Exit status when this error ends a command: 2 for usage/configuration, 1 otherwise. */
   readonly exit: 1 | 2;
   /** Whether a long-running loop should retry after this error. */
   readonly retryable: boolean;
 }
 
-const spec = (message: string, hint: string, exit: 1 | 2 = 1, retryable = false): ErrorSpec => ({
+const spec = (message: string, hint: Hint, exit: 1 | 2 = 1, retryable = false): ErrorSpec => ({
   message,
   hint,
   exit,
@@ -26,11 +33,30 @@ const spec = (message: string, hint: string, exit: 1 | 2 = 1, retryable = false)
 
 const CHECK_CLOCK = 'check the clock on both machines (timedatectl status) and the dates: openssl x509 -in cert.pem -noout -dates';
 
+/** The port of "host:port" or "[v6]:port"; undefined when there is none. */
+function portOf(address: string | undefined): string | undefined {
+  return address === undefined ? undefined : /:(\d+)$/.exec(address)?.[1];
+}
+
+/** A fact that names a file (some sources are labels, such as "dev CA" or "--ca"). */
+function fileOf(path: string | undefined): string | undefined {
+  return path !== undefined && (path.includes('/') || /\.\w+$/.test(path)) ? path : undefined;
+}
+
+/** The directory part of a path ("." for a bare file name). */
+function dirOf(file: string): string {
+  const at = file.lastIndexOf('/');
+  return at < 0 ? '.' : at === 0 ? '/' : file.slice(0, at);
+}
+
 export const ERROR_SPECS = {
   // Connection errors (guide: "Connection Errors").
   CONNECTION_REFUSED: spec(
     'connection refused to {target}',
-    'is the access point running and listening there? systemctl status ah-access-point; ss -tlnp | grep 4433; check firewalls for 4433/tcp',
+    (f) => {
+      const port = portOf(f.target) ?? '4433';
+      return `is the access point running and listening there? systemctl status ah-access-point; ss -tlnp | grep ${port}; check firewalls for ${port}/tcp`;
+    },
     1,
     true,
   ),
@@ -48,7 +74,7 @@ export const ERROR_SPECS = {
   ),
   NAME_NOT_RESOLVED: spec(
     'cannot resolve access point host {host}',
-    'check the --remote-server host name and DNS: dig <host>',
+    (f) => `check the --remote-server host name and DNS: dig ${f.host ?? '<host>'}`,
     1,
     true,
   ),
@@ -93,7 +119,7 @@ export const ERROR_SPECS = {
   ),
   CERT_INVALID: spec(
     'invalid certificate in {path}: {reason}',
-    'the file must hold PEM certificates, leaf first: openssl x509 -in <file> -noout -text',
+    (f) => `the file must hold PEM certificates, leaf first: openssl x509 -in ${fileOf(f.path) ?? '<file>'} -noout -text`,
   ),
   KEY_INVALID: spec('invalid private key in {path}: {reason}', 'the file must hold one unencrypted PEM private key (PKCS#8, SEC1 or PKCS#1)'),
   BUNDLE_EMPTY: spec('no CA certificates in {path}', 'the CA bundle must hold at least one PEM certificate'),
@@ -101,9 +127,9 @@ export const ERROR_SPECS = {
   // Files (guide: "Files Provider").
   FILE_PERMISSION_DENIED: spec(
     'permission denied reading {path}',
-    'let the service user read it: chown agent-harbor:agent-harbor <file>; chmod 600 keys, 644 certificates',
+    (f) => `let the service user read it: chown agent-harbor:agent-harbor ${f.path ?? '<file>'}; chmod 600 keys, 644 certificates`,
   ),
-  FILE_NOT_FOUND: spec('no such file: {path}', 'check the path and that the file exists: ls -la <dir>'),
+  FILE_NOT_FOUND: spec('no such file: {path}', (f) => `check the path and that the file exists: ls -la ${f.path ? dirOf(f.path) : '<dir>'}`),
   // SPIFFE and Vault (guide: "SPIFFE Provider", "Vault Provider"); raised by their providers.
   NO_IDENTITY_ISSUED: spec(
     'no identity issued',
@@ -119,7 +145,7 @@ export const ERROR_SPECS = {
   ),
   WORKLOAD_API_FAILED: spec(
     'workload API stream failed: {reason}',
-    'the SPIRE agent may be restarting; ah reconnects by itself. Check: spire-agent healthcheck -socketPath <socket>',
+    (f) => `the SPIRE agent may be restarting; ah reconnects by itself. Check: spire-agent healthcheck -socketPath ${f.path ?? '<socket>'}`,
     1,
     true,
   ),
@@ -133,7 +159,7 @@ export const ERROR_SPECS = {
     'vault authentication failed: permission denied',
     'check the AppRole role ID and secret ID (and that the secret ID has not expired): vault auth list',
   ),
-  VAULT_ISSUE_FAILED: spec('failed to issue certificate: {reason}', 'check the PKI role: vault read pki_int/roles/<role>'),
+  VAULT_ISSUE_FAILED: spec('failed to issue certificate: {reason}', (f) => `check the PKI role: vault read ${f.mount ?? 'pki_int'}/roles/${f.role ?? '<role>'}`),
   VAULT_SEALED: spec('vault is sealed', 'unseal Vault: vault operator unseal', 1, true),
   VAULT_UNREACHABLE: spec('vault unreachable at {address}: {reason}', 'check --vault-addr, --vault-cacert and that Vault is running: vault status', 1, true),
   VAULT_CREDENTIALS_MISSING: spec(
@@ -181,12 +207,17 @@ export const ERROR_SPECS = {
     2,
   ),
   STATE_DIR_UNUSABLE: spec('cannot use state directory {dir}: {reason}', 'create it and make it writable for the service user', 2),
-  LISTEN_FAILED: spec('cannot listen on {address}: {reason}', 'is another process using the port? ss -tlnp | grep <port>'),
+  LISTEN_FAILED: spec('cannot listen on {address}: {reason}', (f) =>
+    f.address?.startsWith('/') ? `is another process using the socket? ss -xlp | grep ${f.address}` : `is another process using the port? ss -tlnp | grep ${portOf(f.address) ?? '<port>'}`,
+  ),
   NOT_RUNNING: spec('agent is not running', 'start it: systemctl start ah-executor (or ah-access-point)'),
   NOT_ENROLLED: spec('no agent state in {dir}', 'run ah agent enroll (or access-point) with this --state-dir, or pass the right --state-dir'),
   // Local files and directories that others could tamper with (issue 11).
   DIRECTORY_UNSAFE: spec('refusing to use {dir}: {reason}', 'make it owned by the service user and writable by nobody else', 2),
-  UNSAFE_FILE: spec('refusing to open {path}: {reason}', 'state files must be regular files: remove what is there (ls -la <dir>) and restart'),
+  UNSAFE_FILE: spec(
+    'refusing to open {path}: {reason}',
+    (f) => `state files must be regular files: remove what is there (ls -la ${f.path ? dirOf(f.path) : '<dir>'}) and restart`,
+  ),
   CONTROL_SOCKET_UNREACHABLE: spec(
     'cannot reach the access point control socket {path}: {reason}',
     'is the access point running with this --state-dir (or --control-socket)? The socket is mode 0660: run as the service user or a member of its group, e.g. sudo -u agent-harbor ah agent executors',
@@ -224,7 +255,8 @@ export class AhError extends Error {
     this.code = code;
     this.facts = facts;
     this.detail = options.detail;
-    this.hint = options.hint ?? ERROR_SPECS[code].hint;
+    const hint: Hint = ERROR_SPECS[code].hint;
+    this.hint = options.hint ?? (typeof hint === 'string' ? hint : hint(facts));
     this.exitOverride = options.exit;
   }
 

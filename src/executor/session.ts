@@ -52,6 +52,8 @@ export class FleetSession {
   private paused = false;
   private drained: (() => void) | undefined;
   private finished = false;
+  /** The target as "host:port", for logs. */
+  private readonly hostPort: string;
   private resolveEnded!: (error: AhError | undefined) => void;
   /** Resolves when the session is over: with the reason, or undefined when we closed it. */
   readonly ended: Promise<AhError | undefined>;
@@ -61,6 +63,8 @@ export class FleetSession {
       this.resolveEnded = resolve;
     });
     const { identity, target } = options;
+    const hostPort = `${isIP(target.host) === 6 ? `[${target.host}]` : target.host}:${target.port}`;
+    this.hostPort = hostPort;
     const credentials = grpc.credentials.createSsl(Buffer.from(identity.bundlePem), Buffer.from(identity.keyPem), Buffer.from(identity.chainPem), {
       checkServerIdentity: (_servername, cert) => {
         this.serverCertificate = { serial: cert.serialNumber.toUpperCase(), notBefore: Date.parse(cert.valid_from), notAfter: Date.parse(cert.valid_to) };
@@ -69,10 +73,20 @@ export class FleetSession {
           cert,
         );
         if (error) this.serverIdentityError = error;
+        // Called once the chain verified against our bundle, before the handshake finishes: what
+        // the access point proved to be, and whether we accept it.
+        options.logger.debug('tls handshake: server certificate verified', {
+          target: hostPort,
+          server_id: cert.subjectaltname?.match(/URI:([^,]+)/)?.[1],
+          subject: cert.subject?.CN,
+          serial: this.serverCertificate.serial,
+          expires: new Date(this.serverCertificate.notAfter).toISOString(),
+          accepted: error ? 'no' : 'yes',
+          ...(error ? { reason: error.message } : {}),
+        });
         return error;
       },
     });
-    const hostPort = `${isIP(target.host) === 6 ? `[${target.host}]` : target.host}:${target.port}`;
     const Client = fleetClientConstructor();
     this.client = new Client(hostPort, credentials, {
       // A private subchannel per session: a shared one would keep presenting the old certificate.
@@ -96,6 +110,7 @@ export class FleetSession {
   start(): Promise<Welcome> {
     const { clock, connectTimeoutMs } = this.options;
     return new Promise<Welcome>((resolve, reject) => {
+      this.options.logger.debug('connecting', { target: this.hostPort, serial: this.options.identity.serial, timeout: formatDuration(connectTimeoutMs) });
       const call = (this.client as unknown as { Connect(): ConnectCall }).Connect();
       this.call = call;
       this.timer = clock.setTimer(() => {
@@ -110,6 +125,12 @@ export class FleetSession {
           case 'welcome':
             if (this.welcome) return;
             this.welcome = message.welcome;
+            this.options.logger.debug('welcome received', {
+              executor_id: message.welcome.executor_id,
+              connection_id: message.welcome.connection_id || undefined,
+              heartbeat_ms: message.welcome.heartbeat_interval_ms,
+              server_time: new Date(Number(message.welcome.server_time_unix_ms)).toISOString(),
+            });
             this.lastAckAt = clock.monotonic();
             this.watchAcks();
             this.scheduleHeartbeat();
@@ -127,6 +148,14 @@ export class FleetSession {
       call.on('error', (error: grpc.ServiceError) => this.finish(this.classify(error)));
       call.on('end', () => this.finish(new AhError('CONNECTION_LOST', { reason: 'access point closed the stream' })));
       call.write({ body: 'hello', hello: this.options.hello });
+      // grpc-js holds the message until the connection is up (and tells us no more than that), so
+      // this line comes before the handshake's: Welcome is the proof that it arrived.
+      this.options.logger.debug('hello queued; sent once connected', {
+        name: this.options.hello.name,
+        heartbeat_ms: this.options.hello.heartbeat_interval_ms,
+        previous_connection_id: this.options.hello.previous_connection_id || undefined,
+        probe: this.options.hello.probe || undefined,
+      });
     });
   }
 

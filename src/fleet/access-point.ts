@@ -87,26 +87,13 @@ async function removeStaleTempFiles(dir: string, logger: Logger): Promise<void> 
 
 /** Concurrent streams on one executor connection. */
 const MAX_STREAMS_PER_CONNECTION = 4;
-/** How long an authenticated connection may go without a stream (the Hello timeout). */
-const IDLE_CONNECTION_MS = 10_000;
 
 /** Operators' commands at once on the control socket; a script in a loop gets no more. */
 const CONTROL_MAX_CONNECTIONS = 16;
 
 export class AccessPoint {
   readonly registry: Registry;
-  private readonly grpcServer = new grpc.Server({
-    'grpc.max_receive_message_length': 64 * 1024,
-    'grpc.enable_channelz': 0,
-    // An executor uses one stream per connection (a doctor probe another); a client holding its
-    // own certificate still gets no more than this, and a bounded session (megabytes; grpc-js
-    // would otherwise make it unlimited).
-    'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
-    'grpc-node.max_session_memory': 4,
-    // A connection with no stream (never opened one, or its stream ended) is closed after this: an
-    // executor always has its Connect stream open, and an idle TLS connection only holds a slot.
-    'grpc.max_connection_idle_ms': IDLE_CONNECTION_MS,
-  });
+  private readonly grpcServer: grpc.Server;
   private readonly service: FleetService;
   private listener: FleetListener | undefined;
   private readonly statusWriter: CoalescedJsonWriter;
@@ -126,6 +113,19 @@ export class AccessPoint {
   private control: HttpServer | undefined;
 
   constructor(private readonly options: AccessPointOptions) {
+    this.grpcServer = new grpc.Server({
+      'grpc.max_receive_message_length': 64 * 1024,
+      'grpc.enable_channelz': 0,
+      // An executor uses one stream per connection (a doctor probe another); a client holding its
+      // own certificate still gets no more than this, and a bounded session (megabytes; grpc-js
+      // would otherwise make it unlimited).
+      'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
+      'grpc-node.max_session_memory': 4,
+      // A connection with no stream (it never opened one, or its stream ended) is closed after the
+      // Hello timeout: an executor always has its Connect stream open, and a certificate is no
+      // lease on a descriptor (a stuck or hostile client, a copied key).
+      'grpc.max_connection_idle_ms': options.policy.helloTimeoutMs,
+    });
     this.registry = new Registry(options.stateDir, options.clock, options.logger.child('registry'), () => this.touch());
     this.revocations = new Revocations(options.stateDir, options.clock);
     this.audit = AuditLog.in(options.stateDir, options.clock, options.logger, options.auditHead);

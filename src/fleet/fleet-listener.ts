@@ -111,6 +111,7 @@ export class FleetListener {
   private identity: Identity;
   private readonly refusals: RefusalSummary;
   private readonly firstByteTimeoutMs: number;
+  /** Authorized connections that have not opened a stream yet, by peer ("address:port"), with their deadline. */
 
   constructor(private readonly options: FleetListenerOptions) {
     this.identity = options.identity;
@@ -196,6 +197,7 @@ export class FleetListener {
   get currentIdentity(): Identity {
     return this.identity;
   }
+
 
   /**
    * Stops accepting, lets open connections deliver what is already written (the streams' final
@@ -345,8 +347,13 @@ export class FleetListener {
       return;
     }
     if (socket.alpnProtocol !== 'h2') {
+      // A TLS client that is not gRPC, such as the guide's full validation (openssl s_client
+      // -verify_return_error): it passed, so end the session the TLS way, with close_notify, and
+      // it exits 0; a bare close would read as "unexpected eof". Cut it if it lingers.
       this.options.logger.debug('authorized peer did not negotiate h2; closing', { peer: key });
-      socket.destroy();
+      socket.end();
+      const cut = this.options.clock.setTimer(() => socket.destroy(), REJECTED_CONNECTION_LIFETIME_MS);
+      socket.once('close', () => cut.cancel());
       return;
     }
     // Proven: no longer the first to go when the connection cap is reached, and its source is

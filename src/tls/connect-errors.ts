@@ -18,6 +18,38 @@ interface Rule {
 const hostPort = (t: Target): string => `${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
 const verifyDetail = (text: string): string => `the access point certificate failed verification: ${text}`;
 
+/**
+ * What an operator learns from each way the access point's chain fails to reach our trust bundle.
+ * OpenSSL's own words mislead here: "self-signed certificate in certificate chain" only means the
+ * access point sent its root along (which is normal) and that root is not one we trust.
+ */
+const UNTRUSTED_CHAIN: Array<[RegExp, string]> = [
+  [/self[- ]signed certificate in (the )?certificate chain/i, "the access point's chain ends at a root CA that is not in this executor's trust bundle"],
+  [/self[- ]signed certificate/i, "the access point presents a self-signed certificate that is not in this executor's trust bundle"],
+  [/unable to get local issuer certificate|unable to verify the first certificate/i, "the CA that issued the access point's certificate is not in this executor's trust bundle"],
+  [/unable to get issuer certificate/i, "the access point's chain is missing a CA between its certificate and a CA in this executor's trust bundle"],
+];
+
+function untrustedChainDetail(text: string): string {
+  return UNTRUSTED_CHAIN.find(([test]) => test.test(text))?.[1] ?? verifyDetail(text);
+}
+
+/**
+ * The reason inside what grpc-js reports. It wraps the socket's error in its own bookkeeping
+ * ("No connection established. Last error: Error: ... Resolution note: ..."), and OpenSSL prefixes
+ * its reason with an error-stack entry and a source location; an operator needs only the reason.
+ */
+export function underlyingReason(text: string): string {
+  let reason = text.split('\n')[0] ?? '';
+  reason = reason.replace(/\.?\s*Resolution note:.*$/, '');
+  reason = reason.replace(/^(?:[\w-]+: )?No connection established\. Last error: /, '');
+  reason = reason.replace(/^(?:\w*Error: )+/, '');
+  // "80ACA11A0C7F0000:error:0A00045C:SSL routines:ssl3_read_bytes:<reason>:../ssl/x.c:1601:SSL alert number 116"
+  const openssl = /(?:^|:)error:[0-9A-F]+:[^:]+:[^:]+:([^:]+)(?::[^:]*\.c:\d+)?(:SSL alert number \d+)?/.exec(reason);
+  if (openssl) reason = `${openssl[1]}${openssl[2] ? ` (${openssl[2].slice(1)})` : ''}`;
+  return reason.trim();
+}
+
 // Order matters: the first match wins.
 const RULES: Rule[] = [
   { test: /ECONNREFUSED/, make: (t) => new AhError('CONNECTION_REFUSED', { target: hostPort(t) }) },
@@ -38,7 +70,7 @@ const RULES: Rule[] = [
   },
   {
     test: /self[- ]signed certificate|unable to get local issuer certificate|unable to verify the first certificate|unable to get issuer certificate/i,
-    make: (_t, text) => new AhError('SERVER_UNKNOWN_AUTHORITY', {}, { detail: verifyDetail(text) }),
+    make: (_t, text) => new AhError('SERVER_UNKNOWN_AUTHORITY', {}, { detail: untrustedChainDetail(text) }),
   },
   {
     // Any other verification failure of the server's chain (expired, not yet valid, purpose, ...).
@@ -72,8 +104,12 @@ export function remoteError(metadataValue: unknown): AhError | undefined {
   }
 }
 
-/** Classifies the text of a failed attempt; falls back to CONNECTION_LOST with the raw text. */
+/**
+ * Classifies the text of a failed attempt (matched whole, so that OpenSSL's alert numbers count);
+ * what ends up in the error is only the underlying reason. Falls back to CONNECTION_LOST with it.
+ */
 export function classifyConnectError(target: Target, text: string): AhError {
-  for (const rule of RULES) if (rule.test.test(text)) return rule.make(target, text);
-  return new AhError('CONNECTION_LOST', { reason: text.split('\n')[0]?.slice(0, 200) ?? 'unknown' });
+  const reason = underlyingReason(text) || 'unknown';
+  for (const rule of RULES) if (rule.test.test(text)) return rule.make(target, reason);
+  return new AhError('CONNECTION_LOST', { reason: reason.slice(0, 200) });
 }

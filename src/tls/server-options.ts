@@ -8,6 +8,11 @@ import type { Identity } from '../identity/identity.js';
  * Context options for the fleet port. Session tickets are off so that a rotated or revoked
  * certificate is never carried forward by a resumed session: every connection is a full handshake
  * that presents and verifies the current certificates.
+ *
+ * SSL_OP_NO_TICKET only turns TLS 1.3's tickets into stateful ones. With no session cache they
+ * can never resume anything, but OpenSSL still sends two per connection unless its ticket count
+ * is 0, and Node.js (20) offers no option for that count: it is set by OpenSSL's configuration at
+ * process start (examples/openssl.cnf, through OPENSSL_CONF; test/integration/session-tickets).
  */
 export function serverContextOptions(identity: Identity): TlsOptions {
   return {

@@ -14,6 +14,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrCreateDevCa } from '../../src/identity/dev.js';
 import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
 import { rawExchange, request } from '../support/raw-http.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -194,7 +195,9 @@ describe('a flood on the refused-connection path', () => {
     const rssAfter = metric(await metrics(), 'process_resident_memory_bytes');
     expect(rssAfter - rssBefore, `rss ${rssBefore} -> ${rssAfter}`).toBeLessThan(150 * 1024 * 1024);
     // A real executor without a certificate still gets the guide's line over that path.
-    // (It trusts the access point's CA; the access point does not trust its other dev CA.)
+    // (It trusts the access point's CA; the access point does not trust its other dev CA, made
+    // here because doctor never makes one.)
+    await loadOrCreateDevCa(path.join(tmp.dir, 'other-ca'), Date.now());
     const refused = await runAh(
       ['agent', 'doctor', '--remote-server', `https://127.0.0.1:${port}`, '--identity', 'dev', '--name', 'x', '--ca', path.join(env.AH_DEV_CA_DIR, 'ca.pem'), '--state-dir', path.join(tmp.dir, 'doctor')],
       { AH_DEV_CA_DIR: path.join(tmp.dir, 'other-ca') },

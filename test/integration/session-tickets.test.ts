@@ -1,0 +1,75 @@
+// No TLS 1.3 session tickets from the access point, which never resumes a session: counted by
+// openssl s_client -msg (the independent peer) over TLS 1.3 with h2, the way an executor connects.
+// Node.js cannot set OpenSSL's ticket count, so it comes from examples/openssl.cnf through
+// OPENSSL_CONF, as the example env files set it; the control run shows what happens without.
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentProcess, REPO_ROOT, startAccessPoint } from '../support/agent-process.js';
+import { TestCa, type IdentityFiles } from '../support/test-ca.js';
+import { makeTempDir } from '../support/tmp.js';
+
+const tmp = makeTempDir('ah-tickets-');
+const processes: AgentProcess[] = [];
+let server: IdentityFiles;
+let executor: IdentityFiles;
+
+beforeAll(async () => {
+  const ca = await TestCa.create(path.join(tmp.dir, 'pki'), 'tickets');
+  server = await ca.server();
+  executor = await ca.executor('counter');
+});
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.stop('SIGKILL')));
+  tmp.cleanup();
+});
+
+async function accessPoint(name: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const { ap, port } = await startAccessPoint(
+    ['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, name), '--identity', 'files', '--cert', server.cert, '--key', server.key, '--ca', server.ca],
+    env,
+  );
+  processes.push(ap);
+  return port;
+}
+
+/** NewSessionTicket messages the server sends in one TLS 1.3 h2 connection held open for `holdMs`. */
+function ticketsFrom(port: number, holdMs = 1_000): Promise<{ tickets: number; handshake: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-alpn', 'h2', '-msg', '-cert', executor.cert, '-key', executor.key, '-CAfile', server.ca], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    // Tickets follow the handshake at once; the hold gives them time to arrive, then we hang up.
+    const release = setTimeout(() => child.stdin.end(), holdMs);
+    const kill = setTimeout(() => child.kill('SIGKILL'), holdMs + 10_000);
+    child.on('error', reject);
+    child.on('exit', () => {
+      clearTimeout(release);
+      clearTimeout(kill);
+      resolve({ tickets: (out.match(/<<< TLS 1\.3, Handshake \[length [0-9a-f]+\], NewSessionTicket/g) ?? []).length, handshake: out.includes('Verify return code: 0 (ok)') });
+    });
+  });
+}
+
+describe('TLS 1.3 session tickets', () => {
+  it('are not sent by an access point started as the example env files say', async () => {
+    const env = readFileSync(path.join(REPO_ROOT, 'examples', 'files', 'access-point.env'), 'utf8');
+    expect(env).toMatch(/^OPENSSL_CONF=\/etc\/ah\/openssl\.cnf$/m);
+    // /etc/ah/openssl.cnf is examples/openssl.cnf installed.
+    const port = await accessPoint('with-conf', { OPENSSL_CONF: path.join(REPO_ROOT, 'examples', 'openssl.cnf') });
+    const result = await ticketsFrom(port);
+    expect(result.handshake).toBe(true);
+    expect(result.tickets).toBe(0);
+  });
+
+  it('are sent without it (the control: this count can see them)', async () => {
+    const port = await accessPoint('without-conf', { OPENSSL_CONF: path.join(tmp.dir, 'no-such.cnf') });
+    const result = await ticketsFrom(port);
+    expect(result.handshake).toBe(true);
+    expect(result.tickets).toBeGreaterThan(0);
+  });
+});
