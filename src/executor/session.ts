@@ -126,8 +126,8 @@ export class FleetSession {
             if (this.welcome) return;
             this.welcome = message.welcome;
             this.options.logger.debug('welcome received', {
+              // Not the connection id: it is this executor's proof of continuity (fleet/supersede.ts).
               executor_id: message.welcome.executor_id,
-              connection_id: message.welcome.connection_id || undefined,
               heartbeat_ms: message.welcome.heartbeat_interval_ms,
               server_time: new Date(Number(message.welcome.server_time_unix_ms)).toISOString(),
             });

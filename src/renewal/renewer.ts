@@ -12,7 +12,7 @@ import { Backoff } from '../core/backoff.js';
 import { formatDuration, sleepUntil, type Clock } from '../core/clock.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { nextRenewalAt, type RenewalPolicy, type Validity } from './policy.js';
+import { nextRenewalAt, renewalPoint, type RenewalPolicy, type Validity } from './policy.js';
 import { DEFAULT_RETRY_SCHEDULE, retryDelay, type RetrySchedule } from './retry.js';
 
 /** After expiry, how often the same renewal error is repeated at error level. */
@@ -103,9 +103,28 @@ export class Renewer<T extends RenewableCertificate> {
 
   private plan(now: number): number {
     const cert = this.options.current();
-    this.due = nextRenewalAt(now, cert, this.options.policy, this.drawFor(cert), this.lastRenewal);
-    return this.due;
+    const draw = this.drawFor(cert);
+    const due = nextRenewalAt(now, cert, this.options.policy, draw, this.lastRenewal);
+    if (due !== this.due || this.plannedFor !== cert.serial) {
+      // Each decision once (not at every wake-up): what it is based on and why this moment.
+      const point = renewalPoint(cert, this.options.policy, draw);
+      const why = now >= cert.notAfter ? 'expired: renew now' : due === point ? 'renewal point (threshold and jitter)' : due === cert.notAfter ? 'capped at expiry' : 'floor after the last renewal';
+      this.options.logger.debug('renewal planned', {
+        serial: cert.serial,
+        not_before: new Date(cert.notBefore).toISOString(),
+        not_after: new Date(cert.notAfter).toISOString(),
+        threshold: this.options.policy.threshold,
+        at: new Date(due).toISOString(),
+        in: formatDuration(due - now),
+        why,
+      });
+      this.plannedFor = cert.serial;
+    }
+    this.due = due;
+    return due;
   }
+
+  private plannedFor: string | undefined;
 
   private async loop(): Promise<void> {
     const { clock, logger } = this.options;

@@ -40,7 +40,7 @@ describe('enroll --log-level debug', () => {
       new RegExp(`^debug: connecting target=127\\.0\\.0\\.1:${port} serial=[0-9A-F]+ timeout=30s$`),
       /^debug: hello queued; sent once connected name=\S+ heartbeat_ms=1000$/,
       new RegExp(`^debug: tls handshake: server certificate verified target=127\\.0\\.0\\.1:${port} server_id=spiffe://example\\.org/ah/serve subject=access-point serial=[0-9A-F]+ expires=\\S+ accepted=yes$`),
-      /^debug: welcome received executor_id=spiffe:\/\/example\.org\/ah\/agent\/chatty connection_id=[0-9a-f-]{36} heartbeat_ms=1000 server_time=\S+$/,
+      /^debug: welcome received executor_id=spiffe:\/\/example\.org\/ah\/agent\/chatty heartbeat_ms=1000 server_time=\S+$/,
       /^info: enrolled executor_id=spiffe:\/\/example\.org\/ah\/agent\/chatty /,
     ];
     const at = steps.map((step) => executor.lines.findIndex((l) => step.test(l)));

@@ -352,3 +352,17 @@ describe('Renewer: stop', () => {
     expect(h.renewCalls).toEqual([]);
   });
 });
+
+describe('debug logging of renewal decisions', () => {
+  it('says once per decision what it is based on and why this moment', async () => {
+    const h = harness({ lifetimeMs: H, threshold: 0.5, jitterFraction: 0 });
+    await h.start();
+    const planned = h.lines.filter((l) => l.startsWith('debug: renewal planned'));
+    expect(planned).toHaveLength(1);
+    expect(planned[0]).toMatch(/^debug: renewal planned serial=\S+ not_before=\S+ not_after=\S+ threshold=0\.5 at=\S+ in=30m why="renewal point \(threshold and jitter\)"$/);
+    // Waking up in steps (maxWaitMs) repeats no decision.
+    await h.fake.advance(10 * M);
+    expect(h.lines.filter((l) => l.startsWith('debug: renewal planned'))).toHaveLength(1);
+    await h.renewer.stop();
+  });
+});
