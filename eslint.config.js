@@ -1,0 +1,25 @@
+// Type-aware lint for the whole TypeScript tree (src, scripts, test), run by `npm test` before
+// the tests. The type-checked sets are what matter for a daemon: a floating promise or an async
+// function handed to a callback that ignores its promise is how one request could stop the process.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { project: ['./tsconfig.check.json'], tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
+    // This file itself is plain JavaScript outside the TypeScript project.
+    files: ['eslint.config.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+);
