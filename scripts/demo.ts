@@ -55,11 +55,28 @@ function status(label: string, dir: string): number {
 async function main(): Promise<number> {
   const apDir = path.join(stateRoot, 'access-point');
   // The HTTP endpoint on any free port: its default (4434) may be taken as well, and the demo does not use it.
-  await start('access-point', ['agent', 'access-point', '--fleet-listen', listen, '--admin-listen', '127.0.0.1:0', '--state-dir', apDir], /access point listening/);
+  await start(
+    'access-point',
+    ['agent', 'access-point', '--fleet-listen', listen, '--admin-listen', '127.0.0.1:0', '--state-dir', apDir],
+    /access point listening/,
+  );
   const names = ['demo-executor-1', 'demo-executor-2'];
   await Promise.all(
     names.map((name) =>
-      start(name, ['agent', 'enroll', '--remote-server', `https://${listen}`, '--name', name, '--state-dir', path.join(stateRoot, name)], /^info: enrolled/),
+      start(
+        name,
+        [
+          'agent',
+          'enroll',
+          '--remote-server',
+          `https://${listen}`,
+          '--name',
+          name,
+          '--state-dir',
+          path.join(stateRoot, name),
+        ],
+        /^info: enrolled/,
+      ),
     ),
   );
   // Let a few heartbeats go by so the status shows a recent acknowledgement.
@@ -71,7 +88,9 @@ async function main(): Promise<number> {
   const executorExits = await Promise.all(children.slice(1).map(stop));
   const apExit = await stop(children[0] as ChildProcess);
   const clean = [...executorExits, apExit].every((c) => c === 0);
-  process.stdout.write(clean && failures === 0 ? '\ndemo finished: both executors enrolled and stopped cleanly\n' : '\ndemo FAILED\n');
+  process.stdout.write(
+    clean && failures === 0 ? '\ndemo finished: both executors enrolled and stopped cleanly\n' : '\ndemo FAILED\n',
+  );
   return clean && failures === 0 ? 0 : 1;
 }
 

@@ -44,7 +44,8 @@ export async function metric(admin: string, name: string): Promise<number> {
 export async function metricByLabel(admin: string, name: string): Promise<Record<string, number>> {
   const text = await (await fetch(`http://${admin}/metrics`)).text();
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(new RegExp(`^${name}\\{\\w+="([^"]*)"\\} (\\S+)$`, 'gm'))) out[m[1] as string] = Number(m[2]);
+  for (const m of text.matchAll(new RegExp(`^${name}\\{\\w+="([^"]*)"\\} (\\S+)$`, 'gm')))
+    out[m[1] as string] = Number(m[2]);
   return out;
 }
 
@@ -53,11 +54,34 @@ export function startAccessPoint(port: number, stateDir: string, files: Identity
   const nodeArgs = (process.env.AH_BENCH_AP_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(
     process.execPath,
-    [...nodeArgs, ah, 'agent', 'access-point', '--fleet-listen', `127.0.0.1:${port}`, '--admin-listen', '127.0.0.1:0', '--state-dir', stateDir,
+    [
+      ...nodeArgs,
+      ah,
+      'agent',
+      'access-point',
+      '--fleet-listen',
+      `127.0.0.1:${port}`,
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      stateDir,
       // Opened up for load: every swarm worker is one source address holding thousands of
       // executors. The connection cap stays the default (lowered to fit the open file limit).
-      '--handshake-rate', '100000', '--max-executors', '1000000', '--max-connections-per-address', '1000000',
-      '--identity', 'files', '--cert', files.cert, '--key', files.key, '--ca', files.ca],
+      '--handshake-rate',
+      '100000',
+      '--max-executors',
+      '1000000',
+      '--max-connections-per-address',
+      '1000000',
+      '--identity',
+      'files',
+      '--cert',
+      files.cert,
+      '--key',
+      files.key,
+      '--ca',
+      files.ca,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   return new Promise((resolve, reject) => {
@@ -110,7 +134,12 @@ export function runBench(main: () => Promise<void>, scratchDir: string): void {
 /** A benchmark CA and the access point's files-provider identity from it, written into `dir`. */
 export async function benchPki(dir: string): Promise<{ ca: CertificateAuthority; files: IdentityFiles }> {
   const ca = await CertificateAuthority.create({ commonName: 'bench CA', ttlMs: 86_400_000 });
-  const server = await ca.issue({ commonName: 'access-point', uris: ['spiffe://example.org/ah/serve'], dns: ['localhost'], ips: ['127.0.0.1'] });
+  const server = await ca.issue({
+    commonName: 'access-point',
+    uris: ['spiffe://example.org/ah/serve'],
+    dns: ['localhost'],
+    ips: ['127.0.0.1'],
+  });
   const files = { cert: path.join(dir, 'ap.pem'), key: path.join(dir, 'ap-key.pem'), ca: path.join(dir, 'ca.pem') };
   writeFileSync(files.cert, server.certPem);
   writeFileSync(files.key, server.keyPem as string, { mode: 0o600 });

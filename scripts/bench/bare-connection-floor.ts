@@ -9,7 +9,11 @@ import tls from 'node:tls';
 import { procStats, sleep, type IdentityFiles } from './access-point-process.js';
 
 /** KiB of server RSS per held connection, over `count` connections. */
-export async function bareConnectionFloorKb(server: IdentityFiles, client: { cert: string; key: string; ca: string }, count: number): Promise<number> {
+export async function bareConnectionFloorKb(
+  server: IdentityFiles,
+  client: { cert: string; key: string; ca: string },
+  count: number,
+): Promise<number> {
   const code = `const h2=require('http2'),fs=require('fs'),c=require('crypto').constants;
     const s=h2.createSecureServer({cert:fs.readFileSync(${JSON.stringify(server.cert)}),key:fs.readFileSync(${JSON.stringify(server.key)}),ca:fs.readFileSync(${JSON.stringify(server.ca)}),
       requestCert:true,rejectUnauthorized:true,secureOptions:c.SSL_OP_NO_TICKET|c.SSL_OP_NO_RENEGOTIATION,ALPNProtocols:['h2']});
@@ -17,7 +21,9 @@ export async function bareConnectionFloorKb(server: IdentityFiles, client: { cer
     s.on('sessionError',()=>{});
     s.listen(0,'127.0.0.1',()=>process.stdout.write(s.address().port+'\\n'));`;
   const proc = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => proc.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  const port = await new Promise<number>((resolve) =>
+    proc.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+  );
   await sleep(500);
   const before = procStats(proc.pid as number).rssBytes;
   const sessions: http2.ClientHttp2Session[] = [];
@@ -25,10 +31,22 @@ export async function bareConnectionFloorKb(server: IdentityFiles, client: { cer
   for (let i = 0; i < count; i += 16) {
     await Promise.all(
       Array.from({ length: Math.min(16, count - i) }, async () => {
-        const socket = tls.connect({ host: '127.0.0.1', port, cert: client.cert, key: client.key, ca: client.ca, servername: 'localhost', ALPNProtocols: ['h2'] });
+        const socket = tls.connect({
+          host: '127.0.0.1',
+          port,
+          cert: client.cert,
+          key: client.key,
+          ca: client.ca,
+          servername: 'localhost',
+          ALPNProtocols: ['h2'],
+        });
         const session = http2.connect(`https://localhost:${port}`, { createConnection: () => socket });
         session.on('error', () => {});
-        const stream = session.request({ ':method': 'POST', ':path': '/ah.fleet.v1.Fleet/Connect', 'content-type': 'application/grpc' });
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': '/ah.fleet.v1.Fleet/Connect',
+          'content-type': 'application/grpc',
+        });
         stream.on('error', () => {});
         stream.write(Buffer.alloc(32));
         await new Promise((r) => stream.once('response', r));

@@ -29,7 +29,12 @@ function percentile(values: number[], p: number): number {
 async function main(): Promise<void> {
   const ca = await CertificateAuthority.create({ commonName: 'bench CA', ttlMs: 86_400_000 });
   const server = async (): Promise<{ cert: string; key: string; serial: string }> => {
-    const issued = await ca.issue({ commonName: 'access-point', uris: ['spiffe://example.org/ah/serve'], dns: ['localhost'], ips: ['127.0.0.1'] });
+    const issued = await ca.issue({
+      commonName: 'access-point',
+      uris: ['spiffe://example.org/ah/serve'],
+      dns: ['localhost'],
+      ips: ['127.0.0.1'],
+    });
     return { cert: issued.certPem, key: issued.keyPem as string, serial: issued.cert.serialNumber.toUpperCase() };
   };
   const client = await ca.issue({ commonName: 'probe', uris: ['spiffe://example.org/ah/agent/probe'] });
@@ -56,11 +61,22 @@ async function main(): Promise<void> {
   const { port } = await ap.start();
   const probe = (): Promise<string> =>
     new Promise((resolve, reject) => {
-      const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: ca.certPem, cert: client.certPem, key: client.keyPem, ALPNProtocols: ['h2'] }, () => {
-        const serial = s.getPeerX509Certificate()?.serialNumber.toUpperCase() ?? '';
-        s.destroy();
-        resolve(serial);
-      });
+      const s = tls.connect(
+        {
+          host: '127.0.0.1',
+          port,
+          servername: 'localhost',
+          ca: ca.certPem,
+          cert: client.certPem,
+          key: client.keyPem,
+          ALPNProtocols: ['h2'],
+        },
+        () => {
+          const serial = s.getPeerX509Certificate()?.serialNumber.toUpperCase() ?? '';
+          s.destroy();
+          resolve(serial);
+        },
+      );
       s.once('error', reject);
     });
 
@@ -97,16 +113,30 @@ async function main(): Promise<void> {
   await source.close();
 
   const row = (name: string, v: number[]): string =>
-    `${name.padEnd(34)} n=${String(v.length).padStart(3)}  p50=${percentile(v, 50).toFixed(1).padStart(7)} ms  p95=${percentile(v, 95).toFixed(1).padStart(7)} ms  max=${Math.max(...v).toFixed(1).padStart(7)} ms`;
+    `${name.padEnd(34)} n=${String(v.length).padStart(3)}  p50=${percentile(v, 50).toFixed(1).padStart(7)} ms  p95=${percentile(v, 95).toFixed(1).padStart(7)} ms  max=${Math.max(
+      ...v,
+    )
+      .toFixed(1)
+      .padStart(7)} ms`;
   console.log(`files rotation latency, ${rotations} rotations, node ${process.version}, ${os.cpus().length} cores`);
   console.log(row('file renamed -> new cert served', rotation));
   console.log(row('baseline: fs.watch event', inotify));
   console.log(row('baseline: one TLS handshake probe', probeCost));
   const p50 = percentile(rotation, 50);
   console.log(`ratio p50 rotation / p50 probe handshake: ${(p50 / percentile(probeCost, 50)).toFixed(1)}x`);
-  console.log(`ratio p50 rotation / p50 fs.watch:        ${(p50 / Math.max(0.01, percentile(inotify, 50))).toFixed(0)}x`);
+  console.log(
+    `ratio p50 rotation / p50 fs.watch:        ${(p50 / Math.max(0.01, percentile(inotify, 50))).toFixed(0)}x`,
+  );
   console.log('(the settle budget is 100 ms debounce + 50 ms awaitWriteFinish stability, by design)');
-  console.log(JSON.stringify({ rotations, rotationP50: p50, rotationP95: percentile(rotation, 95), inotifyP50: percentile(inotify, 50), probeP50: percentile(probeCost, 50) }));
+  console.log(
+    JSON.stringify({
+      rotations,
+      rotationP50: p50,
+      rotationP95: percentile(rotation, 95),
+      inotifyP50: percentile(inotify, 50),
+      probeP50: percentile(probeCost, 50),
+    }),
+  );
 }
 
 main()

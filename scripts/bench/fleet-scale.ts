@@ -14,7 +14,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { benchPki, metric, metricByLabel, procStats, runBench, sleep, startAccessPoint, waitConnected } from './access-point-process.js';
+import {
+  benchPki,
+  metric,
+  metricByLabel,
+  procStats,
+  runBench,
+  sleep,
+  startAccessPoint,
+  waitConnected,
+} from './access-point-process.js';
 import { bareConnectionFloorKb } from './bare-connection-floor.js';
 import type { SwarmStats, SwarmWorkerConfig } from './swarm-worker.js';
 
@@ -32,8 +41,15 @@ interface Worker {
 }
 
 function startWorker(config: SwarmWorkerConfig): Worker {
-  const proc = fork(workerScript, [], { env: { ...process.env, AH_SWARM_CONFIG: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const worker: Worker = { proc, stats: { online: 0, welcomes: 0, sent: 0, acked: 0, lost: 0, failures: 0, reasons: {} }, ready: Promise.resolve() };
+  const proc = fork(workerScript, [], {
+    env: { ...process.env, AH_SWARM_CONFIG: JSON.stringify(config) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const worker: Worker = {
+    proc,
+    stats: { online: 0, welcomes: 0, sent: 0, acked: 0, lost: 0, failures: 0, reasons: {} },
+    ready: Promise.resolve(),
+  };
   worker.ready = new Promise((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`swarm worker exited with ${String(code)}`)));
     proc.on('message', (m: { type: string; stats?: SwarmStats }) => {
@@ -56,7 +72,11 @@ async function main(): Promise<void> {
   const { ca, files } = await benchPki(dir);
   const baselineClient = await ca.issue({ commonName: 'floor', uris: ['spiffe://example.org/ah/agent/floor'] });
   const floorCount = Math.min(N, 2_000);
-  const floorKb = await bareConnectionFloorKb(files, { cert: baselineClient.certPem, key: baselineClient.keyPem as string, ca: ca.certPem }, floorCount);
+  const floorKb = await bareConnectionFloorKb(
+    files,
+    { cert: baselineClient.certPem, key: baselineClient.keyPem as string, ca: ca.certPem },
+    floorCount,
+  );
   const port = 20000 + Math.floor(Math.random() * 20000);
   let ap = await startAccessPoint(port, path.join(dir, 'ap'), files);
   await sleep(1_000);
@@ -71,7 +91,18 @@ async function main(): Promise<void> {
     const count = Math.min(per, N - w * per);
     if (count <= 0) break;
     // Each worker connects from its own loopback address, so each has a full ephemeral port range.
-    workers.push(startWorker({ port, localAddress: `127.0.0.${w + 2}`, caCertPem: ca.certPem, caKeyPem: ca.keyPem, trustDomain: 'example.org', first: w * per, count, heartbeatMs }));
+    workers.push(
+      startWorker({
+        port,
+        localAddress: `127.0.0.${w + 2}`,
+        caCertPem: ca.certPem,
+        caKeyPem: ca.keyPem,
+        trustDomain: 'example.org',
+        first: w * per,
+        count,
+        heartbeatMs,
+      }),
+    );
   }
   await Promise.all(workers.map((w) => w.ready));
   const mintSeconds = (performance.now() - mintStart) / 1000;
@@ -107,20 +138,57 @@ async function main(): Promise<void> {
   const online = total(workers, 'online');
 
   const mib = (b: number): string => (b / 1048576).toFixed(0);
-  console.log(`fleet scale benchmark, N=${N} in ${workers.length} swarm processes, heartbeat ${heartbeatMs / 1000} s, node ${process.version}, ${os.cpus().length} cores shared by swarm and access point`);
+  console.log(
+    `fleet scale benchmark, N=${N} in ${workers.length} swarm processes, heartbeat ${heartbeatMs / 1000} s, node ${process.version}, ${os.cpus().length} cores shared by swarm and access point`,
+  );
   console.log(`  minting ${N} identities (in the workers)   ${mintSeconds.toFixed(1)} s`);
   console.log(`  enrollment of all N, started at once      ${enrollSeconds.toFixed(1)} s = ${rate.toFixed(0)}/s`);
-  console.log(`  access point RSS idle / with N online     ${mib(idle.rssBytes)} MiB / ${mib(steadyEnd.rssBytes)} MiB = ${perKb(steadyEnd.rssBytes - idle.rssBytes).toFixed(1)} KiB per executor`);
-  console.log(`    baseline: bare Node mTLS + HTTP/2 stream  ${floorKb.toFixed(1)} KiB per connection (${floorCount} held, same run); access point ${(perKb(steadyEnd.rssBytes - idle.rssBytes) / floorKb).toFixed(2)}x that`);
-  console.log(`    of which V8 heap                         ${perKb(heap - idleHeap).toFixed(1)} KiB, external (buffers) ${perKb(external - idleExternal).toFixed(1)} KiB per executor`);
-  console.log(`  access point CPU, steady heartbeats       ${cpuPercent.toFixed(1)} % of one core for ${acksPerSecond.toFixed(0)} acked beats/s (swarm: ${swarmCpu.toFixed(0)} %)`);
-  console.log(`  heartbeats lost before the storm          ${lostBeforeStorm} (stream failures ${failuresBeforeStorm})`);
+  console.log(
+    `  access point RSS idle / with N online     ${mib(idle.rssBytes)} MiB / ${mib(steadyEnd.rssBytes)} MiB = ${perKb(steadyEnd.rssBytes - idle.rssBytes).toFixed(1)} KiB per executor`,
+  );
+  console.log(
+    `    baseline: bare Node mTLS + HTTP/2 stream  ${floorKb.toFixed(1)} KiB per connection (${floorCount} held, same run); access point ${(perKb(steadyEnd.rssBytes - idle.rssBytes) / floorKb).toFixed(2)}x that`,
+  );
+  console.log(
+    `    of which V8 heap                         ${perKb(heap - idleHeap).toFixed(1)} KiB, external (buffers) ${perKb(external - idleExternal).toFixed(1)} KiB per executor`,
+  );
+  console.log(
+    `  access point CPU, steady heartbeats       ${cpuPercent.toFixed(1)} % of one core for ${acksPerSecond.toFixed(0)} acked beats/s (swarm: ${swarmCpu.toFixed(0)} %)`,
+  );
+  console.log(
+    `  heartbeats lost before the storm          ${lostBeforeStorm} (stream failures ${failuresBeforeStorm})`,
+  );
   console.log(`  refused by the fleet port limits          ${JSON.stringify(refusedBeforeStorm)}`);
-  console.log(`  reconnect storm after SIGKILL + restart   ${stormSeconds.toFixed(1)} s (N / enrollment rate = ${(N / rate).toFixed(1)} s, ratio ${(stormSeconds / (N / rate)).toFixed(2)}); ${online}/${N} online after`);
+  console.log(
+    `  reconnect storm after SIGKILL + restart   ${stormSeconds.toFixed(1)} s (N / enrollment rate = ${(N / rate).toFixed(1)} s, ratio ${(stormSeconds / (N / rate)).toFixed(2)}); ${online}/${N} online after`,
+  );
   const reasons: Record<string, number> = {};
   for (const w of workers) for (const [k, v] of Object.entries(w.stats.reasons)) reasons[k] = (reasons[k] ?? 0) + v;
   console.log(`  stream failures by reason                 ${JSON.stringify(reasons)}`);
-  console.log(JSON.stringify({ N, workers: workers.length, heartbeatMs, mintSeconds, enrollSeconds, rate, rssIdleMiB: idle.rssBytes / 1048576, rssMiB: steadyEnd.rssBytes / 1048576, perExecutorKb: perKb(steadyEnd.rssBytes - idle.rssBytes), floorKb, heapPerExecutorKb: perKb(heap - idleHeap), externalPerExecutorKb: perKb(external - idleExternal), cpuPercent, acksPerSecond, swarmCpu, lostBeforeStorm, failuresBeforeStorm, refusedBeforeStorm, stormSeconds, onlineAfterStorm: online }));
+  console.log(
+    JSON.stringify({
+      N,
+      workers: workers.length,
+      heartbeatMs,
+      mintSeconds,
+      enrollSeconds,
+      rate,
+      rssIdleMiB: idle.rssBytes / 1048576,
+      rssMiB: steadyEnd.rssBytes / 1048576,
+      perExecutorKb: perKb(steadyEnd.rssBytes - idle.rssBytes),
+      floorKb,
+      heapPerExecutorKb: perKb(heap - idleHeap),
+      externalPerExecutorKb: perKb(external - idleExternal),
+      cpuPercent,
+      acksPerSecond,
+      swarmCpu,
+      lostBeforeStorm,
+      failuresBeforeStorm,
+      refusedBeforeStorm,
+      stormSeconds,
+      onlineAfterStorm: online,
+    }),
+  );
   for (const w of workers) w.proc.send({ type: 'stop' });
   ap.proc.kill('SIGTERM');
   await new Promise((r) => ap.proc.once('exit', r));

@@ -11,7 +11,12 @@ import { performance } from 'node:perf_hooks';
 import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Enroller } from '../../src/executor/enroller.js';
-import { buildIdentity, PublishingIdentitySource, type Identity, type RenewalStatus } from '../../src/identity/identity.js';
+import {
+  buildIdentity,
+  PublishingIdentitySource,
+  type Identity,
+  type RenewalStatus,
+} from '../../src/identity/identity.js';
 import { benchPki, metric, procStats, runBench, startAccessPoint, waitConnected } from './access-point-process.js';
 import { parseCertificates, parsePrivateKey } from '../../src/x509/pem.js';
 
@@ -45,7 +50,16 @@ async function main(): Promise<void> {
   const mintStart = performance.now();
   const mint = async (i: number): Promise<Identity> => {
     const leaf = await ca.issue({ commonName: `e${i}`, uris: [`spiffe://example.org/ah/agent/e${i}`] });
-    return buildIdentity({ provider: 'files', chain: leaf.cert ? [leaf.cert] : parseCertificates(leaf.certPem, 'x'), key: parsePrivateKey(leaf.keyPem as string, 'k'), bundle: [ca.certificate], bundleSource: 'ca' }, Date.now());
+    return buildIdentity(
+      {
+        provider: 'files',
+        chain: leaf.cert ? [leaf.cert] : parseCertificates(leaf.certPem, 'x'),
+        key: parsePrivateKey(leaf.keyPem as string, 'k'),
+        bundle: [ca.certificate],
+        bundleSource: 'ca',
+      },
+      Date.now(),
+    );
   };
   const sources: ManualSource[] = [];
   for (let i = 0; i < N; i++) sources.push(new ManualSource(await mint(i)));
@@ -81,7 +95,12 @@ async function main(): Promise<void> {
   // Rotation under load: a new certificate for the access point (files, renamed into place) and
   // for every executor; count lost heartbeats and executors that went offline.
   const disconnectsBefore = await metric(admin, 'ah_disconnects_total').catch(() => 0);
-  const nextServer = await ca.issue({ commonName: 'access-point', uris: ['spiffe://example.org/ah/serve'], dns: ['localhost'], ips: ['127.0.0.1'] });
+  const nextServer = await ca.issue({
+    commonName: 'access-point',
+    uris: ['spiffe://example.org/ah/serve'],
+    dns: ['localhost'],
+    ips: ['127.0.0.1'],
+  });
   writeFileSync(`${files.key}.tmp`, nextServer.keyPem as string, { mode: 0o600 });
   writeFileSync(`${files.cert}.tmp`, nextServer.certPem);
   renameSync(`${files.key}.tmp`, files.key);
@@ -91,7 +110,8 @@ async function main(): Promise<void> {
   for (let i = 0; i < N; i++) fresh.push(await mint(i));
   const rotations = await metric(admin, 'ah_enrollments_total');
   sources.forEach((source, i) => source.rotate(fresh[i] as Identity));
-  while ((await metric(admin, 'ah_enrollments_total')) < rotations + N && performance.now() - rotateStart < 300_000) await new Promise((r) => setTimeout(r, 200));
+  while ((await metric(admin, 'ah_enrollments_total')) < rotations + N && performance.now() - rotateStart < 300_000)
+    await new Promise((r) => setTimeout(r, 200));
   const rotateSeconds = (performance.now() - rotateStart) / 1000;
   await new Promise((r) => setTimeout(r, 6_000));
   const lost = enrollers.reduce((sum, e) => sum + e.heartbeatStats().lost, 0);
@@ -104,15 +124,40 @@ async function main(): Promise<void> {
   ({ proc, admin } = await startAccessPoint(port, path.join(dir, 'ap'), files));
   const stormSeconds = await waitConnected(admin, N, 600_000);
 
-  console.log(`fleet benchmark, N=${N}, node ${process.version}, ${os.cpus().length} cores (swarm and access point share them)`);
+  console.log(
+    `fleet benchmark, N=${N}, node ${process.version}, ${os.cpus().length} cores (swarm and access point share them)`,
+  );
   console.log(`  minting ${N} identities                 ${mintSeconds.toFixed(1)} s`);
   console.log(`  enrollment of all N, started at once      ${enrollSeconds.toFixed(1)} s = ${rate.toFixed(0)}/s`);
   console.log(`  access point RSS before swarm            ${(before.rssBytes / 1048576).toFixed(0)} MiB`);
-  console.log(`  access point RSS with N online           ${(steadyEnd.rssBytes / 1048576).toFixed(0)} MiB = ${perExecutorKb.toFixed(1)} KiB per executor`);
-  console.log(`  access point CPU, steady heartbeats (5 s) ${cpuPercent.toFixed(1)} % of one core (${(N / 5).toFixed(0)} heartbeats/s)`);
-  console.log(`  rotation of AP + all N executor certs     ${rotateSeconds.toFixed(1)} s (incl. minting), ${lost} heartbeats lost, ${offline} executors offline`);
-  console.log(`  reconnect storm after SIGKILL + restart  ${stormSeconds.toFixed(1)} s (N / enrollment rate = ${(N / rate).toFixed(1)} s, ratio ${(stormSeconds / (N / rate)).toFixed(2)})`);
-  console.log(JSON.stringify({ N, rotateSeconds, lost, offline, mintSeconds, enrollSeconds, rate, rssBeforeMiB: before.rssBytes / 1048576, rssAfterMiB: steadyEnd.rssBytes / 1048576, perExecutorKb, cpuPercent, stormSeconds }));
+  console.log(
+    `  access point RSS with N online           ${(steadyEnd.rssBytes / 1048576).toFixed(0)} MiB = ${perExecutorKb.toFixed(1)} KiB per executor`,
+  );
+  console.log(
+    `  access point CPU, steady heartbeats (5 s) ${cpuPercent.toFixed(1)} % of one core (${(N / 5).toFixed(0)} heartbeats/s)`,
+  );
+  console.log(
+    `  rotation of AP + all N executor certs     ${rotateSeconds.toFixed(1)} s (incl. minting), ${lost} heartbeats lost, ${offline} executors offline`,
+  );
+  console.log(
+    `  reconnect storm after SIGKILL + restart  ${stormSeconds.toFixed(1)} s (N / enrollment rate = ${(N / rate).toFixed(1)} s, ratio ${(stormSeconds / (N / rate)).toFixed(2)})`,
+  );
+  console.log(
+    JSON.stringify({
+      N,
+      rotateSeconds,
+      lost,
+      offline,
+      mintSeconds,
+      enrollSeconds,
+      rate,
+      rssBeforeMiB: before.rssBytes / 1048576,
+      rssAfterMiB: steadyEnd.rssBytes / 1048576,
+      perExecutorKb,
+      cpuPercent,
+      stormSeconds,
+    }),
+  );
   await Promise.all(enrollers.map((e) => e.stop('bench done')));
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));

@@ -44,13 +44,43 @@ function waitFor(proc: ReturnType<typeof spawn>, pattern: RegExp): Promise<strin
 }
 
 async function main(): Promise<void> {
-  const ap = spawn(process.execPath, [ah, 'agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', 'off', '--state-dir', path.join(dir, 'ap')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ap = spawn(
+    process.execPath,
+    [
+      ah,
+      'agent',
+      'access-point',
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      'off',
+      '--state-dir',
+      path.join(dir, 'ap'),
+    ],
+    { env, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   const port = /address=127\.0\.0\.1:(\d+)/.exec(await waitFor(ap, /address=127\.0\.0\.1:\d+/))?.[1];
-  const exec = spawn(process.execPath, [ah, 'agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--name', 'idle', '--state-dir', path.join(dir, 'exec')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const exec = spawn(
+    process.execPath,
+    [
+      ah,
+      'agent',
+      'enroll',
+      '--remote-server',
+      `https://127.0.0.1:${port}`,
+      '--name',
+      'idle',
+      '--state-dir',
+      path.join(dir, 'exec'),
+    ],
+    { env, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   await waitFor(exec, /info: enrolled/);
 
   const bare = Array.from({ length: runs }, () => timeCommand(['-e', '0']));
-  const status = Array.from({ length: runs }, () => timeCommand([ah, 'agent', 'status', '--state-dir', path.join(dir, 'exec')]));
+  const status = Array.from({ length: runs }, () =>
+    timeCommand([ah, 'agent', 'status', '--state-dir', path.join(dir, 'exec')]),
+  );
   const help = Array.from({ length: runs }, () => timeCommand([ah, '--version']));
 
   await new Promise((r) => setTimeout(r, 2_000));
@@ -62,12 +92,26 @@ async function main(): Promise<void> {
 
   console.log(`footprint, node ${process.version}, ${runs} runs each (median wall time)`);
   console.log(`  node -e 0 (baseline)       ${median(bare).toFixed(0)} ms`);
-  console.log(`  ah --version               ${median(help).toFixed(0)} ms   ratio ${(median(help) / median(bare)).toFixed(2)}`);
-  console.log(`  ah agent status            ${median(status).toFixed(0)} ms   ratio ${(median(status) / median(bare)).toFixed(2)}`);
+  console.log(
+    `  ah --version               ${median(help).toFixed(0)} ms   ratio ${(median(help) / median(bare)).toFixed(2)}`,
+  );
+  console.log(
+    `  ah agent status            ${median(status).toFixed(0)} ms   ratio ${(median(status) / median(bare)).toFixed(2)}`,
+  );
   console.log(`idle executor (heartbeat 5 s) over ${idleSeconds} s`);
   console.log(`  RSS                        ${b.rssMiB.toFixed(0)} MiB`);
-  console.log(`  CPU                        ${(((b.cpuSeconds - a.cpuSeconds) / idleSeconds) * 100).toFixed(2)} % of one core`);
-  console.log(JSON.stringify({ bareMs: median(bare), versionMs: median(help), statusMs: median(status), idleRssMiB: b.rssMiB, idleCpuPercent: ((b.cpuSeconds - a.cpuSeconds) / idleSeconds) * 100 }));
+  console.log(
+    `  CPU                        ${(((b.cpuSeconds - a.cpuSeconds) / idleSeconds) * 100).toFixed(2)} % of one core`,
+  );
+  console.log(
+    JSON.stringify({
+      bareMs: median(bare),
+      versionMs: median(help),
+      statusMs: median(status),
+      idleRssMiB: b.rssMiB,
+      idleCpuPercent: ((b.cpuSeconds - a.cpuSeconds) / idleSeconds) * 100,
+    }),
+  );
 }
 
 main()

@@ -33,7 +33,24 @@ interface Round {
 function sTime(port: number, serverPid: number, files: Record<string, string>): Round {
   const started = performance.now();
   const cpuBefore = procStats(serverPid).cpuSeconds;
-  const out = spawnSync('openssl', ['s_time', '-connect', `127.0.0.1:${port}`, '-new', '-time', String(seconds), '-CAfile', files.ca as string, '-cert', files.cert as string, '-key', files.key as string], { encoding: 'utf8', timeout: (seconds + 30) * 1000 }).stdout;
+  const out = spawnSync(
+    'openssl',
+    [
+      's_time',
+      '-connect',
+      `127.0.0.1:${port}`,
+      '-new',
+      '-time',
+      String(seconds),
+      '-CAfile',
+      files.ca as string,
+      '-cert',
+      files.cert as string,
+      '-key',
+      files.key as string,
+    ],
+    { encoding: 'utf8', timeout: (seconds + 30) * 1000 },
+  ).stdout;
   const cpu = procStats(serverPid).cpuSeconds - cpuBefore;
   const wall = (performance.now() - started) / 1000;
   const m = /(\d+) connections in/.exec(out);
@@ -71,7 +88,10 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
 }
 
 async function enrollRate(port: number, concurrency: number, files: Record<string, string>): Promise<number> {
-  const identity = await loadFilesIdentity({ cert: files.cert as string, key: files.key as string, ca: [files.ca as string] }, Date.now());
+  const identity = await loadFilesIdentity(
+    { cert: files.cert as string, key: files.key as string, ca: [files.ca as string] },
+    Date.now(),
+  );
   let done = 0;
   const end = Date.now() + seconds * 1000;
   await Promise.all(
@@ -102,16 +122,72 @@ async function main(): Promise<void> {
     writeFileSync(p, text, { mode: 0o600 });
     return p;
   };
-  const server = await ca.issue({ commonName: 'access-point', uris: ['spiffe://example.org/ah/serve'], dns: ['localhost'], ips: ['127.0.0.1'] });
+  const server = await ca.issue({
+    commonName: 'access-point',
+    uris: ['spiffe://example.org/ah/serve'],
+    dns: ['localhost'],
+    ips: ['127.0.0.1'],
+  });
   const client = await ca.issue({ commonName: 'bench', uris: ['spiffe://example.org/ah/agent/bench'] });
   const caFile = write('ca.pem', ca.certPem);
-  const serverFiles = { cert: write('server.pem', server.certPem), key: write('server-key.pem', server.keyPem as string), ca: caFile };
-  const clientFiles = { cert: write('client.pem', client.certPem), key: write('client-key.pem', client.keyPem as string), ca: caFile };
+  const serverFiles = {
+    cert: write('server.pem', server.certPem),
+    key: write('server-key.pem', server.keyPem as string),
+    ca: caFile,
+  };
+  const clientFiles = {
+    cert: write('client.pem', client.certPem),
+    key: write('client-key.pem', client.keyPem as string),
+    ca: caFile,
+  };
 
   const sPort = await freePort();
-  const sServer = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${sPort}`, '-cert', serverFiles.cert, '-key', serverFiles.key, '-CAfile', caFile, '-Verify', '1', '-naccept', '1000000', '-quiet'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const sServer = spawn(
+    'openssl',
+    [
+      's_server',
+      '-accept',
+      `127.0.0.1:${sPort}`,
+      '-cert',
+      serverFiles.cert,
+      '-key',
+      serverFiles.key,
+      '-CAfile',
+      caFile,
+      '-Verify',
+      '1',
+      '-naccept',
+      '1000000',
+      '-quiet',
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
   await new Promise((r) => setTimeout(r, 500));
-  const apProc = spawn(process.execPath, [ah, 'agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', 'off', '--state-dir', path.join(dir, 'ap'), '--handshake-rate', '100000', '--identity', 'files', '--cert', serverFiles.cert, '--key', serverFiles.key, '--ca', caFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const apProc = spawn(
+    process.execPath,
+    [
+      ah,
+      'agent',
+      'access-point',
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      'off',
+      '--state-dir',
+      path.join(dir, 'ap'),
+      '--handshake-rate',
+      '100000',
+      '--identity',
+      'files',
+      '--cert',
+      serverFiles.cert,
+      '--key',
+      serverFiles.key,
+      '--ca',
+      caFile,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const listening = await waitForLine(apProc, /address=127\.0\.0\.1:(\d+)/);
   const apPort = Number(/:(\d+)$/.exec(listening)?.[1]);
 
@@ -130,7 +206,10 @@ async function main(): Promise<void> {
     rounds.bare.push(sTime(nodePort, nodeProc.pid as number, clientFiles));
     rounds.ap.push(sTime(apPort, apProc.pid as number, clientFiles));
   }
-  const summary = (rs: Round[]): Round => ({ rate: median(rs.map((x) => x.rate)), cpuMicros: median(rs.map((x) => x.cpuMicros)) });
+  const summary = (rs: Round[]): Round => ({
+    rate: median(rs.map((x) => x.rate)),
+    cpuMicros: median(rs.map((x) => x.cpuMicros)),
+  });
   const baseline = summary(rounds.sServer);
   const bareNode = summary(rounds.bare);
   const ours = summary(rounds.ap);
@@ -141,15 +220,29 @@ async function main(): Promise<void> {
   apProc.kill('SIGTERM');
   const line = (label: string, x: Round): string =>
     `  ${label.padEnd(40)} ${x.rate.toFixed(0).padStart(4)}/s  ratio ${(x.rate / baseline.rate).toFixed(2)}   ${x.cpuMicros.toFixed(0).padStart(5)} us server CPU/handshake  capacity ratio ${(baseline.cpuMicros / x.cpuMicros).toFixed(2)}`;
-  console.log(`mTLS handshakes, openssl s_time -new, ${ROUNDS} interleaved rounds of ${seconds} s (medians), node ${process.version}, ${os.cpus().length} cores`);
+  console.log(
+    `mTLS handshakes, openssl s_time -new, ${ROUNDS} interleaved rounds of ${seconds} s (medians), node ${process.version}, ${os.cpus().length} cores`,
+  );
   console.log(line('openssl s_server -Verify 1 (baseline)', baseline));
   console.log(line('bare node tls server, same options', bareNode));
   console.log(line('ah access point', ours));
-  console.log(`  access point vs bare node: rate ${(ours.rate / bareNode.rate).toFixed(2)}, capacity ${(bareNode.cpuMicros / ours.cpuMicros).toFixed(2)}`);
+  console.log(
+    `  access point vs bare node: rate ${(ours.rate / bareNode.rate).toFixed(2)}, capacity ${(bareNode.cpuMicros / ours.cpuMicros).toFixed(2)}`,
+  );
   console.log(`full enrollments (TLS + Connect + Hello/Welcome), our client, ${seconds} s each`);
   console.log(`  concurrency 1                          ${c1.toFixed(0)}/s`);
   console.log(`  concurrency 8                          ${c8.toFixed(0)}/s`);
-  console.log(JSON.stringify({ baseline, bareNode, ours, rateRatio: ours.rate / baseline.rate, capacityRatio: baseline.cpuMicros / ours.cpuMicros, enroll1: c1, enroll8: c8 }));
+  console.log(
+    JSON.stringify({
+      baseline,
+      bareNode,
+      ours,
+      rateRatio: ours.rate / baseline.rate,
+      capacityRatio: baseline.cpuMicros / ours.cpuMicros,
+      enroll1: c1,
+      enroll8: c8,
+    }),
+  );
 }
 
 main()

@@ -99,7 +99,8 @@ class SimulatedExecutor {
       stats.lost += seq - acked;
       if (!stopping) {
         stats.failures += 1;
-        if (Object.keys(stats.reasons).length < 20 || reason in stats.reasons) stats.reasons[reason] = (stats.reasons[reason] ?? 0) + 1;
+        if (Object.keys(stats.reasons).length < 20 || reason in stats.reasons)
+          stats.reasons[reason] = (stats.reasons[reason] ?? 0) + 1;
       }
       session.destroy();
       if (ackedHere >= 3) this.backoff.reset();
@@ -109,7 +110,12 @@ class SimulatedExecutor {
     const connectTimer = setTimeout(() => end('connect timeout'), 30_000);
     session.on('error', (e: Error) => end(e.message));
     session.on('close', () => end('session closed'));
-    const stream = session.request({ ':method': 'POST', ':path': connect.path, 'content-type': 'application/grpc', te: 'trailers' });
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': connect.path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     stream.on('error', (e: Error) => end(e.message));
     stream.on('trailers', (t) => end(`grpc-status ${String(t['grpc-status'])}: ${String(t['grpc-message'] ?? '')}`));
     stream.on('close', () => end('stream closed'));
@@ -146,7 +152,16 @@ class SimulatedExecutor {
       }
     });
     stream.write(
-      frame({ body: 'hello', hello: { name: this.name, labels: { swarm: 'bench' }, version: 'bench', host: null, heartbeat_interval_ms: config.heartbeatMs } }),
+      frame({
+        body: 'hello',
+        hello: {
+          name: this.name,
+          labels: { swarm: 'bench' },
+          version: 'bench',
+          host: null,
+          heartbeat_interval_ms: config.heartbeatMs,
+        },
+      }),
     );
   }
 

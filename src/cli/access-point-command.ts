@@ -33,16 +33,22 @@ export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
 
 export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promise<number> {
   const listen = parseListenAddress(flags.fleetListen);
-  if (flags.executorSanUriPrefix !== undefined) parseSpiffeIdFlag(flags.executorSanUriPrefix.replace(/\/$/, ''), '--executor-san-uri-prefix');
+  if (flags.executorSanUriPrefix !== undefined)
+    parseSpiffeIdFlag(flags.executorSanUriPrefix.replace(/\/$/, ''), '--executor-san-uri-prefix');
   const identityFlags = parseIdentityFlags(flags, io.env);
   const count = (value: string, flag: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new AhError('USAGE', { reason: `invalid ${flag} "${value}": expected a whole number of at least 1` });
+    if (!Number.isInteger(n) || n < 1)
+      throw new AhError('USAGE', { reason: `invalid ${flag} "${value}": expected a whole number of at least 1` });
     return n;
   };
   const maxExecutors = count(flags.maxExecutors, '--max-executors');
   const rate = count(flags.handshakeRate, '--handshake-rate');
-  const budget = fitConnections(count(flags.maxConnections, '--max-connections'), flags.maxConnectionsGiven === true, openFileLimit());
+  const budget = fitConnections(
+    count(flags.maxConnections, '--max-connections'),
+    flags.maxConnectionsGiven === true,
+    openFileLimit(),
+  );
   const limits = {
     ...DEFAULT_CONNECTION_LIMITS,
     maxConnections: budget.maxConnections,
@@ -54,7 +60,9 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
   const admin = flags.adminListen === 'off' ? undefined : parseListenAddress(flags.adminListen, '--admin-listen');
   if (admin && !isLoopbackHost(admin.host)) {
     // Allowed (an operator may front it with a firewall), but it is unauthenticated: say so.
-    io.err(`warning: --admin-listen ${flags.adminListen} is not loopback; anyone who reaches it can read health and metrics`);
+    io.err(
+      `warning: --admin-listen ${flags.adminListen} is not loopback; anyone who reaches it can read health and metrics`,
+    );
   }
 
   const logger = loggerFromFlags(flags, io.env);
@@ -68,8 +76,18 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
         ? undefined
         : flags.controlSocket === undefined
           ? path.join(stateDir, CONTROL_SOCKET_FILE)
-          : path.join(await checkTrustedDirectory(path.dirname(path.resolve(flags.controlSocket))), path.basename(flags.controlSocket));
-    const identitySource = await startIdentitySource(identityFlags, { role: 'access-point', name: 'access-point', host: listen.host, io, clock, logger });
+          : path.join(
+              await checkTrustedDirectory(path.dirname(path.resolve(flags.controlSocket))),
+              path.basename(flags.controlSocket),
+            );
+    const identitySource = await startIdentitySource(identityFlags, {
+      role: 'access-point',
+      name: 'access-point',
+      host: listen.host,
+      io,
+      clock,
+      logger,
+    });
     const accessPoint = new AccessPoint({
       host: listen.host,
       port: listen.port,

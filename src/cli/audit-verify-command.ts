@@ -7,7 +7,14 @@ import path from 'node:path';
 import { AhError } from '../core/errors.js';
 import { readFileNoFollowIfExists } from '../core/no-follow.js';
 import { readTail, verifyAuditLog, type AuditEntry, type LogTail } from '../fleet/audit-chain.js';
-import { compareWithHead, FileAuditHeadStore, HEAD_MISMATCH_KINDS, MISMATCH_TEXT, type AuditHead, type HeadMismatchKind } from '../fleet/audit-head.js';
+import {
+  compareWithHead,
+  FileAuditHeadStore,
+  HEAD_MISMATCH_KINDS,
+  MISMATCH_TEXT,
+  type AuditHead,
+  type HeadMismatchKind,
+} from '../fleet/audit-head.js';
 import { AUDIT_FILE } from '../fleet/audit-log.js';
 import type { CliIo } from './io.js';
 
@@ -28,7 +35,9 @@ interface Report {
 function parseExpectHead(value: string): { seq: number; hash: string } {
   const m = /^(\d+):([0-9a-f]{64})$/.exec(value.trim());
   if (!m || Number(m[1]) < 1) {
-    throw new AhError('USAGE', { reason: `invalid --expect-head "${value}": expected <seq>:<sha256 hex>, the seq and hash of an 'audit chain head' log line` });
+    throw new AhError('USAGE', {
+      reason: `invalid --expect-head "${value}": expected <seq>:<sha256 hex>, the seq and hash of an 'audit chain head' log line`,
+    });
   }
   return { seq: Number(m[1]), hash: m[2] as string };
 }
@@ -37,12 +46,14 @@ function parseAcceptGap(values: string[]): Set<number> {
   return new Set(
     values.map((v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new AhError('USAGE', { reason: `invalid --accept-gap "${v}": expected the sequence number of a gap entry` });
+      if (!Number.isInteger(n) || n < 1)
+        throw new AhError('USAGE', {
+          reason: `invalid --accept-gap "${v}": expected the sequence number of a gap entry`,
+        });
       return n;
     }),
   );
 }
-
 
 const short = (hash: unknown): string => (typeof hash === 'string' ? hash : 'none');
 
@@ -56,11 +67,20 @@ function checkHead(tail: LogTail, head: AuditHead, where: string, report: Report
     return;
   }
   if (m.kind === 'truncated') {
-    report.errors.push(`error: audit log is shorter than its head record: ${ends}, the head record names entry ${head.seq}`, `detail: ${recorded}; the lines after entry ${tail.last?.seq ?? 0} were removed`);
+    report.errors.push(
+      `error: audit log is shorter than its head record: ${ends}, the head record names entry ${head.seq}`,
+      `detail: ${recorded}; the lines after entry ${tail.last?.seq ?? 0} were removed`,
+    );
   } else if (m.foundHash === null) {
-    report.errors.push(`error: audit log was rewritten: it has no entry ${head.seq}, which its head record names`, `detail: ${recorded}; ${ends}`);
+    report.errors.push(
+      `error: audit log was rewritten: it has no entry ${head.seq}, which its head record names`,
+      `detail: ${recorded}; ${ends}`,
+    );
   } else {
-    report.errors.push(`error: audit log was rewritten: entry ${head.seq} is not the one its head record names`, `detail: ${recorded}; the log's entry ${head.seq} hashes to ${short(m.foundHash)}`);
+    report.errors.push(
+      `error: audit log was rewritten: entry ${head.seq} is not the one its head record names`,
+      `detail: ${recorded}; the log's entry ${head.seq} hashes to ${short(m.foundHash)}`,
+    );
   }
 }
 
@@ -68,9 +88,13 @@ function checkHead(tail: LogTail, head: AuditHead, where: string, report: Report
 function checkExpected(tail: LogTail, expected: { seq: number; hash: string }, report: Report): void {
   const entry = tail.find(expected.seq);
   if (!entry) {
-    report.errors.push(`error: audit log does not hold the expected head: no entry ${expected.seq} (${tail.last ? `it ends at entry ${tail.last.seq}` : 'it holds no entries'})`);
+    report.errors.push(
+      `error: audit log does not hold the expected head: no entry ${expected.seq} (${tail.last ? `it ends at entry ${tail.last.seq}` : 'it holds no entries'})`,
+    );
   } else if (entry.hash !== expected.hash) {
-    report.errors.push(`error: audit log does not hold the expected head: entry ${expected.seq} has hash ${entry.hash}, expected ${expected.hash}`);
+    report.errors.push(
+      `error: audit log does not hold the expected head: entry ${expected.seq} has hash ${entry.hash}, expected ${expected.hash}`,
+    );
   } else report.notes.push(`expected head: entry ${expected.seq} found with hash ${expected.hash}`);
 }
 
@@ -79,14 +103,26 @@ function checkGaps(gaps: Array<{ line: number; entry: AuditEntry }>, accepted: S
   for (const { line, entry } of gaps) {
     const kind = entry.kind as string | undefined;
     if (kind === 'dropped' || (kind === undefined && typeof entry.dropped === 'number')) {
-      report.warnings.push(`warning: line ${line}: ${String(entry.dropped)} events were not recorded (${String(entry.reason ?? 'audit log could not be written')}, ${entry.time})`);
+      report.warnings.push(
+        `warning: line ${line}: ${String(entry.dropped)} events were not recorded (${String(entry.reason ?? 'audit log could not be written')}, ${entry.time})`,
+      );
       continue;
     }
-    const what = HEAD_MISMATCH_KINDS.includes(kind as HeadMismatchKind) ? MISMATCH_TEXT[kind as HeadMismatchKind] : String(entry.reason ?? 'unknown gap');
+    const what = HEAD_MISMATCH_KINDS.includes(kind as HeadMismatchKind)
+      ? MISMATCH_TEXT[kind as HeadMismatchKind]
+      : String(entry.reason ?? 'unknown gap');
     const facts = [
-      entry.expected_seq !== undefined ? `expected entry ${String(entry.expected_seq)} with hash ${short(entry.expected_hash)}` : undefined,
-      entry.found_hash !== undefined ? `found ${entry.found_hash === null ? 'no such entry' : `hash ${short(entry.found_hash)}`}` : undefined,
-      entry.last_seq !== undefined ? `the log then ended at entry ${String(entry.last_seq)}` : entry.kind === 'missing' ? 'the log was gone' : undefined,
+      entry.expected_seq !== undefined
+        ? `expected entry ${String(entry.expected_seq)} with hash ${short(entry.expected_hash)}`
+        : undefined,
+      entry.found_hash !== undefined
+        ? `found ${entry.found_hash === null ? 'no such entry' : `hash ${short(entry.found_hash)}`}`
+        : undefined,
+      entry.last_seq !== undefined
+        ? `the log then ended at entry ${String(entry.last_seq)}`
+        : entry.kind === 'missing'
+          ? 'the log was gone'
+          : undefined,
       entry.head_problem !== undefined ? `head record: ${String(entry.head_problem)}` : undefined,
     ].filter(Boolean);
     const headline = `line ${line} records tampering the access point found ${entry.detected === 'running' ? 'while running' : 'at start-up'} (${entry.time}): ${what}`;
@@ -109,18 +145,30 @@ export async function runAuditVerify(flags: AuditVerifyFlags, io: CliIo): Promis
     if (recorded.state !== 'recorded') throw new AhError('FILE_NOT_FOUND', { path: file });
     const { head } = recorded;
     io.err(`error: audit log is missing: ${file}`);
-    io.err(`detail: its head record (${headStore.location}, written ${head.time}) names entry ${head.seq} with hash ${head.hash}`);
+    io.err(
+      `detail: its head record (${headStore.location}, written ${head.time}) names entry ${head.seq} with hash ${head.hash}`,
+    );
     return 1;
   }
   const report: Report = { errors: [], warnings: [], notes: [] };
   const verdict = verifyAuditLog(text);
   if (verdict.brokenAt !== undefined) {
-    report.errors.push(`error: audit log tampered at line ${verdict.brokenAt}: ${verdict.reason}`, `detail: ${verdict.entries} entries before it verify; ${file}`);
+    report.errors.push(
+      `error: audit log tampered at line ${verdict.brokenAt}: ${verdict.reason}`,
+      `detail: ${verdict.entries} entries before it verify; ${file}`,
+    );
   }
   const tail = readTail(text);
   if (recorded.state === 'recorded') checkHead(tail, recorded.head, headStore.location, report);
-  else if (recorded.state === 'unreadable') report.errors.push(`error: audit head record unreadable: ${recorded.reason}`, `detail: ${headStore.location}; without it a cut log cannot be told from a whole one`);
-  else report.warnings.push(`warning: no head record at ${headStore.location}: lines cut from the end of the log cannot be detected`);
+  else if (recorded.state === 'unreadable')
+    report.errors.push(
+      `error: audit head record unreadable: ${recorded.reason}`,
+      `detail: ${headStore.location}; without it a cut log cannot be told from a whole one`,
+    );
+  else
+    report.warnings.push(
+      `warning: no head record at ${headStore.location}: lines cut from the end of the log cannot be detected`,
+    );
   if (expected) checkExpected(tail, expected, report);
   checkGaps(verdict.gaps, accepted, report);
   for (const line of report.errors) io.err(line);

@@ -27,7 +27,12 @@ function unreachable(socketPath: string, e: NodeJS.ErrnoException): AhError {
   return new AhError('CONTROL_SOCKET_UNREACHABLE', { path: socketPath, reason }, { cause: e });
 }
 
-export function controlRequest(socketPath: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+export function controlRequest(
+  socketPath: string,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -36,7 +41,12 @@ export function controlRequest(socketPath: string, method: string, urlPath: stri
         method,
         path: urlPath,
         // The host is not looked at over a unix socket; it only has to be a valid header.
-        headers: { host: 'ah-control', ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) },
+        headers: {
+          host: 'ah-control',
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+        },
         timeout: TIMEOUT_MS,
       },
       (res) => {
@@ -61,7 +71,9 @@ export function controlRequest(socketPath: string, method: string, urlPath: stri
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000}s`)));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(e.code ? unreachable(socketPath, e) : new AhError('CONNECTION_LOST', { reason: errorText(e) })));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code ? unreachable(socketPath, e) : new AhError('CONNECTION_LOST', { reason: errorText(e) })),
+    );
     req.end(payload);
   });
 }

@@ -30,12 +30,20 @@ export function fitConnections(requested: number, explicit: boolean, limit: numb
   const fits = limit - DESCRIPTOR_RESERVE;
   const fix = `raise the open file limit (LimitNOFILE= in the systemd unit, ulimit -n) to at least ${requested + DESCRIPTOR_RESERVE}`;
   if (fits < MIN_CONNECTIONS) {
-    throw new AhError('USAGE', { reason: `the open file limit (${limit}) is too low for an access point: ${DESCRIPTOR_RESERVE} descriptors are kept for state, audit and admin, leaving ${Math.max(0, fits)} for connections` }, { hint: fix });
+    throw new AhError(
+      'USAGE',
+      {
+        reason: `the open file limit (${limit}) is too low for an access point: ${DESCRIPTOR_RESERVE} descriptors are kept for state, audit and admin, leaving ${Math.max(0, fits)} for connections`,
+      },
+      { hint: fix },
+    );
   }
   if (explicit) {
     throw new AhError(
       'USAGE',
-      { reason: `invalid --max-connections "${requested}": the open file limit is ${limit}, and ${DESCRIPTOR_RESERVE} descriptors are kept for state, audit and admin, so at most ${fits} connections fit` },
+      {
+        reason: `invalid --max-connections "${requested}": the open file limit is ${limit}, and ${DESCRIPTOR_RESERVE} descriptors are kept for state, audit and admin, so at most ${fits} connections fit`,
+      },
       { hint: `${fix}, or lower --max-connections` },
     );
   }

@@ -102,8 +102,21 @@ async function checkStateDirectory(dir: string): Promise<string> {
 
 /** Whether any identity flag was given: without one, the identity is only the dev default. */
 function identityConfigured(flags: DoctorFlags): boolean {
-  const given = [flags.identity, flags.cert, flags.key, flags.certFile, flags.keyFile, flags.spiffeSocket, flags.spiffeHint, flags.spiffeId, flags.vaultAddr, flags.vaultRole];
-  return given.some((v) => v !== undefined) || flags.ca.length > 0 || flags.caFile.length > 0 || flags.spiffeWait === true;
+  const given = [
+    flags.identity,
+    flags.cert,
+    flags.key,
+    flags.certFile,
+    flags.keyFile,
+    flags.spiffeSocket,
+    flags.spiffeHint,
+    flags.spiffeId,
+    flags.vaultAddr,
+    flags.vaultRole,
+  ];
+  return (
+    given.some((v) => v !== undefined) || flags.ca.length > 0 || flags.caFile.length > 0 || flags.spiffeWait === true
+  );
 }
 
 const ROLES = [
@@ -160,11 +173,15 @@ async function checkAgents(doctor: Doctor, dir: string, configured: boolean): Pr
   if (agents.length > 0) {
     await doctor.fail(
       name,
-      new AhError('NOT_RUNNING', {}, {
-        // Both labels start with a vowel: "an access point", "an executor".
-        detail: `${dir} holds the state of ${agents.map((a) => `an ${a.label}`).join(' and ')} that is not running`,
-        hint: `start it: ${agents.map((a) => `systemctl start ${a.unit}`).join(' or ')}, or the ah agent command line it ran with; then journalctl -u ${agents[0]?.unit} -e says how it went`,
-      }),
+      new AhError(
+        'NOT_RUNNING',
+        {},
+        {
+          // Both labels start with a vowel: "an access point", "an executor".
+          detail: `${dir} holds the state of ${agents.map((a) => `an ${a.label}`).join(' and ')} that is not running`,
+          hint: `start it: ${agents.map((a) => `systemctl start ${a.unit}`).join(' or ')}, or the ah agent command line it ran with; then journalctl -u ${agents[0]?.unit} -e says how it went`,
+        },
+      ),
     );
     return agents;
   }
@@ -174,10 +191,14 @@ async function checkAgents(doctor: Doctor, dir: string, configured: boolean): Pr
   }
   await doctor.fail(
     name,
-    new AhError('NOT_ENROLLED', { dir }, {
-      detail: 'nothing is configured (no identity flags) and no agent runs or ran with this state directory',
-      hint: `pass the --state-dir of the agent to check, or the identity flags the access point runs with (e.g. --identity files --cert ... --key ... --ca ...); for an executor: --remote-server https://<access point>:<port> with its identity flags`,
-    }),
+    new AhError(
+      'NOT_ENROLLED',
+      { dir },
+      {
+        detail: 'nothing is configured (no identity flags) and no agent runs or ran with this state directory',
+        hint: `pass the --state-dir of the agent to check, or the identity flags the access point runs with (e.g. --identity files --cert ... --key ... --ca ...); for an executor: --remote-server https://<access point>:<port> with its identity flags`,
+      },
+    ),
   );
   return undefined;
 }
@@ -190,10 +211,14 @@ function requireDevCa(dir: string): void {
   for (const file of ['ca.pem', 'ca-key.pem']) {
     const at = path.join(dir, file);
     if (!existsSync(at)) {
-      throw new AhError('FILE_NOT_FOUND', { path: at }, {
-        detail: 'no agent of this user has run with the dev identity yet (or AH_DEV_CA_DIR points elsewhere)',
-        hint: 'the first agent that runs with the dev identity makes the dev CA: start the access point (ah agent access-point --fleet-listen 127.0.0.1:4433), or pass --identity files|spiffe|vault',
-      });
+      throw new AhError(
+        'FILE_NOT_FOUND',
+        { path: at },
+        {
+          detail: 'no agent of this user has run with the dev identity yet (or AH_DEV_CA_DIR points elsewhere)',
+          hint: 'the first agent that runs with the dev identity makes the dev CA: start the access point (ah agent access-point --fleet-listen 127.0.0.1:4433), or pass --identity files|spiffe|vault',
+        },
+      );
     }
   }
 }
@@ -202,10 +227,14 @@ function checkKeyPermissions(file: string | undefined): string | void {
   if (!file) return;
   const mode = statSync(file).mode & 0o777;
   if (mode & 0o077) {
-    throw new AhError('USAGE', { reason: `private key ${file} is readable by group or others (mode ${mode.toString(8)})` }, {
-      hint: `chmod 600 ${file}`,
-      exit: 1,
-    });
+    throw new AhError(
+      'USAGE',
+      { reason: `private key ${file} is readable by group or others (mode ${mode.toString(8)})` },
+      {
+        hint: `chmod 600 ${file}`,
+        exit: 1,
+      },
+    );
   }
   return `${file} is mode ${mode.toString(8)}`;
 }
@@ -228,7 +257,11 @@ async function checkProvider(doctor: Doctor, parsed: ParsedIdentityFlags, host: 
     const v = parsed.flags.vault;
     return doctor.check('Vault reachable and unsealed', async () => {
       const caPem = v.caFile ? await fs.readFile(v.caFile, 'utf8') : undefined;
-      const health = await new VaultClient({ address: v.address, timeoutMs: v.timeoutMs, ...(caPem ? { caPem } : {}) }).health();
+      const health = await new VaultClient({
+        address: v.address,
+        timeoutMs: v.timeoutMs,
+        ...(caPem ? { caPem } : {}),
+      }).health();
       if (health.sealed) throw new AhError('VAULT_SEALED');
       return v.address;
     });
@@ -255,7 +288,10 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
     // judged by it (its flags are not written anywhere doctor could read them).
     const other = configured ? undefined : agents.find((a) => a.provider !== undefined && a.provider !== 'dev');
     if (other) {
-      doctor.skip('own identity (certificate dates, chain, key match)', `the ${other.label} uses the ${other.provider} identity: pass the identity flags it runs with to check it`);
+      doctor.skip(
+        'own identity (certificate dates, chain, key match)',
+        `the ${other.label} uses the ${other.provider} identity: pass the identity flags it runs with to check it`,
+      );
       await doctor.check('state directory owner and permissions', () => checkStateDirectory(flags.stateDir));
       return summary(doctor, io);
     }
@@ -289,10 +325,12 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
   } else {
     doctor.skip('own identity (certificate dates, chain, key match)', 'the identity provider is not reachable');
   }
-  if (parsed.flags.key) await doctor.check('private key file permissions', async () => checkKeyPermissions(parsed.flags.key));
+  if (parsed.flags.key)
+    await doctor.check('private key file permissions', async () => checkKeyPermissions(parsed.flags.key));
   if (identity && role === 'executor') {
     await doctor.check('certificate SAN (one URI SAN, a SPIFFE ID)', async () => {
-      if (!identity?.spiffeId) throw new AhError('SAN_MISMATCH', {}, { detail: 'the certificate has no single SPIFFE ID URI SAN' });
+      if (!identity?.spiffeId)
+        throw new AhError('SAN_MISMATCH', {}, { detail: 'the certificate has no single SPIFFE ID URI SAN' });
       return identity.spiffeId;
     });
   }
@@ -309,13 +347,16 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
     });
     const tcpOk =
       dnsOk &&
-      (await doctor.check(`TCP ${remote.url.replace('https://', '')}`, () => tcpConnect(remote.host, remote.port, timeoutMs)));
+      (await doctor.check(`TCP ${remote.url.replace('https://', '')}`, () =>
+        tcpConnect(remote.host, remote.port, timeoutMs),
+      ));
     if (!tcpOk) doctor.skip('TLS handshake and authorization', 'no TCP connection');
     else if (!identity) doctor.skip('TLS handshake and authorization', 'no own identity to present');
     else {
       let expected = flags.expectedServerId === undefined ? undefined : parseExpectedServerId(flags.expectedServerId);
       if (!expected && identity.provider === 'dev') expected = DEV_SERVER_ID;
-      if (!expected && identity.provider === 'spiffe' && identity.spiffeId) expected = `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/serve`;
+      if (!expected && identity.provider === 'spiffe' && identity.spiffeId)
+        expected = `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/serve`;
       const current = identity;
       let skew = 0;
       const accepted = await doctor.check('TLS handshake, server identity and authorization', async () => {
@@ -323,7 +364,14 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
           target: { host: remote.host, port: remote.port },
           identity: current,
           ...(expected ? { expectedServerId: expected } : {}),
-          hello: { name: flags.name ?? os.hostname(), labels: {}, version: AH_VERSION, host: hostFacts(), heartbeat_interval_ms: 0, probe: true },
+          hello: {
+            name: flags.name ?? os.hostname(),
+            labels: {},
+            version: AH_VERSION,
+            host: hostFacts(),
+            heartbeat_interval_ms: 0,
+            probe: true,
+          },
           connectTimeoutMs: timeoutMs,
           clock: systemClock,
           logger: silentLogger,
@@ -339,10 +387,14 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
       if (accepted) {
         await doctor.check('clock skew against the access point', async () => {
           if (Math.abs(skew) > 30_000) {
-            throw new AhError('CERT_NOT_VALID_NOW', {}, {
-              detail: `the access point clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'ahead' : 'behind'}`,
-              hint: 'sync time: sudo systemctl start systemd-timesyncd; timedatectl status',
-            });
+            throw new AhError(
+              'CERT_NOT_VALID_NOW',
+              {},
+              {
+                detail: `the access point clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'ahead' : 'behind'}`,
+                hint: 'sync time: sudo systemctl start systemd-timesyncd; timedatectl status',
+              },
+            );
           }
           return `${Math.round(skew)} ms`;
         });

@@ -40,7 +40,8 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   const identityFlags = parseIdentityFlags(flags, io.env);
   const labels = parseLabels(flags.label);
   const admin = flags.adminListen === undefined ? undefined : parseListenAddress(flags.adminListen, '--admin-listen');
-  let expectedServerId = flags.expectedServerId === undefined ? undefined : parseExpectedServerId(flags.expectedServerId);
+  let expectedServerId =
+    flags.expectedServerId === undefined ? undefined : parseExpectedServerId(flags.expectedServerId);
   // The dev access point is always spiffe://ah-dev.local/ah/serve: pin it unless told otherwise.
   if (resolveProvider(identityFlags.flags, remote.host) === 'dev') expectedServerId ??= DEV_SERVER_ID;
   const name = flags.name === undefined ? parseName(os.hostname(), 'host name (pass --name)') : parseName(flags.name);
@@ -48,13 +49,21 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   const clock = systemClock;
   const { lock, stateDir } = await prepareStateDir(flags.stateDir, 'executor');
   try {
-    const identitySource = await startIdentitySource(identityFlags, { role: 'executor', name, host: remote.host, io, clock, logger });
+    const identitySource = await startIdentitySource(identityFlags, {
+      role: 'executor',
+      name,
+      host: remote.host,
+      io,
+      clock,
+      logger,
+    });
     // In SPIFFE mode the access point is spiffe://<our trust domain>/ah/serve unless told otherwise;
     // the trust domain is known once the first SVID has come.
     const serverId =
       expectedServerId ??
       (identitySource.provider === 'spiffe'
-        ? (identity: Identity): string | undefined => (identity.spiffeId ? `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/serve` : undefined)
+        ? (identity: Identity): string | undefined =>
+            identity.spiffeId ? `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/serve` : undefined
         : undefined);
     let executorAdmin: ExecutorAdmin | undefined;
     const enroller: Enroller = new Enroller({

@@ -21,7 +21,8 @@ export interface ControlFlags {
 function socketOf(flags: ControlFlags): string {
   if (flags.admin !== undefined) {
     throw new AhError('USAGE', {
-      reason: '--admin is no longer supported: the fleet is operated through the control socket (--control-socket, default <state-dir>/control.sock)',
+      reason:
+        '--admin is no longer supported: the fleet is operated through the control socket (--control-socket, default <state-dir>/control.sock)',
     });
   }
   return controlSocketPath(flags);
@@ -64,14 +65,25 @@ export async function runExecutors(flags: ControlFlags, io: CliIo): Promise<numb
   );
   const header = ['NAME', 'ID', 'STATE', 'LAST SEEN', 'CERT EXPIRES'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  for (const row of [header, ...rows]) io.out(row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd());
+  for (const row of [header, ...rows])
+    io.out(
+      row
+        .map((cell, i) => cell.padEnd(widths[i] as number))
+        .join('  ')
+        .trimEnd(),
+    );
   return 0;
 }
 
 export async function runRevoke(id: string, flags: ControlFlags, io: CliIo): Promise<number> {
-  if (flags.reason !== undefined && flags.reason.length > MAX_REASON_LENGTH) throw new AhError('USAGE', { reason: `--reason is longer than ${MAX_REASON_LENGTH} characters` });
-  if (flags.reason !== undefined && hasControlCharacters(flags.reason)) throw new AhError('USAGE', { reason: '--reason contains control characters' });
-  const { status, body } = await controlRequest(socketOf(flags), 'POST', '/v1/revocations', { id, reason: flags.reason ?? 'revoked by operator' });
+  if (flags.reason !== undefined && flags.reason.length > MAX_REASON_LENGTH)
+    throw new AhError('USAGE', { reason: `--reason is longer than ${MAX_REASON_LENGTH} characters` });
+  if (flags.reason !== undefined && hasControlCharacters(flags.reason))
+    throw new AhError('USAGE', { reason: '--reason contains control characters' });
+  const { status, body } = await controlRequest(socketOf(flags), 'POST', '/v1/revocations', {
+    id,
+    reason: flags.reason ?? 'revoked by operator',
+  });
   if (status !== 200) throw fail(status, body);
   io.out(`revoked ${cell(id)} (${cell((body as { disconnected?: unknown }).disconnected)} connection(s) closed)`);
   return 0;

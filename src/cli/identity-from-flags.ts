@@ -21,7 +21,8 @@ export interface ParsedIdentityFlags {
 /** Validates the identity flags (usage errors, exit 2) before anything starts. */
 export function parseIdentityFlags(values: IdentityFlagValues, env: NodeJS.ProcessEnv): ParsedIdentityFlags {
   const pick = (a: string | undefined, b: string | undefined, name: string): string | undefined => {
-    if (a !== undefined && b !== undefined && a !== b) throw new AhError('USAGE', { reason: `--${name} and --${name}-file disagree; give one` });
+    if (a !== undefined && b !== undefined && a !== b)
+      throw new AhError('USAGE', { reason: `--${name} and --${name}-file disagree; give one` });
     return a ?? b;
   };
   const cert = pick(values.cert, values.certFile, 'cert');
@@ -31,7 +32,11 @@ export function parseIdentityFlags(values: IdentityFlagValues, env: NodeJS.Proce
   const threshold = parseThreshold(values.renewalThreshold, '--renewal-threshold');
   const devCertTtlMs = parseDurationFlag(values.devCertTtl, '--dev-cert-ttl', 10_000);
   for (const file of [cert, key, ...ca]) if (file !== undefined) requireReadableFile(file);
-  const spiffeFlagGiven = values.spiffeSocket !== undefined || values.spiffeHint !== undefined || values.spiffeId !== undefined || values.spiffeWait === true;
+  const spiffeFlagGiven =
+    values.spiffeSocket !== undefined ||
+    values.spiffeHint !== undefined ||
+    values.spiffeId !== undefined ||
+    values.spiffeWait === true;
   const spiffe =
     identity === 'spiffe' || (identity === undefined && spiffeFlagGiven)
       ? {
@@ -46,21 +51,29 @@ export function parseIdentityFlags(values: IdentityFlagValues, env: NodeJS.Proce
   let vault: VaultSettings | undefined;
   if (identity === 'vault' || (identity === undefined && vaultFlagGiven)) {
     if (!vaultAddress) throw new AhError('USAGE', { reason: '--identity vault needs --vault-addr (or VAULT_ADDR)' });
-    if (!values.vaultRole) throw new AhError('USAGE', { reason: '--identity vault needs --vault-role (the PKI role, e.g. executor)' });
+    if (!values.vaultRole)
+      throw new AhError('USAGE', { reason: '--identity vault needs --vault-role (the PKI role, e.g. executor)' });
     let url: URL;
     try {
       url = new URL(vaultAddress);
     } catch {
       throw new AhError('USAGE', { reason: `invalid --vault-addr "${vaultAddress}": expected https://host:8200` });
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AhError('USAGE', { reason: `invalid --vault-addr "${vaultAddress}": expected https://host:8200` });
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new AhError('USAGE', { reason: `invalid --vault-addr "${vaultAddress}": expected https://host:8200` });
     if (values.vaultIssueMode !== 'sign' && values.vaultIssueMode !== 'issue') {
-      throw new AhError('USAGE', { reason: `invalid --vault-issue-mode "${values.vaultIssueMode}": expected sign or issue` });
+      throw new AhError('USAGE', {
+        reason: `invalid --vault-issue-mode "${values.vaultIssueMode}": expected sign or issue`,
+      });
     }
     const caFile = values.vaultCacert ?? env.VAULT_CACERT;
-    for (const file of [caFile, values.vaultRoleIdFile, values.vaultSecretIdFile]) if (file !== undefined) requireReadableFile(file);
+    for (const file of [caFile, values.vaultRoleIdFile, values.vaultSecretIdFile])
+      if (file !== undefined) requireReadableFile(file);
     // Vault wants whole seconds: send what we parsed, not the operator's spelling (1.5h, 1500ms).
-    const ttl = values.vaultTtl === undefined ? undefined : `${Math.round(parseDurationFlag(values.vaultTtl, '--vault-ttl', 1_000) / 1000)}s`;
+    const ttl =
+      values.vaultTtl === undefined
+        ? undefined
+        : `${Math.round(parseDurationFlag(values.vaultTtl, '--vault-ttl', 1_000) / 1000)}s`;
     const mount = (flag: string, value: string): string => {
       const trimmed = value.replace(/^\/+|\/+$/g, '');
       if (!trimmed) throw new AhError('USAGE', { reason: `invalid ${flag} "${value}"` });
@@ -79,7 +92,9 @@ export function parseIdentityFlags(values: IdentityFlagValues, env: NodeJS.Proce
       ...(values.vaultSecretIdFile ? { secretIdFile: values.vaultSecretIdFile } : {}),
       mode: values.vaultIssueMode,
       timeoutMs: parseDurationFlag(values.vaultTimeout, '--vault-timeout', 100),
-      ...(values.vaultRenewalThreshold === undefined ? {} : { threshold: parseThreshold(values.vaultRenewalThreshold, '--vault-renewal-threshold') }),
+      ...(values.vaultRenewalThreshold === undefined
+        ? {}
+        : { threshold: parseThreshold(values.vaultRenewalThreshold, '--vault-renewal-threshold') }),
     };
   } else {
     const stray = (
@@ -95,13 +110,23 @@ export function parseIdentityFlags(values: IdentityFlagValues, env: NodeJS.Proce
         ['--vault-secret-id-file', values.vaultSecretIdFile],
       ] as const
     ).find(([, v]) => v !== undefined);
-    if (stray) throw new AhError('USAGE', { reason: `${stray[0]} belongs to --identity vault, not --identity ${identity ?? 'dev'}` });
+    if (stray)
+      throw new AhError('USAGE', {
+        reason: `${stray[0]} belongs to --identity vault, not --identity ${identity ?? 'dev'}`,
+      });
   }
   if (spiffeFlagGiven && identity !== undefined && identity !== 'spiffe') {
     throw new AhError('USAGE', { reason: `--spiffe-* flags belong to --identity spiffe, not --identity ${identity}` });
   }
   return {
-    flags: { ...(identity ? { identity } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), ca, ...spiffe, ...(vault ? { vault } : {}) },
+    flags: {
+      ...(identity ? { identity } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+      ca,
+      ...spiffe,
+      ...(vault ? { vault } : {}),
+    },
     policy: { ...DEFAULT_RENEWAL_POLICY, threshold },
     devCertTtlMs,
   };

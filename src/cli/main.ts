@@ -28,20 +28,45 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .command('access-point')
         .description('serve the fleet port: executors enroll here over mutual TLS')
         .option('--fleet-listen <host:port>', 'address of the fleet port', '0.0.0.0:4433')
-        .option('--executor-san-uri-prefix <prefix>', 'URI SAN prefix executors must have (default: spiffe://<trust domain>/ah/agent/)')
-        .option('--admin-listen <host:port>', "HTTP endpoint for /healthz, /readyz and /metrics (read-only); 'off' to disable", '127.0.0.1:4434')
-        .option('--control-socket <path>', "unix socket of the control API (executors, revoke, unrevoke), mode 0660; 'off' to disable (default: <state-dir>/control.sock)")
+        .option(
+          '--executor-san-uri-prefix <prefix>',
+          'URI SAN prefix executors must have (default: spiffe://<trust domain>/ah/agent/)',
+        )
+        .option(
+          '--admin-listen <host:port>',
+          "HTTP endpoint for /healthz, /readyz and /metrics (read-only); 'off' to disable",
+          '127.0.0.1:4434',
+        )
+        .option(
+          '--control-socket <path>',
+          "unix socket of the control API (executors, revoke, unrevoke), mode 0660; 'off' to disable (default: <state-dir>/control.sock)",
+        )
         .option('--max-executors <n>', 'enrolled executors at most', '10000')
         .option('--max-connections <n>', 'open connections at most (before TLS); must fit the open file limit', '20000')
-        .option('--max-connections-per-address <n>', 'open connections at most from one IPv4 address or IPv6 /64 (raise it behind a NAT)', '256')
-        .option('--handshake-rate <per-second>', 'new connections per second from one address (burst: twice that)', '100')
-        .option('--max-handshakes <n>', 'TLS handshakes at once; more connections wait their turn (reconnect storms)', '64')
+        .option(
+          '--max-connections-per-address <n>',
+          'open connections at most from one IPv4 address or IPv6 /64 (raise it behind a NAT)',
+          '256',
+        )
+        .option(
+          '--handshake-rate <per-second>',
+          'new connections per second from one address (burst: twice that)',
+          '100',
+        )
+        .option(
+          '--max-handshakes <n>',
+          'TLS handshakes at once; more connections wait their turn (reconnect storms)',
+          '64',
+        )
         .exitOverride(),
       'access-point',
     ),
   ).action((flags, command: Command) =>
     run(async () =>
-      (await import('./access-point-command.js')).runAccessPoint({ ...flags, maxConnectionsGiven: command.getOptionValueSource('maxConnections') !== 'default' }, io),
+      (await import('./access-point-command.js')).runAccessPoint(
+        { ...flags, maxConnectionsGiven: command.getOptionValueSource('maxConnections') !== 'default' },
+        io,
+      ),
     ),
   );
 
@@ -63,23 +88,38 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 
   const adminFlags = (c: Command): Command =>
     c
-      .option('--state-dir <dir>', "the access point's state directory (its control socket is there)", defaultStateDir())
+      .option(
+        '--state-dir <dir>',
+        "the access point's state directory (its control socket is there)",
+        defaultStateDir(),
+      )
       .option('--control-socket <path>', "the access point's control socket (default: <state-dir>/control.sock)")
       // Gone: the fleet is no longer operated over HTTP. Kept hidden to say so instead of "unknown option".
       .addOption(new Option('--admin <host:port>').hideHelp());
-  adminFlags(agent.command('executors').description('list the fleet: name, id, state, last seen, certificate expiry').option('--json', 'print JSON').exitOverride()).action((flags) =>
-    run(async () => (await import('./fleet-commands.js')).runExecutors(flags, io)),
-  );
-  adminFlags(agent.command('revoke').argument('<spiffe-id>').description('disconnect an executor now and refuse it from now on').option('--reason <text>', 'why (shown to the executor)').exitOverride()).action(
-    (id: string, flags) => run(async () => (await import('./fleet-commands.js')).runRevoke(id, flags, io)),
-  );
-  adminFlags(agent.command('unrevoke').argument('<spiffe-id>').description('let a revoked executor back in').exitOverride()).action((id: string, flags) =>
-    run(async () => (await import('./fleet-commands.js')).runUnrevoke(id, flags, io)),
-  );
+  adminFlags(
+    agent
+      .command('executors')
+      .description('list the fleet: name, id, state, last seen, certificate expiry')
+      .option('--json', 'print JSON')
+      .exitOverride(),
+  ).action((flags) => run(async () => (await import('./fleet-commands.js')).runExecutors(flags, io)));
+  adminFlags(
+    agent
+      .command('revoke')
+      .argument('<spiffe-id>')
+      .description('disconnect an executor now and refuse it from now on')
+      .option('--reason <text>', 'why (shown to the executor)')
+      .exitOverride(),
+  ).action((id: string, flags) => run(async () => (await import('./fleet-commands.js')).runRevoke(id, flags, io)));
+  adminFlags(
+    agent.command('unrevoke').argument('<spiffe-id>').description('let a revoked executor back in').exitOverride(),
+  ).action((id: string, flags) => run(async () => (await import('./fleet-commands.js')).runUnrevoke(id, flags, io)));
   addIdentityFlags(
     agent
       .command('doctor')
-      .description("run the troubleshooting guide's checks; with --remote-server as an executor, else as an access point")
+      .description(
+        "run the troubleshooting guide's checks; with --remote-server as an executor, else as an access point",
+      )
       .option('--remote-server <url>', 'check enrollment with this access point, https://host:4433')
       .option('--name <name>', 'executor name (dev identity)')
       .option('--expected-server-id <spiffe-id>', "the access point's SPIFFE ID")
@@ -89,12 +129,19 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   ).action((flags) => run(async () => (await import('./doctor-command.js')).runDoctor(flags, io)));
   agent
     .command('audit-verify')
-    .description("check the access point's audit log: the chain, its end against the recorded head, gap entries; exit 1 on any tampering")
+    .description(
+      "check the access point's audit log: the chain, its end against the recorded head, gap entries; exit 1 on any tampering",
+    )
     .option('--state-dir <dir>', "the access point's state directory", defaultStateDir())
     .option('--file <path>', 'audit log file (default: <state-dir>/audit.log)')
     .option('--head <path>', 'head record (default: next to the log file, audit-head.json for audit.log)')
     .option('--expect-head <seq:hash>', "also require this entry, e.g. from an 'audit chain head' line in the journal")
-    .option('--accept-gap <seq>', 'a tampering gap entry already investigated: warn about it instead of failing; repeatable', collect, [] as string[])
+    .option(
+      '--accept-gap <seq>',
+      'a tampering gap entry already investigated: warn about it instead of failing; repeatable',
+      collect,
+      [] as string[],
+    )
     .exitOverride()
     .action((flags) => run(async () => (await import('./audit-verify-command.js')).runAuditVerify(flags, io)));
 
@@ -128,7 +175,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return 0;
       // commander printed "error: ..." already; add the hint line every error carries.
       io.err("hint: see 'ah agent <command> --help'");
       return 2;

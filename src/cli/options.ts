@@ -103,7 +103,9 @@ export function parseSpiffeIdFlag(value: string, flag: string): string {
 export function parseExpectedServerId(value: string): string {
   const id = parseSpiffeIdFlag(value, '--expected-server-id');
   if (isExecutorId(id)) {
-    throw usage(`invalid --expected-server-id "${id}": it names an executor (${EXECUTOR_ID_PATH}...); the access point is spiffe://<trust domain>/ah/serve`);
+    throw usage(
+      `invalid --expected-server-id "${id}": it names an executor (${EXECUTOR_ID_PATH}...); the access point is spiffe://<trust domain>/ah/serve`,
+    );
   }
   return id;
 }

@@ -15,7 +15,12 @@ export function printError(io: CliIo, error: unknown): 1 | 2 {
   io.err(`hint: ${forDisplay(e.hint)}`);
   // A stack is only printed on request, for a developer; it is escaped line by line.
   if (!isAhError(error) && process.env.AH_DEBUG_STACK && error instanceof Error && error.stack) {
-    io.err(error.stack.split('\n').map((line) => forDisplay(line)).join('\n'));
+    io.err(
+      error.stack
+        .split('\n')
+        .map((line) => forDisplay(line))
+        .join('\n'),
+    );
   }
   return e.exitCode;
 }

@@ -38,7 +38,11 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     // An unreadable status file means we cannot vouch for the agent: unhealthy (1), not a usage error.
-    throw new AhError('STATE_DIR_UNUSABLE', { dir: path.dirname(file), reason: `${path.basename(file)}: ${(e as Error).message}` }, { exit: 1 });
+    throw new AhError(
+      'STATE_DIR_UNUSABLE',
+      { dir: path.dirname(file), reason: `${path.basename(file)}: ${(e as Error).message}` },
+      { exit: 1 },
+    );
   }
 }
 
@@ -56,7 +60,11 @@ export function judgeExecutor(s: ExecutorStatus, now: number, alive: (pid: numbe
   return { running, healthy: problems.length === 0, problems };
 }
 
-export function judgeAccessPoint(s: AccessPointStatus, now: number, alive: (pid: number) => boolean = processAlive): Verdict {
+export function judgeAccessPoint(
+  s: AccessPointStatus,
+  now: number,
+  alive: (pid: number) => boolean = processAlive,
+): Verdict {
   const running = s.state !== 'stopped' && alive(s.pid);
   const problems: string[] = [];
   if (!running) problems.push('agent is not running');
@@ -73,7 +81,9 @@ function ago(iso: string | null, now: number): string {
 function expiry(cert: CertificateFacts | undefined, now: number): string {
   if (!cert) return 'no certificate';
   const left = Date.parse(cert.notAfter) - now;
-  return left > 0 ? `${cert.notAfter} (in ${formatDuration(left)})` : `${cert.notAfter} (EXPIRED ${formatDuration(-left)} ago)`;
+  return left > 0
+    ? `${cert.notAfter} (in ${formatDuration(left)})`
+    : `${cert.notAfter} (EXPIRED ${formatDuration(-left)} ago)`;
 }
 
 function renewalRows(identity: IdentityStatus | null, now: number): Array<[string, string]> {
@@ -85,7 +95,9 @@ function renewalRows(identity: IdentityStatus | null, now: number): Array<[strin
       : r.nextRenewalAt === null
         ? '-'
         : `${r.nextRenewalAt} (${Date.parse(r.nextRenewalAt) > now ? `in ${formatDuration(Date.parse(r.nextRenewalAt) - now)}` : 'due now'})${r.mode === 'watch' ? ', by replacing the files' : r.mode === 'push' ? ', pushed by the Workload API' : ''}`;
-  const last = r.lastRotationAt ? `${ago(r.lastRotationAt, now)} from serial ${r.previousSerial ?? '?'}` : 'none since start';
+  const last = r.lastRotationAt
+    ? `${ago(r.lastRotationAt, now)} from serial ${r.previousSerial ?? '?'}`
+    : 'none since start';
   const rows: Array<[string, string]> = [
     ['next renewal', next],
     ['last rotation', last],
@@ -93,7 +105,10 @@ function renewalRows(identity: IdentityStatus | null, now: number): Array<[strin
   if (r.lastError) {
     const t = r.lastError;
     const what = r.mode === 'watch' ? 'files refused' : r.mode === 'push' ? 'SVID updates failing' : 'renewal failing';
-    rows.push([what, `${t.message} (since ${ago(t.since ?? t.at, now)}${t.since && t.since !== t.at ? `; last try ${ago(t.at, now)}` : ''})`]);
+    rows.push([
+      what,
+      `${t.message} (since ${ago(t.since ?? t.at, now)}${t.since && t.since !== t.at ? `; last try ${ago(t.at, now)}` : ''})`,
+    ]);
   }
   return rows;
 }
@@ -106,11 +121,17 @@ const display = (v: unknown): string => forDisplay(String(v));
 
 function rows(pairs: Array<[string, Value]>): string[] {
   const width = Math.max(...pairs.map(([k]) => k.length)) + 2;
-  return pairs.map(([k, v]) => `  ${`${k}:`.padEnd(width)}${Array.isArray(v) ? v.map(display).join(', ') : display(v)}`);
+  return pairs.map(
+    ([k, v]) => `  ${`${k}:`.padEnd(width)}${Array.isArray(v) ? v.map(display).join(', ') : display(v)}`,
+  );
 }
 
 function certRows(cert: CertificateFacts): Array<[string, Value]> {
-  const sans = [...cert.sans.uris.map((u) => `URI:${u}`), ...cert.sans.dns.map((d) => `DNS:${d}`), ...cert.sans.ips.map((i) => `IP:${i}`)];
+  const sans = [
+    ...cert.sans.uris.map((u) => `URI:${u}`),
+    ...cert.sans.dns.map((d) => `DNS:${d}`),
+    ...cert.sans.ips.map((i) => `IP:${i}`),
+  ];
   return [
     ['subject', cert.subject],
     ['SANs', sans.length > 0 ? sans : '(none)'],
@@ -149,7 +170,10 @@ function renderExecutor(s: ExecutorStatus, v: Verdict, now: number, showCert: bo
   ];
   if (s.serverTimeOffsetMs !== null && Math.abs(s.serverTimeOffsetMs) > 5_000) {
     const offset = s.serverTimeOffsetMs;
-    pairs.push(['clock skew', `access point clock is ${formatDuration(Math.abs(offset))} ${offset > 0 ? 'ahead of' : 'behind'} ours`]);
+    pairs.push([
+      'clock skew',
+      `access point clock is ${formatDuration(Math.abs(offset))} ${offset > 0 ? 'ahead of' : 'behind'} ours`,
+    ]);
   }
   if (s.state === 'reconnecting' && s.nextAttemptAt) pairs.push(['next attempt', s.nextAttemptAt]);
   if (v.running) pairs.push(['pid', String(s.pid)]);
@@ -187,8 +211,12 @@ export async function runStatus(flags: StatusFlags, io: CliIo, now = systemClock
   if (flags.json) {
     const verdict = {
       healthy,
-      ...(executor && ev ? { executor: { ...executor, running: ev.running, healthy: ev.healthy, problems: ev.problems } } : {}),
-      ...(accessPoint && av ? { accessPoint: { ...accessPoint, running: av.running, healthy: av.healthy, problems: av.problems } } : {}),
+      ...(executor && ev
+        ? { executor: { ...executor, running: ev.running, healthy: ev.healthy, problems: ev.problems } }
+        : {}),
+      ...(accessPoint && av
+        ? { accessPoint: { ...accessPoint, running: av.running, healthy: av.healthy, problems: av.problems } }
+        : {}),
     };
     // For scripts, the values as they are in the files. JSON.stringify escapes C0; C1, separators
     // and bidi characters become \u escapes as well, so the text is also safe on a terminal (or

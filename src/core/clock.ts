@@ -34,10 +34,13 @@ export const systemClock: Clock = {
         reject(signal.reason);
         return;
       }
-      const handle = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
+      const handle = setTimeout(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(0, ms),
+      );
       const onAbort = (): void => {
         clearTimeout(handle);
         reject(signal?.reason);
@@ -91,9 +94,12 @@ export function setWallTimer(clock: Clock, wallTime: number, fn: () => void, max
       fn();
       return;
     }
-    current = clock.setTimer(() => {
-      if (!cancelled) arm();
-    }, Math.min(left, maxStepMs));
+    current = clock.setTimer(
+      () => {
+        if (!cancelled) arm();
+      },
+      Math.min(left, maxStepMs),
+    );
   };
   // A moment already past fires on the next turn, never inside the caller's own call.
   current = clock.setTimer(() => {
@@ -112,7 +118,12 @@ export function setWallTimer(clock: Clock, wallTime: number, fn: () => void, max
  * step: timers run on a monotonic clock that stands still while a machine sleeps, so one long
  * timer would wake far too late. Rejects when `signal` aborts.
  */
-export async function sleepUntil(clock: Clock, wallTime: number, maxStepMs: number, signal?: AbortSignal): Promise<void> {
+export async function sleepUntil(
+  clock: Clock,
+  wallTime: number,
+  maxStepMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   for (let left = wallTime - clock.now(); left > 0; left = wallTime - clock.now()) {
     await clock.sleep(Math.min(left, maxStepMs), signal);
   }

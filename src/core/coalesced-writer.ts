@@ -48,7 +48,8 @@ export class CoalescedJsonWriter {
         this.failure = undefined;
       } catch (e) {
         // Keep running on a full or read-only disk; the next change tries again.
-        if (!this.failure) this.logger.error('cannot write state file; serving on, degraded', { file: this.file, reason: errorText(e) });
+        if (!this.failure)
+          this.logger.error('cannot write state file; serving on, degraded', { file: this.file, reason: errorText(e) });
         this.failure = errorText(e);
         return;
       }

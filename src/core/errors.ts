@@ -31,7 +31,8 @@ const spec = (message: string, hint: Hint, exit: 1 | 2 = 1, retryable = false): 
   retryable,
 });
 
-const CHECK_CLOCK = 'check the clock on both machines (timedatectl status) and the dates: openssl x509 -in cert.pem -noout -dates';
+const CHECK_CLOCK =
+  'check the clock on both machines (timedatectl status) and the dates: openssl x509 -in cert.pem -noout -dates';
 
 /** The port of "host:port" or "[v6]:port"; undefined when there is none. */
 function portOf(address: string | undefined): string | undefined {
@@ -119,17 +120,29 @@ export const ERROR_SPECS = {
   ),
   CERT_INVALID: spec(
     'invalid certificate in {path}: {reason}',
-    (f) => `the file must hold PEM certificates, leaf first: openssl x509 -in ${fileOf(f.path) ?? '<file>'} -noout -text`,
+    (f) =>
+      `the file must hold PEM certificates, leaf first: openssl x509 -in ${fileOf(f.path) ?? '<file>'} -noout -text`,
   ),
-  KEY_INVALID: spec('invalid private key in {path}: {reason}', 'the file must hold one unencrypted PEM private key (PKCS#8, SEC1 or PKCS#1)'),
+  KEY_INVALID: spec(
+    'invalid private key in {path}: {reason}',
+    'the file must hold one unencrypted PEM private key (PKCS#8, SEC1 or PKCS#1)',
+  ),
   BUNDLE_EMPTY: spec('no CA certificates in {path}', 'the CA bundle must hold at least one PEM certificate'),
-  SPIFFE_ID_INVALID: spec('invalid SPIFFE ID {id}: {reason}', 'a SPIFFE ID looks like spiffe://example.org/ah/agent/name', 2),
+  SPIFFE_ID_INVALID: spec(
+    'invalid SPIFFE ID {id}: {reason}',
+    'a SPIFFE ID looks like spiffe://example.org/ah/agent/name',
+    2,
+  ),
   // Files (guide: "Files Provider").
   FILE_PERMISSION_DENIED: spec(
     'permission denied reading {path}',
-    (f) => `let the service user read it: chown agent-harbor:agent-harbor ${f.path ?? '<file>'}; chmod 600 keys, 644 certificates`,
+    (f) =>
+      `let the service user read it: chown agent-harbor:agent-harbor ${f.path ?? '<file>'}; chmod 600 keys, 644 certificates`,
   ),
-  FILE_NOT_FOUND: spec('no such file: {path}', (f) => `check the path and that the file exists: ls -la ${f.path ? dirOf(f.path) : '<dir>'}`),
+  FILE_NOT_FOUND: spec(
+    'no such file: {path}',
+    (f) => `check the path and that the file exists: ls -la ${f.path ? dirOf(f.path) : '<dir>'}`,
+  ),
   // SPIFFE and Vault (guide: "SPIFFE Provider", "Vault Provider"); raised by their providers.
   NO_IDENTITY_ISSUED: spec(
     'no identity issued',
@@ -145,7 +158,8 @@ export const ERROR_SPECS = {
   ),
   WORKLOAD_API_FAILED: spec(
     'workload API stream failed: {reason}',
-    (f) => `the SPIRE agent may be restarting; ah reconnects by itself. Check: spire-agent healthcheck -socketPath ${f.path ?? '<socket>'}`,
+    (f) =>
+      `the SPIRE agent may be restarting; ah reconnects by itself. Check: spire-agent healthcheck -socketPath ${f.path ?? '<socket>'}`,
     1,
     true,
   ),
@@ -153,15 +167,28 @@ export const ERROR_SPECS = {
     'workload API refused the request: {reason}',
     'the Workload API rejected the call as malformed; this is not retried. Check the SPIRE agent version and logs',
   ),
-  SVID_INVALID: spec('invalid SVID from the Workload API: {reason}', 'check the SPIRE agent and server logs; the last good SVID stays in use', 1, true),
+  SVID_INVALID: spec(
+    'invalid SVID from the Workload API: {reason}',
+    'check the SPIRE agent and server logs; the last good SVID stays in use',
+    1,
+    true,
+  ),
   VAULT_AUTH_FAILED: spec(
     // Vault's own reason goes on the detail line, so this line is exactly the guide's.
     'vault authentication failed: permission denied',
     'check the AppRole role ID and secret ID (and that the secret ID has not expired): vault auth list',
   ),
-  VAULT_ISSUE_FAILED: spec('failed to issue certificate: {reason}', (f) => `check the PKI role: vault read ${f.mount ?? 'pki_int'}/roles/${f.role ?? '<role>'}`),
+  VAULT_ISSUE_FAILED: spec(
+    'failed to issue certificate: {reason}',
+    (f) => `check the PKI role: vault read ${f.mount ?? 'pki_int'}/roles/${f.role ?? '<role>'}`,
+  ),
   VAULT_SEALED: spec('vault is sealed', 'unseal Vault: vault operator unseal', 1, true),
-  VAULT_UNREACHABLE: spec('vault unreachable at {address}: {reason}', 'check --vault-addr, --vault-cacert and that Vault is running: vault status', 1, true),
+  VAULT_UNREACHABLE: spec(
+    'vault unreachable at {address}: {reason}',
+    'check --vault-addr, --vault-cacert and that Vault is running: vault status',
+    1,
+    true,
+  ),
   VAULT_CREDENTIALS_MISSING: spec(
     'no vault credentials: {reason}',
     'set VAULT_ROLE_ID and VAULT_SECRET_ID (or --vault-role-id-file and --vault-secret-id-file), or VAULT_TOKEN',
@@ -192,8 +219,18 @@ export const ERROR_SPECS = {
     1,
     true,
   ),
-  REVOKED: spec('executor revoked by the access point: {reason}', 'ask the fleet operator to un-revoke this executor', 1, true),
-  PROTOCOL_ERROR: spec('protocol error: {reason}', 'check that executor and access point run compatible ah versions', 1, true),
+  REVOKED: spec(
+    'executor revoked by the access point: {reason}',
+    'ask the fleet operator to un-revoke this executor',
+    1,
+    true,
+  ),
+  PROTOCOL_ERROR: spec(
+    'protocol error: {reason}',
+    'check that executor and access point run compatible ah versions',
+    1,
+    true,
+  ),
   // Configuration and local state.
   USAGE: spec('{reason}', "see 'ah agent <command> --help'", 2),
   NO_IDENTITY_CONFIGURED: spec(
@@ -206,17 +243,31 @@ export const ERROR_SPECS = {
     'give each agent on this machine its own --state-dir',
     2,
   ),
-  STATE_DIR_UNUSABLE: spec('cannot use state directory {dir}: {reason}', 'create it and make it writable for the service user', 2),
+  STATE_DIR_UNUSABLE: spec(
+    'cannot use state directory {dir}: {reason}',
+    'create it and make it writable for the service user',
+    2,
+  ),
   LISTEN_FAILED: spec('cannot listen on {address}: {reason}', (f) =>
-    f.address?.startsWith('/') ? `is another process using the socket? ss -xlp | grep ${f.address}` : `is another process using the port? ss -tlnp | grep ${portOf(f.address) ?? '<port>'}`,
+    f.address?.startsWith('/')
+      ? `is another process using the socket? ss -xlp | grep ${f.address}`
+      : `is another process using the port? ss -tlnp | grep ${portOf(f.address) ?? '<port>'}`,
   ),
   NOT_RUNNING: spec('agent is not running', 'start it: systemctl start ah-executor (or ah-access-point)'),
-  NOT_ENROLLED: spec('no agent state in {dir}', 'run ah agent enroll (or access-point) with this --state-dir, or pass the right --state-dir'),
+  NOT_ENROLLED: spec(
+    'no agent state in {dir}',
+    'run ah agent enroll (or access-point) with this --state-dir, or pass the right --state-dir',
+  ),
   // Local files and directories that others could tamper with (issue 11).
-  DIRECTORY_UNSAFE: spec('refusing to use {dir}: {reason}', 'make it owned by the service user and writable by nobody else', 2),
+  DIRECTORY_UNSAFE: spec(
+    'refusing to use {dir}: {reason}',
+    'make it owned by the service user and writable by nobody else',
+    2,
+  ),
   UNSAFE_FILE: spec(
     'refusing to open {path}: {reason}',
-    (f) => `state files must be regular files: remove what is there (ls -la ${f.path ? dirOf(f.path) : '<dir>'}) and restart`,
+    (f) =>
+      `state files must be regular files: remove what is there (ls -la ${f.path ? dirOf(f.path) : '<dir>'}) and restart`,
   ),
   CONTROL_SOCKET_UNREACHABLE: spec(
     'cannot reach the access point control socket {path}: {reason}',
@@ -270,7 +321,12 @@ export class AhError extends Error {
 
   /** The wire and status-file form: enough to rebuild the error on the other side. */
   toJSON(): SerializedError {
-    return { code: this.code, message: this.message, facts: this.facts, ...(this.detail ? { detail: this.detail } : {}) };
+    return {
+      code: this.code,
+      message: this.message,
+      facts: this.facts,
+      ...(this.detail ? { detail: this.detail } : {}),
+    };
   }
 }
 
@@ -287,7 +343,12 @@ export function isErrorCode(code: unknown): code is ErrorCode {
 
 /** Checks by name and code (not instanceof) so that errors from another copy of the module still match. */
 export function isAhError(e: unknown): e is AhError {
-  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AhError' && isErrorCode((e as { code?: unknown }).code);
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    (e as { name?: unknown }).name === 'AhError' &&
+    isErrorCode((e as { code?: unknown }).code)
+  );
 }
 
 /** Rebuilds an AhError that crossed a process or network boundary. */

@@ -15,7 +15,8 @@ const UNSAFE_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu;
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** JSON's escape: one `\uXXXX` per UTF-16 unit (a surrogate pair for characters beyond the BMP). */
-const hex4 = (c: string): string => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
+const hex4 = (c: string): string =>
+  [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
 
 /** Whether `text` holds a character that a terminal or log viewer would act on instead of showing. */
 export function hasControlCharacters(text: string): boolean {

@@ -30,19 +30,24 @@ export function hostMatches(hostHeader: string | undefined, bound: AddressInfo):
   // Host may leave out the port only when it is the scheme's default.
   if ((parsed.port ?? 80) !== bound.port) return false;
   const { host } = parsed;
-  if (WILDCARD.has(bound.address)) return isIP(host) !== 0 || host === 'localhost' || host === os.hostname().toLowerCase();
+  if (WILDCARD.has(bound.address))
+    return isIP(host) !== 0 || host === 'localhost' || host === os.hostname().toLowerCase();
   if (host === bound.address.toLowerCase()) return true;
   return LOOPBACK.test(bound.address) && host === 'localhost';
 }
 
 /** A guard for HttpServer: 421 for a Host that is not ours, 403 for a cross-origin request. */
-export function hostGuard(bound: () => AddressInfo | undefined): (req: http.IncomingMessage) => HttpResponse | undefined {
+export function hostGuard(
+  bound: () => AddressInfo | undefined,
+): (req: http.IncomingMessage) => HttpResponse | undefined {
   return (req) => {
     const address = bound();
     if (!address) return { status: 503, body: { error: 'not listening yet' } };
-    if (!hostMatches(req.headers.host, address)) return { status: 421, body: { error: 'request not addressed to this endpoint (Host header)' } };
+    if (!hostMatches(req.headers.host, address))
+      return { status: 421, body: { error: 'request not addressed to this endpoint (Host header)' } };
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host}`) return { status: 403, body: { error: 'cross-origin requests are refused' } };
+    if (origin !== undefined && origin !== `http://${req.headers.host}`)
+      return { status: 403, body: { error: 'cross-origin requests are refused' } };
     return undefined;
   };
 }
@@ -52,6 +57,11 @@ const HEALTH_MAX_CONNECTIONS = 64;
 
 /** An HTTP server for health and metrics that only answers requests addressed to it. */
 export function healthServer(routes: HttpServerOptions['routes'], logger: Logger): HttpServer {
-  const server: HttpServer = new HttpServer({ routes, logger, maxConnections: HEALTH_MAX_CONNECTIONS, guard: hostGuard(() => server.address()) });
+  const server: HttpServer = new HttpServer({
+    routes,
+    logger,
+    maxConnections: HEALTH_MAX_CONNECTIONS,
+    guard: hostGuard(() => server.address()),
+  });
   return server;
 }

@@ -108,7 +108,12 @@ export class HttpServer {
     this.server.maxRequestsPerSocket = 100;
     // A failing connection (reset, unparsable request, too slow) is the client's problem, never ours.
     this.server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
-      const status = e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      const status =
+        e.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : e.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? '408 Request Timeout'
+            : '400 Bad Request';
       if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       socket.destroy();
     });
@@ -120,7 +125,9 @@ export class HttpServer {
 
   /** Listens on a TCP address. */
   listen(host: string, port: number): Promise<AddressInfo> {
-    return this.listenOn({ host, port }, `${host.includes(':') ? `[${host}]` : host}:${port}`).then(() => this.address() as AddressInfo);
+    return this.listenOn({ host, port }, `${host.includes(':') ? `[${host}]` : host}:${port}`).then(
+      () => this.address() as AddressInfo,
+    );
   }
 
   /**
@@ -137,17 +144,23 @@ export class HttpServer {
       if (e.code === 'ENOENT') return undefined;
       throw e;
     });
-    if (existing && !existing.isSocket()) throw new AhError('UNSAFE_FILE', { path: socketPath, reason: 'it is not a socket' });
+    if (existing && !existing.isSocket())
+      throw new AhError('UNSAFE_FILE', { path: socketPath, reason: 'it is not a socket' });
     // The caller holds the state directory's lock: no live process owns this socket.
     if (existing) await fs.rm(socketPath);
     await this.listenOn({ path: socketPath }, socketPath, 0o177);
     await fs.chmod(socketPath, mode);
   }
 
-  private listenOn(target: { host: string; port: number } | { path: string }, label: string, umask?: number): Promise<void> {
+  private listenOn(
+    target: { host: string; port: number } | { path: string },
+    label: string,
+    umask?: number,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException): void => {
-        const reason = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+        const reason =
+          e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
         reject(new AhError('LISTEN_FAILED', { address: label, reason }, { cause: e }));
       };
       this.server.once('error', onError);
@@ -156,7 +169,9 @@ export class HttpServer {
       try {
         this.server.listen(target, () => {
           this.server.off('error', onError);
-          this.server.on('error', (e) => this.options.logger.error('http server error', { address: label, reason: errorText(e) }));
+          this.server.on('error', (e) =>
+            this.options.logger.error('http server error', { address: label, reason: errorText(e) }),
+          );
           resolve();
         });
       } finally {
@@ -190,7 +205,11 @@ export class HttpServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private send(res: http.ServerResponse, req: http.IncomingMessage, { status, body, contentType, headers }: HttpResponse): void {
+  private send(
+    res: http.ServerResponse,
+    req: http.IncomingMessage,
+    { status, body, contentType, headers }: HttpResponse,
+  ): void {
     if (res.headersSent || res.destroyed) return;
     const text = typeof body === 'string' && contentType ? body : `${JSON.stringify(body, null, 2)}\n`;
     res.writeHead(status, {
@@ -226,7 +245,8 @@ export class HttpServer {
   private allowed(path: string): string[] {
     const methods = new Set<string>();
     for (const [pattern, ms] of this.methodsByPath) {
-      if (pattern === path || (pattern.endsWith('/*') && path.startsWith(pattern.slice(0, -1)))) for (const m of ms) methods.add(m);
+      if (pattern === path || (pattern.endsWith('/*') && path.startsWith(pattern.slice(0, -1))))
+        for (const m of ms) methods.add(m);
     }
     if (methods.has('GET')) methods.add('HEAD');
     return [...methods].sort();
@@ -243,7 +263,12 @@ export class HttpServer {
       const found = this.route(method, path);
       if (!found) {
         const allow = this.allowed(path);
-        if (allow.length > 0) return this.send(res, req, { status: 405, body: { error: `method ${req.method} not allowed` }, headers: { allow: allow.join(', ') } });
+        if (allow.length > 0)
+          return this.send(res, req, {
+            status: 405,
+            body: { error: `method ${req.method} not allowed` },
+            headers: { allow: allow.join(', ') },
+          });
         return this.send(res, req, { status: 404, body: { error: 'no such endpoint' } });
       }
       const announced = Number(req.headers['content-length'] ?? 0);

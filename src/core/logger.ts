@@ -122,14 +122,20 @@ const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
  * `identity=debug,fleet=warn`. The guide's RUST_LOG-style names work too: `ah_identity_provider=debug`
  * means the identity module. Returns undefined for an empty value; throws on a malformed one.
  */
-export function parseModuleLevels(value: string | undefined): { level?: LogLevel; modules: Record<string, LogLevel> } | undefined {
+export function parseModuleLevels(
+  value: string | undefined,
+): { level?: LogLevel; modules: Record<string, LogLevel> } | undefined {
   if (!value?.trim()) return undefined;
   const modules: Record<string, LogLevel> = {};
   let level: LogLevel | undefined;
-  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [name, lvl] = part.includes('=') ? (part.split('=', 2) as [string, string]) : [undefined, part];
     const parsed = lvl.toLowerCase() === 'trace' ? 'debug' : lvl.toLowerCase();
-    if (!(LOG_LEVELS as readonly string[]).includes(parsed)) throw new Error(`invalid level "${lvl}" in AH_LOG (expected ${LOG_LEVELS.join(', ')})`);
+    if (!(LOG_LEVELS as readonly string[]).includes(parsed))
+      throw new Error(`invalid level "${lvl}" in AH_LOG (expected ${LOG_LEVELS.join(', ')})`);
     if (name === undefined) level = parsed as LogLevel;
     else modules[name.replace(/^ah_/, '').split(/[_:]/)[0] as string] = parsed as LogLevel;
   }
@@ -159,7 +165,12 @@ class WinstonLogger implements Logger {
     if (RANK[level] > this.threshold()) return;
     // Fields first: a field cannot replace the level, the message or the module. (The JSON format
     // sorts keys, and the text format puts them in a fixed place, so the order shows nowhere.)
-    this.inner.log({ ...prepare(fields), level, message: boundLength(message, TEXT_MAX), ...(this.module ? { module: this.module } : {}) });
+    this.inner.log({
+      ...prepare(fields),
+      level,
+      message: boundLength(message, TEXT_MAX),
+      ...(this.module ? { module: this.module } : {}),
+    });
   }
 
   error(message: string, fields?: LogFields): void {

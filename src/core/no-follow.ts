@@ -17,7 +17,8 @@ async function openChecked(file: string, flags: number, mode?: number): Promise<
   } catch (e) {
     // Linux answers ELOOP for a link under O_NOFOLLOW; some systems answer EMLINK or EFTYPE.
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || code === 'EMLINK' || code === 'EFTYPE') throw new AhError('UNSAFE_FILE', { path: file, reason: 'it is a symbolic link' }, { cause: e });
+    if (code === 'ELOOP' || code === 'EMLINK' || code === 'EFTYPE')
+      throw new AhError('UNSAFE_FILE', { path: file, reason: 'it is a symbolic link' }, { cause: e });
     throw e;
   }
   const stat = await handle.stat().catch(async (e: unknown) => {

@@ -27,7 +27,8 @@ export async function checkTrustedDirectory(dir: string, uid: number | undefined
   // Not a POSIX system (no uids): nothing meaningful to check.
   if (uid === undefined) return real;
   const own = await fs.stat(real);
-  if (!own.isDirectory()) throw new AhError('DIRECTORY_UNSAFE', { dir, reason: 'not a directory' }, { hint: `point it at a directory` });
+  if (!own.isDirectory())
+    throw new AhError('DIRECTORY_UNSAFE', { dir, reason: 'not a directory' }, { hint: `point it at a directory` });
   if (own.uid !== uid) {
     throw new AhError(
       'DIRECTORY_UNSAFE',
@@ -36,7 +37,11 @@ export async function checkTrustedDirectory(dir: string, uid: number | undefined
     );
   }
   if (own.mode & 0o022) {
-    throw new AhError('DIRECTORY_UNSAFE', { dir, reason: `writable by group or others (mode ${mode(own.mode)})` }, { hint: `chmod go-w ${real}` });
+    throw new AhError(
+      'DIRECTORY_UNSAFE',
+      { dir, reason: `writable by group or others (mode ${mode(own.mode)})` },
+      { hint: `chmod go-w ${real}` },
+    );
   }
   for (let parent = path.dirname(real); ; parent = path.dirname(parent)) {
     const st = await fs.stat(parent);

@@ -78,10 +78,15 @@ export class Enroller {
 
   constructor(private readonly options: EnrollerOptions) {
     this.backoff = options.backoff ?? new Backoff({ initialMs: 500, maxMs: 30_000, jitter: 0.5 });
-    this.statusWriter = new CoalescedJsonWriter(path.join(options.stateDir, EXECUTOR_STATUS_FILE), () => this.status, options.logger, {
-      durable: false,
-      mode: 0o640,
-    });
+    this.statusWriter = new CoalescedJsonWriter(
+      path.join(options.stateDir, EXECUTOR_STATUS_FILE),
+      () => this.status,
+      options.logger,
+      {
+        durable: false,
+        mode: 0o640,
+      },
+    );
     this.status = {
       role: 'executor',
       pid: process.pid,
@@ -175,7 +180,8 @@ export class Enroller {
     const say = (): void => {
       const trouble = source.trouble();
       if (source.hasIdentity || !trouble) return;
-      if (this.status.state !== 'waiting') this.options.logger.info('waiting for identity', { provider: source.provider, reason: trouble.error.message });
+      if (this.status.state !== 'waiting')
+        this.options.logger.info('waiting for identity', { provider: source.provider, reason: trouble.error.message });
       this.update({ state: 'waiting', ...this.identityFields() });
     };
     const off = source.onTrouble(say);
@@ -199,7 +205,8 @@ export class Enroller {
    */
   private newSession(identity: Identity, previous: string | undefined): FleetSession {
     const { options } = this;
-    const expectedServerId = typeof options.expectedServerId === 'function' ? options.expectedServerId(identity) : options.expectedServerId;
+    const expectedServerId =
+      typeof options.expectedServerId === 'function' ? options.expectedServerId(identity) : options.expectedServerId;
     return new FleetSession({
       target: options.target,
       identity,
@@ -218,7 +225,11 @@ export class Enroller {
       onAck: (ack, rtt) => {
         options.onHeartbeatAck?.(rtt);
         const now = options.clock.now();
-        this.update({ lastAck: this.iso(now), lastRoundTripMs: rtt, serverTimeOffsetMs: Math.round(ack.server_time_unix_ms + rtt / 2 - now) });
+        this.update({
+          lastAck: this.iso(now),
+          lastRoundTripMs: rtt,
+          serverTimeOffsetMs: Math.round(ack.server_time_unix_ms + rtt / 2 - now),
+        });
       },
     });
   }
@@ -275,7 +286,10 @@ export class Enroller {
       await next.start();
     } catch (e) {
       next.close();
-      log.failure('error', toAhError(e), { event: 'rotation failed; the current connection continues', new_serial: identity.serial });
+      log.failure('error', toAhError(e), {
+        event: 'rotation failed; the current connection continues',
+        new_serial: identity.serial,
+      });
       return false;
     } finally {
       this.rotatingSession = undefined;
@@ -295,7 +309,11 @@ export class Enroller {
     const oldSerial = old ? this.serialOf(old) : undefined;
     if (oldSerial === identity.serial) {
       // Same certificate, new connection (the access point's certificate was near its end).
-      log.info('handed over to a new connection', { serial: identity.serial, server_serial: next.serverCertificate?.serial, server_expires: next.serverCertificate ? new Date(next.serverCertificate.notAfter).toISOString() : undefined });
+      log.info('handed over to a new connection', {
+        serial: identity.serial,
+        server_serial: next.serverCertificate?.serial,
+        server_expires: next.serverCertificate ? new Date(next.serverCertificate.notAfter).toISOString() : undefined,
+      });
     } else {
       log.info('rotated', { old_serial: oldSerial, new_serial: identity.serial, expires: identity.facts.notAfter });
     }
@@ -324,7 +342,10 @@ export class Enroller {
     const at = cert.notBefore + (cert.notAfter - cert.notBefore) * (0.85 + 0.1 * random());
     this.serverRefresh = setWallTimer(this.options.clock, at, () => {
       if (this.session !== session || this.stopping) return;
-      this.options.logger.info("reconnecting before the access point's certificate ends", { server_serial: cert.serial, server_expires: new Date(cert.notAfter).toISOString() });
+      this.options.logger.info("reconnecting before the access point's certificate ends", {
+        server_serial: cert.serial,
+        server_expires: new Date(cert.notAfter).toISOString(),
+      });
       this.refreshingFrom = cert.serial;
       this.handOver(this.options.identitySource.current());
     });
@@ -378,13 +399,21 @@ export class Enroller {
         return;
       }
     } catch (e) {
-      this.update({ state: 'stopped', ...this.identityFields(), lastError: { ...toAhError(e).toJSON(), at: this.iso(options.clock.now()) } });
+      this.update({
+        state: 'stopped',
+        ...this.identityFields(),
+        lastError: { ...toAhError(e).toJSON(), at: this.iso(options.clock.now()) },
+      });
       await this.statusWriter.flush();
       throw e;
     }
     while (!this.stopping) {
       const identity = options.identitySource.current();
-      this.update({ state: this.status.lastError ? 'reconnecting' : 'connecting', ...this.identityFields(), nextAttemptAt: null });
+      this.update({
+        state: this.status.lastError ? 'reconnecting' : 'connecting',
+        ...this.identityFields(),
+        nextAttemptAt: null,
+      });
       const session = this.newSession(identity, this.lastConnectionId);
       this.sessionIdentity.set(session, identity);
       this.session = session;
@@ -437,7 +466,10 @@ export class Enroller {
       if (ended && ended.heartbeats.acked >= 3) this.backoff.reset();
       // Another process holds this identity: wait the longest, instead of taking turns every second.
       const delay = failure.code === 'SUPERSEDED' ? this.backoff.longest() : this.backoff.next();
-      if (failure.code === 'REVOKED') log.warn('this executor is revoked; it keeps retrying in case the revocation is lifted', { executor_id: this.status.executorId });
+      if (failure.code === 'REVOKED')
+        log.warn('this executor is revoked; it keeps retrying in case the revocation is lifted', {
+          executor_id: this.status.executorId,
+        });
       const retryAt = options.clock.now() + delay;
       log.failure('error', failure, { retry_in: formatDuration(delay), attempt: this.backoff.failures });
       this.update({

@@ -35,15 +35,28 @@ export class ExecutorAdmin {
       registers: [registry],
     });
     registerIdentityMetrics(registry, identity);
-    this.server = healthServer({
-      'GET /healthz': () => {
-        if (state() !== 'connected') return { status: 503, body: { status: state(), ...(identity.trouble() ? { reason: identity.trouble()?.error.message } : {}) } };
-        // Enrolled, but its certificate has expired or is overdue for a renewal that keeps failing.
-        const problem = identityProblems(identityStatus(identity), null, clock.now())[0];
-        return problem ? { status: 503, body: { status: 'degraded', reason: problem } } : { status: 200, body: { status: 'ok' } };
+    this.server = healthServer(
+      {
+        'GET /healthz': () => {
+          if (state() !== 'connected')
+            return {
+              status: 503,
+              body: { status: state(), ...(identity.trouble() ? { reason: identity.trouble()?.error.message } : {}) },
+            };
+          // Enrolled, but its certificate has expired or is overdue for a renewal that keeps failing.
+          const problem = identityProblems(identityStatus(identity), null, clock.now())[0];
+          return problem
+            ? { status: 503, body: { status: 'degraded', reason: problem } }
+            : { status: 200, body: { status: 'ok' } };
+        },
+        'GET /metrics': async () => ({
+          status: 200,
+          body: `${await registry.metrics()}${await processMetricsText()}`,
+          contentType: registry.contentType,
+        }),
       },
-      'GET /metrics': async () => ({ status: 200, body: `${await registry.metrics()}${await processMetricsText()}`, contentType: registry.contentType }),
-    }, logger);
+      logger,
+    );
   }
 
   observeRoundTrip(ms: number): void {

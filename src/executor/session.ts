@@ -8,7 +8,15 @@ import type { Clock, Timer } from '../core/clock.js';
 import { formatDuration, setDeadline, setWallTimer } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { fleetClientConstructor, ERROR_METADATA_KEY, type AccessPointMessage, type Ack, type ExecutorMessage, type Hello, type Welcome } from '../protocol/fleet-protocol.js';
+import {
+  fleetClientConstructor,
+  ERROR_METADATA_KEY,
+  type AccessPointMessage,
+  type Ack,
+  type ExecutorMessage,
+  type Hello,
+  type Welcome,
+} from '../protocol/fleet-protocol.js';
 import type { Identity } from '../identity/identity.js';
 import { judgeServerCertificate } from '../tls/check-server-identity.js';
 import { classifyConnectError, remoteError, type Target } from '../tls/connect-errors.js';
@@ -65,28 +73,42 @@ export class FleetSession {
     const { identity, target } = options;
     const hostPort = `${isIP(target.host) === 6 ? `[${target.host}]` : target.host}:${target.port}`;
     this.hostPort = hostPort;
-    const credentials = grpc.credentials.createSsl(Buffer.from(identity.bundlePem), Buffer.from(identity.keyPem), Buffer.from(identity.chainPem), {
-      checkServerIdentity: (_servername, cert) => {
-        this.serverCertificate = { serial: cert.serialNumber.toUpperCase(), notBefore: Date.parse(cert.valid_from), notAfter: Date.parse(cert.valid_to) };
-        const error = judgeServerCertificate(
-          { host: target.host, identity, now: options.clock.now(), ...(options.expectedServerId ? { expectedServerId: options.expectedServerId } : {}) },
-          cert,
-        );
-        if (error) this.serverIdentityError = error;
-        // Called once the chain verified against our bundle, before the handshake finishes: what
-        // the access point proved to be, and whether we accept it.
-        options.logger.debug('tls handshake: server certificate verified', {
-          target: hostPort,
-          server_id: cert.subjectaltname?.match(/URI:([^,]+)/)?.[1],
-          subject: cert.subject?.CN,
-          serial: this.serverCertificate.serial,
-          expires: new Date(this.serverCertificate.notAfter).toISOString(),
-          accepted: error ? 'no' : 'yes',
-          ...(error ? { reason: error.message } : {}),
-        });
-        return error;
+    const credentials = grpc.credentials.createSsl(
+      Buffer.from(identity.bundlePem),
+      Buffer.from(identity.keyPem),
+      Buffer.from(identity.chainPem),
+      {
+        checkServerIdentity: (_servername, cert) => {
+          this.serverCertificate = {
+            serial: cert.serialNumber.toUpperCase(),
+            notBefore: Date.parse(cert.valid_from),
+            notAfter: Date.parse(cert.valid_to),
+          };
+          const error = judgeServerCertificate(
+            {
+              host: target.host,
+              identity,
+              now: options.clock.now(),
+              ...(options.expectedServerId ? { expectedServerId: options.expectedServerId } : {}),
+            },
+            cert,
+          );
+          if (error) this.serverIdentityError = error;
+          // Called once the chain verified against our bundle, before the handshake finishes: what
+          // the access point proved to be, and whether we accept it.
+          options.logger.debug('tls handshake: server certificate verified', {
+            target: hostPort,
+            server_id: cert.subjectaltname?.match(/URI:([^,]+)/)?.[1],
+            subject: cert.subject?.CN,
+            serial: this.serverCertificate.serial,
+            expires: new Date(this.serverCertificate.notAfter).toISOString(),
+            accepted: error ? 'no' : 'yes',
+            ...(error ? { reason: error.message } : {}),
+          });
+          return error;
+        },
       },
-    });
+    );
     const Client = fleetClientConstructor();
     this.client = new Client(hostPort, credentials, {
       // A private subchannel per session: a shared one would keep presenting the old certificate.
@@ -110,7 +132,11 @@ export class FleetSession {
   start(): Promise<Welcome> {
     const { clock, connectTimeoutMs } = this.options;
     return new Promise<Welcome>((resolve, reject) => {
-      this.options.logger.debug('connecting', { target: this.hostPort, serial: this.options.identity.serial, timeout: formatDuration(connectTimeoutMs) });
+      this.options.logger.debug('connecting', {
+        target: this.hostPort,
+        serial: this.options.identity.serial,
+        timeout: formatDuration(connectTimeoutMs),
+      });
       const call = (this.client as unknown as { Connect(): ConnectCall }).Connect();
       this.call = call;
       this.timer = clock.setTimer(() => {
@@ -230,7 +256,11 @@ export class FleetSession {
     const { clock } = this.options;
     this.ackDeadline?.cancel();
     this.ackDeadline = setDeadline(clock, (this.options.missedLimit ?? 3) * interval, () =>
-      this.finish(new AhError('CONNECTION_LOST', { reason: `no heartbeat acknowledged for ${formatDuration(clock.monotonic() - this.lastAckAt)}` })),
+      this.finish(
+        new AhError('CONNECTION_LOST', {
+          reason: `no heartbeat acknowledged for ${formatDuration(clock.monotonic() - this.lastAckAt)}`,
+        }),
+      ),
     );
   }
 
@@ -272,7 +302,11 @@ export class FleetSession {
     const cert = this.serverCertificate;
     if (!cert || !Number.isFinite(cert.notAfter)) return;
     this.serverExpiry = setWallTimer(this.options.clock, cert.notAfter, () =>
-      this.finish(new AhError('CONNECTION_LOST', { reason: `the access point certificate expired at ${new Date(cert.notAfter).toISOString()}` })),
+      this.finish(
+        new AhError('CONNECTION_LOST', {
+          reason: `the access point certificate expired at ${new Date(cert.notAfter).toISOString()}`,
+        }),
+      ),
     );
   }
 

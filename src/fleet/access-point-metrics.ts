@@ -27,7 +27,11 @@ export class AccessPointMetrics {
       });
     };
     connectionGauge('ah_connections_open', 'TCP connections open on the fleet port.', (c) => c.open);
-    connectionGauge('ah_handshakes_in_progress', 'TLS handshakes running now (at most --max-handshakes).', (c) => c.handshaking);
+    connectionGauge(
+      'ah_handshakes_in_progress',
+      'TLS handshakes running now (at most --max-handshakes).',
+      (c) => c.handshaking,
+    );
     connectionGauge('ah_handshakes_waiting', 'Connections waiting for a handshake slot.', (c) => c.waiting);
     new Gauge({
       name: 'ah_executors_connected',
@@ -45,17 +49,40 @@ export class AccessPointMetrics {
         this.set(fleet.size);
       },
     });
-    const enrollments = new Counter({ name: 'ah_enrollments_total', help: 'Streams that completed Hello/Welcome.', registers: [r] });
-    const rejections = new Counter({ name: 'ah_rejections_total', help: 'Connections or streams refused, by reason code.', labelNames: ['reason'], registers: [r] });
-    const heartbeats = new Counter({ name: 'ah_heartbeats_total', help: 'Heartbeats received and acknowledged.', registers: [r] });
-    const disconnects = new Counter({ name: 'ah_disconnects_total', help: 'Executors that went offline, by reason.', labelNames: ['reason'], registers: [r] });
+    const enrollments = new Counter({
+      name: 'ah_enrollments_total',
+      help: 'Streams that completed Hello/Welcome.',
+      registers: [r],
+    });
+    const rejections = new Counter({
+      name: 'ah_rejections_total',
+      help: 'Connections or streams refused, by reason code.',
+      labelNames: ['reason'],
+      registers: [r],
+    });
+    const heartbeats = new Counter({
+      name: 'ah_heartbeats_total',
+      help: 'Heartbeats received and acknowledged.',
+      registers: [r],
+    });
+    const disconnects = new Counter({
+      name: 'ah_disconnects_total',
+      help: 'Executors that went offline, by reason.',
+      labelNames: ['reason'],
+      registers: [r],
+    });
     const supersedes = new Counter({
       name: 'ah_supersedes_total',
       help: 'Live streams taken over by a newer one of the same identity, by kind (rotation, reconnect, takeover: no proof it is the same executor).',
       labelNames: ['kind'],
       registers: [r],
     });
-    const limited = new Counter({ name: 'ah_connections_refused_total', help: 'Connections dropped before TLS by the limits.', labelNames: ['reason'], registers: [r] });
+    const limited = new Counter({
+      name: 'ah_connections_refused_total',
+      help: 'Connections dropped before TLS by the limits.',
+      labelNames: ['reason'],
+      registers: [r],
+    });
     registerIdentityMetrics(r, identity);
     this.events = {
       limited: (reason) => limited.inc({ reason }),

@@ -168,10 +168,15 @@ export class AccessPoint {
       },
     });
     this.grpcServer.addService(fleetServiceDefinition(), this.service.implementation());
-    this.statusWriter = new CoalescedJsonWriter(path.join(options.stateDir, ACCESS_POINT_STATUS_FILE), () => this.status(), options.logger, {
-      durable: false,
-      mode: 0o640,
-    });
+    this.statusWriter = new CoalescedJsonWriter(
+      path.join(options.stateDir, ACCESS_POINT_STATUS_FILE),
+      () => this.status(),
+      options.logger,
+      {
+        durable: false,
+        mode: 0o640,
+      },
+    );
     this.startedAt = new Date(options.clock.now()).toISOString();
     this.rejections = new RejectionDigest({
       clock: options.clock,
@@ -254,7 +259,11 @@ export class AccessPoint {
       options.logger.info('admin endpoint listening', { address: this.adminAddress });
     }
     if (options.controlSocket) {
-      this.control = new HttpServer({ routes: controlRoutes(this), logger: options.logger.child('control'), maxConnections: CONTROL_MAX_CONNECTIONS });
+      this.control = new HttpServer({
+        routes: controlRoutes(this),
+        logger: options.logger.child('control'),
+        maxConnections: CONTROL_MAX_CONNECTIONS,
+      });
       await this.control.listenUnix(options.controlSocket, 0o660);
       options.logger.info('control socket listening', { path: options.controlSocket });
     }
@@ -314,13 +323,30 @@ export class AccessPoint {
     this.metrics.events.rejected?.({ peer, error });
     if (!this.rejections.admit(sourceOfPeer(peer), error)) return;
     this.options.logger.failure('warn', error, { event: 'rejected', peer });
-    void this.audit.record('reject', { peer, code: error.code, reason: error.message, ...(error.detail ? { detail: error.detail } : {}) });
+    void this.audit.record('reject', {
+      peer,
+      code: error.code,
+      reason: error.message,
+      ...(error.detail ? { detail: error.detail } : {}),
+    });
   }
 
   private rejectionSummary(counts: RejectionCount[], intervalMs: number): void {
     const total = counts.reduce((n, c) => n + c.count, 0);
-    this.options.logger.warn('more refusals, summed up', { interval: formatDuration(intervalMs), total, kinds: counts.map((c) => `${c.code} from ${c.source}: ${c.count}`).join('; ') });
-    for (const c of counts) void this.audit.record('reject', { summary: true, source: c.source, code: c.code, reason: c.message, count: c.count, interval: formatDuration(intervalMs) });
+    this.options.logger.warn('more refusals, summed up', {
+      interval: formatDuration(intervalMs),
+      total,
+      kinds: counts.map((c) => `${c.code} from ${c.source}: ${c.count}`).join('; '),
+    });
+    for (const c of counts)
+      void this.audit.record('reject', {
+        summary: true,
+        source: c.source,
+        code: c.code,
+        reason: c.message,
+        count: c.count,
+        interval: formatDuration(intervalMs),
+      });
   }
 
   /** Revokes an executor: recorded on disk first, then its live streams are ended with Revoked. */
@@ -351,11 +377,14 @@ export class AccessPoint {
    */
   private checkOwnId(identity: Identity): void {
     if (identity.spiffeId?.startsWith(this.sanPrefix)) {
-      this.options.logger.warn("the access point's own SPIFFE ID is under the executor SAN prefix: executors and access points cannot be told apart", {
-        server_id: identity.spiffeId,
-        executor_san_prefix: this.sanPrefix,
-        hint: 'give the access point an ID outside the prefix (spiffe://<trust domain>/ah/serve), or narrow --executor-san-uri-prefix',
-      });
+      this.options.logger.warn(
+        "the access point's own SPIFFE ID is under the executor SAN prefix: executors and access points cannot be told apart",
+        {
+          server_id: identity.spiffeId,
+          executor_san_prefix: this.sanPrefix,
+          hint: 'give the access point an ID outside the prefix (spiffe://<trust domain>/ah/serve), or narrow --executor-san-uri-prefix',
+        },
+      );
     }
   }
 
@@ -367,10 +396,18 @@ export class AccessPoint {
     try {
       listener.updateIdentity(next);
     } catch (e) {
-      this.options.logger.error('rotation failed; still serving the previous certificate', { serial: old.serial, reason: errorText(e) });
+      this.options.logger.error('rotation failed; still serving the previous certificate', {
+        serial: old.serial,
+        reason: errorText(e),
+      });
       return;
     }
-    this.options.logger.info('rotated', { old_serial: old.serial, new_serial: next.serial, expires: next.facts.notAfter, provider: next.provider });
+    this.options.logger.info('rotated', {
+      old_serial: old.serial,
+      new_serial: next.serial,
+      expires: next.facts.notAfter,
+      provider: next.provider,
+    });
     if (next.spiffeId !== old.spiffeId) this.checkOwnId(next);
     void this.audit.record('rotate', { old_serial: old.serial, new_serial: next.serial, expires: next.facts.notAfter });
     this.statusWriter.request();

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 /** What the first entry's `prev` is. */
 export const GENESIS = '0'.repeat(64);
 
-export type AuditEvent = 'enroll' | 'reject' | 'disconnect' | 'supersede' | 'rotate' | 'revoke' | 'unrevoke' | 'start' | 'stop' | 'gap';
+export type AuditEvent =
+  'enroll' | 'reject' | 'disconnect' | 'supersede' | 'rotate' | 'revoke' | 'unrevoke' | 'start' | 'stop' | 'gap';
 
 export interface AuditEntry {
   seq: number;
@@ -39,7 +40,12 @@ export function logLines(text: string): string[] {
 function parseEntry(line: string): AuditEntry | undefined {
   try {
     const entry = JSON.parse(line) as AuditEntry;
-    return typeof entry === 'object' && entry !== null && typeof entry.seq === 'number' && typeof entry.hash === 'string' ? entry : undefined;
+    return typeof entry === 'object' &&
+      entry !== null &&
+      typeof entry.seq === 'number' &&
+      typeof entry.hash === 'string'
+      ? entry
+      : undefined;
   } catch {
     return undefined;
   }
@@ -105,7 +111,13 @@ export function verifyAuditLog(text: string): AuditVerdict {
   const gaps: AuditVerdict['gaps'] = [];
   let prev = GENESIS;
   let last: AuditVerdict['last'];
-  const broken = (i: number, reason: string): AuditVerdict => ({ entries: i, brokenAt: i + 1, reason, gaps, ...(last ? { last } : {}) });
+  const broken = (i: number, reason: string): AuditVerdict => ({
+    entries: i,
+    brokenAt: i + 1,
+    reason,
+    gaps,
+    ...(last ? { last } : {}),
+  });
   for (let i = 0; i < lines.length; i++) {
     let entry: AuditEntry;
     try {
@@ -115,9 +127,14 @@ export function verifyAuditLog(text: string): AuditVerdict {
     }
     if (typeof entry !== 'object' || entry === null) return broken(i, 'not a JSON line');
     const { hash, ...body } = entry;
-    if (body.prev !== prev) return broken(i, 'does not follow the line before it (a line was removed, inserted or reordered)');
+    if (body.prev !== prev)
+      return broken(i, 'does not follow the line before it (a line was removed, inserted or reordered)');
     if (entryHash(body as Omit<AuditEntry, 'hash'>) !== hash) return broken(i, 'hash mismatch (the line was edited)');
-    if (body.seq !== i + 1) return broken(i, `sequence number ${String(body.seq)} where ${i + 1} belongs (the chain was rebuilt with lines removed or added)`);
+    if (body.seq !== i + 1)
+      return broken(
+        i,
+        `sequence number ${String(body.seq)} where ${i + 1} belongs (the chain was rebuilt with lines removed or added)`,
+      );
     if (body.event === 'gap') gaps.push({ line: i + 1, entry });
     prev = hash;
     last = { seq: body.seq, hash };

@@ -22,7 +22,8 @@ export interface AuditHead {
   time: string;
 }
 
-export type RecordedHead = { state: 'none' } | { state: 'recorded'; head: AuditHead } | { state: 'unreadable'; reason: string };
+export type RecordedHead =
+  { state: 'none' } | { state: 'recorded'; head: AuditHead } | { state: 'unreadable'; reason: string };
 
 export interface AuditHeadStore {
   /** Where the head is recorded, for messages (a path, a key). */
@@ -62,7 +63,9 @@ export class FileAuditHeadStore implements AuditHeadStore {
 
   /** audit.log's head is audit-head.json; a copy such as old.log has its own, old-head.json. */
   static nextTo(logFile: string): FileAuditHeadStore {
-    return new FileAuditHeadStore(path.join(path.dirname(logFile), `${path.basename(logFile).replace(/\.log$/, '')}-head.json`));
+    return new FileAuditHeadStore(
+      path.join(path.dirname(logFile), `${path.basename(logFile).replace(/\.log$/, '')}-head.json`),
+    );
   }
 
   async read(): Promise<RecordedHead> {
@@ -77,7 +80,11 @@ export class FileAuditHeadStore implements AuditHeadStore {
   }
 
   async write(head: AuditHead): Promise<void> {
-    await writeJsonAtomic(this.location, { version: 1, seq: head.seq, hash: head.hash, time: head.time }, { mode: 0o640 });
+    await writeJsonAtomic(
+      this.location,
+      { version: 1, seq: head.seq, hash: head.hash, time: head.time },
+      { mode: 0o640 },
+    );
   }
 }
 
@@ -87,7 +94,13 @@ export class FileAuditHeadStore implements AuditHeadStore {
  */
 export type HeadMismatchKind = 'missing' | 'truncated' | 'rewritten' | 'appended' | 'head_unreadable';
 
-export const HEAD_MISMATCH_KINDS: readonly HeadMismatchKind[] = ['missing', 'truncated', 'rewritten', 'appended', 'head_unreadable'];
+export const HEAD_MISMATCH_KINDS: readonly HeadMismatchKind[] = [
+  'missing',
+  'truncated',
+  'rewritten',
+  'appended',
+  'head_unreadable',
+];
 
 /** A head to compare with: a recorded one, or the one this process last wrote (no time). */
 export type ExpectedHead = Pick<AuditHead, 'seq' | 'hash'> & { time?: string };
@@ -123,11 +136,15 @@ export function compareWithHead(tail: LogTail | undefined, head: ExpectedHead): 
   if (!tail) return { kind: 'missing', expected: head };
   const last = tail.last ? { last: tail.last } : {};
   const entry = tail.find(head.seq);
-  if (!entry) return (tail.last?.seq ?? 0) < head.seq ? { kind: 'truncated', expected: head, ...last } : { kind: 'rewritten', expected: head, ...last, foundHash: null };
+  if (!entry)
+    return (tail.last?.seq ?? 0) < head.seq
+      ? { kind: 'truncated', expected: head, ...last }
+      : { kind: 'rewritten', expected: head, ...last, foundHash: null };
   const { hash, ...body } = entry;
   // An entry edited but left with its old hash field hashes to something else: that is what it holds.
   const actual = entryHash(body as Omit<AuditEntry, 'hash'>);
-  if (hash !== head.hash || actual !== hash) return { kind: 'rewritten', expected: head, ...last, foundHash: hash !== head.hash ? hash : actual };
+  if (hash !== head.hash || actual !== hash)
+    return { kind: 'rewritten', expected: head, ...last, foundHash: hash !== head.hash ? hash : actual };
   return undefined;
 }
 

@@ -51,7 +51,6 @@ interface PendingEvent {
   finding?: boolean;
 }
 
-
 /**
  * The chain only advances when a line is really on disk. While the file cannot be written (disk
  * full, read-only), events wait in memory, in order, and are written when it can be again; a
@@ -87,7 +86,9 @@ export class AuditLog {
   private headLogTimer: Timer | undefined;
   private headLoggedSeq = 0;
   /** Disagreements with the recorded head found by this process, by kind (a metric). */
-  readonly tampering: Record<HeadMismatchKind, number> = Object.fromEntries(HEAD_MISMATCH_KINDS.map((k) => [k, 0])) as Record<HeadMismatchKind, number>;
+  readonly tampering: Record<HeadMismatchKind, number> = Object.fromEntries(
+    HEAD_MISMATCH_KINDS.map((k) => [k, 0]),
+  ) as Record<HeadMismatchKind, number>;
   /** Events lost because memory was full while the log could not be written (a metric). */
   droppedTotal = 0;
 
@@ -116,22 +117,28 @@ export class AuditLog {
       this.continueAfter(text, tail);
       this.ino = (await fs.lstat(this.file)).ino;
       // A torn last line (crash mid-write): chain on from it as text, verify will flag it.
-      if (tail.torn) this.logger.warn('last audit log line is unreadable; continuing the chain after it', { file: this.file });
+      if (tail.torn)
+        this.logger.warn('last audit log line is unreadable; continuing the chain after it', { file: this.file });
     }
     let mismatch: HeadMismatch | undefined;
-    if (recorded.state === 'unreadable') mismatch = { kind: 'head_unreadable', reason: recorded.reason, ...(tail?.last ? { last: tail.last } : {}) };
+    if (recorded.state === 'unreadable')
+      mismatch = { kind: 'head_unreadable', reason: recorded.reason, ...(tail?.last ? { last: tail.last } : {}) };
     else if (recorded.state === 'recorded') mismatch = compareWithHead(tail, recorded.head);
     else if (tail?.last) {
       // Logs from before head records, or a head record deleted: nothing to compare with yet.
-      this.logger.warn('audit log has no head record; recording its end from now on (lines cut before now cannot be detected)', {
-        file: this.file,
-        head: this.heads.location,
-        seq: tail.last.seq,
-      });
+      this.logger.warn(
+        'audit log has no head record; recording its end from now on (lines cut before now cannot be detected)',
+        {
+          file: this.file,
+          head: this.heads.location,
+          seq: tail.last.seq,
+        },
+      );
     }
     if (mismatch) this.found(mismatch, 'start-up');
     const head = recorded.state === 'recorded' ? recorded.head : undefined;
-    if (this.lastWhole && (head?.seq !== this.lastWhole.seq || head.hash !== this.lastWhole.hash)) this.headStale = true;
+    if (this.lastWhole && (head?.seq !== this.lastWhole.seq || head.hash !== this.lastWhole.hash))
+      this.headStale = true;
     if (mismatch || this.headStale) await this.retry();
   }
 
@@ -148,9 +155,18 @@ export class AuditLog {
   private found(m: HeadMismatch, detected: 'start-up' | 'running'): void {
     this.tampering[m.kind] += 1;
     const fields = { ...mismatchFields(m), detected };
-    this.logger.error(`audit log tampering found: ${MISMATCH_TEXT[m.kind]}`, { file: this.file, head: this.heads.location, ...fields });
+    this.logger.error(`audit log tampering found: ${MISMATCH_TEXT[m.kind]}`, {
+      file: this.file,
+      head: this.heads.location,
+      ...fields,
+    });
     // First in the queue: the chain says what is missing before anything else is recorded.
-    this.pending.unshift({ time: new Date(this.clock.now()).toISOString(), event: 'gap', fields: { ...fields, reason: MISMATCH_TEXT[m.kind] }, finding: true });
+    this.pending.unshift({
+      time: new Date(this.clock.now()).toISOString(),
+      event: 'gap',
+      fields: { ...fields, reason: MISMATCH_TEXT[m.kind] },
+      finding: true,
+    });
     this.unrecordedFindings += 1;
   }
 
@@ -188,9 +204,11 @@ export class AuditLog {
   /** Why the audit trail is not safely on disk (for /readyz), or undefined. Asking is also a retry. */
   get problem(): string | undefined {
     if (this.failure || this.headFailure) void this.retry();
-    if (this.failure && this.unrecordedFindings > 0) return `tampering found in ${this.file} is not recorded yet: cannot write it: ${this.failure}`;
+    if (this.failure && this.unrecordedFindings > 0)
+      return `tampering found in ${this.file} is not recorded yet: cannot write it: ${this.failure}`;
     if (this.failure) return `cannot write ${this.file}: ${this.failure}`;
-    if (this.headFailure && this.clock.monotonic() - this.headFailingSince >= HEAD_FAILURE_GRACE_MS) return `cannot write ${this.heads.location}: ${this.headFailure}`;
+    if (this.headFailure && this.clock.monotonic() - this.headFailingSince >= HEAD_FAILURE_GRACE_MS)
+      return `cannot write ${this.heads.location}: ${this.headFailure}`;
     return undefined;
   }
 
@@ -237,7 +255,8 @@ export class AuditLog {
         this.partial = false;
       }
       const stat = await handle.stat();
-      if (stat.size !== this.size || (this.ino !== undefined && stat.ino !== this.ino)) await this.changedUnderUs(stat.size);
+      if (stat.size !== this.size || (this.ino !== undefined && stat.ino !== this.ino))
+        await this.changedUnderUs(stat.size);
       this.ino = stat.ino;
     } catch (e) {
       this.failed(e);
@@ -255,7 +274,12 @@ export class AuditLog {
       lines.push(`${JSON.stringify({ ...body, hash: prev })}\n`);
     };
     for (const e of batch) chain(e.time, e.event, e.fields);
-    if (dropped > 0) chain(new Date(this.clock.now()).toISOString(), 'gap', { kind: 'dropped', dropped, reason: 'audit log could not be written' });
+    if (dropped > 0)
+      chain(new Date(this.clock.now()).toISOString(), 'gap', {
+        kind: 'dropped',
+        dropped,
+        reason: 'audit log could not be written',
+      });
     const text = lines.join('');
     try {
       await handle.writeFile(text);
@@ -292,14 +316,21 @@ export class AuditLog {
     // Deleted (and created again by our append) or emptied: nothing of it is left either way, and
     // an inode number freed by the deletion may well come back for the new file.
     if (size === 0 && expected) mismatch = { kind: 'missing', expected };
-    else if (expected) mismatch = compareWithHead(tail, expected) ?? (size !== this.size ? { kind: 'appended', expected, ...(tail.last ? { last: tail.last } : {}) } : undefined);
+    else if (expected)
+      mismatch =
+        compareWithHead(tail, expected) ??
+        (size !== this.size ? { kind: 'appended', expected, ...(tail.last ? { last: tail.last } : {}) } : undefined);
     else if (size > 0) mismatch = { kind: 'appended', ...(tail.last ? { last: tail.last } : {}) };
     this.continueAfter(text, tail);
     if (mismatch) this.found(mismatch, 'running');
   }
 
   private failed(e: unknown): void {
-    if (!this.failure) this.logger.error('cannot write audit log; events held in memory until it can be written', { file: this.file, reason: errorText(e) });
+    if (!this.failure)
+      this.logger.error('cannot write audit log; events held in memory until it can be written', {
+        file: this.file,
+        reason: errorText(e),
+      });
     this.failure = errorText(e);
   }
 
@@ -323,7 +354,10 @@ export class AuditLog {
     } catch (e) {
       if (!this.headFailure) {
         this.headFailingSince = this.clock.monotonic();
-        this.logger.error('cannot write the audit head record; a cut audit log goes unnoticed until it is written', { head: this.heads.location, reason: errorText(e) });
+        this.logger.error('cannot write the audit head record; a cut audit log goes unnoticed until it is written', {
+          head: this.heads.location,
+          reason: errorText(e),
+        });
       }
       this.headFailure = errorText(e);
     }
@@ -334,10 +368,13 @@ export class AuditLog {
     const now = this.clock.monotonic();
     if (this.headLoggedAt === undefined || now - this.headLoggedAt >= HEAD_LOG_INTERVAL_MS) this.logHead();
     else if (!this.headLogTimer) {
-      this.headLogTimer = this.clock.setTimer(() => {
-        this.headLogTimer = undefined;
-        this.logHead();
-      }, this.headLoggedAt + HEAD_LOG_INTERVAL_MS - now);
+      this.headLogTimer = this.clock.setTimer(
+        () => {
+          this.headLogTimer = undefined;
+          this.logHead();
+        },
+        this.headLoggedAt + HEAD_LOG_INTERVAL_MS - now,
+      );
     }
   }
 

@@ -46,7 +46,8 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimitOptions = {
   maxHandshakes: 64,
 };
 
-export type Admission = 'ok' | 'too many connections' | 'too many connections from one address' | 'address rate limited';
+export type Admission =
+  'ok' | 'too many connections' | 'too many connections from one address' | 'address rate limited';
 
 /** Expands an IPv6 address to its eight 16-bit groups (undefined if it is not one). */
 function ipv6Groups(address: string): number[] | undefined {
@@ -79,8 +80,12 @@ export function addressGroup(address: string): string {
   const groups = ipv6Groups(address);
   if (!groups) return address;
   const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
-  if (mapped) return `${(groups[6] as number) >> 8}.${(groups[6] as number) & 0xff}.${(groups[7] as number) >> 8}.${(groups[7] as number) & 0xff}`;
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+  if (mapped)
+    return `${(groups[6] as number) >> 8}.${(groups[6] as number) & 0xff}.${(groups[7] as number) >> 8}.${(groups[7] as number) & 0xff}`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
 }
 
 export class ConnectionLimiter {

@@ -21,10 +21,14 @@ export function controlRoutes(ap: AccessPoint): Record<string, HttpHandler> {
     }),
     'GET /v1/revocations': () => ({ status: 200, body: { revoked: ap.revocations.list() } }),
     'POST /v1/revocations': async ({ body }) => {
-      const { id, reason } = (typeof body === 'object' && body !== null ? body : {}) as { id?: unknown; reason?: unknown };
+      const { id, reason } = (typeof body === 'object' && body !== null ? body : {}) as {
+        id?: unknown;
+        reason?: unknown;
+      };
       if (typeof id !== 'string') return refuse('body must be {"id": "<spiffe id>", "reason": "..."}');
       if (reason !== undefined && typeof reason !== 'string') return refuse('reason must be a string');
-      if (reason && reason.length > MAX_REASON_LENGTH) return refuse(`reason longer than ${MAX_REASON_LENGTH} characters`);
+      if (reason && reason.length > MAX_REASON_LENGTH)
+        return refuse(`reason longer than ${MAX_REASON_LENGTH} characters`);
       if (reason && hasControlCharacters(reason)) return refuse('reason contains control characters');
       try {
         const result = await ap.revoke(id, reason || DEFAULT_REASON);
@@ -35,6 +39,8 @@ export function controlRoutes(ap: AccessPoint): Record<string, HttpHandler> {
       }
     },
     'DELETE /v1/revocations/*': async ({ tail }) =>
-      (await ap.unrevoke(tail)) ? { status: 200, body: { unrevoked: tail } } : { status: 404, body: { error: `${tail} is not revoked` } },
+      (await ap.unrevoke(tail))
+        ? { status: 200, body: { unrevoked: tail } }
+        : { status: 404, body: { error: `${tail} is not revoked` } },
   };
 }

@@ -18,7 +18,12 @@ import type { Identity } from '../identity/identity.js';
 import { authorizeExecutorSocket, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { serverContextOptions } from '../tls/server-options.js';
 import { checkPeerTrustDomain, peerChain } from '../tls/trust-domain.js';
-import { addressGroup, ConnectionLimiter, DEFAULT_CONNECTION_LIMITS, type ConnectionLimitOptions } from './connection-limits.js';
+import {
+  addressGroup,
+  ConnectionLimiter,
+  DEFAULT_CONNECTION_LIMITS,
+  type ConnectionLimitOptions,
+} from './connection-limits.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { RefusalSummary } from './refusal-summary.js';
 import { GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICATED, RefusalServer } from './refusal-server.js';
@@ -105,7 +110,9 @@ export class FleetListener {
   private readonly byPeer = new Map<string, TLSSocket>();
   /** Tells a refused client why, once, and closes (refusal-server.ts). */
   private readonly refusal = new RefusalServer((error) =>
-    error.code === 'SAN_MISMATCH' || error.code === 'CLIENT_CERT_REJECTED' ? GRPC_PERMISSION_DENIED : GRPC_UNAUTHENTICATED,
+    error.code === 'SAN_MISMATCH' || error.code === 'CLIENT_CERT_REJECTED'
+      ? GRPC_PERMISSION_DENIED
+      : GRPC_UNAUTHENTICATED,
   );
   private readonly fleetInjector: grpc.ConnectionInjector;
   private identity: Identity;
@@ -176,7 +183,8 @@ export class FleetListener {
     return new Promise((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException): void => {
         const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-        const reason = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
+        const reason =
+          e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied' : e.message;
         reject(new AhError('LISTEN_FAILED', { address, reason }, { cause: e }));
       };
       this.tcp.once('error', onError);
@@ -197,7 +205,6 @@ export class FleetListener {
   get currentIdentity(): Identity {
     return this.identity;
   }
-
 
   /**
    * Stops accepting, lets open connections deliver what is already written (the streams' final
@@ -225,7 +232,8 @@ export class FleetListener {
   private rememberSource(source: string): void {
     this.knownSources.delete(source);
     this.knownSources.set(source, true);
-    if (this.knownSources.size > MAX_KNOWN_SOURCES) this.knownSources.delete(this.knownSources.keys().next().value as string);
+    if (this.knownSources.size > MAX_KNOWN_SOURCES)
+      this.knownSources.delete(this.knownSources.keys().next().value as string);
   }
 
   /** Keeps the connections of each executor identity, for the per-identity cap and revocation. */
@@ -314,11 +322,23 @@ export class FleetListener {
     let decision: AuthorizedExecutor | AhError;
     // The verdict is taken once per connection; renegotiation is off, so the certificate cannot change afterwards.
     try {
-      decision = authorizeExecutorSocket(socket, this.options.sanPrefix, { bundle: this.identity.bundle, clock: this.options.clock });
+      decision = authorizeExecutorSocket(socket, this.options.sanPrefix, {
+        bundle: this.identity.bundle,
+        clock: this.options.clock,
+      });
       try {
-        checkPeerTrustDomain(this.identity, () => peerChain(socket.getPeerCertificate(true)), decision.spiffeId, this.options.clock.now());
+        checkPeerTrustDomain(
+          this.identity,
+          () => peerChain(socket.getPeerCertificate(true)),
+          decision.spiffeId,
+          this.options.clock.now(),
+        );
       } catch (e) {
-        throw new AhError('CLIENT_CERT_REJECTED', { reason: 'certificate signed by unknown authority' }, { detail: isAhError(e) ? e.detail : errorText(e) });
+        throw new AhError(
+          'CLIENT_CERT_REJECTED',
+          { reason: 'certificate signed by unknown authority' },
+          { detail: isAhError(e) ? e.detail : errorText(e) },
+        );
       }
     } catch (e) {
       decision = isAhError(e) ? e : new AhError('CLIENT_CERT_REJECTED', { reason: errorText(e) });
@@ -326,10 +346,13 @@ export class FleetListener {
     if (!(decision instanceof AhError)) {
       // Revoked: refused here, before any gRPC, like any other refusal (one answer, then closed).
       const revoked = this.options.revocation?.(decision.spiffeId);
-      if (revoked) decision = new AhError('REVOKED', { reason: revoked.reason }, { detail: `revoked at ${revoked.at}` });
+      if (revoked)
+        decision = new AhError('REVOKED', { reason: revoked.reason }, { detail: `revoked at ${revoked.at}` });
       else if ((this.proven.get(decision.spiffeId)?.size ?? 0) >= MAX_CONNECTIONS_PER_IDENTITY) {
         // An executor holds one connection (two while it rotates): more is a loop or an attacker.
-        decision = new AhError('PROTOCOL_ERROR', { reason: `more than ${MAX_CONNECTIONS_PER_IDENTITY} connections for ${decision.spiffeId}` });
+        decision = new AhError('PROTOCOL_ERROR', {
+          reason: `more than ${MAX_CONNECTIONS_PER_IDENTITY} connections for ${decision.spiffeId}`,
+        });
       }
     }
     if (decision instanceof AhError) {

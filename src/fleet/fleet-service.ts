@@ -11,7 +11,12 @@ import { TokenBucket } from '../core/token-bucket.js';
 import { authorizeExecutorCertificate, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { peerCertificateView, type CertificateView } from '../x509/certificate.js';
 import { judgeSupersede, type SupersedeKind } from './supersede.js';
-import { ERROR_METADATA_KEY, type AccessPointMessage, type ExecutorMessage, type Hello } from '../protocol/fleet-protocol.js';
+import {
+  ERROR_METADATA_KEY,
+  type AccessPointMessage,
+  type ExecutorMessage,
+  type Hello,
+} from '../protocol/fleet-protocol.js';
 import { GOODBYE_REASON_MAX, helloProblem } from '../protocol/hello-rules.js';
 import { forDisplay } from '../core/escape.js';
 import type { Registry } from './registry.js';
@@ -140,7 +145,8 @@ export class FleetService {
       bucket = new TokenBucket(ENROLL_PER_SECOND, ENROLL_BURST, this.options.clock);
       this.enrollBudgets.set(id, bucket);
       // Refilled buckets remember nothing: forget them, so memory stays bounded by busy identities.
-      if (this.enrollBudgets.size > 10_000) for (const [k, b] of this.enrollBudgets) if (b.full && k !== id) this.enrollBudgets.delete(k);
+      if (this.enrollBudgets.size > 10_000)
+        for (const [k, b] of this.enrollBudgets) if (b.full && k !== id) this.enrollBudgets.delete(k);
     }
     return bucket.take();
   }
@@ -179,14 +185,28 @@ export class FleetService {
   }
 
   /** Logs, audits and counts a supersede; a takeover (no proof of continuity) is a warning. */
-  private reportSupersede(peer: AuthorizedExecutor, newPeer: string, hello: Hello, old: LiveStream | undefined, oldConnectionId: string): SupersedeKind {
+  private reportSupersede(
+    peer: AuthorizedExecutor,
+    newPeer: string,
+    hello: Hello,
+    old: LiveStream | undefined,
+    oldConnectionId: string,
+  ): SupersedeKind {
     const newSerial = peer.certificate.serialNumber.toUpperCase();
     const verdict = old
       ? judgeSupersede(hello.previous_connection_id, oldConnectionId, old.certificate, peer.certificate)
       : { kind: 'takeover' as const, serialChanged: false, keyChanged: false };
     const oldPeer = old?.call.getPeer();
     const oldSerial = old?.certificate.serialNumber.toUpperCase();
-    const facts = { executor_id: peer.spiffeId, kind: verdict.kind, old_peer: oldPeer, new_peer: newPeer, old_serial: oldSerial, new_serial: newSerial, key_changed: verdict.keyChanged };
+    const facts = {
+      executor_id: peer.spiffeId,
+      kind: verdict.kind,
+      old_peer: oldPeer,
+      new_peer: newPeer,
+      old_serial: oldSerial,
+      new_serial: newSerial,
+      key_changed: verdict.keyChanged,
+    };
     const log = this.options.logger.child('connect');
     if (verdict.kind === 'takeover') {
       log.warn('identity taken over by another connection', {
@@ -196,7 +216,15 @@ export class FleetService {
     } else {
       log.info('superseded', facts);
     }
-    this.options.events?.superseded?.({ id: peer.spiffeId, kind: verdict.kind, oldPeer, newPeer, oldSerial, newSerial, keyChanged: verdict.keyChanged });
+    this.options.events?.superseded?.({
+      id: peer.spiffeId,
+      kind: verdict.kind,
+      oldPeer,
+      newPeer,
+      oldSerial,
+      newSerial,
+      keyChanged: verdict.keyChanged,
+    });
     return verdict.kind;
   }
 
@@ -208,7 +236,8 @@ export class FleetService {
     if (!bucket) {
       bucket = new TokenBucket(STREAMS_PER_SECOND, STREAM_BURST, this.options.clock);
       this.streamBudgets.set(peer, bucket);
-      if (this.streamBudgets.size > 20_000) for (const [k, b] of this.streamBudgets) if (b.full && k !== peer) this.streamBudgets.delete(k);
+      if (this.streamBudgets.size > 20_000)
+        for (const [k, b] of this.streamBudgets) if (b.full && k !== peer) this.streamBudgets.delete(k);
     }
     return bucket.take();
   }
@@ -242,8 +271,18 @@ export class FleetService {
     // notAfter the executor is told so (the guide's line) and reconnects with its current one.
     const notAfter = Date.parse(peer.certificate.validTo);
     const expiry = setWallTimer(clock, notAfter, () => {
-      log.info('executor certificate expired; stream ended', { executor_id: peer.spiffeId, peer: peerAddress, expired: new Date(notAfter).toISOString() });
-      const error = new AhError('CERT_NOT_VALID_NOW', {}, { detail: `the access point ended the stream: the executor certificate expired at ${new Date(notAfter).toISOString()}` });
+      log.info('executor certificate expired; stream ended', {
+        executor_id: peer.spiffeId,
+        peer: peerAddress,
+        expired: new Date(notAfter).toISOString(),
+      });
+      const error = new AhError(
+        'CERT_NOT_VALID_NOW',
+        {},
+        {
+          detail: `the access point ended the stream: the executor certificate expired at ${new Date(notAfter).toISOString()}`,
+        },
+      );
       stream.finish(errorStatus(grpc.status.UNAUTHENTICATED, error), 'certificate expired');
     });
     let enrolled = false;
@@ -279,11 +318,21 @@ export class FleetService {
         this.live.delete(connectionId);
         const previous = stream.predecessor;
         const leaving = /^(goodbye|revoked|superseded)/.test(registryReason);
-        if (enrolled && previous && !previous.closed && previous.superseded && !leaving && registry.reinstate(peer.spiffeId, connectionId, previous.connectionId)) {
+        if (
+          enrolled &&
+          previous &&
+          !previous.closed &&
+          previous.superseded &&
+          !leaving &&
+          registry.reinstate(peer.spiffeId, connectionId, previous.connectionId)
+        ) {
           // A rotation that failed half-way (the new stream died before the executor let go of
           // the old one): the old stream is still there, so the executor never went offline.
           previous.reinstate();
-          log.info('superseding stream ended first; the previous stream is current again', { executor_id: peer.spiffeId, reason: registryReason });
+          log.info('superseding stream ended first; the previous stream is current again', {
+            executor_id: peer.spiffeId,
+            reason: registryReason,
+          });
         } else if (enrolled && registry.disconnect(peer.spiffeId, connectionId, registryReason)) {
           log.info('executor offline', { executor_id: peer.spiffeId, reason: registryReason });
           this.options.events?.disconnected?.({ id: peer.spiffeId, reason: registryReason });
@@ -301,7 +350,10 @@ export class FleetService {
     };
     arm(policy.helloTimeoutMs, () => {
       log.warn('no Hello in time; closing stream', { executor_id: peer.spiffeId, peer: peerAddress });
-      stream.finish(errorStatus(grpc.status.DEADLINE_EXCEEDED, new AhError('PROTOCOL_ERROR', { reason: 'no Hello in time' })), 'no hello');
+      stream.finish(
+        errorStatus(grpc.status.DEADLINE_EXCEEDED, new AhError('PROTOCOL_ERROR', { reason: 'no Hello in time' })),
+        'no hello',
+      );
     });
     // Half an interval of grace, so a beat that is merely late does not count as missed.
     const watchdog = (): void =>
@@ -313,13 +365,24 @@ export class FleetService {
     const onHello = (hello: Hello): void => {
       const problem = helloProblem(hello);
       if (problem) {
-        stream.finish(errorStatus(grpc.status.INVALID_ARGUMENT, new AhError('PROTOCOL_ERROR', { reason: `invalid Hello: ${problem}` })), 'protocol error');
+        stream.finish(
+          errorStatus(
+            grpc.status.INVALID_ARGUMENT,
+            new AhError('PROTOCOL_ERROR', { reason: `invalid Hello: ${problem}` }),
+          ),
+          'protocol error',
+        );
         return;
       }
       intervalMs = clamp(hello.heartbeat_interval_ms, policy);
       heartbeatBudget = heartbeatFloodGuard(intervalMs, clock);
       const max = this.options.maxExecutors;
-      if (!hello.probe && max !== undefined && registry.onlineCount() >= max && !registry.get(peer.spiffeId)?.connectedSince) {
+      if (
+        !hello.probe &&
+        max !== undefined &&
+        registry.onlineCount() >= max &&
+        !registry.get(peer.spiffeId)?.connectedSince
+      ) {
         const error = new AhError('FLEET_FULL', { max: String(max) });
         this.options.events?.rejected?.({ peer: peerAddress, error, id: peer.spiffeId });
         stream.finish(errorStatus(grpc.status.RESOURCE_EXHAUSTED, error), 'fleet full');
@@ -337,7 +400,15 @@ export class FleetService {
       if (hello.probe) {
         // `ah agent doctor`: prove the connection would be accepted, touch nothing.
         log.debug('probe', { executor_id: peer.spiffeId, peer: peerAddress });
-        call.write({ body: 'welcome', welcome: { executor_id: peer.spiffeId, server_time_unix_ms: clock.now(), heartbeat_interval_ms: intervalMs, connection_id: '' } });
+        call.write({
+          body: 'welcome',
+          welcome: {
+            executor_id: peer.spiffeId,
+            server_time_unix_ms: clock.now(),
+            heartbeat_interval_ms: intervalMs,
+            connection_id: '',
+          },
+        });
         stream.finish({ code: grpc.status.OK, details: 'probe', metadata: new grpc.Metadata() }, 'probe');
         return;
       }
@@ -366,7 +437,12 @@ export class FleetService {
           stream.predecessor = old;
         }
       }
-      this.options.events?.enrolled?.({ id: peer.spiffeId, name: hello.name, peer: peerAddress, serial: peer.certificate.serialNumber.toUpperCase() });
+      this.options.events?.enrolled?.({
+        id: peer.spiffeId,
+        name: hello.name,
+        peer: peerAddress,
+        serial: peer.certificate.serialNumber.toUpperCase(),
+      });
       log.info('enrolled', {
         executor_id: peer.spiffeId,
         name: hello.name,
@@ -390,7 +466,13 @@ export class FleetService {
       if (stream.closed) return;
       if (!enrolled) {
         if (message.body !== 'hello') {
-          stream.finish(errorStatus(grpc.status.FAILED_PRECONDITION, new AhError('PROTOCOL_ERROR', { reason: 'first message must be Hello' })), 'protocol error');
+          stream.finish(
+            errorStatus(
+              grpc.status.FAILED_PRECONDITION,
+              new AhError('PROTOCOL_ERROR', { reason: 'first message must be Hello' }),
+            ),
+            'protocol error',
+          );
           return;
         }
         onHello(message.hello);
@@ -399,8 +481,15 @@ export class FleetService {
       switch (message.body) {
         case 'heartbeat':
           if (!heartbeatBudget?.take()) {
-            log.warn('heartbeat flood; closing stream', { executor_id: peer.spiffeId, peer: peerAddress, heartbeat_ms: intervalMs });
-            stream.finish(errorStatus(grpc.status.RESOURCE_EXHAUSTED, new AhError('PROTOCOL_ERROR', { reason: 'heartbeat flood' })), 'heartbeat flood');
+            log.warn('heartbeat flood; closing stream', {
+              executor_id: peer.spiffeId,
+              peer: peerAddress,
+              heartbeat_ms: intervalMs,
+            });
+            stream.finish(
+              errorStatus(grpc.status.RESOURCE_EXHAUSTED, new AhError('PROTOCOL_ERROR', { reason: 'heartbeat flood' })),
+              'heartbeat flood',
+            );
             return;
           }
           registry.seen(peer.spiffeId, connectionId);
@@ -412,16 +501,24 @@ export class FleetService {
           // Kept in the registry and the audit log: bounded and made visible, never refused.
           const reason = forDisplay(String(message.goodbye.reason ?? '') || 'goodbye', GOODBYE_REASON_MAX);
           log.info('goodbye', { executor_id: peer.spiffeId, reason });
-          stream.finish({ code: grpc.status.OK, details: 'goodbye', metadata: new grpc.Metadata() }, `goodbye: ${reason}`);
+          stream.finish(
+            { code: grpc.status.OK, details: 'goodbye', metadata: new grpc.Metadata() },
+            `goodbye: ${reason}`,
+          );
           return;
         }
         case 'hello':
-          stream.finish(errorStatus(grpc.status.FAILED_PRECONDITION, new AhError('PROTOCOL_ERROR', { reason: 'Hello sent twice' })), 'protocol error');
+          stream.finish(
+            errorStatus(grpc.status.FAILED_PRECONDITION, new AhError('PROTOCOL_ERROR', { reason: 'Hello sent twice' })),
+            'protocol error',
+          );
           return;
       }
     });
     // The executor half-closed without Goodbye, or the connection went away.
-    call.on('end', () => stream.finish({ code: grpc.status.OK, details: '', metadata: new grpc.Metadata() }, 'stream ended'));
+    call.on('end', () =>
+      stream.finish({ code: grpc.status.OK, details: '', metadata: new grpc.Metadata() }, 'stream ended'),
+    );
     call.on('cancelled', () => stream.finish(undefined, 'connection closed'));
     call.on('error', () => stream.finish(undefined, 'connection error'));
     call.on('close', () => stream.finish(undefined, 'connection closed'));

@@ -13,7 +13,9 @@ export function healthRoutes(ap: AccessPoint): Record<string, HttpHandler> {
       if (!r.ready) return { status: 503, body: { status: 'not ready', reason: r.reason } };
       // Still serving enrolled executors, but its own certificate is about to lapse, or what it
       // knows is not reaching the disk.
-      return r.problem ? { status: 503, body: { status: 'degraded', reason: r.problem } } : { status: 200, body: { status: 'ready' } };
+      return r.problem
+        ? { status: 503, body: { status: 'degraded', reason: r.problem } }
+        : { status: 200, body: { status: 'ready' } };
     },
     'GET /metrics': async () => ({ status: 200, body: await ap.metrics.text(), contentType: ap.metrics.contentType }),
   };

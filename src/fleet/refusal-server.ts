@@ -19,7 +19,11 @@ export const GRPC_PERMISSION_DENIED = 7;
 /** grpc-message is percent-encoded: printable ASCII except '%' stays, everything else is %XX of its UTF-8. */
 export function encodeGrpcMessage(text: string): string {
   let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  for (const byte of Buffer.from(text, 'utf8'))
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   return out;
 }
 

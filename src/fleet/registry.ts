@@ -83,7 +83,16 @@ export function recordFromFile(raw: unknown): ExecutorRecord {
     name: text(r.name),
     labels,
     version: text(r.version),
-    host: h ? { hostname: text(h.hostname), os: text(h.os), os_release: text(h.os_release), arch: text(h.arch), cpus: number(h.cpus), memory_bytes: number(h.memory_bytes) } : null,
+    host: h
+      ? {
+          hostname: text(h.hostname),
+          os: text(h.os),
+          os_release: text(h.os_release),
+          arch: text(h.arch),
+          cpus: number(h.cpus),
+          memory_bytes: number(h.memory_bytes),
+        }
+      : null,
     state: r.state === 'online' ? 'online' : 'offline',
     firstSeen: text(r.firstSeen),
     lastSeen: text(r.lastSeen),
@@ -110,11 +119,16 @@ export class Registry {
     /** Called after every change of presence (enroll, disconnect). */
     private readonly onChange: () => void = () => {},
   ) {
-    this.writer = new CoalescedJsonWriter(this.file, (): RegistryFile => ({ version: 1, executors: this.list() }), logger, {
-      mode: 0o640,
-      minIntervalMs: REGISTRY_WRITE_INTERVAL_MS,
-      clock,
-    });
+    this.writer = new CoalescedJsonWriter(
+      this.file,
+      (): RegistryFile => ({ version: 1, executors: this.list() }),
+      logger,
+      {
+        mode: 0o640,
+        minIntervalMs: REGISTRY_WRITE_INTERVAL_MS,
+        clock,
+      },
+    );
   }
 
   get file(): string {

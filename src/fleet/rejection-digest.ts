@@ -46,7 +46,8 @@ export class RejectionDigest {
     }
     const known = this.counts.get(key);
     if (known) known.count += 1;
-    else if (this.counts.size < this.options.maxKinds) this.counts.set(key, { code: error.code, message: error.message, source, count: 1 });
+    else if (this.counts.size < this.options.maxKinds)
+      this.counts.set(key, { code: error.code, message: error.message, source, count: 1 });
     else if (this.others) this.others.count += 1;
     else this.others = { code: 'OTHERS', message: 'other refusals', source: 'various', count: 1 };
     return false;

@@ -31,7 +31,11 @@ export class Revocations {
       // A revocation must never be lost to a bad entry: keep every one with an id, whatever else it says.
       for (const r of Array.isArray(parsed.revoked) ? (parsed.revoked as Array<Partial<Revocation>>) : []) {
         if (typeof r?.id !== 'string') continue;
-        this.entries.set(r.id, { id: r.id, reason: typeof r.reason === 'string' ? r.reason : 'revoked', at: typeof r.at === 'string' ? r.at : '' });
+        this.entries.set(r.id, {
+          id: r.id,
+          reason: typeof r.reason === 'string' ? r.reason : 'revoked',
+          at: typeof r.at === 'string' ? r.at : '',
+        });
       }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;

@@ -36,7 +36,12 @@ function publicKeyOf(cert: CertificateView): Buffer | undefined {
 }
 
 /** Judges a supersede (rare: this parses both certificates, which the hot path never does). */
-export function judgeSupersede(proof: string | undefined, current: string, oldCert: CertificateView, newCert: CertificateView): SupersedeVerdict {
+export function judgeSupersede(
+  proof: string | undefined,
+  current: string,
+  oldCert: CertificateView,
+  newCert: CertificateView,
+): SupersedeVerdict {
   const serialChanged = oldCert.serialNumber.toUpperCase() !== newCert.serialNumber.toUpperCase();
   const oldKey = serialChanged ? publicKeyOf(oldCert) : undefined;
   const newKey = serialChanged ? publicKeyOf(newCert) : undefined;

@@ -54,7 +54,12 @@ export class FilesIdentitySource extends PublishingIdentitySource {
 
   renewalStatus(): RenewalStatus {
     const id = this.current();
-    return { mode: 'watch', nextRenewalAt: renewalPoint(id, this.options.policy, 0.5), ...this.troubleFacts(), ...this.rotationFacts() };
+    return {
+      mode: 'watch',
+      nextRenewalAt: renewalPoint(id, this.options.policy, 0.5),
+      ...this.troubleFacts(),
+      ...this.rotationFacts(),
+    };
   }
 
   async close(): Promise<void> {
@@ -131,7 +136,9 @@ export class FilesIdentitySource extends PublishingIdentitySource {
     });
     // Any change in these directories may concern us (renames, `..data` swaps): re-read and compare.
     this.watcher.on('all', (_event, changed) => this.schedule(`watch ${path.basename(changed)}`));
-    this.watcher.on('error', (e) => logger.warn('file watcher error; periodic re-check continues', { reason: errorText(e) }));
+    this.watcher.on('error', (e) =>
+      logger.warn('file watcher error; periodic re-check continues', { reason: errorText(e) }),
+    );
     await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
   }
 

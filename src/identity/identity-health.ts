@@ -14,8 +14,13 @@ const left = (notAfter: string, now: number): string => formatDuration(Date.pars
 const since = (t: TroubleStatus): string => (t.since ? ` since ${t.since}` : '');
 
 /** The problems of an identity (empty when it is fine). */
-export function identityProblems(identity: IdentityStatus | null, waitingFor: TroubleStatus | null | undefined, now: number): string[] {
-  if (!identity) return [waitingFor ? `waiting for identity${since(waitingFor)}: ${waitingFor.message}` : 'no identity loaded'];
+export function identityProblems(
+  identity: IdentityStatus | null,
+  waitingFor: TroubleStatus | null | undefined,
+  now: number,
+): string[] {
+  if (!identity)
+    return [waitingFor ? `waiting for identity${since(waitingFor)}: ${waitingFor.message}` : 'no identity loaded'];
   const cert = identity.certificate;
   const problems: string[] = [];
   if (Date.parse(cert.notAfter) <= now || Date.parse(cert.notBefore) > now) problems.push(NOT_VALID_NOW);
@@ -25,10 +30,19 @@ export function identityProblems(identity: IdentityStatus | null, waitingFor: Tr
   const trouble = renewal.lastError;
   const expired = Date.parse(cert.notAfter) <= now;
   if (trouble && (overdue || expired)) {
-    const what = renewal.mode === 'watch' ? 'identity files refused' : renewal.mode === 'push' ? 'SVID updates failing' : 'renewals failing';
-    problems.push(`${what}${since(trouble)}: ${trouble.message}; ${expired ? 'the certificate has expired' : `the certificate expires in ${left(cert.notAfter, now)}`}`);
+    const what =
+      renewal.mode === 'watch'
+        ? 'identity files refused'
+        : renewal.mode === 'push'
+          ? 'SVID updates failing'
+          : 'renewals failing';
+    problems.push(
+      `${what}${since(trouble)}: ${trouble.message}; ${expired ? 'the certificate has expired' : `the certificate expires in ${left(cert.notAfter, now)}`}`,
+    );
   } else if (!trouble && overdue && !expired && renewal.mode === 'watch') {
-    problems.push(`certificate is past its renewal point and the files have not been replaced; it expires in ${left(cert.notAfter, now)}`);
+    problems.push(
+      `certificate is past its renewal point and the files have not been replaced; it expires in ${left(cert.notAfter, now)}`,
+    );
   }
   return problems;
 }

@@ -245,7 +245,17 @@ export abstract class PublishingIdentitySource implements IdentitySource {
   /** The trouble as RenewalStatus reports it. */
   protected troubleFacts(): Pick<RenewalStatus, 'lastError'> {
     const t = this.currentTrouble;
-    return { lastError: t ? { message: t.error.message, code: t.error.code, at: t.at, since: t.since, ...(t.error.detail ? { detail: t.error.detail } : {}) } : null };
+    return {
+      lastError: t
+        ? {
+            message: t.error.message,
+            code: t.error.code,
+            at: t.at,
+            since: t.since,
+            ...(t.error.detail ? { detail: t.error.detail } : {}),
+          }
+        : null,
+    };
   }
 
   protected rotationFacts(): Pick<RenewalStatus, 'lastRotationAt' | 'previousSerial'> {

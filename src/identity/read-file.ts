@@ -14,7 +14,11 @@ export async function readIdentityFile(path: string, kind: IdentityFileKind = 'c
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new AhError('FILE_NOT_FOUND', { path }, { cause: e });
     if (code === 'EACCES' || code === 'EPERM') throw new AhError('FILE_PERMISSION_DENIED', { path }, { cause: e });
     if (code === 'EISDIR') {
-      throw new AhError(kind === 'key' ? 'KEY_INVALID' : 'CERT_INVALID', { path, reason: 'is a directory' }, { cause: e });
+      throw new AhError(
+        kind === 'key' ? 'KEY_INVALID' : 'CERT_INVALID',
+        { path, reason: 'is a directory' },
+        { cause: e },
+      );
     }
     throw e;
   }

@@ -96,7 +96,10 @@ export class RenewingIdentitySource extends PublishingIdentitySource {
         }
         this.troubled(error, clock.now());
         const delay = backoff.next();
-        logger.failure('error', error, { event: 'no identity yet; waiting for the issuer', retry_in: formatDuration(delay) });
+        logger.failure('error', error, {
+          event: 'no identity yet; waiting for the issuer',
+          retry_in: formatDuration(delay),
+        });
         try {
           await clock.sleep(delay, signal);
         } catch {
@@ -111,7 +114,11 @@ export class RenewingIdentitySource extends PublishingIdentitySource {
       mode: 'renewer',
       nextRenewalAt: this.renewer.nextRenewalAt ?? null,
       ...this.troubleFacts(),
-      renewals: { succeeded: this.renewer.counts.renewed, failed: this.renewer.counts.failed, lastSuccessAt: this.renewer.lastRenewalAt ?? null },
+      renewals: {
+        succeeded: this.renewer.counts.renewed,
+        failed: this.renewer.counts.failed,
+        lastSuccessAt: this.renewer.lastRenewalAt ?? null,
+      },
       ...this.rotationFacts(),
     };
   }

@@ -80,10 +80,15 @@ export function resolveProvider(flags: IdentityFlags, host: string): ProviderNam
     throw new AhError('USAGE', { reason: '--cert and --key belong to --identity files, not --identity dev' });
   }
   if (flags.identity === 'vault' && hasFiles) {
-    throw new AhError('USAGE', { reason: 'with --identity vault the certificate and key come from Vault: drop --cert and --key' });
+    throw new AhError('USAGE', {
+      reason: 'with --identity vault the certificate and key come from Vault: drop --cert and --key',
+    });
   }
   if (flags.identity === 'spiffe' && (hasFiles || flags.ca.length > 0)) {
-    throw new AhError('USAGE', { reason: 'with --identity spiffe the Workload API provides certificate, key and bundle: drop --cert, --key and --ca' });
+    throw new AhError('USAGE', {
+      reason:
+        'with --identity spiffe the Workload API provides certificate, key and bundle: drop --cert, --key and --ca',
+    });
   }
   if (flags.identity) return flags.identity;
   if (hasFiles) return 'files';
@@ -136,10 +141,13 @@ export async function launchIdentitySource(flags: IdentityFlags, ctx: IdentityCo
     }
     case 'dev': {
       if (!isLoopbackHost(ctx.host)) {
-        ctx.logger.warn('INSECURE: dev identity on a non-loopback address; any process of this user can mint fleet identities', {
-          address: ctx.host,
-          dev_ca_dir: ctx.devCaDir,
-        });
+        ctx.logger.warn(
+          'INSECURE: dev identity on a non-loopback address; any process of this user can mint fleet identities',
+          {
+            address: ctx.host,
+            dev_ca_dir: ctx.devCaDir,
+          },
+        );
       }
       const ca = await loadOrCreateDevCa(ctx.devCaDir, now);
       const extra = await Promise.all(flags.ca.map(async (p) => (await readIdentityFile(p)).toString('utf8')));
@@ -165,20 +173,28 @@ export async function launchIdentitySource(flags: IdentityFlags, ctx: IdentityCo
     case 'spiffe':
       return SpiffeIdentitySource.launch({
         socketPath: flags.spiffeSocket as string,
-        select: { ...(flags.spiffeHint === undefined ? {} : { hint: flags.spiffeHint }), ...(flags.spiffeId === undefined ? {} : { spiffeId: flags.spiffeId }) },
+        select: {
+          ...(flags.spiffeHint === undefined ? {} : { hint: flags.spiffeHint }),
+          ...(flags.spiffeId === undefined ? {} : { spiffeId: flags.spiffeId }),
+        },
         waitForSocket: flags.spiffeWait ?? false,
         clock: ctx.clock,
         logger: ctx.logger,
       });
     case 'vault': {
       const v = flags.vault;
-      if (!v) throw new AhError('USAGE', { reason: '--identity vault needs --vault-addr (or VAULT_ADDR) and --vault-role' });
+      if (!v)
+        throw new AhError('USAGE', { reason: '--identity vault needs --vault-addr (or VAULT_ADDR) and --vault-role' });
       const skipVerify = parseVaultBool((ctx.env ?? process.env).VAULT_SKIP_VERIFY);
       if (skipVerify) ctx.logger.warn("INSECURE: VAULT_SKIP_VERIFY is set, so Vault's TLS certificate is not verified");
       if (v.address.startsWith('http://') && !isLoopbackHost(new URL(v.address).hostname)) {
-        ctx.logger.warn('INSECURE: --vault-addr uses http: the token, the secret ID and the trust bundle travel in clear text', { address: v.address });
+        ctx.logger.warn(
+          'INSECURE: --vault-addr uses http: the token, the secret ID and the trust bundle travel in clear text',
+          { address: v.address },
+        );
       }
-      const read = async (p: string | undefined): Promise<string | undefined> => (p === undefined ? undefined : (await readIdentityFile(p)).toString('utf8').trim());
+      const read = async (p: string | undefined): Promise<string | undefined> =>
+        p === undefined ? undefined : (await readIdentityFile(p)).toString('utf8').trim();
       const credentials = credentialsFromEnvironment(
         ctx.env ?? process.env,
         { ...(v.roleIdFile ? { roleId: v.roleIdFile } : {}), ...(v.secretIdFile ? { secretId: v.secretIdFile } : {}) },

@@ -12,7 +12,12 @@ import { Backoff } from '../core/backoff.js';
 import { formatDuration, type Clock } from '../core/clock.js';
 import { AhError, errorText, isAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { workloadClientConstructor, workloadMetadata, type X509SVID, type X509SVIDResponse } from '../protocol/workload-protocol.js';
+import {
+  workloadClientConstructor,
+  workloadMetadata,
+  type X509SVID,
+  type X509SVIDResponse,
+} from '../protocol/workload-protocol.js';
 import { renewalPoint } from '../renewal/policy.js';
 import { retryDelay } from '../renewal/retry.js';
 import { parseCertificates, parsePrivateKey } from '../x509/pem.js';
@@ -57,18 +62,26 @@ export function selectSvid(response: X509SVIDResponse, select: SvidSelector = {}
 }
 
 /** Turns one Workload API message into a validated identity (throws SVID_INVALID or the x509 errors). */
-export function identityFromSvidResponse(response: X509SVIDResponse, select: SvidSelector | undefined, now: number): Identity {
+export function identityFromSvidResponse(
+  response: X509SVIDResponse,
+  select: SvidSelector | undefined,
+  now: number,
+): Identity {
   const svid = selectSvid(response, select);
   const source = `SVID ${svid.spiffe_id || '(no SPIFFE ID)'}`;
   const chain = parseCertificates(svid.x509_svid, source);
   const key = parsePrivateKey(svid.x509_svid_key, `${source} key`);
   const uri = soleUriSan(chain[0] as NonNullable<(typeof chain)[0]>);
   if (uri !== svid.spiffe_id) {
-    throw new AhError('SVID_INVALID', { reason: `certificate URI SAN ${uri ?? '(none or several)'} does not match spiffe_id ${svid.spiffe_id}` });
+    throw new AhError('SVID_INVALID', {
+      reason: `certificate URI SAN ${uri ?? '(none or several)'} does not match spiffe_id ${svid.spiffe_id}`,
+    });
   }
   const own = svid.bundle.length ? parseCertificates(svid.bundle, `${source} bundle`) : [];
   // Bundles stay apart by trust domain: a peer is checked against its own trust domain's CAs.
-  const byTrustDomain = new Map<string, ReturnType<typeof parseCertificates>>([[parseSpiffeId(svid.spiffe_id).trustDomain, own]]);
+  const byTrustDomain = new Map<string, ReturnType<typeof parseCertificates>>([
+    [parseSpiffeId(svid.spiffe_id).trustDomain, own],
+  ]);
   for (const [td, der] of Object.entries(response.federated_bundles ?? {})) {
     const name = td.startsWith('spiffe://') ? parseSpiffeId(td).trustDomain : td;
     if (!byTrustDomain.has(name)) byTrustDomain.set(name, parseCertificates(der, `federated bundle ${td}`));
@@ -76,14 +89,18 @@ export function identityFromSvidResponse(response: X509SVIDResponse, select: Svi
   // Our own SVID must come from our own trust domain's CAs, not from a federated one.
   verifyChain(chain, own, now);
   const bundle = [...byTrustDomain.values()].flat();
-  return buildIdentity({ provider: 'spiffe', chain, key, bundle, bundleSource: `${source} bundle`, trustDomainBundles: byTrustDomain }, now);
+  return buildIdentity(
+    { provider: 'spiffe', chain, key, bundle, bundleSource: `${source} bundle`, trustDomainBundles: byTrustDomain },
+    now,
+  );
 }
 
 function fingerprint(response: X509SVIDResponse, select: SvidSelector | undefined): string {
   const hash = createHash('sha256');
   const svid = selectSvid(response, select);
   for (const part of [svid.x509_svid, svid.x509_svid_key, svid.bundle]) hash.update(part).update('\0');
-  for (const [td, der] of Object.entries(response.federated_bundles ?? {}).sort()) hash.update(td).update(der).update('\0');
+  for (const [td, der] of Object.entries(response.federated_bundles ?? {}).sort())
+    hash.update(td).update(der).update('\0');
   return hash.digest('hex');
 }
 
@@ -101,7 +118,9 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
     this.backoff = options.backoff ?? new Backoff({ initialMs: 500, maxMs: 30_000, jitter: 0.2 });
     const Client = workloadClientConstructor();
     // The Workload API is served without TLS on a socket only this machine can reach.
-    this.client = new Client(`unix://${options.socketPath}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    this.client = new Client(`unix://${options.socketPath}`, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+    });
   }
 
   /**
@@ -130,7 +149,9 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
 
   renewalStatus(): RenewalStatus {
     // SPIRE rotates X.509-SVIDs at about half of their lifetime.
-    const next = this.hasIdentity ? renewalPoint(this.current(), { threshold: 0.5, jitterFraction: 0, floorMs: 0 }, 0.5) : null;
+    const next = this.hasIdentity
+      ? renewalPoint(this.current(), { threshold: 0.5, jitterFraction: 0, floorMs: 0 }, 0.5)
+      : null;
     return { mode: 'push', nextRenewalAt: next, ...this.troubleFacts(), ...this.rotationFacts() };
   }
 
@@ -146,8 +167,13 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
       await fs.stat(this.options.socketPath);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new AhError('WORKLOAD_API_UNAVAILABLE', { path: this.options.socketPath }, { cause: e });
-      throw new AhError('WORKLOAD_API_FAILED', { reason: `${this.options.socketPath}: ${(e as Error).message}` }, { cause: e });
+      if (code === 'ENOENT' || code === 'ENOTDIR')
+        throw new AhError('WORKLOAD_API_UNAVAILABLE', { path: this.options.socketPath }, { cause: e });
+      throw new AhError(
+        'WORKLOAD_API_FAILED',
+        { reason: `${this.options.socketPath}: ${(e as Error).message}` },
+        { cause: e },
+      );
     }
   }
 
@@ -198,11 +224,15 @@ export class SpiffeIdentitySource extends PublishingIdentitySource {
   /** Holds one FetchX509SVID stream until it ends; resolves with why it ended. */
   private stream(): Promise<AhError> {
     return new Promise((resolve) => {
-      const call = (this.client as unknown as { FetchX509SVID(req: object, md: grpc.Metadata): SvidStream }).FetchX509SVID({}, workloadMetadata());
+      const call = (
+        this.client as unknown as { FetchX509SVID(req: object, md: grpc.Metadata): SvidStream }
+      ).FetchX509SVID({}, workloadMetadata());
       this.call = call;
       call.on('data', (response: X509SVIDResponse) => this.onResponse(response));
       call.on('error', (e: grpc.ServiceError) => resolve(this.classify(e)));
-      call.on('end', () => resolve(new AhError('WORKLOAD_API_FAILED', { reason: 'stream closed by the Workload API' })));
+      call.on('end', () =>
+        resolve(new AhError('WORKLOAD_API_FAILED', { reason: 'stream closed by the Workload API' })),
+      );
     });
   }
 

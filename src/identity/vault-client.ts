@@ -78,7 +78,11 @@ export class VaultClient {
       // node-vault's own debug output would print request bodies (the secret ID) to stderr.
       debug: () => {},
       // Explicit, so that node-vault's reading of VAULT_SKIP_VERIFY ("false" disables checks) never applies.
-      requestOptions: { timeout: options.timeoutMs, strictSSL: !options.skipVerify, ...(options.caPem ? { ca: options.caPem } : {}) },
+      requestOptions: {
+        timeout: options.timeoutMs,
+        strictSSL: !options.skipVerify,
+        ...(options.caPem ? { ca: options.caPem } : {}),
+      },
     });
     // node-vault would otherwise pick VAULT_TOKEN up from the environment by itself.
     this.vault.token = '';
@@ -101,7 +105,11 @@ export class VaultClient {
       // The cause keeps the TLS verdict: a certificate that does not verify is configuration, not an outage.
       return new AhError('VAULT_UNREACHABLE', { address: this.options.address, reason }, { cause: e });
     }
-    if (status >= 500 || status === 429) return new AhError('VAULT_UNREACHABLE', { address: this.options.address, reason: `HTTP ${status}: ${vaultReason(e)}` });
+    if (status >= 500 || status === 429)
+      return new AhError('VAULT_UNREACHABLE', {
+        address: this.options.address,
+        reason: `HTTP ${status}: ${vaultReason(e)}`,
+      });
     return undefined;
   }
 
@@ -111,7 +119,9 @@ export class VaultClient {
       const body = (await this.vault.health()) as { sealed?: boolean; initialized?: boolean };
       return { sealed: body.sealed === true, initialized: body.initialized !== false };
     } catch (e) {
-      throw this.common(e) ?? new AhError('VAULT_UNREACHABLE', { address: this.options.address, reason: vaultReason(e) });
+      throw (
+        this.common(e) ?? new AhError('VAULT_UNREACHABLE', { address: this.options.address, reason: vaultReason(e) })
+      );
     }
   }
 
@@ -120,9 +130,14 @@ export class VaultClient {
       const body = (await this.vault.approleLogin({ role_id: roleId, secret_id: secretId, mount_point: mount })) as {
         auth?: { client_token?: unknown; lease_duration?: unknown; renewable: boolean };
       };
-      if (typeof body?.auth?.client_token !== 'string' || typeof body.auth.lease_duration !== 'number') throw unexpected(this.options.address, 'login');
+      if (typeof body?.auth?.client_token !== 'string' || typeof body.auth.lease_duration !== 'number')
+        throw unexpected(this.options.address, 'login');
       this.vault.token = body.auth.client_token;
-      return { clientToken: body.auth.client_token, leaseDuration: body.auth.lease_duration, renewable: body.auth.renewable };
+      return {
+        clientToken: body.auth.client_token,
+        leaseDuration: body.auth.lease_duration,
+        renewable: body.auth.renewable,
+      };
     } catch (e) {
       if (e instanceof AhError) throw e;
       throw this.common(e) ?? new AhError('VAULT_AUTH_FAILED', {}, { detail: vaultReason(e) });
@@ -131,9 +146,15 @@ export class VaultClient {
 
   async renewSelf(): Promise<VaultAuth> {
     try {
-      const body = (await this.vault.tokenRenewSelf()) as { auth: { client_token: string; lease_duration: number; renewable: boolean } };
+      const body = (await this.vault.tokenRenewSelf()) as {
+        auth: { client_token: string; lease_duration: number; renewable: boolean };
+      };
       if (typeof body?.auth?.lease_duration !== 'number') throw unexpected(this.options.address, 'token renewal');
-      return { clientToken: body.auth.client_token, leaseDuration: body.auth.lease_duration, renewable: body.auth.renewable };
+      return {
+        clientToken: body.auth.client_token,
+        leaseDuration: body.auth.lease_duration,
+        renewable: body.auth.renewable,
+      };
     } catch (e) {
       if (e instanceof AhError) throw e;
       throw this.common(e) ?? new AhError('VAULT_AUTH_FAILED', {}, { detail: vaultReason(e) });
@@ -143,13 +164,19 @@ export class VaultClient {
   /** POST <mount>/sign/<role> (CSR from this host) or <mount>/issue/<role>. */
   async pki(mode: 'sign' | 'issue', mount: string, role: string, request: PkiRequest): Promise<PkiCertificate> {
     try {
-      const body = (await this.vault.write(`${mount}/${mode}/${role}`, request)) as { data?: PkiCertificate; warnings?: string[] };
-      if (typeof body?.data?.certificate !== 'string') throw unexpected(this.options.address, `${mount}/${mode}/${role}`);
+      const body = (await this.vault.write(`${mount}/${mode}/${role}`, request)) as {
+        data?: PkiCertificate;
+        warnings?: string[];
+      };
+      if (typeof body?.data?.certificate !== 'string')
+        throw unexpected(this.options.address, `${mount}/${mode}/${role}`);
       return body.data;
     } catch (e) {
       if (e instanceof AhError) throw e;
       // The status rides along as a fact: a 403 means our token lapsed, worth one fresh login.
-      throw this.common(e) ?? new AhError('VAULT_ISSUE_FAILED', { reason: vaultReason(e), status: String(statusOf(e)) });
+      throw (
+        this.common(e) ?? new AhError('VAULT_ISSUE_FAILED', { reason: vaultReason(e), status: String(statusOf(e)) })
+      );
     }
   }
 }

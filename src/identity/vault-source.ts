@@ -67,16 +67,32 @@ function expirationSeconds(data: PkiCertificate): number | undefined {
 }
 
 /** Turns Vault's PKI answer and our key into a validated identity. */
-export function identityFromPki(data: PkiCertificate, keyPem: string, extraBundlePem: string | undefined, now: number): Identity {
+export function identityFromPki(
+  data: PkiCertificate,
+  keyPem: string,
+  extraBundlePem: string | undefined,
+  now: number,
+): Identity {
   const leaf = parseCertificates(data.certificate, 'vault certificate');
   const chainCas = (data.ca_chain ?? []).flatMap((pem, i) => parseCertificates(pem, `vault ca_chain[${i}]`));
   const issuing = data.issuing_ca ? parseCertificates(data.issuing_ca, 'vault issuing_ca') : [];
   // Send intermediates with the leaf; roots stay in the bundle only.
   const intermediates = [...issuing, ...chainCas].filter((c) => !(c.checkIssued(c) && c.verify(c.publicKey)));
-  const unique = <T extends { raw: Buffer }>(list: T[]): T[] => list.filter((c, i) => list.findIndex((d) => d.raw.equals(c.raw)) === i);
-  const bundle = unique([...issuing, ...chainCas, ...(extraBundlePem ? parseCertificates(extraBundlePem, '--ca') : [])]);
+  const unique = <T extends { raw: Buffer }>(list: T[]): T[] =>
+    list.filter((c, i) => list.findIndex((d) => d.raw.equals(c.raw)) === i);
+  const bundle = unique([
+    ...issuing,
+    ...chainCas,
+    ...(extraBundlePem ? parseCertificates(extraBundlePem, '--ca') : []),
+  ]);
   return buildIdentity(
-    { provider: 'vault', chain: unique([...leaf, ...intermediates]), key: parsePrivateKey(keyPem, 'vault key'), bundle, bundleSource: 'vault issuing_ca/ca_chain and --ca' },
+    {
+      provider: 'vault',
+      chain: unique([...leaf, ...intermediates]),
+      key: parsePrivateKey(keyPem, 'vault key'),
+      bundle,
+      bundleSource: 'vault issuing_ca/ca_chain and --ca',
+    },
     now,
   );
 }
@@ -93,7 +109,12 @@ export function launchVaultSource(options: VaultSourceOptions): RenewingIdentity
     skipVerify: options.skipVerify ?? false,
     ...(options.caPem ? { caPem: options.caPem } : {}),
   });
-  const keeper = new VaultTokenKeeper({ client, credentials: options.credentials, clock: options.clock, logger: options.logger });
+  const keeper = new VaultTokenKeeper({
+    client,
+    credentials: options.credentials,
+    clock: options.clock,
+    logger: options.logger,
+  });
   let loggedIn = false;
   const issue = async (): Promise<Identity> => {
     // The first login is part of getting the first certificate: retried with it while Vault is away.
@@ -106,7 +127,12 @@ export function launchVaultSource(options: VaultSourceOptions): RenewingIdentity
       return await issueOnce();
     } catch (e) {
       // 403: the token was revoked or lapsed early (a clock jump, a Vault restore): log in, try once more.
-      if (isAhError(e) && e.code === 'VAULT_ISSUE_FAILED' && e.facts.status === '403' && options.credentials.kind === 'approle') {
+      if (
+        isAhError(e) &&
+        e.code === 'VAULT_ISSUE_FAILED' &&
+        e.facts.status === '403' &&
+        options.credentials.kind === 'approle'
+      ) {
         options.logger.warn('vault refused the token; logging in again', { detail: e.message });
         await keeper.relogin();
         return issueOnce();
@@ -124,7 +150,10 @@ export function launchVaultSource(options: VaultSourceOptions): RenewingIdentity
     let keyPem: string;
     if (options.mode === 'sign') {
       const pair = await generateKeyPair();
-      const csr = await createCsr(pair.keys, { commonName: options.commonName, ...(options.uriSan ? { uriSans: [options.uriSan] } : {}) });
+      const csr = await createCsr(pair.keys, {
+        commonName: options.commonName,
+        ...(options.uriSan ? { uriSans: [options.uriSan] } : {}),
+      });
       data = await client.pki('sign', options.mount, options.role, { ...names, csr });
       keyPem = pair.privateKeyPem;
     } else {

@@ -88,7 +88,12 @@ export class VaultTokenKeeper {
     this.logins += 1;
     this.firstLeaseMs = auth.leaseDuration * 1000;
     this.accept(auth);
-    this.options.logger.info('vault login', { method: 'approle', mount: creds.mount, lease: formatDuration(this.firstLeaseMs), renewable: auth.renewable });
+    this.options.logger.info('vault login', {
+      method: 'approle',
+      mount: creds.mount,
+      lease: formatDuration(this.firstLeaseMs),
+      renewable: auth.renewable,
+    });
   }
 
   private async loop(): Promise<void> {
@@ -162,12 +167,15 @@ export function credentialsFromEnvironment(
       mount,
       read: async () => ({
         roleId: files.roleId !== undefined ? (await readFile(files.roleId)).trim() : (env.VAULT_ROLE_ID as string),
-        secretId: files.secretId !== undefined ? (await readFile(files.secretId)).trim() : (env.VAULT_SECRET_ID as string),
+        secretId:
+          files.secretId !== undefined ? (await readFile(files.secretId)).trim() : (env.VAULT_SECRET_ID as string),
       }),
     };
   }
   if (hasRole || hasSecret) {
-    throw new AhError('VAULT_CREDENTIALS_MISSING', { reason: hasRole ? 'a role ID but no secret ID' : 'a secret ID but no role ID' });
+    throw new AhError('VAULT_CREDENTIALS_MISSING', {
+      reason: hasRole ? 'a role ID but no secret ID' : 'a secret ID but no role ID',
+    });
   }
   if (env.VAULT_TOKEN) return { kind: 'token', token: env.VAULT_TOKEN };
   throw new AhError('VAULT_CREDENTIALS_MISSING', { reason: 'no AppRole role ID and secret ID, and no VAULT_TOKEN' });

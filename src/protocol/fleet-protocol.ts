@@ -48,14 +48,10 @@ export interface Revoked {
 }
 
 export type ExecutorMessage =
-  | { body: 'hello'; hello: Hello }
-  | { body: 'heartbeat'; heartbeat: Heartbeat }
-  | { body: 'goodbye'; goodbye: Goodbye };
+  { body: 'hello'; hello: Hello } | { body: 'heartbeat'; heartbeat: Heartbeat } | { body: 'goodbye'; goodbye: Goodbye };
 
 export type AccessPointMessage =
-  | { body: 'welcome'; welcome: Welcome }
-  | { body: 'ack'; ack: Ack }
-  | { body: 'revoked'; revoked: Revoked };
+  { body: 'welcome'; welcome: Welcome } | { body: 'ack'; ack: Ack } | { body: 'revoked'; revoked: Revoked };
 
 /** Trailer key carrying a rejected executor's error as JSON ({ code, facts, detail }). */
 export const ERROR_METADATA_KEY = 'ah-error';
@@ -64,13 +60,16 @@ let definition: grpc.ServiceDefinition | undefined;
 let clientConstructor: grpc.ServiceClientConstructor | undefined;
 
 function load(): void {
-  const packageDefinition = protoLoader.loadSync(path.join(packageRoot(), 'proto', 'ah', 'fleet', 'v1', 'fleet.proto'), {
-    keepCase: true,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
+  const packageDefinition = protoLoader.loadSync(
+    path.join(packageRoot(), 'proto', 'ah', 'fleet', 'v1', 'fleet.proto'),
+    {
+      keepCase: true,
+      longs: Number,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    },
+  );
   const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as {
     ah: { fleet: { v1: { Fleet: grpc.ServiceClientConstructor } } };
   };

@@ -50,7 +50,9 @@ export function labelsProblem(labels: Record<string, unknown>): string | undefin
   if (entries.length > HELLO_LIMITS.labels) return `more than ${HELLO_LIMITS.labels} labels`;
   for (const [key, value] of entries) {
     // The key is not repeated in the answer: it is what was found wrong.
-    const problem = textProblem('a label key', key, HELLO_LIMITS.labelKey) ?? textProblem('a label value', value, HELLO_LIMITS.labelValue, true);
+    const problem =
+      textProblem('a label key', key, HELLO_LIMITS.labelKey) ??
+      textProblem('a label value', value, HELLO_LIMITS.labelValue, true);
     if (problem) return problem;
   }
   return undefined;

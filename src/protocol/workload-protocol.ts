@@ -38,7 +38,9 @@ export function workloadClientConstructor(): grpc.ServiceClientConstructor {
       defaults: true,
       oneofs: true,
     });
-    constructor = (grpc.loadPackageDefinition(definition) as unknown as { SpiffeWorkloadAPI: grpc.ServiceClientConstructor }).SpiffeWorkloadAPI;
+    constructor = (
+      grpc.loadPackageDefinition(definition) as unknown as { SpiffeWorkloadAPI: grpc.ServiceClientConstructor }
+    ).SpiffeWorkloadAPI;
   }
   return constructor;
 }

@@ -33,7 +33,13 @@ export function renewalPoint(validity: Validity, policy: RenewalPolicy, draw: nu
  * When to renew next. An expired certificate (for example after a laptop slept past notAfter) is
  * renewed at once; otherwise the renewal point, but not before the floor after the last renewal.
  */
-export function nextRenewalAt(now: number, validity: Validity, policy: RenewalPolicy, draw: number, lastRenewalAt?: number): number {
+export function nextRenewalAt(
+  now: number,
+  validity: Validity,
+  policy: RenewalPolicy,
+  draw: number,
+  lastRenewalAt?: number,
+): number {
   if (now >= validity.notAfter) return now;
   const due = renewalPoint(validity, policy, draw);
   const floorMs = Math.min(policy.floorMs, (validity.notAfter - validity.notBefore) / 4);

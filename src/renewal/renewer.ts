@@ -108,7 +108,14 @@ export class Renewer<T extends RenewableCertificate> {
     if (due !== this.due || this.plannedFor !== cert.serial) {
       // Each decision once (not at every wake-up): what it is based on and why this moment.
       const point = renewalPoint(cert, this.options.policy, draw);
-      const why = now >= cert.notAfter ? 'expired: renew now' : due === point ? 'renewal point (threshold and jitter)' : due === cert.notAfter ? 'capped at expiry' : 'floor after the last renewal';
+      const why =
+        now >= cert.notAfter
+          ? 'expired: renew now'
+          : due === point
+            ? 'renewal point (threshold and jitter)'
+            : due === cert.notAfter
+              ? 'capped at expiry'
+              : 'floor after the last renewal';
       this.options.logger.debug('renewal planned', {
         serial: cert.serial,
         not_before: new Date(cert.notBefore).toISOString(),
@@ -142,13 +149,22 @@ export class Renewer<T extends RenewableCertificate> {
       try {
         const next = await this.options.renew(signal);
         if (signal.aborted) return; // stopped meanwhile: never rotate after stop()
-        if (next.notAfter <= clock.now()) throw new AhError('CERT_NOT_VALID_NOW', {}, { detail: 'the issuer returned a certificate that is already expired' });
+        if (next.notAfter <= clock.now())
+          throw new AhError(
+            'CERT_NOT_VALID_NOW',
+            {},
+            { detail: 'the issuer returned a certificate that is already expired' },
+          );
         this.lastRenewal = clock.now();
         this.failure = undefined;
         this.lastExpiredLog = undefined;
         this.counts.renewed += 1;
         this.backoff.reset();
-        logger.info('renewed', { old_serial: old.serial, new_serial: next.serial, expires: new Date(next.notAfter).toISOString() });
+        logger.info('renewed', {
+          old_serial: old.serial,
+          new_serial: next.serial,
+          expires: new Date(next.notAfter).toISOString(),
+        });
         this.options.publish(next);
       } catch (e) {
         if (signal.aborted) return;
@@ -181,7 +197,10 @@ export class Renewer<T extends RenewableCertificate> {
     };
     if (left > 0) {
       this.lastExpiredLog = undefined;
-    } else if (this.lastExpiredLog?.message === error.message && clock.monotonic() - this.lastExpiredLog.at < EXPIRED_LOG_INTERVAL_MS) {
+    } else if (
+      this.lastExpiredLog?.message === error.message &&
+      clock.monotonic() - this.lastExpiredLog.at < EXPIRED_LOG_INTERVAL_MS
+    ) {
       logger.debug(error.message, { code: error.code, ...fields });
       return;
     } else {

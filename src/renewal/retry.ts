@@ -39,7 +39,12 @@ export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = {
  * long the current certificate is still valid (notAfter - now; 0 or less once expired). While
  * valid the result is never more than `leftMs`. `random` (in [0, 1)) is drawn only after expiry.
  */
-export function retryDelay(backoffMs: number, leftMs: number, random: () => number, schedule: RetrySchedule = DEFAULT_RETRY_SCHEDULE): number {
+export function retryDelay(
+  backoffMs: number,
+  leftMs: number,
+  random: () => number,
+  schedule: RetrySchedule = DEFAULT_RETRY_SCHEDULE,
+): number {
   const { floorMs, fractionOfLeft, lastMinutesMs, shortRetryMs } = schedule;
   if (leftMs <= 0) {
     const spread = floorMs + Math.floor(random() * (shortRetryMs - floorMs));

@@ -35,7 +35,12 @@ function presentedChain(socket: TLSSocket): X509Certificate[] {
     // Unlike getPeerCertificate(true), which links certificates the way X509_check_issued does
     // (and so drops an intermediate whose keyUsage lacks keyCertSign, the very thing to report),
     // the X509Certificate's issuerCertificate walks the list the peer sent, in its order.
-    for (let cert = socket.getPeerX509Certificate(); cert && chain.length <= MAX_PRESENTED; cert = cert.issuerCertificate) chain.push(cert);
+    for (
+      let cert = socket.getPeerX509Certificate();
+      cert && chain.length <= MAX_PRESENTED;
+      cert = cert.issuerCertificate
+    )
+      chain.push(cert);
   } catch {
     // An unparsable certificate: diagnose what we have.
   }
@@ -74,7 +79,11 @@ export function authorizeExecutorCertificate(cert: CertificateView, sanPrefix: s
  * The whole post-handshake decision for one connection. An accepted handshake costs what it did
  * before; only a refused one has its chain examined for the reason.
  */
-export function authorizeExecutorSocket(socket: TLSSocket, sanPrefix: string, context: RefusalContext = {}): AuthorizedExecutor {
+export function authorizeExecutorSocket(
+  socket: TLSSocket,
+  sanPrefix: string,
+  context: RefusalContext = {},
+): AuthorizedExecutor {
   // The plain peer certificate object: about 2.5x cheaper to get than getPeerX509Certificate().
   const peer = socket.getPeerCertificate();
   if (!peer?.raw) throw new AhError('CLIENT_CERT_REQUIRED');

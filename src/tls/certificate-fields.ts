@@ -47,7 +47,16 @@ const OID = {
 /** At most this many extensions are read; real certificates have about ten. */
 const MAX_EXTENSIONS = 32;
 
-const TAG = { boolean: 0x01, integer: 0x02, bitString: 0x03, octetString: 0x04, oid: 0x06, sequence: 0x30, version: 0xa0, extensions: 0xa3 } as const;
+const TAG = {
+  boolean: 0x01,
+  integer: 0x02,
+  bitString: 0x03,
+  octetString: 0x04,
+  oid: 0x06,
+  sequence: 0x30,
+  version: 0xa0,
+  extensions: 0xa3,
+} as const;
 
 function readExtension(el: { tag: number; body: Uint8Array }): CertificateExtension {
   if (el.tag !== TAG.sequence) throw new Error('an extension must be a SEQUENCE');
@@ -85,11 +94,13 @@ function extendedKeyUsage(value: Uint8Array): string[] {
 /** Reads the fields from a DER certificate. */
 export function certificateFields(der: Uint8Array): CertificateFields {
   const [tbs, algorithm] = derElements(derOne(der, TAG.sequence, 'the certificate').body, 2);
-  if (!tbs || tbs.tag !== TAG.sequence || !algorithm || algorithm.tag !== TAG.sequence) throw new Error('not an X.509 certificate');
+  if (!tbs || tbs.tag !== TAG.sequence || !algorithm || algorithm.tag !== TAG.sequence)
+    throw new Error('not an X.509 certificate');
   const signatureAlgorithm = oidText(derOne(algorithm.body, TAG.oid, 'the signature algorithm').body);
   // version [0], serial, signature, issuer, validity, subject, subjectPublicKeyInfo, then [1] [2] [3].
   const fields = derElements(tbs.body, 11);
-  const versionField = fields[0]?.tag === TAG.version ? smallInteger(derOne(fields[0].body, TAG.integer, 'the version').body) : 0;
+  const versionField =
+    fields[0]?.tag === TAG.version ? smallInteger(derOne(fields[0].body, TAG.integer, 'the version').body) : 0;
   const extensionsField = fields.find((f) => f.tag === TAG.extensions);
   const extensions = extensionsField
     ? derElements(derOne(extensionsField.body, TAG.sequence, 'the extensions').body, MAX_EXTENSIONS).map(readExtension)

@@ -159,12 +159,17 @@ function attempt<T>(fn: () => T, fallback: T): T {
   }
 }
 
-const signedBy = (cert: X509Certificate, issuer: X509Certificate): boolean => attempt(() => cert.verify(issuer.publicKey), false);
+const signedBy = (cert: X509Certificate, issuer: X509Certificate): boolean =>
+  attempt(() => cert.verify(issuer.publicKey), false);
 
 const sameCert = (a: X509Certificate, b: X509Certificate): boolean => attempt(() => a.raw.equals(b.raw), false);
 
 function keyUsageNames(flags: number): string {
-  return KEY_USAGE_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name).join(', ') || 'empty';
+  return (
+    KEY_USAGE_NAMES.filter(([bit]) => (flags & bit) !== 0)
+      .map(([, name]) => name)
+      .join(', ') || 'empty'
+  );
 }
 
 function ekuNames(usages: readonly string[]): string {
@@ -187,7 +192,9 @@ class Examiner {
 
   /** Whether the certificate is a root. One from the bundle need only name itself as issuer: OpenSSL does not check a trust anchor's own signature either. */
   private selfSigned(link: Link): boolean {
-    link.selfSigned ??= link.cert.subject === link.cert.issuer && (link.fromBundle || !this.verifySignatures || signedBy(link.cert, link.cert));
+    link.selfSigned ??=
+      link.cert.subject === link.cert.issuer &&
+      (link.fromBundle || !this.verifySignatures || signedBy(link.cert, link.cert));
     return link.selfSigned;
   }
 
@@ -196,7 +203,8 @@ class Examiner {
   }
 
   checkTime(): void {
-    if (this.options.monotonic() - this.started > this.budgetMs) throw new OutOfTime(`stopped after the ${this.budgetMs} ms budget`);
+    if (this.options.monotonic() - this.started > this.budgetMs)
+      throw new OutOfTime(`stopped after the ${this.budgetMs} ms budget`);
   }
 
   private fields(link: Link): CertificateFields {
@@ -216,19 +224,26 @@ class Examiner {
   buildPath(presented: readonly X509Certificate[], bundle: readonly X509Certificate[]): Link[] {
     const leaf = presented[0] as X509Certificate;
     const path: Link[] = [{ cert: leaf, fromBundle: false, label: labelOf({ cert: leaf, fromBundle: false }, 0) }];
-    const pool = [...bundle.map((cert) => ({ cert, fromBundle: true })), ...presented.slice(1).map((cert) => ({ cert, fromBundle: false }))];
+    const pool = [
+      ...bundle.map((cert) => ({ cert, fromBundle: true })),
+      ...presented.slice(1).map((cert) => ({ cert, fromBundle: false })),
+    ];
     while (path.length < MAX_PATH) {
       this.checkTime();
       const current = path[path.length - 1] as Link;
       if (this.selfSigned(current)) {
         const trusted = current.fromBundle || bundle.some((b) => sameCert(b, current.cert));
-        if (!trusted) this.add('untrusted-root', `${current.label} is self-signed and not in the access point's CA bundle`);
+        if (!trusted)
+          this.add('untrusted-root', `${current.label} is self-signed and not in the access point's CA bundle`);
         return path;
       }
       const named = pool.filter(
-        (c) => (c.cert.subject === current.cert.issuer || attempt(() => current.cert.checkIssued(c.cert), false)) && !path.some((p) => sameCert(p.cert, c.cert)),
+        (c) =>
+          (c.cert.subject === current.cert.issuer || attempt(() => current.cert.checkIssued(c.cert), false)) &&
+          !path.some((p) => sameCert(p.cert, c.cert)),
       );
-      const verified = this.verifySignatures || named.length > 1 ? named.find((c) => signedBy(current.cert, c.cert)) : undefined;
+      const verified =
+        this.verifySignatures || named.length > 1 ? named.find((c) => signedBy(current.cert, c.cert)) : undefined;
       const issuer = verified ?? named[0];
       if (this.verifySignatures) current.signedByNext = verified !== undefined;
       if (!issuer) {
@@ -249,7 +264,8 @@ class Examiner {
       this.checkTime();
       const issuer = path[i + 1];
       this.checkValidity(link);
-      if (issuer && link.signedByNext === false) this.add('bad-signature', `the signature of ${link.label} does not verify with the key of ${issuer.label}`);
+      if (issuer && link.signedByNext === false)
+        this.add('bad-signature', `the signature of ${link.label} does not verify with the key of ${issuer.label}`);
       this.checkKey(link);
       let fields: CertificateFields;
       try {
@@ -271,8 +287,10 @@ class Examiner {
   private checkValidity(link: Link): void {
     const notBefore = Date.parse(link.cert.validFrom);
     const notAfter = Date.parse(link.cert.validTo);
-    if (this.options.now > notAfter) this.add('expired', `${link.label} expired at ${new Date(notAfter).toISOString()}`);
-    else if (this.options.now < notBefore) this.add('not-yet-valid', `${link.label} is not valid before ${new Date(notBefore).toISOString()}`);
+    if (this.options.now > notAfter)
+      this.add('expired', `${link.label} expired at ${new Date(notAfter).toISOString()}`);
+    else if (this.options.now < notBefore)
+      this.add('not-yet-valid', `${link.label} is not valid before ${new Date(notBefore).toISOString()}`);
   }
 
   /** Not for a self-signed root: OpenSSL does not check the signature of a trust anchor. */
@@ -285,20 +303,26 @@ class Examiner {
     const key = attempt(() => link.cert.publicKey, undefined);
     const type = key?.asymmetricKeyType;
     const bits = key?.asymmetricKeyDetails?.modulusLength;
-    if ((type === 'rsa' || type === 'rsa-pss' || type === 'dsa') && bits !== undefined && bits < MIN_FINITE_FIELD_BITS) {
+    if (
+      (type === 'rsa' || type === 'rsa-pss' || type === 'dsa') &&
+      bits !== undefined &&
+      bits < MIN_FINITE_FIELD_BITS
+    ) {
       this.add('weak-key', `${link.label} has a ${bits}-bit ${type.toUpperCase()} key`);
     }
   }
 
   private checkCriticalExtensions(link: Link, fields: CertificateFields): void {
     for (const ext of fields.extensions) {
-      if (ext.critical && !SUPPORTED_EXTENSIONS.has(ext.oid)) this.add('critical-extension', `${link.label} has the critical extension ${ext.oid}`);
+      if (ext.critical && !SUPPORTED_EXTENSIONS.has(ext.oid))
+        this.add('critical-extension', `${link.label} has the critical extension ${ext.oid}`);
     }
   }
 
   private checkLeafPurpose(link: Link, fields: CertificateFields): void {
     const { extendedKeyUsage: eku, keyUsage: ku } = fields;
-    if (eku && !eku.includes(OID.clientAuth)) this.add('leaf-not-client-auth', `${link.label} has extendedKeyUsage ${ekuNames(eku)}`);
+    if (eku && !eku.includes(OID.clientAuth))
+      this.add('leaf-not-client-auth', `${link.label} has extendedKeyUsage ${ekuNames(eku)}`);
     // A TLS client signs the handshake (or agrees a key): OpenSSL wants one of the two bits.
     if (ku !== undefined && (ku & (KEY_USAGE.digitalSignature | KEY_USAGE.keyAgreement)) === 0) {
       this.add('leaf-key-usage', `${link.label} has keyUsage ${keyUsageNames(ku)}`);
@@ -312,15 +336,21 @@ class Examiner {
     // basicConstraints, a keyUsage (which must then hold keyCertSign) or being a self-signed
     // version 1 certificate will do.
     const caEnough = bc ? bc.ca : top && (ku !== undefined || (fields.version === 1 && this.selfSigned(link)));
-    if (!caEnough) this.add('not-ca', `${link.label} ${bc ? 'has basicConstraints CA:FALSE' : 'has no basicConstraints'}`);
-    if (ku !== undefined && (ku & KEY_USAGE.keyCertSign) === 0) this.add('no-cert-sign', `${link.label} has keyUsage ${keyUsageNames(ku)}`);
+    if (!caEnough)
+      this.add('not-ca', `${link.label} ${bc ? 'has basicConstraints CA:FALSE' : 'has no basicConstraints'}`);
+    if (ku !== undefined && (ku & KEY_USAGE.keyCertSign) === 0)
+      this.add('no-cert-sign', `${link.label} has keyUsage ${keyUsageNames(ku)}`);
     // OpenSSL applies the client-auth purpose to every CA of the path, not only to the leaf.
-    if (eku && !eku.includes(OID.clientAuth)) this.add('ca-not-client-auth', `${link.label} has extendedKeyUsage ${ekuNames(eku)}`);
+    if (eku && !eku.includes(OID.clientAuth))
+      this.add('ca-not-client-auth', `${link.label} has extendedKeyUsage ${ekuNames(eku)}`);
     if (bc?.pathLength !== undefined) {
       // Self-issued intermediates (a CA's key rollover) do not count against pathlen.
       const counted = below.filter((b) => b.cert.subject !== b.cert.issuer).length;
       if (counted > bc.pathLength) {
-        this.add('path-length', `${link.label} has pathlen:${bc.pathLength} but ${counted} intermediate CA${counted === 1 ? '' : 's'} below it`);
+        this.add(
+          'path-length',
+          `${link.label} has pathlen:${bc.pathLength} but ${counted} intermediate CA${counted === 1 ? '' : 's'} below it`,
+        );
       }
     }
   }
@@ -333,7 +363,9 @@ class Examiner {
     try {
       constraints = parseNameConstraints(ext.value);
     } catch (e) {
-      this.gaps.push(`the name constraints of ${link.label} could not be read (${escapeControl(errorText(e)).slice(0, 80)})`);
+      this.gaps.push(
+        `the name constraints of ${link.label} could not be read (${escapeControl(errorText(e)).slice(0, 80)})`,
+      );
       return;
     }
     for (const subject of below) {
@@ -342,8 +374,14 @@ class Examiner {
       if (!violation) continue;
       const how = violation.verdict === 'excluded' ? 'excluded by' : 'not permitted by';
       const name = escapeControl(violation.name).slice(0, MAX_NAME_CHARS);
-      const subtrees = violation.subtrees.map((s) => escapeControl(s).slice(0, MAX_NAME_CHARS)).slice(0, 3).join(', ');
-      this.add('name-constraints', `${violation.type.toUpperCase()} ${name} of ${subject.label} is ${how} the name constraints of ${link.label} (${subtrees})`);
+      const subtrees = violation.subtrees
+        .map((s) => escapeControl(s).slice(0, MAX_NAME_CHARS))
+        .slice(0, 3)
+        .join(', ');
+      this.add(
+        'name-constraints',
+        `${violation.type.toUpperCase()} ${name} of ${subject.label} is ${how} the name constraints of ${link.label} (${subtrees})`,
+      );
       return;
     }
   }
@@ -353,16 +391,24 @@ class Examiner {
  * Every problem that can be named in the chain an executor presented (leaf first), judged with the
  * access point's bundle at `options.now`. Never throws.
  */
-export function diagnoseChain(presented: readonly X509Certificate[], bundle: readonly X509Certificate[], options: DiagnosisOptions): ChainDiagnosis {
+export function diagnoseChain(
+  presented: readonly X509Certificate[],
+  bundle: readonly X509Certificate[],
+  options: DiagnosisOptions,
+): ChainDiagnosis {
   let examiner: Examiner | undefined;
   try {
     examiner = new Examiner(options);
     if (presented.length === 0) return { problems: [], incomplete: 'no certificate was presented' };
-    if (presented.length > MAX_PRESENTED) examiner.gaps.push(`only the first ${MAX_PRESENTED} certificates sent were looked at`);
+    if (presented.length > MAX_PRESENTED)
+      examiner.gaps.push(`only the first ${MAX_PRESENTED} certificates sent were looked at`);
     examiner.examine(examiner.buildPath(presented.slice(0, MAX_PRESENTED), bundle));
     return { problems: examiner.problems, ...(examiner.gaps.length ? { incomplete: examiner.gaps.join('; ') } : {}) };
   } catch (e) {
-    const why = e instanceof OutOfTime ? e.message : `the chain could not be examined: ${escapeControl(errorText(e)).slice(0, 120)}`;
+    const why =
+      e instanceof OutOfTime
+        ? e.message
+        : `the chain could not be examined: ${escapeControl(errorText(e)).slice(0, 120)}`;
     return { problems: examiner?.problems ?? [], incomplete: [...(examiner?.gaps ?? []), why].join('; ') };
   }
 }

@@ -35,16 +35,25 @@ export function judgeServerCertificate(policy: ServerIdentityPolicy, peer: PeerC
   const uris = peer.raw ? subjectAltNames(peerCertificateView(peer)).uris : [];
   const executor = uris.find(isExecutorId);
   if (executor) {
-    return new AhError('SERVER_CERT_VERIFY_FAILED', {}, {
-      detail: `the server presented an executor identity (${executor}); an executor certificate never serves as the access point`,
-      hint: 'check that --remote-server points at the access point, and pin it with --expected-server-id spiffe://<trust domain>/ah/serve',
-    });
+    return new AhError(
+      'SERVER_CERT_VERIFY_FAILED',
+      {},
+      {
+        detail: `the server presented an executor identity (${executor}); an executor certificate never serves as the access point`,
+        hint: 'check that --remote-server points at the access point, and pin it with --expected-server-id spiffe://<trust domain>/ah/serve',
+      },
+    );
   }
   if (policy.expectedServerId) {
     if (uris.length === 1 && uris[0] === policy.expectedServerId) {
       if (!policy.identity) return undefined;
       try {
-        checkPeerTrustDomain(policy.identity, peerChain(peer as DetailedPeerCertificate), policy.expectedServerId, policy.now ?? systemClock.now());
+        checkPeerTrustDomain(
+          policy.identity,
+          peerChain(peer as DetailedPeerCertificate),
+          policy.expectedServerId,
+          policy.now ?? systemClock.now(),
+        );
         return undefined;
       } catch (e) {
         return new AhError('SERVER_UNKNOWN_AUTHORITY', {}, { detail: isAhError(e) ? e.detail : String(e) });
@@ -56,9 +65,13 @@ export function judgeServerCertificate(policy: ServerIdentityPolicy, peer: PeerC
   const host = policy.host.replace(/^\[|\]$/g, '');
   const err = checkServerIdentity(host, peer);
   return err
-    ? new AhError('SERVER_CERT_VERIFY_FAILED', {}, {
-        detail: `the access point certificate does not name ${host}: ${err.message}`,
-        hint: 'connect using a name or IP address in the access point certificate, or pass --expected-server-id with its SPIFFE ID',
-      })
+    ? new AhError(
+        'SERVER_CERT_VERIFY_FAILED',
+        {},
+        {
+          detail: `the access point certificate does not name ${host}: ${err.message}`,
+          hint: 'connect using a name or IP address in the access point certificate, or pass --expected-server-id with its SPIFFE ID',
+        },
+      )
     : undefined;
 }

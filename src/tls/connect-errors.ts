@@ -24,10 +24,22 @@ const verifyDetail = (text: string): string => `the access point certificate fai
  * access point sent its root along (which is normal) and that root is not one we trust.
  */
 const UNTRUSTED_CHAIN: Array<[RegExp, string]> = [
-  [/self[- ]signed certificate in (the )?certificate chain/i, "the access point's chain ends at a root CA that is not in this executor's trust bundle"],
-  [/self[- ]signed certificate/i, "the access point presents a self-signed certificate that is not in this executor's trust bundle"],
-  [/unable to get local issuer certificate|unable to verify the first certificate/i, "the CA that issued the access point's certificate is not in this executor's trust bundle"],
-  [/unable to get issuer certificate/i, "the access point's chain is missing a CA between its certificate and a CA in this executor's trust bundle"],
+  [
+    /self[- ]signed certificate in (the )?certificate chain/i,
+    "the access point's chain ends at a root CA that is not in this executor's trust bundle",
+  ],
+  [
+    /self[- ]signed certificate/i,
+    "the access point presents a self-signed certificate that is not in this executor's trust bundle",
+  ],
+  [
+    /unable to get local issuer certificate|unable to verify the first certificate/i,
+    "the CA that issued the access point's certificate is not in this executor's trust bundle",
+  ],
+  [
+    /unable to get issuer certificate/i,
+    "the access point's chain is missing a CA between its certificate and a CA in this executor's trust bundle",
+  ],
 ];
 
 function untrustedChainDetail(text: string): string {
@@ -54,7 +66,10 @@ export function underlyingReason(text: string): string {
 const RULES: Rule[] = [
   { test: /ECONNREFUSED/, make: (t) => new AhError('CONNECTION_REFUSED', { target: hostPort(t) }) },
   // grpc-js resolves names itself and reports "Name resolution failed for target dns:host:port".
-  { test: /Name resolution failed|ENOTFOUND|EAI_AGAIN|EAI_NONAME/, make: (t) => new AhError('NAME_NOT_RESOLVED', { host: t.host }) },
+  {
+    test: /Name resolution failed|ENOTFOUND|EAI_AGAIN|EAI_NONAME/,
+    make: (t) => new AhError('NAME_NOT_RESOLVED', { host: t.host }),
+  },
   { test: /alert certificate required|alert number 116\b/i, make: () => new AhError('CLIENT_CERT_REQUIRED') },
   {
     test: /alert unknown ca|alert number 48\b/i,
@@ -62,7 +77,12 @@ const RULES: Rule[] = [
   },
   {
     test: /alert certificate expired|alert number 45\b/i,
-    make: () => new AhError('CERT_NOT_VALID_NOW', {}, { detail: 'the access point rejected this certificate as expired or not yet valid' }),
+    make: () =>
+      new AhError(
+        'CERT_NOT_VALID_NOW',
+        {},
+        { detail: 'the access point rejected this certificate as expired or not yet valid' },
+      ),
   },
   {
     test: /alert (bad certificate|certificate unknown|unsupported certificate)|alert number (42|43|46)\b/i,
@@ -79,10 +99,17 @@ const RULES: Rule[] = [
   },
   {
     test: /wrong version number|packet length too long|unknown protocol|no protocols available|SSL routines/i,
-    make: (_t, text) => new AhError('TLS_HANDSHAKE_FAILED', { reason: 'the peer did not complete a TLS handshake' }, { detail: text }),
+    make: (_t, text) =>
+      new AhError('TLS_HANDSHAKE_FAILED', { reason: 'the peer did not complete a TLS handshake' }, { detail: text }),
   },
-  { test: /ETIMEDOUT/, make: (t) => new AhError('CONNECTION_LOST', { reason: `no route to ${hostPort(t)} (timed out)` }) },
-  { test: /EHOSTUNREACH|ENETUNREACH/, make: (t) => new AhError('CONNECTION_LOST', { reason: `no route to ${hostPort(t)}` }) },
+  {
+    test: /ETIMEDOUT/,
+    make: (t) => new AhError('CONNECTION_LOST', { reason: `no route to ${hostPort(t)} (timed out)` }),
+  },
+  {
+    test: /EHOSTUNREACH|ENETUNREACH/,
+    make: (t) => new AhError('CONNECTION_LOST', { reason: `no route to ${hostPort(t)}` }),
+  },
   {
     test: /ECONNRESET|socket hang up|disconnected before secure TLS connection|Failed to connect/i,
     make: () => new AhError('CONNECTION_LOST', { reason: 'closed by the access point during the handshake' }),
@@ -90,15 +117,26 @@ const RULES: Rule[] = [
 ];
 
 // The peer's words end up in our logs: no control characters (no forged log lines), bounded length.
-const clean = (v: unknown): string => String(v).replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 500);
+const clean = (v: unknown): string =>
+  String(v)
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .slice(0, 500);
 
 /** The structured error the access point attaches to a rejection, if any. */
 export function remoteError(metadataValue: unknown): AhError | undefined {
   if (typeof metadataValue !== 'string' && !Buffer.isBuffer(metadataValue)) return undefined;
   try {
-    const parsed = JSON.parse(metadataValue.toString()) as { code: string; facts?: Record<string, unknown>; detail?: unknown };
+    const parsed = JSON.parse(metadataValue.toString()) as {
+      code: string;
+      facts?: Record<string, unknown>;
+      detail?: unknown;
+    };
     const facts = Object.fromEntries(Object.entries(parsed.facts ?? {}).map(([k, v]) => [k, clean(v)]));
-    return fromSerialized({ code: String(parsed.code), facts, ...(parsed.detail === undefined ? {} : { detail: clean(parsed.detail) }) });
+    return fromSerialized({
+      code: String(parsed.code),
+      facts,
+      ...(parsed.detail === undefined ? {} : { detail: clean(parsed.detail) }),
+    });
   } catch {
     return undefined;
   }

@@ -37,8 +37,14 @@ function ipText(body: Uint8Array): string {
   // A constraint is an address and a mask of the same length: 8 bytes for IPv4, 32 for IPv6.
   const half = body.length / 2;
   const part = (b: Uint8Array): string =>
-    b.length === 4 ? Array.from(b).join('.') : Buffer.from(b).toString('hex').replace(/(.{4})(?!$)/g, '$1:');
-  return Number.isInteger(half) && half > 0 ? `${part(body.subarray(0, half))}/${part(body.subarray(half))}` : Buffer.from(body).toString('hex');
+    b.length === 4
+      ? Array.from(b).join('.')
+      : Buffer.from(b)
+          .toString('hex')
+          .replace(/(.{4})(?!$)/g, '$1:');
+  return Number.isInteger(half) && half > 0
+    ? `${part(body.subarray(0, half))}/${part(body.subarray(half))}`
+    : Buffer.from(body).toString('hex');
 }
 
 function generalName(el: DerElement): SubtreeName {
@@ -110,7 +116,10 @@ export function uriMatches(uri: string, constraint: string): boolean {
 }
 
 /** The first URI or DNS name that the constraints forbid, or undefined. */
-export function findNameViolation(constraints: NameConstraints, names: { uris: readonly string[]; dns: readonly string[] }): NameViolation | undefined {
+export function findNameViolation(
+  constraints: NameConstraints,
+  names: { uris: readonly string[]; dns: readonly string[] },
+): NameViolation | undefined {
   const kinds = [
     { type: 'uri' as const, values: names.uris, matches: uriMatches },
     { type: 'dns' as const, values: names.dns, matches: dnsMatches },
@@ -119,7 +128,8 @@ export function findNameViolation(constraints: NameConstraints, names: { uris: r
     const permitted = constraints.permitted.filter((s) => s.type === type).map((s) => s.value);
     const excluded = constraints.excluded.filter((s) => s.type === type).map((s) => s.value);
     for (const name of values.slice(0, MAX_NAMES)) {
-      if (permitted.length > 0 && !permitted.some((c) => matches(name, c))) return { type, name, verdict: 'not-permitted', subtrees: permitted };
+      if (permitted.length > 0 && !permitted.some((c) => matches(name, c)))
+        return { type, name, verdict: 'not-permitted', subtrees: permitted };
       const hit = excluded.filter((c) => matches(name, c));
       if (hit.length > 0) return { type, name, verdict: 'excluded', subtrees: hit };
     }

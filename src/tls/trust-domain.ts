@@ -28,7 +28,12 @@ export function peerChain(peer: DetailedPeerCertificate): X509Certificate[] {
  * own trust domain. Identities without per-trust-domain bundles (files, dev, Vault) have one
  * pool and nothing to check here.
  */
-export function checkPeerTrustDomain(identity: Identity, chain: readonly X509Certificate[] | (() => readonly X509Certificate[]), peerId: string, now: number): void {
+export function checkPeerTrustDomain(
+  identity: Identity,
+  chain: readonly X509Certificate[] | (() => readonly X509Certificate[]),
+  peerId: string,
+  now: number,
+): void {
   const bundles = identity.trustDomainBundles;
   if (!bundles) return;
   if (typeof chain === 'function') chain = chain();
@@ -39,7 +44,11 @@ export function checkPeerTrustDomain(identity: Identity, chain: readonly X509Cer
     verifyChain(chain, bundle, now);
   } catch (e) {
     if (isAhError(e) && e.code === 'CHAIN_INCOMPLETE') {
-      throw new AhError('CHAIN_INCOMPLETE', {}, { detail: `the certificate of ${peerId} is not issued by a CA of ${td}` });
+      throw new AhError(
+        'CHAIN_INCOMPLETE',
+        {},
+        { detail: `the certificate of ${peerId} is not issued by a CA of ${td}` },
+      );
     }
     throw e;
   }

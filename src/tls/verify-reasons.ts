@@ -46,7 +46,9 @@ export const VERIFY_CODE_VERDICTS: Readonly<Record<string, Verdict>> = {
   ERROR_IN_CERT_NOT_AFTER_FIELD: reason('certificate has a malformed notAfter date'),
   INVALID_CA: reason(NOT_CA),
   PATH_LENGTH_EXCEEDED: reason(PATH_LENGTH),
-  INVALID_PURPOSE: reason('certificate chain is not valid for client authentication (extendedKeyUsage, keyUsage or basicConstraints)'),
+  INVALID_PURPOSE: reason(
+    'certificate chain is not valid for client authentication (extendedKeyUsage, keyUsage or basicConstraints)',
+  ),
   CERT_CHAIN_TOO_LONG: reason('certificate chain too long (more certificates than the verify depth allows)'),
   CERT_REVOKED: reason('certificate has been revoked'),
   CERT_UNTRUSTED: reason('issuing CA is not trusted for client authentication'),
@@ -74,7 +76,11 @@ interface ProblemWords {
   explains: readonly string[];
 }
 
-const ISSUER_NOT_FOUND = ['UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'];
+const ISSUER_NOT_FOUND = [
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+];
 
 /**
  * What each diagnosed problem is called, and which codes it accounts for. Found empirically with
@@ -89,12 +95,24 @@ export const PROBLEM_WORDS: Readonly<Record<ProblemKind, ProblemWords>> = {
   'not-yet-valid': { explains: ['CERT_NOT_YET_VALID'] },
   'bad-signature': { reason: BAD_SIGNATURE, explains: ['CERT_SIGNATURE_FAILURE'] },
   'weak-digest': { reason: 'certificate is signed with a weak digest (MD5 or SHA-1)', explains: ['UNSPECIFIED'] },
-  'weak-key': { reason: 'certificate key is too small (RSA and DSA keys need at least 1024 bits)', explains: ['UNSPECIFIED'] },
+  'weak-key': {
+    reason: 'certificate key is too small (RSA and DSA keys need at least 1024 bits)',
+    explains: ['UNSPECIFIED'],
+  },
   'critical-extension': { reason: 'certificate has an unsupported critical extension', explains: ['UNSPECIFIED'] },
-  'leaf-not-client-auth': { reason: 'leaf certificate is not for client authentication (extendedKeyUsage lacks clientAuth)', explains: ['INVALID_PURPOSE'] },
-  'leaf-key-usage': { reason: 'leaf certificate may not sign (keyUsage lacks digitalSignature)', explains: ['INVALID_PURPOSE'] },
+  'leaf-not-client-auth': {
+    reason: 'leaf certificate is not for client authentication (extendedKeyUsage lacks clientAuth)',
+    explains: ['INVALID_PURPOSE'],
+  },
+  'leaf-key-usage': {
+    reason: 'leaf certificate may not sign (keyUsage lacks digitalSignature)',
+    explains: ['INVALID_PURPOSE'],
+  },
   'not-ca': { reason: NOT_CA, explains: ['INVALID_CA', 'INVALID_PURPOSE'] },
-  'no-cert-sign': { reason: 'issuer certificate may not sign certificates (keyUsage lacks keyCertSign)', explains: ['UNSPECIFIED', 'INVALID_CA', 'INVALID_PURPOSE'] },
+  'no-cert-sign': {
+    reason: 'issuer certificate may not sign certificates (keyUsage lacks keyCertSign)',
+    explains: ['UNSPECIFIED', 'INVALID_CA', 'INVALID_PURPOSE'],
+  },
   'ca-not-client-auth': {
     reason: 'issuer certificate is not for client authentication (extendedKeyUsage lacks clientAuth)',
     explains: ['INVALID_PURPOSE'],
@@ -106,7 +124,8 @@ export const PROBLEM_WORDS: Readonly<Record<ProblemKind, ProblemWords>> = {
 /** Facts on one detail line: the remote end keeps 500 characters of it. */
 const MAX_FACTS = 3;
 
-const CHECK_IT = 'check the chain with: openssl verify -purpose sslclient -CAfile ca.pem -untrusted intermediates.pem cert.pem';
+const CHECK_IT =
+  'check the chain with: openssl verify -purpose sslclient -CAfile ca.pem -untrusted intermediates.pem cert.pem';
 
 const known = (code: string): boolean => Object.hasOwn(VERIFY_CODE_VERDICTS, code);
 
@@ -118,7 +137,8 @@ function detailLine(code: string, diagnosis: ChainDiagnosis | undefined, explain
   const facts = ordered.slice(0, MAX_FACTS).map((p) => p.fact);
   if (ordered.length > MAX_FACTS) facts.push(`${ordered.length - MAX_FACTS} more`);
   if (diagnosis.incomplete) facts.push(diagnosis.incomplete);
-  if (explaining.length === 0 && (code === 'UNSPECIFIED' || !known(code))) facts.push(ordered.length ? CHECK_IT : `no specific cause found; ${CHECK_IT}`);
+  if (explaining.length === 0 && (code === 'UNSPECIFIED' || !known(code)))
+    facts.push(ordered.length ? CHECK_IT : `no specific cause found; ${CHECK_IT}`);
   return facts.length ? `${head}: ${facts.join('; ')}` : head;
 }
 
@@ -132,7 +152,8 @@ export function verifyErrorToAhError(code: string, diagnosis?: ChainDiagnosis): 
   const explaining = (diagnosis?.problems ?? []).filter((p) => PROBLEM_WORDS[p.kind].explains.includes(code));
   const detail = detailLine(code, diagnosis, explaining);
   if (verdict.kind === 'validity') return new AhError('CERT_NOT_VALID_NOW', {}, { detail });
-  if (verdict.kind === 'unknown-authority') return new AhError('CLIENT_CERT_REJECTED', { reason: UNKNOWN_AUTHORITY }, { detail });
+  if (verdict.kind === 'unknown-authority')
+    return new AhError('CLIENT_CERT_REJECTED', { reason: UNKNOWN_AUTHORITY }, { detail });
   const refined = explaining.map((p) => PROBLEM_WORDS[p.kind].reason).find((r) => r !== undefined);
   return new AhError('CLIENT_CERT_REJECTED', { reason: refined ?? verdict.reason }, { detail });
 }

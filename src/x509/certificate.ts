@@ -39,7 +39,13 @@ export interface CertificateView {
 
 /** A TLS peer certificate (socket.getPeerCertificate()) seen as a CertificateView, without parsing. */
 export function peerCertificateView(peer: PeerCertificate): CertificateView {
-  return { raw: peer.raw, subjectAltName: peer.subjectaltname, ca: peer.ca, serialNumber: peer.serialNumber, validTo: peer.valid_to };
+  return {
+    raw: peer.raw,
+    subjectAltName: peer.subjectaltname,
+    ca: peer.ca,
+    serialNumber: peer.serialNumber,
+    validTo: peer.valid_to,
+  };
 }
 
 /**
@@ -59,7 +65,8 @@ export function subjectAltNames(cert: Pick<CertificateView, 'subjectAltName' | '
       if (kind === 'URI') out.uris.push(value);
       else if (kind === 'DNS') out.dns.push(value);
       // Node writes IPv6 in full (0:0:...:1); keep the usual compressed form (::1).
-      else if (kind === 'IP Address') out.ips.push(value.includes(':') ? new URL(`http://[${value}]`).hostname.slice(1, -1) : value);
+      else if (kind === 'IP Address')
+        out.ips.push(value.includes(':') ? new URL(`http://[${value}]`).hostname.slice(1, -1) : value);
     }
     return out;
   }

@@ -65,7 +65,8 @@ function parseDerCertificate(der: Buffer, source: string): X509Certificate {
  * `source` names the file (or stream) in errors.
  */
 export function parseCertificates(data: string | Uint8Array, source: string): X509Certificate[] {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const bytes =
+    typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const text = bytes.toString('latin1');
   if (text.includes('-----BEGIN')) {
     const blocks = pemBlocks(text);
@@ -89,13 +90,15 @@ export function parseCertificates(data: string | Uint8Array, source: string): X5
 
 /** Parses one private key: PEM (PKCS#8, SEC1 or PKCS#1) or PKCS#8 DER. Encrypted keys are refused. */
 export function parsePrivateKey(data: string | Uint8Array, source: string): KeyObject {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const bytes =
+    typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const text = bytes.toString('latin1');
   try {
     if (text.includes('-----BEGIN')) {
       if (text.includes('ENCRYPTED')) throw new Error('encrypted keys are not supported');
       const keys = pemBlocks(text).filter((b) => b.label.endsWith('PRIVATE KEY'));
-      if (keys.length !== 1) throw new Error(keys.length === 0 ? 'no PRIVATE KEY block' : 'more than one PRIVATE KEY block');
+      if (keys.length !== 1)
+        throw new Error(keys.length === 0 ? 'no PRIVATE KEY block' : 'more than one PRIVATE KEY block');
       return createPrivateKey({ key: text, format: 'pem' });
     }
     if (bytes.length === 0) throw new Error('empty file');

@@ -8,7 +8,11 @@ export function requireOneUriSan(cert: Pick<CertificateView, 'subjectAltName' | 
   const { uris } = subjectAltNames(cert);
   if (uris.length === 0) throw new AhError('SAN_MISMATCH', {}, { detail: 'certificate contains no URI SAN' });
   if (uris.length > 1) {
-    throw new AhError('SAN_MISMATCH', {}, { detail: `certificate contains more than one URI SAN (${uris.join(', ')})` });
+    throw new AhError(
+      'SAN_MISMATCH',
+      {},
+      { detail: `certificate contains more than one URI SAN (${uris.join(', ')})` },
+    );
   }
   return uris[0] as string;
 }

@@ -35,9 +35,13 @@ export function parseSpiffeId(id: string): SpiffeId {
   if (trustDomain.includes('@')) throw invalid(id, 'user info is not allowed');
   if (trustDomain.includes(':')) throw invalid(id, 'port is not allowed');
   if (!TRUST_DOMAIN_CHARS.test(trustDomain)) {
-    throw invalid(id, 'trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores');
+    throw invalid(
+      id,
+      'trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores',
+    );
   }
-  if (Buffer.byteLength(trustDomain) > MAX_TRUST_DOMAIN_BYTES) throw invalid(id, 'trust domain is longer than 255 bytes');
+  if (Buffer.byteLength(trustDomain) > MAX_TRUST_DOMAIN_BYTES)
+    throw invalid(id, 'trust domain is longer than 255 bytes');
   if (path !== '') {
     if (path.endsWith('/')) throw invalid(id, 'path cannot have a trailing slash');
     for (const segment of path.slice(1).split('/')) {

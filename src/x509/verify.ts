@@ -55,11 +55,19 @@ export function verifyChain(chain: readonly X509Certificate[], bundle: readonly 
   for (let depth = 0; depth <= MAX_DEPTH; depth++) {
     if (selfSigned(current)) {
       if (inBundle(current)) return;
-      throw new AhError('CHAIN_INCOMPLETE', {}, { detail: `the root "${current.subject.replace(/\n/g, ', ')}" is not in the CA bundle` });
+      throw new AhError(
+        'CHAIN_INCOMPLETE',
+        {},
+        { detail: `the root "${current.subject.replace(/\n/g, ', ')}" is not in the CA bundle` },
+      );
     }
     const issuer = candidates.find((c) => c.ca && !c.raw.equals(current.raw) && issuedBy(current, c));
     if (!issuer) {
-      throw new AhError('CHAIN_INCOMPLETE', {}, { detail: `no issuer for "${current.subject.replace(/\n/g, ', ')}" in the CA bundle` });
+      throw new AhError(
+        'CHAIN_INCOMPLETE',
+        {},
+        { detail: `no issuer for "${current.subject.replace(/\n/g, ', ')}" in the CA bundle` },
+      );
     }
     checkValidAt(issuer, now);
     current = issuer;

@@ -22,7 +22,11 @@ const cases: Array<{ name: string; args: string[]; error: string }> = [
     args: ['agent', 'enroll', '--remote-server', 'not a url', ...state('b')],
     error: 'error: invalid --remote-server "not a url": expected https://host:port',
   },
-  { name: 'a missing remote server', args: ['agent', 'enroll', ...state('c')], error: 'error: missing --remote-server https://host:4433' },
+  {
+    name: 'a missing remote server',
+    args: ['agent', 'enroll', ...state('c')],
+    error: 'error: missing --remote-server https://host:4433',
+  },
   {
     name: 'a renewal threshold of 1.5',
     args: ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--renewal-threshold', '1.5', ...state('d')],
@@ -35,7 +39,19 @@ const cases: Array<{ name: string; args: string[]; error: string }> = [
   },
   {
     name: 'a missing certificate file',
-    args: ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--cert', '/nonexistent/cert.pem', '--key', '/nonexistent/key.pem', '--ca', '/nonexistent/ca.pem', ...state('f')],
+    args: [
+      'agent',
+      'enroll',
+      '--remote-server',
+      'https://127.0.0.1:4433',
+      '--cert',
+      '/nonexistent/cert.pem',
+      '--key',
+      '/nonexistent/key.pem',
+      '--ca',
+      '/nonexistent/ca.pem',
+      ...state('f'),
+    ],
     error: 'error: no such file: /nonexistent/cert.pem',
   },
   {
@@ -55,14 +71,31 @@ const cases: Array<{ name: string; args: string[]; error: string }> = [
   },
   {
     name: 'a bad expected server ID',
-    args: ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--expected-server-id', 'spiffe://Example.org/ah/serve', ...state('j')],
+    args: [
+      'agent',
+      'enroll',
+      '--remote-server',
+      'https://127.0.0.1:4433',
+      '--expected-server-id',
+      'spiffe://Example.org/ah/serve',
+      ...state('j'),
+    ],
     error:
       'error: invalid --expected-server-id: invalid SPIFFE ID "spiffe://Example.org/ah/serve": trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores',
   },
   {
     name: 'an executor SAN prefix that is not a SPIFFE ID',
-    args: ['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--executor-san-uri-prefix', 'https://example.org/agents/', ...state('m')],
-    error: 'error: invalid --executor-san-uri-prefix: invalid SPIFFE ID "https://example.org/agents": scheme is missing or invalid',
+    args: [
+      'agent',
+      'access-point',
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--executor-san-uri-prefix',
+      'https://example.org/agents/',
+      ...state('m'),
+    ],
+    error:
+      'error: invalid --executor-san-uri-prefix: invalid SPIFFE ID "https://example.org/agents": scheme is missing or invalid',
   },
   {
     name: 'no identity on a non-loopback address',
@@ -71,12 +104,32 @@ const cases: Array<{ name: string; args: string[]; error: string }> = [
   },
   {
     name: 'files flags together with --identity dev',
-    args: ['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--identity', 'dev', '--cert', __filename, '--key', __filename, ...state('l')],
+    args: [
+      'agent',
+      'access-point',
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--identity',
+      'dev',
+      '--cert',
+      __filename,
+      '--key',
+      __filename,
+      ...state('l'),
+    ],
     error: 'error: --cert and --key belong to --identity files, not --identity dev',
   },
   {
     name: 'a name with a newline and an escape sequence',
-    args: ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--name', 'ok\ninfo: enrolled executor_id=forged\u001b[2J', ...state('o')],
+    args: [
+      'agent',
+      'enroll',
+      '--remote-server',
+      'https://127.0.0.1:4433',
+      '--name',
+      'ok\ninfo: enrolled executor_id=forged\u001b[2J',
+      ...state('o'),
+    ],
     error: 'error: invalid --name: the name contains control characters',
   },
   {
@@ -91,7 +144,15 @@ const cases: Array<{ name: string; args: string[]; error: string }> = [
   },
   {
     name: 'a per-address connection cap of zero',
-    args: ['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--max-connections-per-address', '0', ...state('r')],
+    args: [
+      'agent',
+      'access-point',
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--max-connections-per-address',
+      '0',
+      ...state('r'),
+    ],
     error: 'error: invalid --max-connections-per-address "0": expected a whole number of at least 1',
   },
   {

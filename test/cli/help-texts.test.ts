@@ -12,10 +12,14 @@ async function help(command: string): Promise<string> {
 }
 
 describe('--help', () => {
-  it.each(['access-point', 'enroll', 'doctor'])('of %s names --cert-file, --key-file and --ca-file', async (command) => {
-    const text = await help(command);
-    for (const spelling of ['--cert-file', '--key-file', '--ca-file']) expect(text, command).toContain(`also spelt ${spelling}`);
-  });
+  it.each(['access-point', 'enroll', 'doctor'])(
+    'of %s names --cert-file, --key-file and --ca-file',
+    async (command) => {
+      const text = await help(command);
+      for (const spelling of ['--cert-file', '--key-file', '--ca-file'])
+        expect(text, command).toContain(`also spelt ${spelling}`);
+    },
+  );
 
   it('of access-point mentions no --name (only an executor has one)', async () => {
     const text = await help('access-point');
@@ -28,7 +32,18 @@ describe('--help', () => {
   });
 
   it('accepts the spellings it lists', async () => {
-    const result = await runAh(['agent', 'enroll', '--remote-server', 'https://127.0.0.1:1', '--cert-file', '/nonexistent/c.pem', '--key-file', '/nonexistent/k.pem', '--ca-file', '/nonexistent/ca.pem']);
+    const result = await runAh([
+      'agent',
+      'enroll',
+      '--remote-server',
+      'https://127.0.0.1:1',
+      '--cert-file',
+      '/nonexistent/c.pem',
+      '--key-file',
+      '/nonexistent/k.pem',
+      '--ca-file',
+      '/nonexistent/ca.pem',
+    ]);
     expect(result.stderr.split('\n')[0]).toBe('error: no such file: /nonexistent/c.pem');
     expect(result.code).toBe(2);
   });

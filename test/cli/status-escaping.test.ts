@@ -120,8 +120,12 @@ describe('ah agent status with hostile values in status.json', () => {
     expect(row(lines, 'name')).toBe('worker-1\\n  executor id:       spiffe://example.org/ah/agent/root');
     expect(row(lines, 'access point')).toBe('ap.example.org:4433\\x1b[2J\\x1b[H');
     expect(row(lines, 'executor id')).toBe('spiffe://example.org/ah/agent/x\\u202e\\u2066exe.sh');
-    expect(row(lines, 'last error')).toMatch(/^executor revoked by the access point: \\r\\x1b\]0;pwned\\x07 \(\S+ \(\S+ ago\)\)$/);
-    expect(row(lines, 'renewal failing')).toMatch(/^failed to issue certificate: \\x9b31mdenied\\u2028next \(since \S+ \(\S+ ago\)\)$/);
+    expect(row(lines, 'last error')).toMatch(
+      /^executor revoked by the access point: \\r\\x1b\]0;pwned\\x07 \(\S+ \(\S+ ago\)\)$/,
+    );
+    expect(row(lines, 'renewal failing')).toMatch(
+      /^failed to issue certificate: \\x9b31mdenied\\u2028next \(since \S+ \(\S+ ago\)\)$/,
+    );
     expect(row(lines, 'subject')).toBe('CN=x\\x85\\x7f');
     expect(row(lines, 'SANs')).toBe('URI:spiffe://example.org/ah/agent/x\\nDNS:evil.example.org, DNS:ok.example.org');
     expect(row(lines, 'issuer')).toBe(`CN=${'A'.repeat(2045)}...[cut ${60_003 - 2048} characters]`);
@@ -134,14 +138,18 @@ describe('ah agent status with hostile values in status.json', () => {
     expect(hasControlCharacters(result.stdout.replace(/\n/g, ''))).toBe(false);
     expect(result.stdout).toContain('"executorId": "spiffe://example.org/ah/agent/x\\u202e\\u2066exe.sh"');
     const parsed = JSON.parse(result.stdout) as { executor: ExecutorStatus };
-    expect(parsed.executor).toMatchObject({ name: hostile.name, accessPoint: hostile.accessPoint, executorId: hostile.executorId });
+    expect(parsed.executor).toMatchObject({
+      name: hostile.name,
+      accessPoint: hostile.accessPoint,
+      executorId: hostile.executorId,
+    });
     expect(parsed.executor.identity?.certificate).toMatchObject({ subject: hostile.subject, issuer: hostile.issuer });
     expect(parsed.executor.identity?.renewal.lastError?.message).toBe(hostile.renewalError);
   });
 
   it('prints the error about a status.json that is not JSON escaped, in its two lines', async () => {
     const dir = path.join(tmp.dir, 'garbage');
-        mkdirSync(dir, { mode: 0o700 });
+    mkdirSync(dir, { mode: 0o700 });
     // JSON.parse quotes what it could not parse in its message, and that ends up in the error line.
     writeFileSync(path.join(dir, EXECUTOR_STATUS_FILE), '\u001b[2J\u001b]0;pwned\u0007\n\u009b1m');
     const result = await runAh(['agent', 'status', '--state-dir', dir]);

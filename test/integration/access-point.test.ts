@@ -9,7 +9,12 @@ import { AccessPoint } from '../../src/fleet/access-point.js';
 import { DEFAULT_HEARTBEAT_POLICY } from '../../src/fleet/fleet-service.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { FleetSession } from '../../src/executor/session.js';
-import { ERROR_METADATA_KEY, fleetClientConstructor, type AccessPointMessage, type ExecutorMessage } from '../../src/protocol/fleet-protocol.js';
+import {
+  ERROR_METADATA_KEY,
+  fleetClientConstructor,
+  type AccessPointMessage,
+  type ExecutorMessage,
+} from '../../src/protocol/fleet-protocol.js';
 import { remoteError } from '../../src/tls/connect-errors.js';
 import { startFleet, unvalidatedIdentity, type FleetFixture } from '../support/fleet-fixture.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -30,19 +35,30 @@ afterAll(async () => {
 });
 
 /** A session; `replaces` is the session it takes over from, as the executor's own rotation does. */
-function session(identity: ReturnType<typeof unvalidatedIdentity>, name: string, heartbeatMs = 100, replaces?: FleetSession): FleetSession {
+function session(
+  identity: ReturnType<typeof unvalidatedIdentity>,
+  name: string,
+  heartbeatMs = 100,
+  replaces?: FleetSession,
+): FleetSession {
   const previous = replaces?.connectionId;
   return new FleetSession({
     target: { host: '127.0.0.1', port: fleet.port },
     identity,
     expectedServerId: 'spiffe://example.org/ah/serve',
-    hello: { name, labels: {}, version: 'test', host: null, heartbeat_interval_ms: heartbeatMs, ...(previous ? { previous_connection_id: previous } : {}) },
+    hello: {
+      name,
+      labels: {},
+      version: 'test',
+      host: null,
+      heartbeat_interval_ms: heartbeatMs,
+      ...(previous ? { previous_connection_id: previous } : {}),
+    },
     connectTimeoutMs: 5_000,
     clock: systemClock,
     logger: silentLogger,
   });
 }
-
 
 describe('access point rejections', () => {
   it('tells a client without a certificate "client certificate required"', async () => {
@@ -51,10 +67,15 @@ describe('access point rejections', () => {
       'grpc.ssl_target_name_override': 'localhost',
     });
     const status = await new Promise<grpc.ServiceError>((resolve) => {
-      const call = (client as unknown as { Connect(): grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage> }).Connect();
+      const call = (
+        client as unknown as { Connect(): grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage> }
+      ).Connect();
       call.on('error', resolve);
       call.on('data', () => {});
-      call.write({ body: 'hello', hello: { name: 'nocert', labels: {}, version: 'x', host: null, heartbeat_interval_ms: 0 } });
+      call.write({
+        body: 'hello',
+        hello: { name: 'nocert', labels: {}, version: 'x', host: null, heartbeat_interval_ms: 0 },
+      });
     });
     client.close();
     expect(status.code).toBe(grpc.status.UNAUTHENTICATED);
@@ -65,17 +86,29 @@ describe('access point rejections', () => {
 
   it('rejects an expired client certificate with the guide message', async () => {
     const now = Date.now();
-    const files = await fleet.ca.executor('expired', 'example.org', { notBefore: new Date(now - 7_200_000), notAfter: new Date(now - 60_000) });
+    const files = await fleet.ca.executor('expired', 'example.org', {
+      notBefore: new Date(now - 7_200_000),
+      notAfter: new Date(now - 60_000),
+    });
     const s = session(unvalidatedIdentity(files), 'expired');
-    await expect(s.start()).rejects.toMatchObject({ code: 'CERT_NOT_VALID_NOW', message: 'certificate has expired or is not yet valid' });
+    await expect(s.start()).rejects.toMatchObject({
+      code: 'CERT_NOT_VALID_NOW',
+      message: 'certificate has expired or is not yet valid',
+    });
     expect(fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/expired')).toBeUndefined();
   });
 
   it('rejects a not-yet-valid client certificate with the guide message', async () => {
     const now = Date.now();
-    const files = await fleet.ca.executor('early', 'example.org', { notBefore: new Date(now + 3_600_000), notAfter: new Date(now + 7_200_000) });
+    const files = await fleet.ca.executor('early', 'example.org', {
+      notBefore: new Date(now + 3_600_000),
+      notAfter: new Date(now + 7_200_000),
+    });
     const s = session(unvalidatedIdentity(files), 'early');
-    await expect(s.start()).rejects.toMatchObject({ code: 'CERT_NOT_VALID_NOW', message: 'certificate has expired or is not yet valid' });
+    await expect(s.start()).rejects.toMatchObject({
+      code: 'CERT_NOT_VALID_NOW',
+      message: 'certificate has expired or is not yet valid',
+    });
     expect(fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/early')).toBeUndefined();
   });
 });
@@ -112,7 +145,9 @@ describe('presence', () => {
     const second = session(identity, 'halfway', 100, first);
     await second.start();
     second.close(); // the new connection drops without Goodbye, mid-rotation
-    await waitFor('old stream current again', () => fleet.logs.some((l) => l.startsWith('info: superseding stream ended first')));
+    await waitFor('old stream current again', () =>
+      fleet.logs.some((l) => l.startsWith('info: superseding stream ended first')),
+    );
     expect(fleet.accessPoint.registry.get(id)?.state).toBe('online');
     // And the old stream is no longer on its way out: it outlives the supersede grace (300 ms here).
     await new Promise((r) => setTimeout(r, 700));
@@ -132,7 +167,12 @@ describe('presence', () => {
     expect(fleet.accessPoint.registry.get(id)?.state).toBe('online');
     // Stop sending heartbeats but keep the connection open: the access point's watchdog must fire.
     // (Nor may this executor give up first: it stops watching for acknowledgements too.)
-    const internals = s as unknown as { scheduleHeartbeat(): void; watchAcks(): void; timer?: { cancel(): void }; ackDeadline?: { cancel(): void } };
+    const internals = s as unknown as {
+      scheduleHeartbeat(): void;
+      watchAcks(): void;
+      timer?: { cancel(): void };
+      ackDeadline?: { cancel(): void };
+    };
     internals.scheduleHeartbeat = () => {};
     internals.watchAcks = () => {};
     internals.timer?.cancel();
@@ -217,7 +257,20 @@ describe('a stalled process', () => {
 
   it('still finds an access point that stopped answering (SIGSTOP), even when every tick of the executor is late', async () => {
     const server = await fleet.ca.server();
-    const { ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'frozen-ap'), '--identity', 'files', '--cert', server.cert, '--key', server.key, '--ca', server.ca]);
+    const { ap, port } = await startAccessPoint([
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      path.join(tmp.dir, 'frozen-ap'),
+      '--identity',
+      'files',
+      '--cert',
+      server.cert,
+      '--key',
+      server.key,
+      '--ca',
+      server.ca,
+    ]);
     const clock = new FakeClock(Date.now());
     const s = new FleetSession({
       target: { host: '127.0.0.1', port },
@@ -234,7 +287,9 @@ describe('a stalled process', () => {
       let ended: string | undefined;
       void s.ended.then((e) => (ended = e?.message ?? 'closed'));
       ap.child.kill('SIGSTOP'); // the connection stays open; nothing answers on it
-      await waitFor('the access point stopped', () => /^\d+ \(.*\) T /.test(readFileSync(`/proc/${ap.child.pid}/stat`, 'utf8')));
+      await waitFor('the access point stopped', () =>
+        /^\d+ \(.*\) T /.test(readFileSync(`/proc/${ap.child.pid}/stat`, 'utf8')),
+      );
       let ticks = 0;
       // Steps of 1.6 s, each seen late: the 3 s deadline fires at 3.2 s, 200 ms late, so it is
       // extended once by those 200 ms (a stall of ours), and expires at the next step (4.8 s).
@@ -280,7 +335,10 @@ describe('revocation across a restart', () => {
         clock: systemClock,
         logger: silentLogger,
       });
-      await expect(s.start()).rejects.toMatchObject({ code: 'REVOKED', message: 'executor revoked by the access point: decommissioned' });
+      await expect(s.start()).rejects.toMatchObject({
+        code: 'REVOKED',
+        message: 'executor revoked by the access point: decommissioned',
+      });
       await second.stop();
     } finally {
       dir.cleanup();

@@ -26,8 +26,10 @@ const entries = (dir: string): AuditEntry[] =>
     .trimEnd()
     .split('\n')
     .map((l) => JSON.parse(l) as AuditEntry);
-const head = (dir: string): { seq: number; hash: string; time: string } => JSON.parse(readFileSync(headOf(dir), 'utf8'));
-const writeEntries = (dir: string, list: AuditEntry[]): void => writeFileSync(logOf(dir), list.map((e) => `${JSON.stringify(e)}\n`).join(''));
+const head = (dir: string): { seq: number; hash: string; time: string } =>
+  JSON.parse(readFileSync(headOf(dir), 'utf8'));
+const writeEntries = (dir: string, list: AuditEntry[]): void =>
+  writeFileSync(logOf(dir), list.map((e) => `${JSON.stringify(e)}\n`).join(''));
 
 /** Re-chains entries from the first: what someone with write access to the state dir can always do. */
 function rechain(list: AuditEntry[]): AuditEntry[] {
@@ -41,7 +43,10 @@ function rechain(list: AuditEntry[]): AuditEntry[] {
 
 async function start(dir: string): Promise<{ ap: AgentProcess; admin: string }> {
   // Not startAccessPoint(): it takes any `error:` line for a failed start, and these are expected.
-  const ap = new AgentProcess(['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--state-dir', dir], env);
+  const ap = new AgentProcess(
+    ['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--state-dir', dir],
+    env,
+  );
   running.push(ap);
   await ap.waitForLine(/^info: access point listening /);
   const admin = /address=(\S+)/.exec(await ap.waitForLine(/^info: admin endpoint listening/))?.[1] as string;
@@ -65,7 +70,8 @@ async function metricsText(admin: string): Promise<string> {
   return (await fetch(`http://${admin}/metrics`)).text();
 }
 
-const verify = (dir: string, ...extra: string[]): ReturnType<typeof runAh> => runAh(['agent', 'audit-verify', '--state-dir', dir, ...extra]);
+const verify = (dir: string, ...extra: string[]): ReturnType<typeof runAh> =>
+  runAh(['agent', 'audit-verify', '--state-dir', dir, ...extra]);
 
 describe('audit log tampering', () => {
   it('catches the last lines cut: audit-verify fails, the restarted access point says so, counts it and chains a gap entry', async () => {
@@ -121,8 +127,12 @@ describe('audit log tampering', () => {
     // An operator who has looked into it says so, and the log verifies with a warning.
     const accepted = await verify(dir, '--accept-gap', '3');
     expect(accepted.code, accepted.stderr).toBe(0);
-    expect(accepted.stdout.split('\n')[0]).toBe(`audit log intact: ${entries(dir).length} entries chained (${logOf(dir)})`);
-    expect(accepted.stderr).toContain(`warning: line 3 records tampering the access point found at start-up (${gap.time}): the log is shorter than its head record (its last lines were removed) (accepted)`);
+    expect(accepted.stdout.split('\n')[0]).toBe(
+      `audit log intact: ${entries(dir).length} entries chained (${logOf(dir)})`,
+    );
+    expect(accepted.stderr).toContain(
+      `warning: line 3 records tampering the access point found at start-up (${gap.time}): the log is shorter than its head record (its last lines were removed) (accepted)`,
+    );
   }, 60_000);
 
   it('catches the log deleted and the access point restarted', async () => {
@@ -141,10 +151,19 @@ describe('audit log tampering', () => {
     ]);
     expect(await metricsText(admin)).toMatch(/^ah_audit_tampering_detected_total\{kind="missing"\} 1$/m);
     await stop(ap);
-    expect(entries(dir)[0]).toMatchObject({ seq: 1, event: 'gap', kind: 'missing', expected_seq: 2, expected_hash: recorded.hash, prev: GENESIS });
+    expect(entries(dir)[0]).toMatchObject({
+      seq: 1,
+      event: 'gap',
+      kind: 'missing',
+      expected_seq: 2,
+      expected_hash: recorded.hash,
+      prev: GENESIS,
+    });
     const after = await verify(dir);
     expect(after.code).toBe(1);
-    expect(after.stderr.split('\n')[0]).toMatch(/^error: line 1 records tampering the access point found at start-up \(.+\): the log is missing but its head record says it held entries$/);
+    expect(after.stderr.split('\n')[0]).toMatch(
+      /^error: line 1 records tampering the access point found at start-up \(.+\): the log is missing but its head record says it held entries$/,
+    );
   }, 60_000);
 
   it('catches the last line rewritten with its hash recomputed, which the chain alone passes', async () => {
@@ -185,7 +204,9 @@ describe('audit log tampering', () => {
     expect((await verify(dir)).code).toBe(0);
     const result = await verify(dir, '--expect-head', `${seq}:${hash}`);
     expect(result.code).toBe(1);
-    expect(result.stderr.split('\n')[0]).toBe(`error: audit log does not hold the expected head: entry 2 has hash ${forged[1]?.hash}, expected ${hash}`);
+    expect(result.stderr.split('\n')[0]).toBe(
+      `error: audit log does not hold the expected head: entry 2 has hash ${forged[1]?.hash}, expected ${hash}`,
+    );
     // The real log holds it.
     writeEntries(dir, all);
     writeFileSync(headOf(dir), JSON.stringify({ version: 1, seq: 2, hash: all[1]?.hash, time: head(dir).time }));
@@ -194,7 +215,9 @@ describe('audit log tampering', () => {
     expect(ok.stdout.split('\n')).toContain(`expected head: entry 2 found with hash ${hash}`);
     const typo = await verify(dir, '--expect-head', `${seq}-${hash}`);
     expect(typo.code).toBe(2);
-    expect(typo.stderr.split('\n')[0]).toBe(`error: invalid --expect-head "${seq}-${hash}": expected <seq>:<sha256 hex>, the seq and hash of an 'audit chain head' log line`);
+    expect(typo.stderr.split('\n')[0]).toBe(
+      `error: invalid --expect-head "${seq}-${hash}": expected <seq>:<sha256 hex>, the seq and hash of an 'audit chain head' log line`,
+    );
   }, 60_000);
 
   it('refuses to start with audit.log planted as a symbolic link, and leaves its target untouched', async () => {
@@ -204,10 +227,15 @@ describe('audit log tampering', () => {
     writeFileSync(target, 'root:x:0:0\n');
     rmSync(logOf(dir));
     symlinkSync(target, logOf(dir));
-    const ap = new AgentProcess(['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--state-dir', dir], env);
+    const ap = new AgentProcess(
+      ['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--state-dir', dir],
+      env,
+    );
     running.push(ap);
     // Before it would listen: the first thing it says is why it will not.
-    expect(await ap.waitForLine(/^error:|^info: access point listening /)).toBe(`error: refusing to open ${logOf(dir)}: it is a symbolic link`);
+    expect(await ap.waitForLine(/^error:|^info: access point listening /)).toBe(
+      `error: refusing to open ${logOf(dir)}: it is a symbolic link`,
+    );
     expect((await ap.exited).code).toBe(1);
     expect(readFileSync(target, 'utf8')).toBe('root:x:0:0\n');
     // audit-verify will not read through it either.

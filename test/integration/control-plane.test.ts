@@ -27,7 +27,21 @@ beforeAll(async () => {
   ({ ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', apState], env));
   adminPort = Number(/address=127\.0\.0\.1:(\d+)/.exec(await ap.waitForLine(/^info: admin endpoint listening/))?.[1]);
   await ap.waitForLine(/^info: control socket listening/);
-  exec = new AgentProcess(['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--name', 'worker', '--state-dir', path.join(tmp.dir, 'worker'), '--heartbeat-interval', '200ms'], env);
+  exec = new AgentProcess(
+    [
+      'agent',
+      'enroll',
+      '--remote-server',
+      `https://127.0.0.1:${port}`,
+      '--name',
+      'worker',
+      '--state-dir',
+      path.join(tmp.dir, 'worker'),
+      '--heartbeat-interval',
+      '200ms',
+    ],
+    env,
+  );
   await exec.waitForLine(/^info: enrolled /);
 });
 afterAll(async () => {
@@ -36,7 +50,12 @@ afterAll(async () => {
 });
 
 describe('the loopback HTTP endpoint', () => {
-  const http = (method: string, urlPath: string, headers: Record<string, string> = {}, text = ''): ReturnType<typeof rawExchange> =>
+  const http = (
+    method: string,
+    urlPath: string,
+    headers: Record<string, string> = {},
+    text = '',
+  ): ReturnType<typeof rawExchange> =>
     rawExchange({ port: adminPort }, request(method, urlPath, { host: `127.0.0.1:${adminPort}`, ...headers }, text));
 
   it('serves health, readiness and metrics', async () => {
@@ -47,13 +66,25 @@ describe('the loopback HTTP endpoint', () => {
 
   it('cannot revoke: a cross-site text/plain POST (no CORS preflight) changes nothing', async () => {
     const form = JSON.stringify({ id, reason: 'csrf' });
-    const answer = await http('POST', '/v1/revocations', { 'content-type': 'text/plain', 'content-length': String(form.length), origin: 'https://attacker.example' }, form);
+    const answer = await http(
+      'POST',
+      '/v1/revocations',
+      { 'content-type': 'text/plain', 'content-length': String(form.length), origin: 'https://attacker.example' },
+      form,
+    );
     expect(answer.status).toBe(403);
-    const sameOrigin = await http('POST', '/v1/revocations', { 'content-type': 'text/plain', 'content-length': String(form.length) }, form);
+    const sameOrigin = await http(
+      'POST',
+      '/v1/revocations',
+      { 'content-type': 'text/plain', 'content-length': String(form.length) },
+      form,
+    );
     expect(sameOrigin.status).toBe(404);
     expect(exec.count(/revoked/)).toBe(0);
     const fleet = await runAh(['agent', 'executors', '--state-dir', apState, '--json']);
-    expect((JSON.parse(fleet.stdout) as Array<{ id: string; revoked: unknown; state: string }>).find((e) => e.id === id)).toMatchObject({ revoked: null, state: 'online' });
+    expect(
+      (JSON.parse(fleet.stdout) as Array<{ id: string; revoked: unknown; state: string }>).find((e) => e.id === id),
+    ).toMatchObject({ revoked: null, state: 'online' });
   });
 
   it('does not list the fleet or lift revocations, whatever the method', async () => {
@@ -85,7 +116,17 @@ describe('the control socket', () => {
     const listed = await runAh(['agent', 'executors', '--state-dir', apState]);
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toMatch(/^worker\s+spiffe:\/\/ah-dev\.local\/ah\/agent\/worker\s+online\s/m);
-    const revoked = await runAh(['agent', 'revoke', 'spiffe://ah-dev.local/ah/agent/ghost', '--reason', 'test', '--control-socket', socket, '--state-dir', '/nonexistent']);
+    const revoked = await runAh([
+      'agent',
+      'revoke',
+      'spiffe://ah-dev.local/ah/agent/ghost',
+      '--reason',
+      'test',
+      '--control-socket',
+      socket,
+      '--state-dir',
+      '/nonexistent',
+    ]);
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.stdout).toBe('revoked spiffe://ah-dev.local/ah/agent/ghost (0 connection(s) closed)\n');
     const lifted = await runAh(['agent', 'unrevoke', 'spiffe://ah-dev.local/ah/agent/ghost', '--state-dir', apState]);
@@ -94,9 +135,29 @@ describe('the control socket', () => {
 
   it('takes only JSON for changes, with bounded, clean reasons', async () => {
     const form = JSON.stringify({ id, reason: 'x' });
-    expect((await rawExchange({ path: socket }, request('POST', '/v1/revocations', { 'content-type': 'text/plain', 'content-length': String(form.length) }, form))).status).toBe(415);
+    expect(
+      (
+        await rawExchange(
+          { path: socket },
+          request(
+            'POST',
+            '/v1/revocations',
+            { 'content-type': 'text/plain', 'content-length': String(form.length) },
+            form,
+          ),
+        )
+      ).status,
+    ).toBe(415);
     const evil = JSON.stringify({ id, reason: 'ok\u001b[2J\nforged' });
-    const refused = await rawExchange({ path: socket }, request('POST', '/v1/revocations', { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(evil)) }, evil));
+    const refused = await rawExchange(
+      { path: socket },
+      request(
+        'POST',
+        '/v1/revocations',
+        { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(evil)) },
+        evil,
+      ),
+    );
     expect(refused.status).toBe(400);
     expect(body(refused.response)).toEqual({ error: 'reason contains control characters' });
     const long = await runAh(['agent', 'revoke', id, '--reason', 'x'.repeat(300), '--state-dir', apState]);
@@ -109,19 +170,26 @@ describe('the control socket', () => {
     const empty = path.join(tmp.dir, 'empty');
     const result = await runAh(['agent', 'executors', '--state-dir', empty]);
     expect(result.code).toBe(1);
-    expect(result.stderr.split('\n')[0]).toBe(`error: cannot reach the access point control socket ${path.join(empty, 'control.sock')}: no such socket`);
+    expect(result.stderr.split('\n')[0]).toBe(
+      `error: cannot reach the access point control socket ${path.join(empty, 'control.sock')}: no such socket`,
+    );
   });
 
   it.runIf(process.getuid?.() === 0)('keeps out a user who is neither its owner nor in its group', async () => {
     // As root, run the CLI as nobody: the state directory (0750) and the socket (0660) keep it out.
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [AH_BIN, 'agent', 'executors', '--control-socket', socket], { uid: 65534, gid: 65534 });
+      const child = spawn(process.execPath, [AH_BIN, 'agent', 'executors', '--control-socket', socket], {
+        uid: 65534,
+        gid: 65534,
+      });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('exit', (code) => resolve({ code, stderr }));
     });
     expect(result.code).toBe(1);
-    expect(result.stderr.split('\n')[0]).toBe(`error: cannot reach the access point control socket ${socket}: permission denied`);
+    expect(result.stderr.split('\n')[0]).toBe(
+      `error: cannot reach the access point control socket ${socket}: permission denied`,
+    );
   });
 
   it('refuses the old --admin flag with a pointer to the control socket', async () => {
@@ -174,7 +242,9 @@ describe('ah agent executors with hostile names in the registry', () => {
       const lines = listed.stdout.trimEnd().split('\n');
       expect(lines).toHaveLength(4);
       // The newline is shown, and the padded fake row is cut at the column's width: the real ID follows.
-      expect(lines[1]).toMatch(/^evil\\nadmin   spiffe:\/\/ah-dev\.local\/ah\/a…\s+spiffe:\/\/ah-dev\.local\/ah\/agent\/a\s+offline/);
+      expect(lines[1]).toMatch(
+        /^evil\\nadmin   spiffe:\/\/ah-dev\.local\/ah\/a…\s+spiffe:\/\/ah-dev\.local\/ah\/agent\/a\s+offline/,
+      );
       expect(lines[2]).toMatch(/^\\x1b\[2J\\x1b\[31mred\\x9b0m\s+spiffe:\/\/ah-dev\.local\/ah\/agent\/b\s+offline/);
       expect(lines[3]).toMatch(/^n{39}…\s+spiffe/); // the name column is at most 40 wide
       expect(listed.stdout).not.toMatch(/[\u001b\u009b]/);

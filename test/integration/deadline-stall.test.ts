@@ -19,7 +19,14 @@ it('reads what the peer sent during a stall before expiring, and still expires o
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as net.AddressInfo;
   // The peer: a byte every 20 ms, whatever this process is doing.
-  const peer = spawn(process.execPath, ['-e', `const s = require('net').connect(${port}, '127.0.0.1', () => setInterval(() => s.write('b'), 20)); s.on('error', () => {});`], { stdio: 'ignore' });
+  const peer = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const s = require('net').connect(${port}, '127.0.0.1', () => setInterval(() => s.write('b'), 20)); s.on('error', () => {});`,
+    ],
+    { stdio: 'ignore' },
+  );
   let expired = 0;
   let stalls = 0;
   let reads = 0;

@@ -20,10 +20,25 @@ describe('dev identities renew and rotate by themselves', () => {
   it('rotates both sides without the executor ever going offline', async () => {
     // 10 s certificates renewed at 30 % of their life (3 s, +-0.5 s of jitter).
     const short = ['--dev-cert-ttl', '10s', '--renewal-threshold', '0.3'];
-    const { ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'ap'), ...short], env);
+    const { ap, port } = await startAccessPoint(
+      ['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'ap'), ...short],
+      env,
+    );
     processes.push(ap);
     const exec = new AgentProcess(
-      ['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--name', 'rotor', '--state-dir', path.join(tmp.dir, 'rotor'), '--heartbeat-interval', '200ms', ...short],
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        `https://127.0.0.1:${port}`,
+        '--name',
+        'rotor',
+        '--state-dir',
+        path.join(tmp.dir, 'rotor'),
+        '--heartbeat-interval',
+        '200ms',
+        ...short,
+      ],
       env,
     );
     processes.push(exec);
@@ -42,7 +57,10 @@ describe('dev identities renew and rotate by themselves', () => {
     await ap.waitForLine(`serial=${newSerial}`, 5_000);
     expect(ap.output).not.toMatch(/executor offline/);
     // The new stream named the one it replaced: a routine rotation, not a takeover of the identity.
-    await ap.waitForLine(/^info: superseded executor_id=spiffe:\/\/ah-dev\.local\/ah\/agent\/rotor kind=rotation /, 5_000);
+    await ap.waitForLine(
+      /^info: superseded executor_id=spiffe:\/\/ah-dev\.local\/ah\/agent\/rotor kind=rotation /,
+      5_000,
+    );
     expect(ap.output).not.toMatch(/identity taken over/);
     expect(exec.output).not.toMatch(/^error:/m);
 
@@ -51,11 +69,15 @@ describe('dev identities renew and rotate by themselves', () => {
     // Certificates of 10 s renew every few seconds: by now the last rotation may be a later one.
     expect(status.stdout).toMatch(/last rotation:\s+\S+ \(.+ ago\) from serial [0-9A-F]+$/m);
     expect(status.stdout).toMatch(/next renewal:\s+\S+ \((in \d|due now)/);
-    const json = JSON.parse((await runAh(['agent', 'status', '--state-dir', path.join(tmp.dir, 'rotor'), '--json'])).stdout) as {
+    const json = JSON.parse(
+      (await runAh(['agent', 'status', '--state-dir', path.join(tmp.dir, 'rotor'), '--json'])).stdout,
+    ) as {
       executor: { identity: { certificate: { serial: string } } };
     };
     expect(json.executor.identity.certificate.serial).not.toBe(firstSerial);
-    const registry = JSON.parse(readFileSync(path.join(tmp.dir, 'ap', 'registry.json'), 'utf8')) as { executors: Array<{ state: string }> };
+    const registry = JSON.parse(readFileSync(path.join(tmp.dir, 'ap', 'registry.json'), 'utf8')) as {
+      executors: Array<{ state: string }>;
+    };
     expect(registry.executors.map((e) => e.state)).toEqual(['online']);
   }, 30_000);
 });

@@ -11,7 +11,16 @@ import { makeTempDir } from '../support/tmp.js';
 const tmp = makeTempDir('ah-doctor-nothing-');
 let ca: TestCa;
 let server: IdentityFiles;
-const files = (id: IdentityFiles): string[] => ['--identity', 'files', '--cert', id.cert, '--key', id.key, '--ca', id.ca];
+const files = (id: IdentityFiles): string[] => [
+  '--identity',
+  'files',
+  '--cert',
+  id.cert,
+  '--key',
+  id.key,
+  '--ca',
+  id.ca,
+];
 
 beforeAll(async () => {
   ca = await TestCa.create(path.join(tmp.dir, 'pki'), 'nothing');
@@ -32,8 +41,12 @@ describe('ah agent doctor with nothing to check', () => {
     const stateDir = path.join(home, 'state');
     const result = await runAh(['agent', 'doctor', '--state-dir', stateDir], env);
     const lines = result.stdout.split('\n');
-    expect(lines, result.stdout + result.stderr).toContain(`FAIL  agent in ${stateDir}: error: no agent state in ${stateDir}`);
-    expect(lines).toContain('      detail: nothing is configured (no identity flags) and no agent runs or ran with this state directory');
+    expect(lines, result.stdout + result.stderr).toContain(
+      `FAIL  agent in ${stateDir}: error: no agent state in ${stateDir}`,
+    );
+    expect(lines).toContain(
+      '      detail: nothing is configured (no identity flags) and no agent runs or ran with this state directory',
+    );
     expect(lines).toContain('skip  own identity (certificate dates, chain, key match): nothing is configured');
     expect(result.stdout).not.toContain('all checks passed');
     expect(result.code).toBe(1);
@@ -45,7 +58,9 @@ describe('ah agent doctor with nothing to check', () => {
     const stateDir = path.join(home, 'state');
     const result = await runAh(['agent', 'doctor', '--state-dir', stateDir, '--identity', 'dev'], env);
     const caFile = path.join(home, '.local', 'share', 'ah', 'dev-ca', 'ca.pem');
-    expect(result.stdout, result.stdout + result.stderr).toContain(`FAIL  own identity (certificate dates, chain, key match): error: no such file: ${caFile}`);
+    expect(result.stdout, result.stdout + result.stderr).toContain(
+      `FAIL  own identity (certificate dates, chain, key match): error: no such file: ${caFile}`,
+    );
     expect(result.code).toBe(1);
     expect(readdirSync(home)).toEqual([]);
   });
@@ -54,7 +69,10 @@ describe('ah agent doctor with nothing to check', () => {
     const stateDir = path.join(tmp.dir, 'state-dead');
     mkdirSync(stateDir, { mode: 0o700 });
     // What an access point killed by SIGKILL leaves: its status file and a lock of a dead pid.
-    writeFileSync(path.join(stateDir, 'access-point.json'), JSON.stringify({ role: 'access-point', pid: 2 ** 22 + 1, state: 'serving', identity: null }));
+    writeFileSync(
+      path.join(stateDir, 'access-point.json'),
+      JSON.stringify({ role: 'access-point', pid: 2 ** 22 + 1, state: 'serving', identity: null }),
+    );
     writeFileSync(path.join(stateDir, 'access-point.pid'), `${2 ** 22 + 1}\n`);
     const result = await runAh(['agent', 'doctor', '--state-dir', stateDir]);
     const lines = result.stdout.split('\n');
@@ -70,8 +88,12 @@ describe('ah agent doctor with nothing to check', () => {
     try {
       ({ ap } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', stateDir, ...files(server)]));
       const result = await runAh(['agent', 'doctor', '--state-dir', stateDir]);
-      expect(result.stdout, result.stdout).toContain(`ok    agent in ${stateDir}: access point running (pid ${ap.child.pid})`);
-      expect(result.stdout).toContain('skip  own identity (certificate dates, chain, key match): the access point uses the files identity: pass the identity flags it runs with to check it');
+      expect(result.stdout, result.stdout).toContain(
+        `ok    agent in ${stateDir}: access point running (pid ${ap.child.pid})`,
+      );
+      expect(result.stdout).toContain(
+        'skip  own identity (certificate dates, chain, key match): the access point uses the files identity: pass the identity flags it runs with to check it',
+      );
       expect(result.code).toBe(1);
       // With its flags, everything passes.
       const full = await runAh(['agent', 'doctor', '--state-dir', stateDir, ...files(server)]);

@@ -20,24 +20,61 @@ beforeAll(async () => {
   ca = await TestCa.create(path.join(tmp.dir, 'pki'), 'doctor');
   foreign = await TestCa.create(path.join(tmp.dir, 'pki'), 'foreign');
   const server = await ca.server();
-  ({ ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'ap'), '--identity', 'files', '--cert', server.cert, '--key', server.key, '--ca', server.ca]));
+  ({ ap, port } = await startAccessPoint([
+    '--fleet-listen',
+    '127.0.0.1:0',
+    '--state-dir',
+    path.join(tmp.dir, 'ap'),
+    '--identity',
+    'files',
+    '--cert',
+    server.cert,
+    '--key',
+    server.key,
+    '--ca',
+    server.ca,
+  ]));
 });
 afterAll(async () => {
   await ap.stop('SIGKILL');
   tmp.cleanup();
 });
 
-const files = (id: IdentityFiles, caFile = id.ca): string[] => ['--identity', 'files', '--cert', id.cert, '--key', id.key, '--ca', caFile];
+const files = (id: IdentityFiles, caFile = id.ca): string[] => [
+  '--identity',
+  'files',
+  '--cert',
+  id.cert,
+  '--key',
+  id.key,
+  '--ca',
+  caFile,
+];
 
-async function doctor(args: string[], target = `https://127.0.0.1:${port}`): Promise<{ code: number | null; out: string }> {
-  const result = await runAh(['agent', 'doctor', '--remote-server', target, '--connect-timeout', '2s', '--expected-server-id', 'spiffe://example.org/ah/serve', ...args]);
+async function doctor(
+  args: string[],
+  target = `https://127.0.0.1:${port}`,
+): Promise<{ code: number | null; out: string }> {
+  const result = await runAh([
+    'agent',
+    'doctor',
+    '--remote-server',
+    target,
+    '--connect-timeout',
+    '2s',
+    '--expected-server-id',
+    'spiffe://example.org/ah/serve',
+    ...args,
+  ]);
   return { code: result.code, out: result.stdout + result.stderr };
 }
 
 describe('ah agent doctor', () => {
   it('passes every check for a good executor, without enrolling it', async () => {
     const { code, out } = await doctor(files(await ca.executor('healthy')));
-    expect(out, out).toMatch(/^ok {4}TLS handshake, server identity and authorization: accepted as spiffe:\/\/example.org\/ah\/agent\/healthy$/m);
+    expect(out, out).toMatch(
+      /^ok {4}TLS handshake, server identity and authorization: accepted as spiffe:\/\/example.org\/ah\/agent\/healthy$/m,
+    );
     expect(out).toMatch(/^ok {4}clock skew against the access point: -?\d+ ms$/m);
     expect(out).toContain('all checks passed');
     expect(code).toBe(0);
@@ -52,51 +89,73 @@ describe('ah agent doctor', () => {
     const { code, out } = await doctor(files(await ca.executor('lonely')), `https://127.0.0.1:${free}`);
     expect(out).toContain(`FAIL  TCP 127.0.0.1:${free}: error: connection refused to 127.0.0.1:${free}`);
     // The fix names the port that was tried, not the guide's example 4433.
-    expect(out).toContain(`      hint: is the access point running and listening there? systemctl status ah-access-point; ss -tlnp | grep ${free}; check firewalls for ${free}/tcp`);
+    expect(out).toContain(
+      `      hint: is the access point running and listening there? systemctl status ah-access-point; ss -tlnp | grep ${free}; check firewalls for ${free}/tcp`,
+    );
     expect(code).toBe(1);
   });
 
   it('names a server certificate from a CA we do not trust', async () => {
     const id = await foreign.executor('suspicious');
     const { out } = await doctor(files(id));
-    expect(out).toContain('FAIL  TLS handshake, server identity and authorization: error: x509: certificate signed by unknown authority');
+    expect(out).toContain(
+      'FAIL  TLS handshake, server identity and authorization: error: x509: certificate signed by unknown authority',
+    );
     // The access point sends its root along, which is normal: the fault is that we do not trust
     // that root, not that a chain holds a self-signed certificate. And no grpc-js bookkeeping.
-    expect(out).toContain("      detail: the access point's chain ends at a root CA that is not in this executor's trust bundle");
+    expect(out).toContain(
+      "      detail: the access point's chain ends at a root CA that is not in this executor's trust bundle",
+    );
     expect(out).not.toMatch(/Resolution note|No connection established|self-signed/);
   });
 
   it('names an expired certificate', async () => {
     const now = Date.now();
-    const id = await ca.executor('stale', 'example.org', { notBefore: new Date(now - 7_200_000), notAfter: new Date(now - 60_000) });
+    const id = await ca.executor('stale', 'example.org', {
+      notBefore: new Date(now - 7_200_000),
+      notAfter: new Date(now - 60_000),
+    });
     const { out } = await doctor(files(id));
-    expect(out).toContain('FAIL  own identity (certificate dates, chain, key match): error: certificate has expired or is not yet valid');
+    expect(out).toContain(
+      'FAIL  own identity (certificate dates, chain, key match): error: certificate has expired or is not yet valid',
+    );
   });
 
   it('names a key that does not match the certificate', async () => {
     const a = await ca.executor('pair-a');
     const b = await ca.executor('pair-b');
     const { out } = await doctor(files({ ...a, key: b.key }));
-    expect(out).toContain('FAIL  own identity (certificate dates, chain, key match): error: private key does not match certificate');
+    expect(out).toContain(
+      'FAIL  own identity (certificate dates, chain, key match): error: private key does not match certificate',
+    );
   });
 
   it('names a SAN the access point does not accept', async () => {
-    const id = await ca.issueFiles('elsewhere', { commonName: 'elsewhere', uris: ['spiffe://other.org/ah/agent/elsewhere'] });
+    const id = await ca.issueFiles('elsewhere', {
+      commonName: 'elsewhere',
+      uris: ['spiffe://other.org/ah/agent/elsewhere'],
+    });
     const { out } = await doctor(files(id));
-    expect(out).toContain('FAIL  TLS handshake, server identity and authorization: error: certificate SAN does not match expected pattern');
+    expect(out).toContain(
+      'FAIL  TLS handshake, server identity and authorization: error: certificate SAN does not match expected pattern',
+    );
   });
 
   it('names a missing SPIFFE socket', async () => {
     const socket = path.join(tmp.dir, 'no-agent.sock');
     const { out } = await doctor(['--identity', 'spiffe', '--spiffe-socket', socket]);
-    expect(out).toContain(`FAIL  SPIFFE Workload API socket: error: failed to connect to Workload API: ${socket}: no such file`);
+    expect(out).toContain(
+      `FAIL  SPIFFE Workload API socket: error: failed to connect to Workload API: ${socket}: no such file`,
+    );
   });
 
   it('prints what it reports escaped: control characters in a path are shown, not acted on', async () => {
     const socket = path.join(tmp.dir, 'agent\u001b[2J\n\u009b31m.sock');
     const { out } = await doctor(['--identity', 'spiffe', '--spiffe-socket', socket]);
     const shown = `${tmp.dir}/agent\\x1b[2J\\n\\x9b31m.sock`;
-    expect(out).toContain(`FAIL  SPIFFE Workload API socket: error: failed to connect to Workload API: ${shown}: no such file`);
+    expect(out).toContain(
+      `FAIL  SPIFFE Workload API socket: error: failed to connect to Workload API: ${shown}: no such file`,
+    );
     expect(hasControlCharacters(out.replace(/\n/g, ''))).toBe(false);
   });
 
@@ -107,7 +166,20 @@ describe('ah agent doctor', () => {
       const cacert = path.join(tmp.dir, 'vault-ca.pem');
       writeFileSync(cacert, vault.tlsCa.certPem);
       const result = await runAh(
-        ['agent', 'doctor', '--remote-server', `https://127.0.0.1:${port}`, '--identity', 'vault', '--vault-addr', vault.address, '--vault-cacert', cacert, '--vault-role', 'executor'],
+        [
+          'agent',
+          'doctor',
+          '--remote-server',
+          `https://127.0.0.1:${port}`,
+          '--identity',
+          'vault',
+          '--vault-addr',
+          vault.address,
+          '--vault-cacert',
+          cacert,
+          '--vault-role',
+          'executor',
+        ],
         { VAULT_ROLE_ID: 'r', VAULT_SECRET_ID: 's' },
       );
       expect(result.stdout).toContain('FAIL  Vault reachable and unsealed: error: vault is sealed');
@@ -145,7 +217,9 @@ describe('ah agent doctor, state directory', () => {
   it('passes one of ours that only we can write, as an access point', async () => {
     const dir = stateDir('state-good', 0o700);
     const result = await runAh(['agent', 'doctor', '--state-dir', dir, ...(await apFlags())], devEnv);
-    expect(result.stdout, result.stdout + result.stderr).toContain(`ok    state directory owner and permissions: ${dir} is this user's and writable by nobody else`);
+    expect(result.stdout, result.stdout + result.stderr).toContain(
+      `ok    state directory owner and permissions: ${dir} is this user's and writable by nobody else`,
+    );
     expect(result.stdout).toContain('all checks passed');
     expect(result.code).toBe(0);
   });
@@ -161,7 +235,9 @@ describe('ah agent doctor, state directory', () => {
   it('leaves a missing one to the agent (which creates it mode 0750), as an access point', async () => {
     const dir = path.join(tmp.dir, 'state-not-made');
     const result = await runAh(['agent', 'doctor', '--state-dir', dir, ...(await apFlags())], devEnv);
-    expect(result.stdout, result.stdout + result.stderr).toContain(`ok    state directory owner and permissions: ${dir} does not exist yet; the agent creates it`);
+    expect(result.stdout, result.stdout + result.stderr).toContain(
+      `ok    state directory owner and permissions: ${dir} does not exist yet; the agent creates it`,
+    );
     expect(existsSync(dir)).toBe(false);
     expect(result.code).toBe(0);
   });
@@ -169,7 +245,9 @@ describe('ah agent doctor, state directory', () => {
   it('passes one that does not exist yet, as an executor (enroll creates it)', async () => {
     const dir = path.join(tmp.dir, 'state-not-yet');
     const { code, out } = await doctor([...files(await ca.executor('new-state')), '--state-dir', dir]);
-    expect(out).toContain(`ok    state directory owner and permissions: ${dir} does not exist yet; the agent creates it`);
+    expect(out).toContain(
+      `ok    state directory owner and permissions: ${dir} does not exist yet; the agent creates it`,
+    );
     expect(code).toBe(0);
   });
 

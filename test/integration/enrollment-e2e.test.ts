@@ -20,7 +20,8 @@ const apState = path.join(tmp.dir, 'ap');
 const processes: AgentProcess[] = [];
 
 function registry(): RegistryRecord[] {
-  return (JSON.parse(readFileSync(path.join(apState, 'registry.json'), 'utf8')) as { executors: RegistryRecord[] }).executors;
+  return (JSON.parse(readFileSync(path.join(apState, 'registry.json'), 'utf8')) as { executors: RegistryRecord[] })
+    .executors;
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
@@ -41,12 +42,18 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
 function executor(name: string, port: number): AgentProcess {
   const p = new AgentProcess(
     [
-      'agent', 'enroll',
-      '--remote-server', `https://127.0.0.1:${port}`,
-      '--name', name,
-      '--state-dir', path.join(tmp.dir, name),
-      '--heartbeat-interval', '1s',
-      '--connect-timeout', '2s',
+      'agent',
+      'enroll',
+      '--remote-server',
+      `https://127.0.0.1:${port}`,
+      '--name',
+      name,
+      '--state-dir',
+      path.join(tmp.dir, name),
+      '--heartbeat-interval',
+      '1s',
+      '--connect-timeout',
+      '2s',
     ],
     env,
   );
@@ -113,8 +120,11 @@ describe('dev fleet on loopback', () => {
     expect(field('sha-256')).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     expect(Date.parse(field('not after')) - Date.parse(field('not before'))).toBe(3_600_000 + 30_000);
     // The serial is the one the access point recorded for this executor's connection.
-    const serial = (JSON.parse(readFileSync(path.join(apState, 'registry.json'), 'utf8')) as { executors: Array<{ name: string; certSerial: string }> })
-      .executors.find((e) => e.name === 'exec-a')?.certSerial;
+    const serial = (
+      JSON.parse(readFileSync(path.join(apState, 'registry.json'), 'utf8')) as {
+        executors: Array<{ name: string; certSerial: string }>;
+      }
+    ).executors.find((e) => e.name === 'exec-a')?.certSerial;
     expect(field('serial')).toBe(serial);
   });
 
@@ -143,7 +153,9 @@ describe('dev fleet on loopback', () => {
     const exit = await a.stop('SIGTERM');
     expect(exit.code).toBe(0);
     await ap.waitForLine(/^info: goodbye executor_id=spiffe:\/\/ah-dev.local\/ah\/agent\/exec-a reason=shutdown/);
-    const rec = await waitFor('exec-a offline', () => registry().find((r) => r.name === 'exec-a' && r.state === 'offline'));
+    const rec = await waitFor('exec-a offline', () =>
+      registry().find((r) => r.name === 'exec-a' && r.state === 'offline'),
+    );
     expect(rec.disconnectReason).toBe('goodbye: shutdown');
     expect(registry().find((r) => r.name === 'exec-b')?.state).toBe('online');
     const status = await runAh(['agent', 'status', '--state-dir', path.join(tmp.dir, 'exec-a')]);

@@ -13,7 +13,12 @@ import { FleetSession } from '../../src/executor/session.js';
 import { AccessPoint } from '../../src/fleet/access-point.js';
 import { DEFAULT_HEARTBEAT_POLICY } from '../../src/fleet/fleet-service.js';
 import { loadFilesIdentity } from '../../src/identity/files.js';
-import { FixedIdentitySource, PublishingIdentitySource, type Identity, type RenewalStatus } from '../../src/identity/identity.js';
+import {
+  FixedIdentitySource,
+  PublishingIdentitySource,
+  type Identity,
+  type RenewalStatus,
+} from '../../src/identity/identity.js';
 import { Enroller } from '../../src/executor/enroller.js';
 import { waitFor } from '../support/wait.js';
 import { AgentProcess, startAccessPoint } from '../support/agent-process.js';
@@ -36,7 +41,12 @@ afterAll(async () => {
 let n = 0;
 /** An executor certificate of ours that expires `ms` from now (files of its own). */
 const shortLived = (name: string, ms: number): Promise<IdentityFiles> =>
-  fleet.ca.issueFiles(`${name}-${(n += 1)}`, { commonName: name, uris: [`spiffe://example.org/ah/agent/${name}`], notBefore: new Date(Date.now() - 1_000), notAfter: new Date(Date.now() + ms) });
+  fleet.ca.issueFiles(`${name}-${(n += 1)}`, {
+    commonName: name,
+    uris: [`spiffe://example.org/ah/agent/${name}`],
+    notBefore: new Date(Date.now() - 1_000),
+    notAfter: new Date(Date.now() + ms),
+  });
 
 function session(files: IdentityFiles, name: string, port = fleet.port): FleetSession {
   return new FleetSession({
@@ -58,7 +68,9 @@ describe('the access point', () => {
     await s.start();
     const ended = await s.ended;
     expect(ended).toMatchObject({ code: 'CERT_NOT_VALID_NOW', message: 'certificate has expired or is not yet valid' });
-    expect(ended?.detail).toBe(`the access point ended the stream: the executor certificate expired at ${new Date(notAfter).toISOString()}`);
+    expect(ended?.detail).toBe(
+      `the access point ended the stream: the executor certificate expired at ${new Date(notAfter).toISOString()}`,
+    );
     // At expiry (the certificate's seconds), not a heartbeat limit later.
     expect(Date.now()).toBeGreaterThanOrEqual(notAfter);
     expect(Date.now() - notAfter).toBeLessThan(2_000);
@@ -71,17 +83,31 @@ describe('the access point', () => {
 describe('the executor', () => {
   it("ends its session when the access point's certificate expires", async () => {
     // A second access point of the same CA whose own certificate lives 3 s.
-    const server = await fleet.ca.server('short-ap', 'example.org', { notBefore: new Date(Date.now() - 1_000), notAfter: new Date(Date.now() + 3_000) });
+    const server = await fleet.ca.server('short-ap', 'example.org', {
+      notBefore: new Date(Date.now() - 1_000),
+      notAfter: new Date(Date.now() + 3_000),
+    });
     const identity = await loadFilesIdentity({ cert: server.cert, key: server.key, ca: [server.ca] }, Date.now());
     const { logger } = captureLogger();
-    const ap = new AccessPoint({ host: '127.0.0.1', port: 0, identitySource: new FixedIdentitySource(identity), stateDir: path.join(tmp.dir, 'short-ap'), policy: { ...DEFAULT_HEARTBEAT_POLICY, minMs: 50 }, clock: systemClock, logger });
+    const ap = new AccessPoint({
+      host: '127.0.0.1',
+      port: 0,
+      identitySource: new FixedIdentitySource(identity),
+      stateDir: path.join(tmp.dir, 'short-ap'),
+      policy: { ...DEFAULT_HEARTBEAT_POLICY, minMs: 50 },
+      clock: systemClock,
+      logger,
+    });
     const { port } = await ap.start();
     try {
       const s = session(await fleet.ca.executor('patient'), 'patient', port);
       await s.start();
       expect(s.serverCertificate?.notAfter).toBe(identity.notAfter);
       const ended = await s.ended;
-      expect(ended).toMatchObject({ code: 'CONNECTION_LOST', message: `connection to access point lost: the access point certificate expired at ${new Date(identity.notAfter).toISOString()}` });
+      expect(ended).toMatchObject({
+        code: 'CONNECTION_LOST',
+        message: `connection to access point lost: the access point certificate expired at ${new Date(identity.notAfter).toISOString()}`,
+      });
       expect(Date.now()).toBeGreaterThanOrEqual(identity.notAfter);
     } finally {
       await ap.stop();
@@ -111,11 +137,24 @@ describe("an enrolled executor before the access point's certificate ends", () =
   it('hands over to a fresh connection, picks up the renewed certificate, and is never cut or offline', async () => {
     const now = Date.now();
     // The access point's first certificate lives 4 s; it renews after 1 s (new handshakes get the new one).
-    const first = await fleet.ca.server('handover-ap-1', 'example.org', { notBefore: new Date(now - 1_000), notAfter: new Date(now + 4_000) });
+    const first = await fleet.ca.server('handover-ap-1', 'example.org', {
+      notBefore: new Date(now - 1_000),
+      notAfter: new Date(now + 4_000),
+    });
     const second = await fleet.ca.server('handover-ap-2');
-    const apSource = new ManualSource(await loadFilesIdentity({ cert: first.cert, key: first.key, ca: [first.ca] }, now));
+    const apSource = new ManualSource(
+      await loadFilesIdentity({ cert: first.cert, key: first.key, ca: [first.ca] }, now),
+    );
     const apLog = captureLogger();
-    const ap = new AccessPoint({ host: '127.0.0.1', port: 0, identitySource: apSource, stateDir: path.join(tmp.dir, 'handover-ap'), policy: { ...DEFAULT_HEARTBEAT_POLICY, minMs: 50 }, clock: systemClock, logger: apLog.logger });
+    const ap = new AccessPoint({
+      host: '127.0.0.1',
+      port: 0,
+      identitySource: apSource,
+      stateDir: path.join(tmp.dir, 'handover-ap'),
+      policy: { ...DEFAULT_HEARTBEAT_POLICY, minMs: 50 },
+      clock: systemClock,
+      logger: apLog.logger,
+    });
     const { port } = await ap.start();
     const execLog = captureLogger();
     const enroller = new Enroller({
@@ -137,9 +176,17 @@ describe("an enrolled executor before the access point's certificate ends", () =
     try {
       await waitFor('enrolled', () => enroller.state === 'connected');
       apSource.rotate(await loadFilesIdentity({ cert: second.cert, key: second.key, ca: [second.ca] }, Date.now()));
-      await waitFor('handover', () => execLog.lines.some((l) => l.startsWith('info: handed over to a new connection')), 8_000);
-      expect(execLog.lines.find((l) => l.startsWith('info: handed over to a new connection'))).toContain(`server_serial=${unvalidatedIdentity(second).serial}`);
-      expect(execLog.lines.some((l) => l.startsWith("info: reconnecting before the access point's certificate ends"))).toBe(true);
+      await waitFor(
+        'handover',
+        () => execLog.lines.some((l) => l.startsWith('info: handed over to a new connection')),
+        8_000,
+      );
+      expect(execLog.lines.find((l) => l.startsWith('info: handed over to a new connection'))).toContain(
+        `server_serial=${unvalidatedIdentity(second).serial}`,
+      );
+      expect(
+        execLog.lines.some((l) => l.startsWith("info: reconnecting before the access point's certificate ends")),
+      ).toBe(true);
       // Past the old certificate's end: nothing was cut, nobody went offline.
       await waitFor('past the first certificate', () => Date.now() > now + 4_500, 8_000);
       expect(execLog.lines.filter((l) => l.startsWith('error:'))).toEqual([]);
@@ -156,22 +203,60 @@ describe("an enrolled executor before the access point's certificate ends", () =
 describe('an executor whose certificate expires while connected (real processes)', () => {
   it('is cut at expiry, says so, and re-enrolls once its files hold a renewed certificate', async () => {
     const server = await fleet.ca.server('proc-ap');
-    const { ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'proc-ap'), '--identity', 'files', '--cert', server.cert, '--key', server.key, '--ca', server.ca]);
+    const { ap, port } = await startAccessPoint([
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      path.join(tmp.dir, 'proc-ap'),
+      '--identity',
+      'files',
+      '--cert',
+      server.cert,
+      '--key',
+      server.key,
+      '--ca',
+      server.ca,
+    ]);
     processes.push(ap);
     const files = await shortLived('expiring', 4_000);
     const exec = new AgentProcess([
-      'agent', 'enroll', '--remote-server', `https://localhost:${port}`, '--name', 'expiring', '--state-dir', path.join(tmp.dir, 'proc-exec'),
-      '--heartbeat-interval', '250ms', '--identity', 'files', '--cert', files.cert, '--key', files.key, '--ca', files.ca,
+      'agent',
+      'enroll',
+      '--remote-server',
+      `https://localhost:${port}`,
+      '--name',
+      'expiring',
+      '--state-dir',
+      path.join(tmp.dir, 'proc-exec'),
+      '--heartbeat-interval',
+      '250ms',
+      '--identity',
+      'files',
+      '--cert',
+      files.cert,
+      '--key',
+      files.key,
+      '--ca',
+      files.ca,
     ]);
     processes.push(exec);
     await exec.waitForLine(/^info: enrolled /);
-    await ap.waitForLine(/^info: executor certificate expired; stream ended executor_id=spiffe:\/\/example\.org\/ah\/agent\/expiring /, 10_000);
+    await ap.waitForLine(
+      /^info: executor certificate expired; stream ended executor_id=spiffe:\/\/example\.org\/ah\/agent\/expiring /,
+      10_000,
+    );
     await exec.waitForLine(/^error: certificate has expired or is not yet valid$/, 5_000);
     // Renewed (by whoever manages the files): the executor picks it up and enrolls with it.
-    const renewed = await fleet.ca.issueFiles('expiring-renewed', { commonName: 'expiring', uris: ['spiffe://example.org/ah/agent/expiring'] });
+    const renewed = await fleet.ca.issueFiles('expiring-renewed', {
+      commonName: 'expiring',
+      uris: ['spiffe://example.org/ah/agent/expiring'],
+    });
     writeFileSync(files.key, readFileSync(renewed.key));
     writeFileSync(files.cert, readFileSync(renewed.cert));
     const serial = unvalidatedIdentity(renewed).serial;
-    await ap.waitForLine(new RegExp(`^info: enrolled executor_id=spiffe://example\\.org/ah/agent/expiring .*serial=${serial}`), 20_000);
+    await ap.waitForLine(
+      new RegExp(`^info: enrolled executor_id=spiffe://example\\.org/ah/agent/expiring .*serial=${serial}`),
+      20_000,
+    );
   }, 40_000);
 });

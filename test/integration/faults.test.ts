@@ -20,7 +20,6 @@ import { waitFor } from '../support/wait.js';
 const tmp = makeTempDir('ah-faults-');
 afterAll(() => tmp.cleanup());
 
-
 describe('a crash in the middle of writing state', () => {
   it('never leaves a torn registry.json, however often the writer is killed', async () => {
     const dir = path.join(tmp.dir, 'crash');
@@ -32,12 +31,19 @@ describe('a crash in the middle of writing state', () => {
       const executors = Array.from({ length: 2000 }, (_, i) => ({ id: 'spiffe://example.org/ah/agent/e' + i, name: 'e' + i, state: 'online' }));
       for (let n = 0; ; n++) await writeJsonAtomic(${JSON.stringify(file)}, { version: 1, round: Number(process.env.ROUND), n, executors }, { mode: 0o640 });`;
     for (let round = 0; round < 5; round++) {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore', env: { ...process.env, ROUND: String(round) } });
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: 'ignore',
+        env: { ...process.env, ROUND: String(round) },
+      });
       const exited = new Promise((r) => child.on('exit', r));
       try {
         // Kill at a random moment once this writer is writing: a loaded machine may take longer than
         // any fixed delay just to start Node, and a kill before its first write would test nothing.
-        await waitFor('the writer writing', () => existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { round: number }).round === round, 20_000);
+        await waitFor(
+          'the writer writing',
+          () => existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { round: number }).round === round,
+          20_000,
+        );
         await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 200)));
       } finally {
         child.kill('SIGKILL');
@@ -89,7 +95,9 @@ describe('a state directory that cannot be written', () => {
       await waitFor('heartbeats still acknowledged while degraded', () => session.heartbeats.acked > acked + 3);
       rmSync(registry, { recursive: true, force: true });
       await waitFor('ready again', async () => (await fetch(`${admin}/readyz`)).status === 200);
-      expect(JSON.parse(readFileSync(registry, 'utf8')).executors.map((e: { name: string }) => e.name)).toContain('during-outage');
+      expect(JSON.parse(readFileSync(registry, 'utf8')).executors.map((e: { name: string }) => e.name)).toContain(
+        'during-outage',
+      );
       await session.goodbye('done');
     } finally {
       await fleet.stop();
@@ -100,7 +108,9 @@ describe('a state directory that cannot be written', () => {
 /** Mounts a small tmpfs at `dir` if this process may (root); false where it may not. */
 function mountTmpfs(dir: string, size: string): boolean {
   mkdirSync(dir, { recursive: true });
-  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'ignore' }).status === 0
+  );
 }
 
 describe('a full disk under the state directory', () => {
@@ -112,75 +122,89 @@ describe('a full disk under the state directory', () => {
 
   // Needs a real filesystem that runs out of space: a tmpfs, which only root can mount. Where
   // that is not possible the unwritable-directory test above covers the same recovery path.
-  it.skipIf(!mounted)('keeps serving, holds the audit trail in memory, leaves every file whole, and recovers when space returns', async () => {
-    const dir = path.join(tmp.dir, 'full');
-    const fleet = await startFleet(dir, { minMs: 50 }, { admin: { host: '127.0.0.1', port: 0 } });
-    const admin = `http://${fleet.accessPoint.adminListen}`;
-    const registry = path.join(stateDir, 'registry.json');
-    const audit = path.join(stateDir, 'audit.log');
-    const { FleetSession } = await import('../../src/executor/session.js');
-    const enroll = async (name: string): Promise<InstanceType<typeof FleetSession>> => {
-      const session = new FleetSession({
-        target: { host: '127.0.0.1', port: fleet.port },
-        identity: unvalidatedIdentity(await fleet.ca.executor(name)),
-        hello: { name, labels: {}, version: 'x', host: null, heartbeat_interval_ms: 100 },
-        connectTimeoutMs: 5_000,
-        clock: systemClock,
-        logger: captureLogger().logger,
-      });
-      await session.start();
-      return session;
-    };
-    const before = await enroll('before');
-    try {
-      await fleet.accessPoint.registry.flush();
-      // And for the audit head's last write: its rename frees a page, which would let a status
-      // file fit into the full disk and hide the failure this test waits for.
-      await fleet.accessPoint.audit.flush();
-      // Fill the filesystem: the write stops at ENOSPC with the filler holding every free page.
-      const filler = path.join(stateDir, 'filler');
-      expect(() => writeFileSync(filler, Buffer.alloc(1024 * 1024))).toThrow(/ENOSPC/);
-      const during = await enroll('during-full');
-      // The audit log may still have room in its last page: refused connections (one audit line
-      // each, from 40 sources: repeats from one source are only counted) use it up.
-      for (let i = 0; i < 40; i++) {
-        await new Promise<void>((resolve) => {
-          const socket = net.connect({ host: '127.0.0.1', port: fleet.port, localAddress: `127.0.2.${i + 1}` });
-          const s = tls.connect({ socket, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => s.end());
-          s.on('close', () => resolve());
-          s.on('error', () => resolve());
+  it.skipIf(!mounted)(
+    'keeps serving, holds the audit trail in memory, leaves every file whole, and recovers when space returns',
+    async () => {
+      const dir = path.join(tmp.dir, 'full');
+      const fleet = await startFleet(dir, { minMs: 50 }, { admin: { host: '127.0.0.1', port: 0 } });
+      const admin = `http://${fleet.accessPoint.adminListen}`;
+      const registry = path.join(stateDir, 'registry.json');
+      const audit = path.join(stateDir, 'audit.log');
+      const { FleetSession } = await import('../../src/executor/session.js');
+      const enroll = async (name: string): Promise<InstanceType<typeof FleetSession>> => {
+        const session = new FleetSession({
+          target: { host: '127.0.0.1', port: fleet.port },
+          identity: unvalidatedIdentity(await fleet.ca.executor(name)),
+          hello: { name, labels: {}, version: 'x', host: null, heartbeat_interval_ms: 100 },
+          connectTimeoutMs: 5_000,
+          clock: systemClock,
+          logger: captureLogger().logger,
         });
+        await session.start();
+        return session;
+      };
+      const before = await enroll('before');
+      try {
+        await fleet.accessPoint.registry.flush();
+        // And for the audit head's last write: its rename frees a page, which would let a status
+        // file fit into the full disk and hide the failure this test waits for.
+        await fleet.accessPoint.audit.flush();
+        // Fill the filesystem: the write stops at ENOSPC with the filler holding every free page.
+        const filler = path.join(stateDir, 'filler');
+        expect(() => writeFileSync(filler, Buffer.alloc(1024 * 1024))).toThrow(/ENOSPC/);
+        const during = await enroll('during-full');
+        // The audit log may still have room in its last page: refused connections (one audit line
+        // each, from 40 sources: repeats from one source are only counted) use it up.
+        for (let i = 0; i < 40; i++) {
+          await new Promise<void>((resolve) => {
+            const socket = net.connect({ host: '127.0.0.1', port: fleet.port, localAddress: `127.0.2.${i + 1}` });
+            const s = tls.connect({ socket, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => s.end());
+            s.on('close', () => resolve());
+            s.on('error', () => resolve());
+          });
+        }
+        await waitFor('degraded', async () => (await fetch(`${admin}/readyz`)).status === 503);
+        const body = (await (await fetch(`${admin}/readyz`)).json()) as { status: string; reason: string };
+        expect(body).toMatchObject({ status: 'degraded' });
+        expect(body.reason).toMatch(/no space left on device/);
+        expect(fleet.logs.some((l) => l.startsWith('error: cannot write state file; serving on, degraded'))).toBe(true);
+        expect(
+          fleet.logs.some((l) =>
+            l.startsWith('error: cannot write audit log; events held in memory until it can be written'),
+          ),
+        ).toBe(true);
+        // Both executors keep beating while nothing can be saved.
+        const acked = [before.heartbeats.acked, during.heartbeats.acked];
+        await waitFor(
+          'heartbeats acknowledged on a full disk',
+          () =>
+            before.heartbeats.acked > (acked[0] as number) + 3 && during.heartbeats.acked > (acked[1] as number) + 3,
+        );
+        // What is on disk is the last whole state: valid JSON, whole audit lines, an unbroken chain.
+        const names = (): string[] =>
+          (JSON.parse(readFileSync(registry, 'utf8')) as { executors: Array<{ name: string }> }).executors.map(
+            (e) => e.name,
+          );
+        expect(names()).toContain('before');
+        expect(names()).not.toContain('during-full');
+        expect(verifyAuditLog(readFileSync(audit, 'utf8')).brokenAt).toBeUndefined();
+        expect(readdirSync(stateDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+        // Space returns: state and the held audit events are written, and the chain still verifies.
+        rmSync(filler);
+        await waitFor('ready again', async () => (await fetch(`${admin}/readyz`)).status === 200);
+        await waitFor('registry written', () => names().includes('during-full'));
+        await fleet.accessPoint.audit.flush();
+        const auditText = readFileSync(audit, 'utf8');
+        expect(verifyAuditLog(auditText).brokenAt).toBeUndefined();
+        expect(auditText).toMatch(/"event":"enroll","executor_id":"spiffe:\/\/example\.org\/ah\/agent\/during-full"/);
+        expect(auditText.match(/"event":"reject"/g)?.length).toBe(40);
+        await during.goodbye('done');
+      } finally {
+        await before.goodbye('done');
+        await fleet.stop();
       }
-      await waitFor('degraded', async () => (await fetch(`${admin}/readyz`)).status === 503);
-      const body = (await (await fetch(`${admin}/readyz`)).json()) as { status: string; reason: string };
-      expect(body).toMatchObject({ status: 'degraded' });
-      expect(body.reason).toMatch(/no space left on device/);
-      expect(fleet.logs.some((l) => l.startsWith('error: cannot write state file; serving on, degraded'))).toBe(true);
-      expect(fleet.logs.some((l) => l.startsWith('error: cannot write audit log; events held in memory until it can be written'))).toBe(true);
-      // Both executors keep beating while nothing can be saved.
-      const acked = [before.heartbeats.acked, during.heartbeats.acked];
-      await waitFor('heartbeats acknowledged on a full disk', () => before.heartbeats.acked > (acked[0] as number) + 3 && during.heartbeats.acked > (acked[1] as number) + 3);
-      // What is on disk is the last whole state: valid JSON, whole audit lines, an unbroken chain.
-      const names = (): string[] => (JSON.parse(readFileSync(registry, 'utf8')) as { executors: Array<{ name: string }> }).executors.map((e) => e.name);
-      expect(names()).toContain('before');
-      expect(names()).not.toContain('during-full');
-      expect(verifyAuditLog(readFileSync(audit, 'utf8')).brokenAt).toBeUndefined();
-      expect(readdirSync(stateDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-      // Space returns: state and the held audit events are written, and the chain still verifies.
-      rmSync(filler);
-      await waitFor('ready again', async () => (await fetch(`${admin}/readyz`)).status === 200);
-      await waitFor('registry written', () => names().includes('during-full'));
-      await fleet.accessPoint.audit.flush();
-      const auditText = readFileSync(audit, 'utf8');
-      expect(verifyAuditLog(auditText).brokenAt).toBeUndefined();
-      expect(auditText).toMatch(/"event":"enroll","executor_id":"spiffe:\/\/example\.org\/ah\/agent\/during-full"/);
-      expect(auditText.match(/"event":"reject"/g)?.length).toBe(40);
-      await during.goodbye('done');
-    } finally {
-      await before.goodbye('done');
-      await fleet.stop();
-    }
-  });
+    },
+  );
 });
 
 describe('a machine whose clock is ten minutes off', () => {
@@ -204,10 +228,16 @@ describe('a machine whose clock is ten minutes off', () => {
     });
     void enroller.run();
     try {
-      await waitFor('warning', () => log.lines.some((l) => l.startsWith('warn: clock skew: this machine and the access point disagree on the time')));
+      await waitFor('warning', () =>
+        log.lines.some((l) => l.startsWith('warn: clock skew: this machine and the access point disagree on the time')),
+      );
       await enroller.flushStatus();
       const out: string[] = [];
-      await runStatus({ stateDir: path.join(dir, 'exec') }, { out: (t) => out.push(t), err: () => {}, env: {} }, skewed.now());
+      await runStatus(
+        { stateDir: path.join(dir, 'exec') },
+        { out: (t) => out.push(t), err: () => {}, env: {} },
+        skewed.now(),
+      );
       expect(out.join('\n')).toMatch(/clock skew:\s+access point clock is (9m5\ds|10m0?s?|10m) behind ours/);
     } finally {
       await enroller.stop();

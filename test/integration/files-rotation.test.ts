@@ -32,7 +32,11 @@ let n = 0;
 beforeAll(async () => {
   ca = await TestCa.create(path.join(tmp.dir, 'pki'), 'files');
   const exec = await ca.executor('probe');
-  client = { cert: readFileSync(exec.cert, 'utf8'), key: readFileSync(exec.key, 'utf8'), ca: readFileSync(exec.ca, 'utf8') };
+  client = {
+    cert: readFileSync(exec.cert, 'utf8'),
+    key: readFileSync(exec.key, 'utf8'),
+    ca: readFileSync(exec.ca, 'utf8'),
+  };
 });
 
 afterEach(async () => {
@@ -40,7 +44,10 @@ afterEach(async () => {
   running = [];
 });
 
-async function serverPems(authority: TestCa = ca, extra: { notBefore?: Date; notAfter?: Date } = {}): Promise<PemSet & { serial: string }> {
+async function serverPems(
+  authority: TestCa = ca,
+  extra: { notBefore?: Date; notAfter?: Date } = {},
+): Promise<PemSet & { serial: string }> {
   n += 1;
   const files: IdentityFiles = await authority.server(`server-${n}`, 'example.org', extra);
   const cert = readFileSync(files.cert, 'utf8');
@@ -52,7 +59,9 @@ async function serverPems(authority: TestCa = ca, extra: { notBefore?: Date; not
   };
 }
 
-async function startWith(mode: WriteMode): Promise<{ dir: string; port: number; source: FilesIdentitySource; logs: string[]; first: string }> {
+async function startWith(
+  mode: WriteMode,
+): Promise<{ dir: string; port: number; source: FilesIdentitySource; logs: string[]; first: string }> {
   const dir = path.join(tmp.dir, `ap-${mode}-${++n}`);
   const pems = await serverPems();
   const paths = await writeInitial(dir, pems, mode);
@@ -104,7 +113,8 @@ describe('files provider keeps the last good identity', () => {
     // Wait for the reload to have judged the half-replaced pair (a loaded machine may take a
     // while), then check it kept serving the old one.
     const deadline = Date.now() + 10_000;
-    while (!logs.includes('warn: private key does not match certificate') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!logs.includes('warn: private key does not match certificate') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     expect(logs).toContain('warn: private key does not match certificate');
     expect(await servedSerial(port, client)).toBe(first);
     await replace(dir, { key: next.key }, 'rename');
@@ -146,7 +156,8 @@ describe('files provider keeps the last good identity', () => {
     const cert = identityDir(dir).cert;
     await rm(cert);
     const deadline = Date.now() + 2_000;
-    while (!logs.includes(`warn: no such file: ${cert}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!logs.includes(`warn: no such file: ${cert}`) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     expect(logs).toContain(`warn: no such file: ${cert}`);
     expect(await servedSerial(port, client)).toBe(first);
     const good = await serverPems();
@@ -168,7 +179,9 @@ describe('files provider keeps the last good identity', () => {
         clock: systemClock,
         logger: silentLogger,
       }).start();
-    await expect(enroll()).rejects.toMatchObject({ message: 'client certificate rejected: certificate signed by unknown authority' });
+    await expect(enroll()).rejects.toMatchObject({
+      message: 'client certificate rejected: certificate signed by unknown authority',
+    });
     await replace(dir, { ca: client.ca + readFileSync(second.caFile, 'utf8') }, 'rename');
     const deadline = Date.now() + 1_000;
     let welcome: unknown;

@@ -13,7 +13,11 @@ import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { FleetSession } from '../../src/executor/session.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../src/fleet/connection-limits.js';
-import { fleetClientConstructor, type AccessPointMessage, type ExecutorMessage } from '../../src/protocol/fleet-protocol.js';
+import {
+  fleetClientConstructor,
+  type AccessPointMessage,
+  type ExecutorMessage,
+} from '../../src/protocol/fleet-protocol.js';
 import { startFleet, unvalidatedIdentity, type FleetFixture } from '../support/fleet-fixture.js';
 import type { IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -35,15 +39,23 @@ const metric = async (name: string): Promise<number> => {
 };
 const auditLines = async (): Promise<Array<Record<string, unknown>>> => {
   await fleet.accessPoint.audit.flush();
-  return readFileSync(fleet.accessPoint.audit.file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return readFileSync(fleet.accessPoint.audit.file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 };
 
 type Call = grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage>;
 /** A raw client with an executor certificate: its own connection (local subchannel pool). */
 function client(files: IdentityFiles, port = fleet.port): grpc.Client {
   const Client = fleetClientConstructor();
-  const creds = grpc.credentials.createSsl(readFileSync(files.ca), readFileSync(files.key), readFileSync(files.cert), { checkServerIdentity: () => undefined });
-  return new Client(`127.0.0.1:${port}`, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.use_local_subchannel_pool': 1 });
+  const creds = grpc.credentials.createSsl(readFileSync(files.ca), readFileSync(files.key), readFileSync(files.cert), {
+    checkServerIdentity: () => undefined,
+  });
+  return new Client(`127.0.0.1:${port}`, creds, {
+    'grpc.ssl_target_name_override': 'localhost',
+    'grpc.use_local_subchannel_pool': 1,
+  });
 }
 const connect = (c: grpc.Client): Call => (c as unknown as { Connect(): Call }).Connect();
 const outcome = (call: Call, timeoutMs = 5_000): Promise<grpc.ServiceError | 'welcome' | 'timeout'> =>
@@ -60,7 +72,10 @@ const outcome = (call: Call, timeoutMs = 5_000): Promise<grpc.ServiceError | 'we
       resolve(e);
     });
   });
-const hello = (name: string): ExecutorMessage => ({ body: 'hello', hello: { name, labels: {}, version: 'v', host: null, heartbeat_interval_ms: 1_000 } });
+const hello = (name: string): ExecutorMessage => ({
+  body: 'hello',
+  hello: { name, labels: {}, version: 'v', host: null, heartbeat_interval_ms: 1_000 },
+});
 
 describe('a revoked certificate', () => {
   it('is refused at the TLS connection, before any stream, and its open connections are closed', async () => {
@@ -77,7 +92,13 @@ describe('a revoked certificate', () => {
     held.close();
     // A new connection with it is refused at once, with the reason, without reaching a handler.
     const again = client(files);
-    const refused = await outcome((() => { const c = connect(again); c.write(hello('stolen')); return c; })());
+    const refused = await outcome(
+      (() => {
+        const c = connect(again);
+        c.write(hello('stolen'));
+        return c;
+      })(),
+    );
     expect(refused).toMatchObject({ details: 'executor revoked by the access point: stolen laptop' });
     again.close();
     await fleet.accessPoint.unrevoke(id);
@@ -89,8 +110,25 @@ describe('one identity', () => {
     const files = await fleet.ca.executor('greedy');
     const clients = Array.from({ length: 10 }, () => client(files));
     try {
-      const results = await Promise.all(clients.map((c) => outcome((() => { const call = connect(c); call.write(hello('greedy')); return call; })(), 5_000)));
-      const refused = results.filter((r) => typeof r === 'object' && /more than 8 connections for spiffe:\/\/example\.org\/ah\/agent\/greedy/.test((r as grpc.ServiceError).details));
+      const results = await Promise.all(
+        clients.map((c) =>
+          outcome(
+            (() => {
+              const call = connect(c);
+              call.write(hello('greedy'));
+              return call;
+            })(),
+            5_000,
+          ),
+        ),
+      );
+      const refused = results.filter(
+        (r) =>
+          typeof r === 'object' &&
+          /more than 8 connections for spiffe:\/\/example\.org\/ah\/agent\/greedy/.test(
+            (r as grpc.ServiceError).details,
+          ),
+      );
       expect(refused.length).toBeGreaterThanOrEqual(2);
     } finally {
       for (const c of clients) c.close();
@@ -110,7 +148,9 @@ describe('one identity', () => {
       call.cancel();
       c.close();
     }
-    const tooOften = results.filter((r) => typeof r === 'object' && r.details === 'protocol error: enrolling too often');
+    const tooOften = results.filter(
+      (r) => typeof r === 'object' && r.details === 'protocol error: enrolling too often',
+    );
     expect(tooOften.length).toBeGreaterThanOrEqual(15);
     // Two entries per enrollment at most (enroll, disconnect), and a summary for the rest.
     expect((await auditLines()).length - before).toBeLessThan(40);
@@ -126,7 +166,10 @@ describe('one connection', () => {
       for (let i = 0; i < 40 && !errors.includes('protocol error: too many streams on one connection'); i++) {
         const call = connect(c);
         const done = outcome(call, 2_000);
-        call.write({ body: 'hello', hello: { name: '', labels: {}, version: 'v', host: null, heartbeat_interval_ms: 1_000 } });
+        call.write({
+          body: 'hello',
+          hello: { name: '', labels: {}, version: 'v', host: null, heartbeat_interval_ms: 1_000 },
+        });
         const r = await done;
         if (typeof r === 'object') errors.push(r.details);
       }
@@ -143,29 +186,51 @@ describe('a flood of refusals', () => {
     const logsBefore = fleet.logs.filter((l) => l.startsWith('warn: client certificate required')).length;
     for (let i = 0; i < 50; i++) {
       await new Promise<void>((resolve) => {
-        const s = tls.connect({ host: '127.0.0.1', port: fleet.port, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => s.end());
+        const s = tls.connect(
+          { host: '127.0.0.1', port: fleet.port, rejectUnauthorized: false, ALPNProtocols: ['h2'] },
+          () => s.end(),
+        );
         s.on('close', () => resolve());
         s.on('error', () => resolve());
       });
     }
     const refusals = async (): Promise<Array<Record<string, unknown>>> =>
-      (await auditLines()).filter((e) => e.event === 'reject').slice(before).filter((e) => e.code === 'CLIENT_CERT_REQUIRED');
+      (await auditLines())
+        .filter((e) => e.event === 'reject')
+        .slice(before)
+        .filter((e) => e.code === 'CLIENT_CERT_REQUIRED');
     // All 50 accounted for: told in full or counted in a summary entry.
-    await waitFor('all counted', async () => (await refusals()).reduce((n, e) => n + (typeof e.count === 'number' ? e.count : 1), 0) >= 50, 5_000);
+    await waitFor(
+      'all counted',
+      async () => (await refusals()).reduce((n, e) => n + (typeof e.count === 'number' ? e.count : 1), 0) >= 50,
+      5_000,
+    );
     // The first of each interval (500 ms here) in full, the rest in one summary entry per interval.
     expect((await refusals()).length).toBeLessThanOrEqual(8);
     expect((await refusals()).some((e) => e.summary === true && (e.count as number) > 5)).toBe(true);
-    expect(fleet.logs.some((l) => l.startsWith('warn: more refusals, summed up') && l.includes('CLIENT_CERT_REQUIRED from 127.0.0.1'))).toBe(true);
-    expect(fleet.logs.filter((l) => l.startsWith('warn: client certificate required')).length - logsBefore).toBeLessThanOrEqual(4);
+    expect(
+      fleet.logs.some(
+        (l) => l.startsWith('warn: more refusals, summed up') && l.includes('CLIENT_CERT_REQUIRED from 127.0.0.1'),
+      ),
+    ).toBe(true);
+    expect(
+      fleet.logs.filter((l) => l.startsWith('warn: client certificate required')).length - logsBefore,
+    ).toBeLessThanOrEqual(4);
     // Every one of them is still counted where operators alert.
-    expect((await fleet.accessPoint.metrics.text()).match(/ah_rejections_total\{reason="CLIENT_CERT_REQUIRED"\} (\d+)/)?.[1]).toBeDefined();
+    expect(
+      (await fleet.accessPoint.metrics.text()).match(/ah_rejections_total\{reason="CLIENT_CERT_REQUIRED"\} (\d+)/)?.[1],
+    ).toBeDefined();
   });
 });
 
 describe('silent connections from many addresses in front of the handshake gate', () => {
   let gated: FleetFixture;
   beforeAll(async () => {
-    gated = await startFleet(`${tmp.dir}/gated`, { minMs: 50 }, { limits: { ...DEFAULT_CONNECTION_LIMITS, maxHandshakes: 4 } });
+    gated = await startFleet(
+      `${tmp.dir}/gated`,
+      { minMs: 50 },
+      { limits: { ...DEFAULT_CONNECTION_LIMITS, maxHandshakes: 4 } },
+    );
   });
   afterAll(() => gated.stop());
 
@@ -197,7 +262,11 @@ describe('silent connections from many addresses in front of the handshake gate'
     };
     for (let a = 0; a < 150; a++) for (let i = 0; i < 2; i++) keep(`127.0.3.${a + 1}`);
     try {
-      await waitFor('queue building', async () => Number(/^ah_handshakes_waiting (\d+)$/m.exec(await gated.accessPoint.metrics.text())?.[1]) > 20, 5_000);
+      await waitFor(
+        'queue building',
+        async () => Number(/^ah_handshakes_waiting (\d+)$/m.exec(await gated.accessPoint.metrics.text())?.[1]) > 20,
+        5_000,
+      );
       let started = Date.now();
       const again = session(await gated.ca.executor('veteran'), 'veteran');
       await again.start();

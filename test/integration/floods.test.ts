@@ -31,18 +31,35 @@ let adminPort = 0;
 let steady: AgentProcess;
 
 async function metrics(): Promise<string> {
-  return (await rawExchange({ port: adminPort }, request('GET', '/metrics', { host: `127.0.0.1:${adminPort}` }))).response;
+  return (await rawExchange({ port: adminPort }, request('GET', '/metrics', { host: `127.0.0.1:${adminPort}` })))
+    .response;
 }
-const metric = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+const metric = (text: string, name: string): number =>
+  Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
 
 function enroll(name: string): AgentProcess {
-  const p = new AgentProcess(['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--name', name, '--state-dir', path.join(tmp.dir, name), '--heartbeat-interval', '250ms'], env);
+  const p = new AgentProcess(
+    [
+      'agent',
+      'enroll',
+      '--remote-server',
+      `https://127.0.0.1:${port}`,
+      '--name',
+      name,
+      '--state-dir',
+      path.join(tmp.dir, name),
+      '--heartbeat-interval',
+      '250ms',
+    ],
+    env,
+  );
   processes.push(p);
   return p;
 }
 
 /** Was `name` ever marked offline by the access point? */
-const wentOffline = (name: string): boolean => ap.lines.some((l) => l.includes('executor offline') && l.includes(`ah/agent/${name}`));
+const wentOffline = (name: string): boolean =>
+  ap.lines.some((l) => l.includes('executor offline') && l.includes(`ah/agent/${name}`));
 
 beforeAll(async () => {
   ({ ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', apState], env, LOW_LIMIT));
@@ -59,17 +76,36 @@ afterAll(async () => {
 describe('the open file limit', () => {
   it('lowers the default connection cap to fit, and says so', async () => {
     const line = await ap.waitForLine(/connection cap lowered to fit the open file limit/);
-    expect(line).toMatch(/^info: connection cap lowered to fit the open file limit max_connections=768 default=20000 open_file_limit=1024 descriptors_reserved=256/);
+    expect(line).toMatch(
+      /^info: connection cap lowered to fit the open file limit max_connections=768 default=20000 open_file_limit=1024 descriptors_reserved=256/,
+    );
   });
 
   it('refuses a --max-connections that does not fit, naming the numbers and the fix', async () => {
-    const p = new AgentProcess(['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', 'off', '--state-dir', path.join(tmp.dir, 'explicit'), '--max-connections', '20000'], env, LOW_LIMIT);
+    const p = new AgentProcess(
+      [
+        'agent',
+        'access-point',
+        '--fleet-listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        'off',
+        '--state-dir',
+        path.join(tmp.dir, 'explicit'),
+        '--max-connections',
+        '20000',
+      ],
+      env,
+      LOW_LIMIT,
+    );
     const { code } = await p.exited;
     expect(code).toBe(2);
     expect(p.lines[0]).toBe(
       'error: invalid --max-connections "20000": the open file limit is 1024, and 256 descriptors are kept for state, audit and admin, so at most 768 connections fit',
     );
-    expect(p.lines[1]).toBe('hint: raise the open file limit (LimitNOFILE= in the systemd unit, ulimit -n) to at least 20256, or lower --max-connections');
+    expect(p.lines[1]).toBe(
+      'hint: raise the open file limit (LimitNOFILE= in the systemd unit, ulimit -n) to at least 20256, or lower --max-connections',
+    );
   });
 });
 
@@ -117,7 +153,11 @@ describe('a flood of idle connections from 40 addresses', () => {
     const flood = new Promise<void>((resolve) => setTimeout(resolve, FLOOD_MS));
     try {
       // The flood takes hold: the cap is reached and the limits are working.
-      await waitFor('the flood to reach the connection cap', async () => metric(await metrics(), 'ah_connections_open') >= 700, 8_000);
+      await waitFor(
+        'the flood to reach the connection cap',
+        async () => metric(await metrics(), 'ah_connections_open') >= 700,
+        8_000,
+      );
       const started = Date.now();
       const newcomer = enroll('newcomer');
       await newcomer.waitForLine(/^info: enrolled /, 8_000);
@@ -125,7 +165,10 @@ describe('a flood of idle connections from 40 addresses', () => {
 
       // Health, readiness (state written), metrics and the control socket all still answer, and
       // a revocation (revocations.json and the audit log written) goes through.
-      expect((await rawExchange({ port: adminPort }, request('GET', '/readyz', { host: `127.0.0.1:${adminPort}` }))).response).toContain('"status": "ready"');
+      expect(
+        (await rawExchange({ port: adminPort }, request('GET', '/readyz', { host: `127.0.0.1:${adminPort}` })))
+          .response,
+      ).toContain('"status": "ready"');
       const revoked = await runAh(['agent', 'revoke', 'spiffe://ah-dev.local/ah/agent/ghost', '--state-dir', apState]);
       expect(revoked.code, revoked.stderr).toBe(0);
       const text = await metrics();
@@ -135,8 +178,15 @@ describe('a flood of idle connections from 40 addresses', () => {
 
       expect(enrolledAfter, 'the new executor enrolled within seconds').toBeLessThan(8_000);
       expect(fds).toBeLessThan(1024 - 100);
-      expect(metric(text, 'ah_connections_refused_total{reason="evicted to make room"}'), 'eviction at the cap').toBeGreaterThan(0);
-      await waitFor('idle connections dropped for sending nothing', async () => metric(await metrics(), 'ah_connections_refused_total{reason="sent nothing"}') > 0, 10_000);
+      expect(
+        metric(text, 'ah_connections_refused_total{reason="evicted to make room"}'),
+        'eviction at the cap',
+      ).toBeGreaterThan(0);
+      await waitFor(
+        'idle connections dropped for sending nothing',
+        async () => metric(await metrics(), 'ah_connections_refused_total{reason="sent nothing"}') > 0,
+        10_000,
+      );
       expect(ap.output).not.toMatch(/EMFILE|cannot write/);
       expect(wentOffline('steady')).toBe(false);
       expect(steady.count(/^error: /)).toBe(0);
@@ -154,37 +204,49 @@ describe('a flood on the refused-connection path', () => {
     const STREAMS = 1_000;
     const bigHeader = 'h'.repeat(7_000);
     const outcomes = await Promise.all(
-      Array.from({ length: CONNECTIONS }, (_, i) =>
-        new Promise<{ answered: number; closed: boolean }>((resolve) => {
-          let answered = 0;
-          const session = http2.connect(`https://127.0.0.1:${port}`, {
-            createConnection: () =>
-              tls.connect({ socket: net.connect({ host: '127.0.0.1', port, localAddress: `127.0.1.${(i % 50) + 1}` }), ALPNProtocols: ['h2'], rejectUnauthorized: false }),
-          });
-          const done = (closed: boolean): void => {
-            clearTimeout(timer);
-            session.destroy();
-            resolve({ answered, closed });
-          };
-          const timer = setTimeout(() => done(false), 15_000);
-          session.on('error', () => {});
-          session.on('close', () => done(true));
-          session.on('connect', () => {
-            for (let s = 0; s < STREAMS && !session.closed && !session.destroyed; s++) {
-              let stream: http2.ClientHttp2Stream;
-              try {
-                stream = session.request({ ':method': 'POST', ':path': '/ah.fleet.v1.Fleet/Connect', 'content-type': 'application/grpc', 'x-big': bigHeader, 'x-n': String(s) });
-              } catch {
-                break; // the session is going away
+      Array.from(
+        { length: CONNECTIONS },
+        (_, i) =>
+          new Promise<{ answered: number; closed: boolean }>((resolve) => {
+            let answered = 0;
+            const session = http2.connect(`https://127.0.0.1:${port}`, {
+              createConnection: () =>
+                tls.connect({
+                  socket: net.connect({ host: '127.0.0.1', port, localAddress: `127.0.1.${(i % 50) + 1}` }),
+                  ALPNProtocols: ['h2'],
+                  rejectUnauthorized: false,
+                }),
+            });
+            const done = (closed: boolean): void => {
+              clearTimeout(timer);
+              session.destroy();
+              resolve({ answered, closed });
+            };
+            const timer = setTimeout(() => done(false), 15_000);
+            session.on('error', () => {});
+            session.on('close', () => done(true));
+            session.on('connect', () => {
+              for (let s = 0; s < STREAMS && !session.closed && !session.destroyed; s++) {
+                let stream: http2.ClientHttp2Stream;
+                try {
+                  stream = session.request({
+                    ':method': 'POST',
+                    ':path': '/ah.fleet.v1.Fleet/Connect',
+                    'content-type': 'application/grpc',
+                    'x-big': bigHeader,
+                    'x-n': String(s),
+                  });
+                } catch {
+                  break; // the session is going away
+                }
+                stream.on('error', () => {});
+                stream.on('response', (headers) => {
+                  if (headers['grpc-status'] !== undefined) answered += 1;
+                });
+                stream.end();
               }
-              stream.on('error', () => {});
-              stream.on('response', (headers) => {
-                if (headers['grpc-status'] !== undefined) answered += 1;
-              });
-              stream.end();
-            }
-          });
-        }),
+            });
+          }),
       ),
     );
     for (const o of outcomes) {
@@ -199,7 +261,20 @@ describe('a flood on the refused-connection path', () => {
     // here because doctor never makes one.)
     await loadOrCreateDevCa(path.join(tmp.dir, 'other-ca'), Date.now());
     const refused = await runAh(
-      ['agent', 'doctor', '--remote-server', `https://127.0.0.1:${port}`, '--identity', 'dev', '--name', 'x', '--ca', path.join(env.AH_DEV_CA_DIR, 'ca.pem'), '--state-dir', path.join(tmp.dir, 'doctor')],
+      [
+        'agent',
+        'doctor',
+        '--remote-server',
+        `https://127.0.0.1:${port}`,
+        '--identity',
+        'dev',
+        '--name',
+        'x',
+        '--ca',
+        path.join(env.AH_DEV_CA_DIR, 'ca.pem'),
+        '--state-dir',
+        path.join(tmp.dir, 'doctor'),
+      ],
       { AH_DEV_CA_DIR: path.join(tmp.dir, 'other-ca') },
     );
     expect(refused.stdout).toMatch(/client certificate rejected: certificate signed by unknown authority/);

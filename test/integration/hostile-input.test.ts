@@ -13,7 +13,11 @@ import { systemClock } from '../../src/core/clock.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../src/fleet/connection-limits.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { FleetSession } from '../../src/executor/session.js';
-import { fleetClientConstructor, type AccessPointMessage, type ExecutorMessage } from '../../src/protocol/fleet-protocol.js';
+import {
+  fleetClientConstructor,
+  type AccessPointMessage,
+  type ExecutorMessage,
+} from '../../src/protocol/fleet-protocol.js';
 import { startFleet, unvalidatedIdentity, type FleetFixture } from '../support/fleet-fixture.js';
 import type { IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -45,14 +49,29 @@ function session(files: IdentityFiles, name: string, heartbeatMs = 100): FleetSe
 }
 
 /** A raw Connect stream with our executor certificate, for sending what a real executor never would. */
-function rawCall(files: IdentityFiles, options: grpc.ChannelOptions = {}): { call: grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage>; client: grpc.Client } {
+function rawCall(
+  files: IdentityFiles,
+  options: grpc.ChannelOptions = {},
+): { call: grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage>; client: grpc.Client } {
   const Client = fleetClientConstructor();
-  const creds = grpc.credentials.createSsl(readFileSync(files.ca), readFileSync(files.key), readFileSync(files.cert), { checkServerIdentity: () => undefined });
-  const client = new Client(`127.0.0.1:${fleet.port}`, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.use_local_subchannel_pool': 1, ...options });
-  return { call: (client as unknown as { Connect(): grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage> }).Connect(), client };
+  const creds = grpc.credentials.createSsl(readFileSync(files.ca), readFileSync(files.key), readFileSync(files.cert), {
+    checkServerIdentity: () => undefined,
+  });
+  const client = new Client(`127.0.0.1:${fleet.port}`, creds, {
+    'grpc.ssl_target_name_override': 'localhost',
+    'grpc.use_local_subchannel_pool': 1,
+    ...options,
+  });
+  return {
+    call: (client as unknown as { Connect(): grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage> }).Connect(),
+    client,
+  };
 }
 
-function callError(call: grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage>, timeoutMs = 5_000): Promise<grpc.ServiceError> {
+function callError(
+  call: grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage>,
+  timeoutMs = 5_000,
+): Promise<grpc.ServiceError> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no error status')), timeoutMs);
     call.on('data', () => {});
@@ -64,11 +83,22 @@ function callError(call: grpc.ClientDuplexStream<ExecutorMessage, AccessPointMes
 }
 
 beforeAll(async () => {
-  fleet = await startFleet(tmp.dir, { minMs: 50 }, {
-    maxExecutors: 3,
-    limits: { ...DEFAULT_CONNECTION_LIMITS, maxConnections: 2_000, perAddressRate: 50, perAddressBurst: 300, handshakeTimeoutMs: 500, maxHandshakes: 64 },
-    refusalLogIntervalMs: 300,
-  });
+  fleet = await startFleet(
+    tmp.dir,
+    { minMs: 50 },
+    {
+      maxExecutors: 3,
+      limits: {
+        ...DEFAULT_CONNECTION_LIMITS,
+        maxConnections: 2_000,
+        perAddressRate: 50,
+        perAddressBurst: 300,
+        handshakeTimeoutMs: 500,
+        maxHandshakes: 64,
+      },
+      refusalLogIntervalMs: 300,
+    },
+  );
   goodFiles = await fleet.ca.executor('steady');
   good = new FleetSession({
     target: { host: '127.0.0.1', port: fleet.port },
@@ -100,20 +130,24 @@ afterAll(async () => {
   expect(endedBefore, context).toEqual([]);
   expect(stateBefore, context).toBe('online');
   // Beating throughout: at least half the beats the elapsed time allows were acknowledged.
-  expect(ackTimes.length, context).toBeGreaterThanOrEqual(Math.floor((Date.now() - steadySince) / STEADY_HEARTBEAT_MS / 2));
+  expect(ackTimes.length, context).toBeGreaterThanOrEqual(
+    Math.floor((Date.now() - steadySince) / STEADY_HEARTBEAT_MS / 2),
+  );
 });
 
 describe('hostile input on the fleet port', () => {
   it('survives random bytes and truncated TLS ClientHellos', async () => {
     const clientHelloStart = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]);
     await Promise.all(
-      Array.from({ length: 100 }, (_, i) =>
-        new Promise<void>((resolve) => {
-          const s = net.connect(fleet.port, '127.0.0.1', () => s.end(i % 2 ? randomBytes(1024) : clientHelloStart));
-          s.on('close', () => resolve());
-          s.on('error', () => resolve());
-          s.setTimeout(3_000, () => s.destroy());
-        }),
+      Array.from(
+        { length: 100 },
+        (_, i) =>
+          new Promise<void>((resolve) => {
+            const s = net.connect(fleet.port, '127.0.0.1', () => s.end(i % 2 ? randomBytes(1024) : clientHelloStart));
+            s.on('close', () => resolve());
+            s.on('error', () => resolve());
+            s.setTimeout(3_000, () => s.destroy());
+          }),
       ),
     );
     expect(fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/steady')?.state).toBe('online');
@@ -122,12 +156,14 @@ describe('hostile input on the fleet port', () => {
   it('cuts connections that never finish the handshake', async () => {
     const started = Date.now();
     const closedAfter = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        new Promise<number>((resolve) => {
-          const s = net.connect(fleet.port, '127.0.0.1');
-          s.on('close', () => resolve(Date.now() - started));
-          s.on('error', () => {});
-        }),
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<number>((resolve) => {
+            const s = net.connect(fleet.port, '127.0.0.1');
+            s.on('close', () => resolve(Date.now() - started));
+            s.on('error', () => {});
+          }),
       ),
     );
     // handshakeTimeoutMs is 500 ms here.
@@ -137,7 +173,15 @@ describe('hostile input on the fleet port', () => {
   it('closes a TLS client that speaks garbage instead of HTTP/2', async () => {
     const closed = await new Promise<boolean>((resolve) => {
       const s = tls.connect(
-        { host: '127.0.0.1', port: fleet.port, ca: readFileSync(goodFiles.ca), cert: readFileSync(goodFiles.cert), key: readFileSync(goodFiles.key), servername: 'localhost', ALPNProtocols: ['h2'] },
+        {
+          host: '127.0.0.1',
+          port: fleet.port,
+          ca: readFileSync(goodFiles.ca),
+          cert: readFileSync(goodFiles.cert),
+          key: readFileSync(goodFiles.key),
+          servername: 'localhost',
+          ALPNProtocols: ['h2'],
+        },
         () => s.write(randomBytes(4096)),
       );
       s.on('close', () => resolve(true));
@@ -151,20 +195,37 @@ describe('hostile input on the fleet port', () => {
   it('refuses an oversized message', async () => {
     const { call, client } = rawCall(goodFiles);
     const error = callError(call);
-    call.write({ body: 'hello', hello: { name: 'x'.repeat(100_000), labels: {}, version: 'v', host: null, heartbeat_interval_ms: 100 } });
+    call.write({
+      body: 'hello',
+      hello: { name: 'x'.repeat(100_000), labels: {}, version: 'v', host: null, heartbeat_interval_ms: 100 },
+    });
     expect((await error).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     client.close();
   });
 
   it('refuses a malformed protobuf message', async () => {
     const Client = fleetClientConstructor();
-    const creds = grpc.credentials.createSsl(readFileSync(goodFiles.ca), readFileSync(goodFiles.key), readFileSync(goodFiles.cert), { checkServerIdentity: () => undefined });
-    const client = new Client(`127.0.0.1:${fleet.port}`, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.use_local_subchannel_pool': 1 });
-    const call = client.makeBidiStreamRequest('/ah.fleet.v1.Fleet/Connect', (b: Buffer) => b, (b: Buffer) => b);
+    const creds = grpc.credentials.createSsl(
+      readFileSync(goodFiles.ca),
+      readFileSync(goodFiles.key),
+      readFileSync(goodFiles.cert),
+      { checkServerIdentity: () => undefined },
+    );
+    const client = new Client(`127.0.0.1:${fleet.port}`, creds, {
+      'grpc.ssl_target_name_override': 'localhost',
+      'grpc.use_local_subchannel_pool': 1,
+    });
+    const call = client.makeBidiStreamRequest(
+      '/ah.fleet.v1.Fleet/Connect',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+    );
     const error = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
     call.on('data', () => {});
     call.write(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
-    expect([grpc.status.INTERNAL, grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION]).toContain((await error).code);
+    expect([grpc.status.INTERNAL, grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION]).toContain(
+      (await error).code,
+    );
     client.close();
   });
 
@@ -172,7 +233,10 @@ describe('hostile input on the fleet port', () => {
     const labels = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, 'v']));
     const { call, client } = rawCall(goodFiles);
     const error = callError(call);
-    call.write({ body: 'hello', hello: { name: 'absurd', labels, version: 'v', host: null, heartbeat_interval_ms: 100 } });
+    call.write({
+      body: 'hello',
+      hello: { name: 'absurd', labels, version: 'v', host: null, heartbeat_interval_ms: 100 },
+    });
     const e = await error;
     expect(e.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(e.details).toBe('protocol error: invalid Hello: more than 64 labels');
@@ -182,18 +246,36 @@ describe('hostile input on the fleet port', () => {
   it.each([
     [
       'a 60,000-character host name',
-      { name: 'big-host', host: { hostname: 'h'.repeat(60_000), os: 'linux', os_release: '6.1', arch: 'x64', cpus: 1, memory_bytes: 1 } },
+      {
+        name: 'big-host',
+        host: { hostname: 'h'.repeat(60_000), os: 'linux', os_release: '6.1', arch: 'x64', cpus: 1, memory_bytes: 1 },
+      },
       'protocol error: invalid Hello: host name is longer than 253',
     ],
-    ['a name that forges a log line', { name: 'ok\ninfo: enrolled executor_id=spiffe://example.org/ah/agent/admin' }, 'protocol error: invalid Hello: name contains control characters'],
-    ['a label that drives the terminal', { name: 'ok', labels: { rack: '\u001b]0;owned\u0007' } }, 'protocol error: invalid Hello: a label value contains control characters'],
-    ['a version with a bidirectional override', { name: 'ok', version: '1.0\u202e' }, 'protocol error: invalid Hello: version contains control characters'],
+    [
+      'a name that forges a log line',
+      { name: 'ok\ninfo: enrolled executor_id=spiffe://example.org/ah/agent/admin' },
+      'protocol error: invalid Hello: name contains control characters',
+    ],
+    [
+      'a label that drives the terminal',
+      { name: 'ok', labels: { rack: '\u001b]0;owned\u0007' } },
+      'protocol error: invalid Hello: a label value contains control characters',
+    ],
+    [
+      'a version with a bidirectional override',
+      { name: 'ok', version: '1.0\u202e' },
+      'protocol error: invalid Hello: version contains control characters',
+    ],
     ['an empty name', { name: '' }, 'protocol error: invalid Hello: name is empty'],
   ])('refuses a Hello with %s, and records nothing', async (_, fields, details) => {
     const files = await fleet.ca.executor('hello-checked');
     const { call, client } = rawCall(files);
     const error = callError(call);
-    call.write({ body: 'hello', hello: { labels: {}, version: 'v', host: null, heartbeat_interval_ms: 100, ...fields } });
+    call.write({
+      body: 'hello',
+      hello: { labels: {}, version: 'v', host: null, heartbeat_interval_ms: 100, ...fields },
+    });
     const e = await error;
     expect(e.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(e.details).toBe(details);
@@ -210,8 +292,14 @@ describe('hostile input on the fleet port', () => {
       call.on('end', () => resolve());
       call.on('status', () => resolve());
     });
-    call.write({ body: 'hello', hello: { name: 'long-goodbye', labels: {}, version: 'v', host: null, heartbeat_interval_ms: 1_000 } });
-    await waitFor('enrolled', () => fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/long-goodbye')?.state === 'online');
+    call.write({
+      body: 'hello',
+      hello: { name: 'long-goodbye', labels: {}, version: 'v', host: null, heartbeat_interval_ms: 1_000 },
+    });
+    await waitFor(
+      'enrolled',
+      () => fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/long-goodbye')?.state === 'online',
+    );
     call.write({ body: 'goodbye', goodbye: { reason: `bye\u001b[2J\n${'y'.repeat(60_000)}` } });
     await ended;
     client.close();
@@ -220,7 +308,9 @@ describe('hostile input on the fleet port', () => {
     expect(record?.disconnectReason?.length).toBeLessThan(400);
     await fleet.accessPoint.audit.flush();
     const audit = readFileSync(fleet.accessPoint.audit.file, 'utf8').trimEnd().split('\n');
-    const line = audit.reverse().find((l) => l.includes('long-goodbye') && l.includes('"event":"disconnect"')) as string;
+    const line = audit
+      .reverse()
+      .find((l) => l.includes('long-goodbye') && l.includes('"event":"disconnect"')) as string;
     expect(line.length).toBeLessThan(1_024);
   });
 
@@ -228,7 +318,10 @@ describe('hostile input on the fleet port', () => {
     const flooder = await fleet.ca.executor('flooder');
     const { call, client } = rawCall(flooder);
     const error = callError(call);
-    call.write({ body: 'hello', hello: { name: 'flooder', labels: {}, version: 'v', host: null, heartbeat_interval_ms: 1_000 } });
+    call.write({
+      body: 'hello',
+      hello: { name: 'flooder', labels: {}, version: 'v', host: null, heartbeat_interval_ms: 1_000 },
+    });
     for (let i = 1; i <= 500; i++) call.write({ body: 'heartbeat', heartbeat: { seq: i, sent_unix_ms: Date.now() } });
     const e = await error;
     expect(e.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
@@ -242,32 +335,46 @@ describe('hostile input on the fleet port', () => {
     await second.start();
     await third.start();
     const fourth = session(await fleet.ca.executor('fourth'), 'fourth');
-    await expect(fourth.start()).rejects.toMatchObject({ code: 'FLEET_FULL', message: 'access point is at its limit of 3 executors' });
+    await expect(fourth.start()).rejects.toMatchObject({
+      code: 'FLEET_FULL',
+      message: 'access point is at its limit of 3 executors',
+    });
     await Promise.all([second.goodbye('done'), third.goodbye('done')]);
   });
 
   it('drops a flood of connections from one address before TLS', async () => {
-    const refusedBefore = (await fleet.accessPoint.metrics.text()).match(/ah_connections_refused_total\{reason="address rate limited"\} (\d+)/)?.[1] ?? '0';
+    const refusedBefore =
+      (await fleet.accessPoint.metrics.text()).match(
+        /ah_connections_refused_total\{reason="address rate limited"\} (\d+)/,
+      )?.[1] ?? '0';
     await Promise.all(
-      Array.from({ length: 1_000 }, () =>
-        new Promise<void>((resolve) => {
-          const s = net.connect(fleet.port, '127.0.0.1');
-          s.on('close', () => resolve());
-          s.on('error', () => resolve());
-          s.setTimeout(3_000, () => s.destroy());
-          s.on('connect', () => s.destroy());
-        }),
+      Array.from(
+        { length: 1_000 },
+        () =>
+          new Promise<void>((resolve) => {
+            const s = net.connect(fleet.port, '127.0.0.1');
+            s.on('close', () => resolve());
+            s.on('error', () => resolve());
+            s.setTimeout(3_000, () => s.destroy());
+            s.on('connect', () => s.destroy());
+          }),
       ),
     );
     // The clients are done once the kernel has queued their connections; the access point
     // accepts (and refuses) them from its listen backlog a little later.
     const refused = async (): Promise<number> =>
-      Number((await fleet.accessPoint.metrics.text()).match(/ah_connections_refused_total\{reason="address rate limited"\} (\d+)/)?.[1] ?? 0) - Number(refusedBefore);
+      Number(
+        (await fleet.accessPoint.metrics.text()).match(
+          /ah_connections_refused_total\{reason="address rate limited"\} (\d+)/,
+        )?.[1] ?? 0,
+      ) - Number(refusedBefore);
     // How many depends on timing; the exact bucket arithmetic is tested on a fake clock in
     // test/unit/fleet/connection-limits.test.ts.
     await waitFor('refusals counted', async () => (await refused()) > 0);
     // And the journal gets one summary line, not one line per dropped connection.
-    await waitFor('refusals summed up in the log', () => fleet.logs.some((l) => /^warn: connections refused by the fleet port limits .*address_rate_limited=\d+/.test(l)));
+    await waitFor('refusals summed up in the log', () =>
+      fleet.logs.some((l) => /^warn: connections refused by the fleet port limits .*address_rate_limited=\d+/.test(l)),
+    );
     expect(fleet.logs.filter((l) => l.includes('address rate limited')).length).toBe(0);
   });
 
@@ -278,29 +385,45 @@ describe('hostile input on the fleet port', () => {
 
 describe('the handshake gate', () => {
   let gated: FleetFixture;
-  const metricValue = async (name: string): Promise<number> => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await gated.accessPoint.metrics.text())?.[1]);
+  const metricValue = async (name: string): Promise<number> =>
+    Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await gated.accessPoint.metrics.text())?.[1]);
 
   beforeAll(async () => {
-    gated = await startFleet(`${tmp.dir}/gated`, { minMs: 50 }, {
-      limits: { ...DEFAULT_CONNECTION_LIMITS, maxConnections: 2_000, perAddressRate: 1_000, perAddressBurst: 1_000, handshakeTimeoutMs: 10_000, maxHandshakes: 4 },
-    });
+    gated = await startFleet(
+      `${tmp.dir}/gated`,
+      { minMs: 50 },
+      {
+        limits: {
+          ...DEFAULT_CONNECTION_LIMITS,
+          maxConnections: 2_000,
+          perAddressRate: 1_000,
+          perAddressBurst: 1_000,
+          handshakeTimeoutMs: 10_000,
+          maxHandshakes: 4,
+        },
+      },
+    );
   });
   afterAll(() => gated.stop());
 
   it('runs at most --max-handshakes at once and lets a burst of executors through', async () => {
     let highest = 0;
-    const watch = setInterval(() => void metricValue('ah_handshakes_in_progress').then((v) => (highest = Math.max(highest, v))), 5);
+    const watch = setInterval(
+      () => void metricValue('ah_handshakes_in_progress').then((v) => (highest = Math.max(highest, v))),
+      5,
+    );
     const files = await Promise.all(Array.from({ length: 30 }, (_, i) => gated.ca.executor(`burst-${i}`)));
-    const sessions = files.map((f, i) =>
-      new FleetSession({
-        target: { host: '127.0.0.1', port: gated.port },
-        identity: unvalidatedIdentity(f),
-        expectedServerId: 'spiffe://example.org/ah/serve',
-        hello: { name: `burst-${i}`, labels: {}, version: 'test', host: null, heartbeat_interval_ms: 1_000 },
-        connectTimeoutMs: 10_000,
-        clock: systemClock,
-        logger: silentLogger,
-      }),
+    const sessions = files.map(
+      (f, i) =>
+        new FleetSession({
+          target: { host: '127.0.0.1', port: gated.port },
+          identity: unvalidatedIdentity(f),
+          expectedServerId: 'spiffe://example.org/ah/serve',
+          hello: { name: `burst-${i}`, labels: {}, version: 'test', host: null, heartbeat_interval_ms: 1_000 },
+          connectTimeoutMs: 10_000,
+          clock: systemClock,
+          logger: silentLogger,
+        }),
     );
     await Promise.all(sessions.map((s) => s.start()));
     clearInterval(watch);

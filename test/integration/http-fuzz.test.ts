@@ -23,14 +23,31 @@ const SEED = Number(process.env.AH_FUZZ_SEED ?? Date.now() % 1_000_000);
 beforeAll(async () => {
   let port: number;
   ({ ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', apState], env));
-  const apAdmin = Number(/address=127\.0\.0\.1:(\d+)/.exec(await ap.waitForLine(/^info: admin endpoint listening/))?.[1]);
+  const apAdmin = Number(
+    /address=127\.0\.0\.1:(\d+)/.exec(await ap.waitForLine(/^info: admin endpoint listening/))?.[1],
+  );
   await ap.waitForLine(/^info: control socket listening/);
   exec = new AgentProcess(
-    ['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--name', 'fuzzed', '--state-dir', path.join(tmp.dir, 'exec'), '--heartbeat-interval', '250ms', '--admin-listen', '127.0.0.1:0'],
+    [
+      'agent',
+      'enroll',
+      '--remote-server',
+      `https://127.0.0.1:${port}`,
+      '--name',
+      'fuzzed',
+      '--state-dir',
+      path.join(tmp.dir, 'exec'),
+      '--heartbeat-interval',
+      '250ms',
+      '--admin-listen',
+      '127.0.0.1:0',
+    ],
     env,
   );
   await exec.waitForLine(/^info: enrolled /);
-  const execAdmin = Number(/address=127\.0\.0\.1:(\d+)/.exec(await exec.waitForLine(/^info: admin endpoint listening/))?.[1]);
+  const execAdmin = Number(
+    /address=127\.0\.0\.1:(\d+)/.exec(await exec.waitForLine(/^info: admin endpoint listening/))?.[1],
+  );
   targets.push(
     { name: 'access point health endpoint', target: { port: apAdmin }, host: `127.0.0.1:${apAdmin}` },
     { name: 'access point control socket', target: { path: path.join(apState, 'control.sock') }, host: 'ah' },
@@ -46,7 +63,9 @@ async function stillServing(): Promise<void> {
   expect(ap.child.exitCode, ap.output).toBeNull();
   expect(exec.child.exitCode, exec.output).toBeNull();
   for (const { name, target, host } of targets) {
-    const probe = name.includes('control') ? request('GET', '/v1/executors', { host }) : request('GET', '/healthz', { host });
+    const probe = name.includes('control')
+      ? request('GET', '/v1/executors', { host })
+      : request('GET', '/healthz', { host });
     expect((await rawExchange(target, probe)).status, name).toBe(200);
   }
 }
@@ -65,7 +84,16 @@ describe('requests that used to stop the process', () => {
   it('a body shorter than its Content-Length, then a closed socket, is dropped', async () => {
     for (const { target, host } of targets) {
       for (const method of ['POST', 'DELETE', 'GET']) {
-        await rawExchange(target, request(method, '/v1/revocations', { host, 'content-type': 'application/json', 'content-length': '500' }, '{"id":"spiffe://'), { hangUp: true });
+        await rawExchange(
+          target,
+          request(
+            method,
+            '/v1/revocations',
+            { host, 'content-type': 'application/json', 'content-length': '500' },
+            '{"id":"spiffe://',
+          ),
+          { hangUp: true },
+        );
       }
     }
     await stillServing();
@@ -76,8 +104,23 @@ describe(`a bounded fuzz of every HTTP surface (seed ${SEED}, AH_FUZZ_SEED to re
   it('survives 600 hostile requests and 30 slow clients, and keeps serving', async () => {
     const random = seededRandom(SEED);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-    const bytes = (n: number): string => Array.from({ length: n }, () => String.fromCharCode(Math.floor(random() * 256))).join('');
-    const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT', 'PRI', 'FOO', 'G\u0000ET', ''];
+    const bytes = (n: number): string =>
+      Array.from({ length: n }, () => String.fromCharCode(Math.floor(random() * 256))).join('');
+    const methods = [
+      'GET',
+      'HEAD',
+      'POST',
+      'PUT',
+      'DELETE',
+      'PATCH',
+      'OPTIONS',
+      'TRACE',
+      'CONNECT',
+      'PRI',
+      'FOO',
+      'G\u0000ET',
+      '',
+    ];
     const paths = [
       '/',
       '/healthz',
@@ -109,7 +152,18 @@ describe(`a bounded fuzz of every HTTP surface (seed ${SEED}, AH_FUZZ_SEED to re
       { host, 'content-type': 'text/plain', 'content-length': '10' },
       { host, expect: '100-continue', 'content-type': 'application/json', 'content-length': '20' },
     ];
-    const bodies = ['', '{}', '{"id":', '{"id":"spiffe://ah-dev.local/ah/agent/fuzzed","reason":"fuzz"}', 'null', '[]', '"x"', '1e309', '0\r\n\r\n', 'ffffffff\r\nabc'];
+    const bodies = [
+      '',
+      '{}',
+      '{"id":',
+      '{"id":"spiffe://ah-dev.local/ah/agent/fuzzed","reason":"fuzz"}',
+      'null',
+      '[]',
+      '"x"',
+      '1e309',
+      '0\r\n\r\n',
+      'ffffffff\r\nabc',
+    ];
     const sends: Array<Promise<unknown>> = [];
     for (let i = 0; i < 600; i++) {
       const { target, host } = pick(targets);
@@ -122,7 +176,13 @@ describe(`a bounded fuzz of every HTTP surface (seed ${SEED}, AH_FUZZ_SEED to re
         payload = request(pick(methods), pick(paths), headers, pick(bodies));
       }
       // Oversized: a body far past the limit, written whole.
-      if (random() < 0.03) payload = request('POST', '/v1/revocations', { host, 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) }, 'a'.repeat(2 * 1024 * 1024));
+      if (random() < 0.03)
+        payload = request(
+          'POST',
+          '/v1/revocations',
+          { host, 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) },
+          'a'.repeat(2 * 1024 * 1024),
+        );
       sends.push(rawExchange(target, payload, { hangUp: random() < 0.3, waitMs: 2_000 }));
       // At most 20 in flight: a flood is another test's subject; this one is about content.
       if (sends.length >= 20) await Promise.all(sends.splice(0));
@@ -147,7 +207,10 @@ describe(`a bounded fuzz of every HTTP surface (seed ${SEED}, AH_FUZZ_SEED to re
     );
     const opened = Date.now();
     await stillServing();
-    const closedAt = await Promise.race([Promise.all(slow.map((s) => s.closed)), new Promise<number[]>((resolve) => setTimeout(() => resolve([]), 15_000))]);
+    const closedAt = await Promise.race([
+      Promise.all(slow.map((s) => s.closed)),
+      new Promise<number[]>((resolve) => setTimeout(() => resolve([]), 15_000)),
+    ]);
     for (const s of slow) s.socket.destroy();
     expect(closedAt.length, 'every slow client was closed by the server within 15 s').toBe(30);
     expect(Math.max(...closedAt) - opened).toBeLessThan(15_000);

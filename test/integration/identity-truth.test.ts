@@ -25,7 +25,12 @@ afterAll(async () => {
 
 interface StatusJson {
   healthy: boolean;
-  executor?: { state: string; problems: string[]; waitingFor?: { code: string; message: string; since: string } | null; identity: { renewal: { lastError: { code: string; message: string; since: string } | null } } | null };
+  executor?: {
+    state: string;
+    problems: string[];
+    waitingFor?: { code: string; message: string; since: string } | null;
+    identity: { renewal: { lastError: { code: string; message: string; since: string } | null } } | null;
+  };
   accessPoint?: { state: string; problems: string[]; waitingFor?: { code: string; message: string } | null };
 }
 const status = async (stateDir: string): Promise<{ code: number | null; text: string; json: StatusJson }> => {
@@ -42,31 +47,80 @@ describe('renewals failing past the renewal point (Vault sealed, 60 s certificat
   beforeAll(async () => {
     vault = await (await FakeVault.create()).start();
     for (const role of ['access-point', 'executor']) {
-      vault.roles.set(role, { allowedDomains: ['example.org'], allowedUriSans: 'spiffe://example.org/ah/*', maxTtlSeconds: 3600, notBeforeDurationSeconds: 1 });
+      vault.roles.set(role, {
+        allowedDomains: ['example.org'],
+        allowedUriSans: 'spiffe://example.org/ah/*',
+        maxTtlSeconds: 3600,
+        notBeforeDurationSeconds: 1,
+      });
     }
-    vault.approles.set(ROLE_ID, { secretId: SECRET_ID, tokenTtlSeconds: 600, tokenMaxTtlSeconds: 3600, policies: ['pki'] });
+    vault.approles.set(ROLE_ID, {
+      secretId: SECRET_ID,
+      tokenTtlSeconds: 600,
+      tokenMaxTtlSeconds: 3600,
+      policies: ['pki'],
+    });
     writeFileSync(path.join(tmp.dir, 'vault-ca.pem'), vault.tlsCa.certPem);
   });
   afterAll(() => vault.stop());
 
   const vaultFlags = (role: string, cn: string, uri: string, ttl: string, threshold: string): string[] => [
-    '--identity', 'vault', '--vault-addr', vault.address, '--vault-cacert', path.join(tmp.dir, 'vault-ca.pem'), '--vault-role', role,
-    '--vault-common-name', cn, '--vault-uri-san', uri, '--vault-ttl', ttl, '--vault-renewal-threshold', threshold,
+    '--identity',
+    'vault',
+    '--vault-addr',
+    vault.address,
+    '--vault-cacert',
+    path.join(tmp.dir, 'vault-ca.pem'),
+    '--vault-role',
+    role,
+    '--vault-common-name',
+    cn,
+    '--vault-uri-san',
+    uri,
+    '--vault-ttl',
+    ttl,
+    '--vault-renewal-threshold',
+    threshold,
   ];
 
   it('is unhealthy with the reason and the time left, and healthy again once a renewal succeeds', async () => {
-    const { ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'vault-ap'), ...vaultFlags('access-point', 'ap.example.org', 'spiffe://example.org/ah/serve', '1h', '0.67')], env);
+    const { ap, port } = await startAccessPoint(
+      [
+        '--fleet-listen',
+        '127.0.0.1:0',
+        '--state-dir',
+        path.join(tmp.dir, 'vault-ap'),
+        ...vaultFlags('access-point', 'ap.example.org', 'spiffe://example.org/ah/serve', '1h', '0.67'),
+      ],
+      env,
+    );
     processes.push(ap);
     const state = path.join(tmp.dir, 'vault-exec');
     // A 60 s certificate that is due at 10 % of its life (6 s, give or take 3 s of jitter).
     const exec = new AgentProcess(
-      ['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--name', 'sealed', '--state-dir', state, '--expected-server-id', 'spiffe://example.org/ah/serve',
-        '--heartbeat-interval', '500ms', ...vaultFlags('executor', 'sealed.example.org', 'spiffe://example.org/ah/agent/sealed', '60s', '0.1')],
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        `https://127.0.0.1:${port}`,
+        '--name',
+        'sealed',
+        '--state-dir',
+        state,
+        '--expected-server-id',
+        'spiffe://example.org/ah/serve',
+        '--heartbeat-interval',
+        '500ms',
+        ...vaultFlags('executor', 'sealed.example.org', 'spiffe://example.org/ah/agent/sealed', '60s', '0.1'),
+      ],
       env,
     );
     processes.push(exec);
     await exec.waitForLine(/^info: enrolled /);
-    await waitFor('status written as connected', async () => (await status(state)).json.executor?.state === 'connected');
+    await waitFor(
+      'status written as connected',
+      async () => (await status(state)).json.executor?.state === 'connected',
+    );
     expect((await status(state)).code).toBe(0);
 
     vault.sealed = true;
@@ -75,9 +129,14 @@ describe('renewals failing past the renewal point (Vault sealed, 60 s certificat
       // Past the renewal point, with renewals failing: unhealthy before anything has expired.
       await waitFor('unhealthy', async () => (await status(state)).code === 1, 15_000);
       const { text, json } = await status(state);
-      expect(text.split('\n')[0]).toMatch(/^executor: connected \(unhealthy: renewals failing since \S+: vault is sealed; the certificate expires in [\d.]+s\)$/);
+      expect(text.split('\n')[0]).toMatch(
+        /^executor: connected \(unhealthy: renewals failing since \S+: vault is sealed; the certificate expires in [\d.]+s\)$/,
+      );
       expect(text).toMatch(/^ {2}renewal failing: +vault is sealed \(since \S+ \(\S+ ago\)/m);
-      expect(json.executor?.identity?.renewal.lastError).toMatchObject({ code: 'VAULT_SEALED', message: 'vault is sealed' });
+      expect(json.executor?.identity?.renewal.lastError).toMatchObject({
+        code: 'VAULT_SEALED',
+        message: 'vault is sealed',
+      });
       expect(json.executor?.problems[0]).toMatch(/^renewals failing since /);
     } finally {
       vault.sealed = false;
@@ -92,25 +151,67 @@ describe('identity files replaced by a bad pair', () => {
   it('shows the refusal at once, and is unhealthy once the certificate is past its renewal point', async () => {
     const ca = await TestCa.create(path.join(tmp.dir, 'pki'), 'truth');
     const server = await ca.server();
-    const { ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'files-ap'), '--identity', 'files', '--cert', server.cert, '--key', server.key, '--ca', server.ca]);
+    const { ap, port } = await startAccessPoint([
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      path.join(tmp.dir, 'files-ap'),
+      '--identity',
+      'files',
+      '--cert',
+      server.cert,
+      '--key',
+      server.key,
+      '--ca',
+      server.ca,
+    ]);
     processes.push(ap);
     // 40 s certificate, renewal point at 10 % (about 4 s) of its life.
-    const files = await ca.issueFiles('short', { commonName: 'short', uris: ['spiffe://example.org/ah/agent/short'], ttlMs: 40_000 });
+    const files = await ca.issueFiles('short', {
+      commonName: 'short',
+      uris: ['spiffe://example.org/ah/agent/short'],
+      ttlMs: 40_000,
+    });
     const other = await ca.issueFiles('other', { commonName: 'other', uris: ['spiffe://example.org/ah/agent/other'] });
     const state = path.join(tmp.dir, 'files-exec');
     const exec = new AgentProcess([
-      'agent', 'enroll', '--remote-server', `https://localhost:${port}`, '--name', 'short', '--state-dir', state, '--heartbeat-interval', '500ms',
-      '--identity', 'files', '--cert', files.cert, '--key', files.key, '--ca', files.ca, '--renewal-threshold', '0.1',
+      'agent',
+      'enroll',
+      '--remote-server',
+      `https://localhost:${port}`,
+      '--name',
+      'short',
+      '--state-dir',
+      state,
+      '--heartbeat-interval',
+      '500ms',
+      '--identity',
+      'files',
+      '--cert',
+      files.cert,
+      '--key',
+      files.key,
+      '--ca',
+      files.ca,
+      '--renewal-threshold',
+      '0.1',
     ]);
     processes.push(exec);
     await exec.waitForLine(/^info: enrolled /);
     // The key of another pair: the reload is refused, the last good identity stays.
     writeFileSync(files.key, readFileSync(other.key));
     await exec.waitForLine(/^warn: private key does not match certificate$/, 10_000);
-    await waitFor('refusal in status', async () => (await status(state)).json.executor?.identity?.renewal.lastError?.message === 'private key does not match certificate');
+    await waitFor(
+      'refusal in status',
+      async () =>
+        (await status(state)).json.executor?.identity?.renewal.lastError?.message ===
+        'private key does not match certificate',
+    );
     await waitFor('unhealthy past the renewal point', async () => (await status(state)).code === 1, 15_000);
     const { text } = await status(state);
-    expect(text.split('\n')[0]).toMatch(/^executor: connected \(unhealthy: identity files refused since \S+: private key does not match certificate; the certificate expires in [\d.]+s\)$/);
+    expect(text.split('\n')[0]).toMatch(
+      /^executor: connected \(unhealthy: identity files refused since \S+: private key does not match certificate; the certificate expires in [\d.]+s\)$/,
+    );
     expect(text).toMatch(/^ {2}files refused: +private key does not match certificate \(since /m);
   }, 40_000);
 });
@@ -130,13 +231,31 @@ describe('an agent waiting for its first identity (SPIFFE not registered)', () =
     const api = await socket('exec-wait');
     api.deny();
     const state = path.join(tmp.dir, 'wait-exec');
-    const exec = new AgentProcess(['agent', 'enroll', '--remote-server', 'https://127.0.0.1:1', '--name', 'newcomer', '--state-dir', state, '--identity', 'spiffe', '--spiffe-socket', api.socketPath]);
+    const exec = new AgentProcess([
+      'agent',
+      'enroll',
+      '--remote-server',
+      'https://127.0.0.1:1',
+      '--name',
+      'newcomer',
+      '--state-dir',
+      state,
+      '--identity',
+      'spiffe',
+      '--spiffe-socket',
+      api.socketPath,
+    ]);
     processes.push(exec);
     await exec.waitForLine(/^error: no identity issued$/);
-    await waitFor('status written as waiting', async () => (await status(state)).json.executor?.waitingFor?.code === 'NO_IDENTITY_ISSUED');
+    await waitFor(
+      'status written as waiting',
+      async () => (await status(state)).json.executor?.waitingFor?.code === 'NO_IDENTITY_ISSUED',
+    );
     const { code, text, json } = await status(state);
     expect(code).toBe(1);
-    expect(text.split('\n')[0]).toMatch(/^executor: waiting \(unhealthy: waiting for identity since \S+: no identity issued\)$/);
+    expect(text.split('\n')[0]).toMatch(
+      /^executor: waiting \(unhealthy: waiting for identity since \S+: no identity issued\)$/,
+    );
     expect(text).toMatch(/^ {2}waiting for identity: +no identity issued \(since /m);
     expect(json.executor?.state).toBe('waiting');
     const { code: exit, signal } = await exec.stop('SIGTERM');
@@ -149,21 +268,60 @@ describe('an agent waiting for its first identity (SPIFFE not registered)', () =
     const api = await socket('ap-wait');
     api.deny();
     const state = path.join(tmp.dir, 'wait-ap');
-    const ap = new AgentProcess(['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--state-dir', state, '--identity', 'spiffe', '--spiffe-socket', api.socketPath]);
+    const ap = new AgentProcess([
+      'agent',
+      'access-point',
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      state,
+      '--identity',
+      'spiffe',
+      '--spiffe-socket',
+      api.socketPath,
+    ]);
     processes.push(ap);
-    const adminPort = Number(/address=127\.0\.0\.1:(\d+)/.exec(await ap.waitForLine(/^info: admin endpoint listening/))?.[1]);
+    const adminPort = Number(
+      /address=127\.0\.0\.1:(\d+)/.exec(await ap.waitForLine(/^info: admin endpoint listening/))?.[1],
+    );
     await ap.waitForLine(/^error: no identity issued$/);
-    const readyz = await rawExchange({ port: adminPort }, request('GET', '/readyz', { host: `127.0.0.1:${adminPort}` }));
+    const readyz = await rawExchange(
+      { port: adminPort },
+      request('GET', '/readyz', { host: `127.0.0.1:${adminPort}` }),
+    );
     expect(readyz.status).toBe(503);
-    expect(JSON.parse(readyz.response.slice(readyz.response.indexOf('\r\n\r\n') + 4))).toEqual({ status: 'not ready', reason: 'waiting for identity: no identity issued' });
-    await waitFor('status written as waiting', async () => (await status(state)).json.accessPoint?.waitingFor?.code === 'NO_IDENTITY_ISSUED');
-    expect((await status(state)).text.split('\n')[0]).toMatch(/^access point: waiting \(unhealthy: waiting for identity since \S+: no identity issued\)$/);
+    expect(JSON.parse(readyz.response.slice(readyz.response.indexOf('\r\n\r\n') + 4))).toEqual({
+      status: 'not ready',
+      reason: 'waiting for identity: no identity issued',
+    });
+    await waitFor(
+      'status written as waiting',
+      async () => (await status(state)).json.accessPoint?.waitingFor?.code === 'NO_IDENTITY_ISSUED',
+    );
+    expect((await status(state)).text.split('\n')[0]).toMatch(
+      /^access point: waiting \(unhealthy: waiting for identity since \S+: no identity issued\)$/,
+    );
     const { code, signal } = await ap.stop('SIGTERM');
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(ap.output).toMatch(/^info: stopped while waiting for an identity$/m);
 
     // The same, registered while it waits: it starts serving by itself.
-    const again = new AgentProcess(['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', 'off', '--state-dir', state, '--identity', 'spiffe', '--spiffe-socket', api.socketPath]);
+    const again = new AgentProcess([
+      'agent',
+      'access-point',
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      'off',
+      '--state-dir',
+      state,
+      '--identity',
+      'spiffe',
+      '--spiffe-socket',
+      api.socketPath,
+    ]);
     processes.push(again);
     await again.waitForLine(/^info: waiting for identity /);
     api.serve(await td.response('/ah/serve'));

@@ -17,7 +17,15 @@ describe('npm pack', () => {
   it('ships only a clean build of the product', () => {
     const copy = path.join(tmp.dir, 'package');
     mkdirSync(copy);
-    for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'src', 'scripts', 'proto']) {
+    for (const entry of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'README.md',
+      'src',
+      'scripts',
+      'proto',
+    ]) {
       cpSync(path.join(REPO_ROOT, entry), path.join(copy, entry), { recursive: true });
     }
     symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'));
@@ -27,16 +35,24 @@ describe('npm pack', () => {
     mkdirSync(path.join(copy, 'dist', 'scripts'), { recursive: true });
     writeFileSync(path.join(copy, 'dist', 'scripts', 'demo.js'), '\n');
 
-    const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', tmp.dir], { cwd: copy, encoding: 'utf8', timeout: 240_000 });
+    const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', tmp.dir], {
+      cwd: copy,
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
     expect(packed.status, packed.stderr).toBe(0);
     // npm prints the build's output before the JSON report.
-    const report = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[\n'))) as Array<{ files: Array<{ path: string }> }>;
+    const report = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[\n'))) as Array<{
+      files: Array<{ path: string }>;
+    }>;
     const files = (report[0]?.files ?? []).map((f) => f.path).sort();
 
     expect(files).toContain('dist/src/cli/bin.js');
     expect(files).toContain('proto/ah/fleet/v1/fleet.proto');
     expect(files).not.toContain('dist/src/gone/stale.js');
-    const outside = files.filter((f) => !/^dist\/src\/.+\.js$/.test(f) && !f.startsWith('proto/') && f !== 'README.md' && f !== 'package.json');
+    const outside = files.filter(
+      (f) => !/^dist\/src\/.+\.js$/.test(f) && !f.startsWith('proto/') && f !== 'README.md' && f !== 'package.json',
+    );
     expect(outside).toEqual([]);
   }, 300_000);
 });

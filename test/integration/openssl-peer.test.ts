@@ -27,7 +27,9 @@ interface SClient {
 /** Runs s_client with stdin held open for `holdMs`: a server that refuses us closes first. */
 function sClient(args: string[], holdMs = 1_500): Promise<SClient> {
   return new Promise((resolve, reject) => {
-    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let holding = true;
@@ -52,9 +54,18 @@ beforeAll(async () => {
   server = await ca.server();
   executor = await ca.executor('probe');
   ({ ap, port } = await startAccessPoint([
-    '--fleet-listen', '127.0.0.1:0',
-    '--state-dir', path.join(tmp.dir, 'ap'),
-    '--identity', 'files', '--cert', server.cert, '--key', server.key, '--ca', server.ca,
+    '--fleet-listen',
+    '127.0.0.1:0',
+    '--state-dir',
+    path.join(tmp.dir, 'ap'),
+    '--identity',
+    'files',
+    '--cert',
+    server.cert,
+    '--key',
+    server.key,
+    '--ca',
+    server.ca,
   ]));
 });
 
@@ -82,13 +93,26 @@ describe('openssl s_client against the access point', () => {
   });
 
   it('completes the handshake with a valid executor certificate and shows the chain', async () => {
-    const result = await sClient(['-CAfile', server.ca, '-cert', executor.cert, '-key', executor.key, '-alpn', 'h2', '-showcerts', '-verify_return_error']);
+    const result = await sClient([
+      '-CAfile',
+      server.ca,
+      '-cert',
+      executor.cert,
+      '-key',
+      executor.key,
+      '-alpn',
+      'h2',
+      '-showcerts',
+      '-verify_return_error',
+    ]);
     expect(result.closedByServer).toBe(false);
     expect(result.stdout).toContain('Verify return code: 0 (ok)');
     expect(result.stdout).toContain('ALPN protocol: h2');
     expect(result.stdout).toMatch(/^ 0 s:CN = access-point$/m);
     const served = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(result.stdout)?.[0];
-    expect(new X509Certificate(served as string).fingerprint256).toBe(new X509Certificate(readFileSync(server.cert)).fingerprint256);
+    expect(new X509Certificate(served as string).fingerprint256).toBe(
+      new X509Certificate(readFileSync(server.cert)).fingerprint256,
+    );
   });
 
   it.each([
@@ -96,7 +120,10 @@ describe('openssl s_client against the access point', () => {
     // TLS 1.2 with h2 is what would resume if session tickets were on (the connection stays open).
     ['TLS 1.2 with h2', ['-tls1_2', '-alpn', 'h2']],
   ])('never resumes a TLS session over %s (every connection is a full handshake)', async (_name, extra) => {
-    const result = await sClient(['-CAfile', server.ca, '-cert', executor.cert, '-key', executor.key, '-reconnect', ...extra], 4_000);
+    const result = await sClient(
+      ['-CAfile', server.ca, '-cert', executor.cert, '-key', executor.key, '-reconnect', ...extra],
+      4_000,
+    );
     const fresh = result.stdout.match(/^New, TLSv1\.[23]/gm) ?? [];
     const reused = result.stdout.match(/^Reused,/gm) ?? [];
     expect(fresh.length).toBeGreaterThanOrEqual(2);

@@ -27,7 +27,20 @@ beforeAll(async () => {
   server = await ca.server();
   executor = await ca.executor('validator');
   stranger = await (await TestCa.create(path.join(tmp.dir, 'pki'), 'elsewhere')).executor('stranger');
-  ({ ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'ap'), '--identity', 'files', '--cert', server.cert, '--key', server.key, '--ca', server.ca]));
+  ({ ap, port } = await startAccessPoint([
+    '--fleet-listen',
+    '127.0.0.1:0',
+    '--state-dir',
+    path.join(tmp.dir, 'ap'),
+    '--identity',
+    'files',
+    '--cert',
+    server.cert,
+    '--key',
+    server.key,
+    '--ca',
+    server.ca,
+  ]));
 });
 
 afterAll(async () => {
@@ -38,9 +51,24 @@ afterAll(async () => {
 /** The guide's command with stdin left open, as when an operator pastes it: only the server can end it. */
 function fullValidation(id: IdentityFiles): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-cert', id.cert, '-key', id.key, '-CAfile', server.ca, '-verify_return_error'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'openssl',
+      [
+        's_client',
+        '-connect',
+        `127.0.0.1:${port}`,
+        '-cert',
+        id.cert,
+        '-key',
+        id.key,
+        '-CAfile',
+        server.ca,
+        '-verify_return_error',
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

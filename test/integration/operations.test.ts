@@ -24,13 +24,28 @@ async function metric(name: string): Promise<number> {
   return line ? Number(line.split(' ').pop()) : Number.NaN;
 }
 
-
 beforeAll(async () => {
-  ({ ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', apState, '--dev-cert-ttl', '10s', '--renewal-threshold', '0.3'], env));
+  ({ ap, port } = await startAccessPoint(
+    ['--fleet-listen', '127.0.0.1:0', '--state-dir', apState, '--dev-cert-ttl', '10s', '--renewal-threshold', '0.3'],
+    env,
+  ));
   processes.push(ap);
   admin = /address=(\S+)/.exec(await ap.waitForLine(/^info: admin endpoint listening/))?.[1] as string;
   exec = new AgentProcess(
-    ['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--name', 'worker', '--state-dir', path.join(tmp.dir, 'worker'), '--heartbeat-interval', '200ms', '--admin-listen', '127.0.0.1:0'],
+    [
+      'agent',
+      'enroll',
+      '--remote-server',
+      `https://127.0.0.1:${port}`,
+      '--name',
+      'worker',
+      '--state-dir',
+      path.join(tmp.dir, 'worker'),
+      '--heartbeat-interval',
+      '200ms',
+      '--admin-listen',
+      '127.0.0.1:0',
+    ],
     env,
   );
   processes.push(exec);
@@ -61,14 +76,20 @@ describe('admin endpoint and metrics', () => {
     const before = (await (await fetch(`http://${admin}/metrics`)).text()).includes('reason="CLIENT_CERT_REQUIRED"');
     expect(before).toBe(false);
     await new Promise<void>((resolve) => {
-      const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () => s.end());
+      const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['h2'] }, () =>
+        s.end(),
+      );
       s.on('close', () => resolve());
       s.on('error', () => resolve());
     });
-    await waitFor('rejection counted', async () => (await (await fetch(`http://${admin}/metrics`)).text()).includes('ah_rejections_total{reason="CLIENT_CERT_REQUIRED"} 1'));
+    await waitFor('rejection counted', async () =>
+      (await (await fetch(`http://${admin}/metrics`)).text()).includes(
+        'ah_rejections_total{reason="CLIENT_CERT_REQUIRED"} 1',
+      ),
+    );
   });
 
-  it('serves the executor\'s own health and metrics when --admin-listen is given', async () => {
+  it("serves the executor's own health and metrics when --admin-listen is given", async () => {
     const execAdmin = /address=(\S+)/.exec(await exec.waitForLine(/^info: admin endpoint listening/))?.[1] as string;
     expect((await fetch(`http://${execAdmin}/healthz`)).status).toBe(200);
     const text = await (await fetch(`http://${execAdmin}/metrics`)).text();
@@ -107,10 +128,19 @@ describe('revocation', () => {
     expect(revoked.stdout).toContain(`revoked ${id} (1 connection(s) closed)`);
     await exec.waitForLine('error: executor revoked by the access point: laptop reported stolen', 5_000);
     // The executor retries; every attempt is refused with the same clear message, and audited.
-    await waitFor('a refused reconnect', () => exec.count(/^error: executor revoked by the access point: laptop reported stolen$/) >= 2, 10_000);
-    await waitFor('refusal audited', () => readFileSync(path.join(apState, 'audit.log'), 'utf8').includes('"code":"REVOKED"'));
+    await waitFor(
+      'a refused reconnect',
+      () => exec.count(/^error: executor revoked by the access point: laptop reported stolen$/) >= 2,
+      10_000,
+    );
+    await waitFor('refusal audited', () =>
+      readFileSync(path.join(apState, 'audit.log'), 'utf8').includes('"code":"REVOKED"'),
+    );
     const listed = await runAh(['agent', 'executors', '--state-dir', apState, '--json']);
-    expect((JSON.parse(listed.stdout) as Array<{ id: string; revoked: { reason: string } | null }>).find((e) => e.id === id)?.revoked?.reason).toBe('laptop reported stolen');
+    expect(
+      (JSON.parse(listed.stdout) as Array<{ id: string; revoked: { reason: string } | null }>).find((e) => e.id === id)
+        ?.revoked?.reason,
+    ).toBe('laptop reported stolen');
 
     const enrolledBefore = exec.count(/^info: enrolled /);
     const lifted = await runAh(['agent', 'unrevoke', id, '--state-dir', apState]);
@@ -121,9 +151,9 @@ describe('revocation', () => {
   it('keeps revocations across a restart', async () => {
     const revoked = await runAh(['agent', 'revoke', 'spiffe://ah-dev.local/ah/agent/ghost', '--state-dir', apState]);
     expect(revoked.code).toBe(0);
-    expect(JSON.parse(readFileSync(path.join(apState, 'revocations.json'), 'utf8')).revoked.map((r: { id: string }) => r.id)).toContain(
-      'spiffe://ah-dev.local/ah/agent/ghost',
-    );
+    expect(
+      JSON.parse(readFileSync(path.join(apState, 'revocations.json'), 'utf8')).revoked.map((r: { id: string }) => r.id),
+    ).toContain('spiffe://ah-dev.local/ah/agent/ghost');
   });
 });
 
@@ -142,12 +172,16 @@ describe('audit log', () => {
     writeFileSync(copy, `${lines.join('\n')}\n`);
     const bad = await runAh(['agent', 'audit-verify', '--file', copy]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr.split('\n')[0]).toBe(`error: audit log tampered at line ${victim + 1}: hash mismatch (the line was edited)`);
+    expect(bad.stderr.split('\n')[0]).toBe(
+      `error: audit log tampered at line ${victim + 1}: hash mismatch (the line was edited)`,
+    );
 
     const removed = readFileSync(file, 'utf8').trimEnd().split('\n');
     removed.splice(1, 1);
     writeFileSync(copy, `${removed.join('\n')}\n`);
     const gap = await runAh(['agent', 'audit-verify', '--file', copy]);
-    expect(gap.stderr.split('\n')[0]).toBe('error: audit log tampered at line 2: does not follow the line before it (a line was removed, inserted or reordered)');
+    expect(gap.stderr.split('\n')[0]).toBe(
+      'error: audit log tampered at line 2: does not follow the line before it (a line was removed, inserted or reordered)',
+    );
   });
 });

@@ -48,18 +48,30 @@ describe('systemd units', () => {
   it('passes systemd-analyze verify', () => {
     // verify insists that ExecStart's binary exists: point it at the built one.
     for (const unit of UNITS) {
-      const text = readFileSync(path.join(REPO_ROOT, 'systemd', unit), 'utf8').replace('/usr/bin/ah', `${process.execPath} ${AH_BIN}`);
+      const text = readFileSync(path.join(REPO_ROOT, 'systemd', unit), 'utf8').replace(
+        '/usr/bin/ah',
+        `${process.execPath} ${AH_BIN}`,
+      );
       writeFileSync(path.join(tmp.dir, unit), text);
     }
-    const result = spawnSync('systemd-analyze', ['verify', '--man=no', ...UNITS], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync('systemd-analyze', ['verify', '--man=no', ...UNITS], {
+      cwd: tmp.dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     // Not installed is a failure, not a skip.
-    expect(result.error, 'systemd-analyze is not installed (.ci/run installs it: apt-get install -y systemd)').toBeUndefined();
+    expect(
+      result.error,
+      'systemd-analyze is not installed (.ci/run installs it: apt-get install -y systemd)',
+    ).toBeUndefined();
     expect(result.stderr + result.stdout).toBe('');
     expect(result.status).toBe(0);
   });
 
   it('ships the sysusers.d and tmpfiles.d entries the units rely on', () => {
-    expect(readFileSync(path.join(REPO_ROOT, 'systemd', 'ah.sysusers.conf'), 'utf8')).toMatch(/^u agent-harbor - .+ \/var\/lib\/ah$/m);
+    expect(readFileSync(path.join(REPO_ROOT, 'systemd', 'ah.sysusers.conf'), 'utf8')).toMatch(
+      /^u agent-harbor - .+ \/var\/lib\/ah$/m,
+    );
     const tmpfiles = readFileSync(path.join(REPO_ROOT, 'systemd', 'ah.tmpfiles.conf'), 'utf8');
     expect(tmpfiles).toMatch(/^d \/etc\/ah 0750 root agent-harbor -$/m);
     expect(tmpfiles).toMatch(/^d \/var\/lib\/ah 0750 agent-harbor agent-harbor -$/m);
@@ -69,19 +81,53 @@ describe('systemd units', () => {
 describe('scripts/make-ca.sh', () => {
   it('makes a PKI with correct permissions that a real fleet enrolls with', async () => {
     const pki = path.join(tmp.dir, 'pki');
-    const made = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'make-ca.sh'), pki, '--trust-domain', 'example.org', 'e1', 'e2'], { encoding: 'utf8' });
+    const made = spawnSync(
+      'bash',
+      [path.join(REPO_ROOT, 'scripts', 'make-ca.sh'), pki, '--trust-domain', 'example.org', 'e1', 'e2'],
+      { encoding: 'utf8' },
+    );
     expect(made.status, made.stderr).toBe(0);
     for (const key of ['ca-key.pem', 'access-point-key.pem', 'executor-e1-key.pem', 'executor-e2-key.pem']) {
       expect(statSync(path.join(pki, key)).mode & 0o777).toBe(0o600);
     }
-    for (const cert of ['ca.pem', 'access-point.pem', 'executor-e1.pem']) expect(statSync(path.join(pki, cert)).mode & 0o777).toBe(0o644);
-    const sans = spawnSync('openssl', ['x509', '-in', path.join(pki, 'executor-e2.pem'), '-noout', '-ext', 'subjectAltName'], { encoding: 'utf8' }).stdout;
+    for (const cert of ['ca.pem', 'access-point.pem', 'executor-e1.pem'])
+      expect(statSync(path.join(pki, cert)).mode & 0o777).toBe(0o644);
+    const sans = spawnSync(
+      'openssl',
+      ['x509', '-in', path.join(pki, 'executor-e2.pem'), '-noout', '-ext', 'subjectAltName'],
+      { encoding: 'utf8' },
+    ).stdout;
     expect(sans).toContain('URI:spiffe://example.org/ah/agent/e2');
 
-    const f = (name: string): string[] => ['--identity', 'files', '--cert', path.join(pki, `${name}.pem`), '--key', path.join(pki, `${name}-key.pem`), '--ca', path.join(pki, 'ca.pem')];
-    const { ap, port } = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'ap'), ...f('access-point')]);
+    const f = (name: string): string[] => [
+      '--identity',
+      'files',
+      '--cert',
+      path.join(pki, `${name}.pem`),
+      '--key',
+      path.join(pki, `${name}-key.pem`),
+      '--ca',
+      path.join(pki, 'ca.pem'),
+    ];
+    const { ap, port } = await startAccessPoint([
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      path.join(tmp.dir, 'ap'),
+      ...f('access-point'),
+    ]);
     processes.push(ap);
-    const exec = new AgentProcess(['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--state-dir', path.join(tmp.dir, 'e1'), '--expected-server-id', 'spiffe://example.org/ah/serve', ...f('executor-e1')]);
+    const exec = new AgentProcess([
+      'agent',
+      'enroll',
+      '--remote-server',
+      `https://127.0.0.1:${port}`,
+      '--state-dir',
+      path.join(tmp.dir, 'e1'),
+      '--expected-server-id',
+      'spiffe://example.org/ah/serve',
+      ...f('executor-e1'),
+    ]);
     processes.push(exec);
     await exec.waitForLine(/^info: enrolled executor_id=spiffe:\/\/example.org\/ah\/agent\/e1 /);
   });

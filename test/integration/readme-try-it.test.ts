@@ -24,9 +24,18 @@ async function freePort(): Promise<number> {
 }
 
 /** Runs a bash script in its own process group; the whole group is killed if it overruns. */
-function bash(script: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {
+function bash(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd: REPO_ROOT, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', script], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -72,7 +81,10 @@ describe('README: Try it on one machine', () => {
     const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
     expect(readme).toMatch(/AH_DEMO_LISTEN=127\.0\.0\.1:\d+ npm run demo/);
     const listen = `127.0.0.1:${await freePort()}`;
-    const result = await bash(`exec node dist/scripts/demo.js`, { AH_DEMO_LISTEN: listen, AH_DEV_CA_DIR: path.join(tmp.dir, 'demo-ca') });
+    const result = await bash(`exec node dist/scripts/demo.js`, {
+      AH_DEMO_LISTEN: listen,
+      AH_DEV_CA_DIR: path.join(tmp.dir, 'demo-ca'),
+    });
     expect(result.out, result.out).toContain(`address=${listen}`);
     expect(result.out).toContain('demo finished: both executors enrolled and stopped cleanly');
     expect(result.code).toBe(0);

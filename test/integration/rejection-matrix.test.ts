@@ -27,15 +27,24 @@ function registryIds(): string[] {
 }
 
 /** Runs an executor with the given identity flags until `expected` appears, then stops it. */
-async function expectRejection(flags: string[], expected: string, opts: { target?: string; detail?: RegExp } = {}): Promise<AgentProcess> {
+async function expectRejection(
+  flags: string[],
+  expected: string,
+  opts: { target?: string; detail?: RegExp } = {},
+): Promise<AgentProcess> {
   caseNo += 1;
   const exec = new AgentProcess(
     [
-      'agent', 'enroll',
-      '--remote-server', opts.target ?? `https://127.0.0.1:${port}`,
-      '--name', `case-${caseNo}`,
-      '--state-dir', path.join(tmp.dir, `exec-${caseNo}`),
-      '--connect-timeout', '1s',
+      'agent',
+      'enroll',
+      '--remote-server',
+      opts.target ?? `https://127.0.0.1:${port}`,
+      '--name',
+      `case-${caseNo}`,
+      '--state-dir',
+      path.join(tmp.dir, `exec-${caseNo}`),
+      '--connect-timeout',
+      '1s',
       ...flags,
     ],
     env,
@@ -50,7 +59,17 @@ async function expectRejection(flags: string[], expected: string, opts: { target
 }
 
 function files(id: IdentityFiles, ...extraCa: string[]): string[] {
-  return ['--identity', 'files', '--cert', id.cert, '--key', id.key, '--ca', id.ca, ...extraCa.flatMap((c) => ['--ca', c])];
+  return [
+    '--identity',
+    'files',
+    '--cert',
+    id.cert,
+    '--key',
+    id.key,
+    '--ca',
+    id.ca,
+    ...extraCa.flatMap((c) => ['--ca', c]),
+  ];
 }
 
 beforeAll(async () => {
@@ -73,8 +92,19 @@ describe('enrollment rejections', () => {
   it('accepts a good executor (control case)', async () => {
     const good = await trusted.executor('good');
     const exec = new AgentProcess(
-      ['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--name', 'good', '--state-dir', path.join(tmp.dir, 'good'),
-        '--expected-server-id', 'spiffe://example.org/ah/serve', ...files(good)],
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        `https://127.0.0.1:${port}`,
+        '--name',
+        'good',
+        '--state-dir',
+        path.join(tmp.dir, 'good'),
+        '--expected-server-id',
+        'spiffe://example.org/ah/serve',
+        ...files(good),
+      ],
       env,
     );
     processes.push(exec);
@@ -86,15 +116,32 @@ describe('enrollment rejections', () => {
   it('rejects a client certificate from an unknown CA', async () => {
     const id = await foreign.executor('foreign');
     // The executor trusts both CAs (so its own chain checks out); the access point trusts only its own.
-    await expectRejection(files(id, trusted.caFile), 'client certificate rejected: certificate signed by unknown authority');
+    await expectRejection(
+      files(id, trusted.caFile),
+      'client certificate rejected: certificate signed by unknown authority',
+    );
     await ap.waitForLine(/^warn: client certificate rejected: certificate signed by unknown authority$/);
     expect(registryIds()).not.toContain('spiffe://example.org/ah/agent/foreign');
   });
 
   it('refuses to start with an expired client certificate', async () => {
     const now = Date.now();
-    const id = await trusted.executor('expired', 'example.org', { notBefore: new Date(now - 7_200_000), notAfter: new Date(now - 3_600_000) });
-    const result = await runAh(['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--state-dir', path.join(tmp.dir, 'x1'), ...files(id)], env);
+    const id = await trusted.executor('expired', 'example.org', {
+      notBefore: new Date(now - 7_200_000),
+      notAfter: new Date(now - 3_600_000),
+    });
+    const result = await runAh(
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        `https://127.0.0.1:${port}`,
+        '--state-dir',
+        path.join(tmp.dir, 'x1'),
+        ...files(id),
+      ],
+      env,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr.split('\n')[0]).toBe('error: certificate has expired or is not yet valid');
     expect(result.stderr).toMatch(/^detail: expired at /m);
@@ -103,8 +150,22 @@ describe('enrollment rejections', () => {
 
   it('refuses to start with a not-yet-valid client certificate', async () => {
     const now = Date.now();
-    const id = await trusted.executor('future', 'example.org', { notBefore: new Date(now + 3_600_000), notAfter: new Date(now + 7_200_000) });
-    const result = await runAh(['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--state-dir', path.join(tmp.dir, 'x2'), ...files(id)], env);
+    const id = await trusted.executor('future', 'example.org', {
+      notBefore: new Date(now + 3_600_000),
+      notAfter: new Date(now + 7_200_000),
+    });
+    const result = await runAh(
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        `https://127.0.0.1:${port}`,
+        '--state-dir',
+        path.join(tmp.dir, 'x2'),
+        ...files(id),
+      ],
+      env,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr.split('\n')[0]).toBe('error: certificate has expired or is not yet valid');
     expect(result.stderr).toMatch(/^detail: not valid before /m);
@@ -115,7 +176,15 @@ describe('enrollment rejections', () => {
     const a = await trusted.executor('pair-a');
     const b = await trusted.executor('pair-b');
     const result = await runAh(
-      ['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--state-dir', path.join(tmp.dir, 'x3'), ...files({ ...a, key: b.key })],
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        `https://127.0.0.1:${port}`,
+        '--state-dir',
+        path.join(tmp.dir, 'x3'),
+        ...files({ ...a, key: b.key }),
+      ],
       env,
     );
     expect(result.code).toBe(1);
@@ -125,7 +194,15 @@ describe('enrollment rejections', () => {
   it('refuses to start when the CA bundle does not reach the certificate issuer (exit 1)', async () => {
     const id = await foreign.executor('lonely');
     const result = await runAh(
-      ['agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--state-dir', path.join(tmp.dir, 'x4'), ...files({ ...id, ca: trusted.caFile })],
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        `https://127.0.0.1:${port}`,
+        '--state-dir',
+        path.join(tmp.dir, 'x4'),
+        ...files({ ...id, ca: trusted.caFile }),
+      ],
       env,
     );
     expect(result.code).toBe(1);
@@ -133,9 +210,13 @@ describe('enrollment rejections', () => {
   });
 
   it('rejects a URI SAN outside the executor prefix', async () => {
-    const id = await trusted.issueFiles('outside', { commonName: 'outside', uris: ['spiffe://other.org/ah/agent/outside'] });
+    const id = await trusted.issueFiles('outside', {
+      commonName: 'outside',
+      uris: ['spiffe://other.org/ah/agent/outside'],
+    });
     await expectRejection(files(id), 'certificate SAN does not match expected pattern', {
-      detail: /^ {2}detail: got spiffe:\/\/other.org\/ah\/agent\/outside, want a URI SAN starting with spiffe:\/\/example.org\/ah\/agent\/$/,
+      detail:
+        /^ {2}detail: got spiffe:\/\/other.org\/ah\/agent\/outside, want a URI SAN starting with spiffe:\/\/example.org\/ah\/agent\/$/,
     });
     expect(registryIds()).not.toContain('spiffe://other.org/ah/agent/outside');
   });
@@ -145,12 +226,18 @@ describe('enrollment rejections', () => {
       commonName: 'two',
       uris: ['spiffe://example.org/ah/agent/two', 'spiffe://example.org/ah/agent/three'],
     });
-    await expectRejection(files(id), 'certificate SAN does not match expected pattern', { detail: /more than one URI SAN/ });
+    await expectRejection(files(id), 'certificate SAN does not match expected pattern', {
+      detail: /more than one URI SAN/,
+    });
     expect(registryIds().filter((i) => i.endsWith('/two') || i.endsWith('/three'))).toEqual([]);
   });
 
   it('rejects a CA certificate used as a leaf', async () => {
-    const id = await trusted.issueFiles('ca-leaf', { commonName: 'ca-leaf', uris: ['spiffe://example.org/ah/agent/ca-leaf'], isCa: true });
+    const id = await trusted.issueFiles('ca-leaf', {
+      commonName: 'ca-leaf',
+      uris: ['spiffe://example.org/ah/agent/ca-leaf'],
+      isCa: true,
+    });
     await expectRejection(files(id), 'client certificate rejected: leaf certificate with CA flag set to true');
     expect(registryIds()).not.toContain('spiffe://example.org/ah/agent/ca-leaf');
   });
@@ -176,7 +263,9 @@ describe('enrollment rejections', () => {
     const freePort = (closed.address() as net.AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
     const id = await trusted.executor('refused');
-    await expectRejection(files(id), `connection refused to 127.0.0.1:${freePort}`, { target: `https://127.0.0.1:${freePort}` });
+    await expectRejection(files(id), `connection refused to 127.0.0.1:${freePort}`, {
+      target: `https://127.0.0.1:${freePort}`,
+    });
   });
 
   it('reports a connection timeout against a listener that never answers', async () => {
@@ -192,15 +281,47 @@ describe('enrollment rejections', () => {
   });
 
   it('says which address is taken when the fleet port is in use (exit 1)', async () => {
-    const result = await runAh(['agent', 'access-point', '--fleet-listen', `127.0.0.1:${port}`, '--admin-listen', 'off', '--state-dir', path.join(tmp.dir, 'ap2'), ...files(serverFiles)], env);
+    const result = await runAh(
+      [
+        'agent',
+        'access-point',
+        '--fleet-listen',
+        `127.0.0.1:${port}`,
+        '--admin-listen',
+        'off',
+        '--state-dir',
+        path.join(tmp.dir, 'ap2'),
+        ...files(serverFiles),
+      ],
+      env,
+    );
     expect(result.code).toBe(1);
-    expect(result.stderr.split('\n').find((l) => l.startsWith('error:'))).toBe(`error: cannot listen on 127.0.0.1:${port}: address already in use`);
+    expect(result.stderr.split('\n').find((l) => l.startsWith('error:'))).toBe(
+      `error: cannot listen on 127.0.0.1:${port}: address already in use`,
+    );
   });
 
   it('refuses a second access point on the same state directory (exit 2)', async () => {
-    const result = await runAh(['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', 'off', '--state-dir', apState, ...files(serverFiles)], env);
+    const result = await runAh(
+      [
+        'agent',
+        'access-point',
+        '--fleet-listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        'off',
+        '--state-dir',
+        apState,
+        ...files(serverFiles),
+      ],
+      env,
+    );
     expect(result.code).toBe(2);
-    expect(result.stderr.split('\n')[0]).toMatch(new RegExp(`^error: state directory ${apState.replace(/[/.]/g, '\\$&')} is in use by another access-point \\(pid \\d+\\)$`));
+    expect(result.stderr.split('\n')[0]).toMatch(
+      new RegExp(
+        `^error: state directory ${apState.replace(/[/.]/g, '\\$&')} is in use by another access-point \\(pid \\d+\\)$`,
+      ),
+    );
   });
 
   it('never registered any rejected executor', () => {

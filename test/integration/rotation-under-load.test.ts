@@ -29,9 +29,17 @@ const serials = new Map<string, string>();
 
 async function pems(kind: 'server' | 'executor', name: string): Promise<PemSet & { serial: string }> {
   issued += 1;
-  const files = kind === 'server' ? await ca.server(`ap-${issued}`) : await ca.executor(`${name}-${issued}`, 'example.org', { uris: [`spiffe://example.org/ah/agent/${name}`] });
+  const files =
+    kind === 'server'
+      ? await ca.server(`ap-${issued}`)
+      : await ca.executor(`${name}-${issued}`, 'example.org', { uris: [`spiffe://example.org/ah/agent/${name}`] });
   const cert = readFileSync(files.cert, 'utf8');
-  return { cert, key: readFileSync(files.key, 'utf8'), ca: readFileSync(files.ca, 'utf8'), serial: new X509Certificate(cert).serialNumber.toUpperCase() };
+  return {
+    cert,
+    key: readFileSync(files.key, 'utf8'),
+    ca: readFileSync(files.ca, 'utf8'),
+    serial: new X509Certificate(cert).serialNumber.toUpperCase(),
+  };
 }
 
 async function filesSource(name: string, kind: 'server' | 'executor'): Promise<FilesIdentitySource> {
@@ -50,7 +58,11 @@ async function filesSource(name: string, kind: 'server' | 'executor'): Promise<F
 
 /** Asks openssl s_client (asynchronously: the access point runs in this process) for the served certificate. */
 async function opensslServedSerial(): Promise<string> {
-  const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${fleet.port}`, '-servername', 'localhost', '-CAfile', ca.caFile], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawn(
+    'openssl',
+    ['s_client', '-connect', `127.0.0.1:${fleet.port}`, '-servername', 'localhost', '-CAfile', ca.caFile],
+    { stdio: ['pipe', 'pipe', 'ignore'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stdin.end();
@@ -65,7 +77,8 @@ beforeAll(async () => {
   ca = await TestCa.create(path.join(tmp.dir, 'pki'), 'load');
   const apSource = await filesSource('ap', 'server');
   const executors = [];
-  for (let i = 0; i < EXECUTORS; i++) executors.push({ name: `worker-${i}`, source: await filesSource(`worker-${i}`, 'executor') });
+  for (let i = 0; i < EXECUTORS; i++)
+    executors.push({ name: `worker-${i}`, source: await filesSource(`worker-${i}`, 'executor') });
   fleet = await startLoadFleet({ dir: tmp.dir, apSource, executors, heartbeatMs: HEARTBEAT_MS });
 }, 60_000);
 

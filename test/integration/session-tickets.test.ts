@@ -28,7 +28,20 @@ afterAll(async () => {
 
 async function accessPoint(name: string, env: NodeJS.ProcessEnv): Promise<number> {
   const { ap, port } = await startAccessPoint(
-    ['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, name), '--identity', 'files', '--cert', server.cert, '--key', server.key, '--ca', server.ca],
+    [
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      path.join(tmp.dir, name),
+      '--identity',
+      'files',
+      '--cert',
+      server.cert,
+      '--key',
+      server.key,
+      '--ca',
+      server.ca,
+    ],
     env,
   );
   processes.push(ap);
@@ -38,9 +51,27 @@ async function accessPoint(name: string, env: NodeJS.ProcessEnv): Promise<number
 /** NewSessionTicket messages the server sends in one TLS 1.3 h2 connection held open for `holdMs`. */
 function ticketsFrom(port: number, holdMs = 1_000): Promise<{ tickets: number; handshake: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-alpn', 'h2', '-msg', '-cert', executor.cert, '-key', executor.key, '-CAfile', server.ca], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'openssl',
+      [
+        's_client',
+        '-connect',
+        `127.0.0.1:${port}`,
+        '-tls1_3',
+        '-alpn',
+        'h2',
+        '-msg',
+        '-cert',
+        executor.cert,
+        '-key',
+        executor.key,
+        '-CAfile',
+        server.ca,
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
     // Tickets follow the handshake at once; the hold gives them time to arrive, then we hang up.
@@ -50,7 +81,10 @@ function ticketsFrom(port: number, holdMs = 1_000): Promise<{ tickets: number; h
     child.on('exit', () => {
       clearTimeout(release);
       clearTimeout(kill);
-      resolve({ tickets: (out.match(/<<< TLS 1\.3, Handshake \[length [0-9a-f]+\], NewSessionTicket/g) ?? []).length, handshake: out.includes('Verify return code: 0 (ok)') });
+      resolve({
+        tickets: (out.match(/<<< TLS 1\.3, Handshake \[length [0-9a-f]+\], NewSessionTicket/g) ?? []).length,
+        handshake: out.includes('Verify return code: 0 (ok)'),
+      });
     });
   });
 }

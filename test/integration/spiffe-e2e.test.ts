@@ -30,21 +30,38 @@ async function agentSocket(): Promise<FakeWorkloadApi> {
 }
 
 async function accessPoint(api: FakeWorkloadApi): Promise<{ ap: AgentProcess; port: number }> {
-  const started = await startAccessPoint(['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, `ap-${++n}`), '--identity', 'spiffe', '--spiffe-socket', `unix://${api.socketPath}`]);
+  const started = await startAccessPoint([
+    '--fleet-listen',
+    '127.0.0.1:0',
+    '--state-dir',
+    path.join(tmp.dir, `ap-${++n}`),
+    '--identity',
+    'spiffe',
+    '--spiffe-socket',
+    `unix://${api.socketPath}`,
+  ]);
   processes.push(started.ap);
   return started;
 }
 
 function executor(api: FakeWorkloadApi, port: number, name: string): AgentProcess {
   const p = new AgentProcess([
-    'agent', 'enroll',
-    '--remote-server', `https://127.0.0.1:${port}`,
-    '--name', name,
-    '--state-dir', path.join(tmp.dir, `${name}-${++n}`),
-    '--identity', 'spiffe',
-    '--spiffe-socket', api.socketPath,
-    '--heartbeat-interval', '200ms',
-    '--connect-timeout', '2s',
+    'agent',
+    'enroll',
+    '--remote-server',
+    `https://127.0.0.1:${port}`,
+    '--name',
+    name,
+    '--state-dir',
+    path.join(tmp.dir, `${name}-${++n}`),
+    '--identity',
+    'spiffe',
+    '--spiffe-socket',
+    api.socketPath,
+    '--heartbeat-interval',
+    '200ms',
+    '--connect-timeout',
+    '2s',
   ]);
   processes.push(p);
   return p;
@@ -95,25 +112,63 @@ describe('SPIFFE identities end to end', () => {
     exApi.serve(await td.response('/ah/agent/cautious', { federated: [otherTd] }));
     const exec = executor(exApi, port, 'cautious');
     const line = await exec.waitForLine(/^error: /);
-    expect(line).toBe('error: server SPIFFE ID mismatch: expected spiffe://example.org/ah/serve, got spiffe://other.org/ah/serve');
+    expect(line).toBe(
+      'error: server SPIFFE ID mismatch: expected spiffe://example.org/ah/serve, got spiffe://other.org/ah/serve',
+    );
   });
 
   it('exits 1 with the guide message when the socket is missing', async () => {
     const missing = path.join(tmp.dir, 'no-agent.sock');
-    const result = await runAh(['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--state-dir', path.join(tmp.dir, 'm'), '--identity', 'spiffe', '--spiffe-socket', missing]);
+    const result = await runAh([
+      'agent',
+      'enroll',
+      '--remote-server',
+      'https://127.0.0.1:4433',
+      '--state-dir',
+      path.join(tmp.dir, 'm'),
+      '--identity',
+      'spiffe',
+      '--spiffe-socket',
+      missing,
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr.split('\n')[0]).toBe(`error: failed to connect to Workload API: ${missing}: no such file`);
   });
 
   it('takes the socket from SPIFFE_ENDPOINT_SOCKET', async () => {
-    const result = await runAh(['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--state-dir', path.join(tmp.dir, 'env'), '--identity', 'spiffe'], {
-      SPIFFE_ENDPOINT_SOCKET: 'unix:///nonexistent/env.sock',
-    });
-    expect(result.stderr.split('\n')[0]).toBe('error: failed to connect to Workload API: /nonexistent/env.sock: no such file');
+    const result = await runAh(
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        'https://127.0.0.1:4433',
+        '--state-dir',
+        path.join(tmp.dir, 'env'),
+        '--identity',
+        'spiffe',
+      ],
+      {
+        SPIFFE_ENDPOINT_SOCKET: 'unix:///nonexistent/env.sock',
+      },
+    );
+    expect(result.stderr.split('\n')[0]).toBe(
+      'error: failed to connect to Workload API: /nonexistent/env.sock: no such file',
+    );
   });
 
   it('refuses file flags in SPIFFE mode as a usage error', async () => {
-    const result = await runAh(['agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'u'), '--identity', 'spiffe', '--ca', __filename]);
+    const result = await runAh([
+      'agent',
+      'access-point',
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      path.join(tmp.dir, 'u'),
+      '--identity',
+      'spiffe',
+      '--ca',
+      __filename,
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr.split('\n')[0]).toBe(
       'error: with --identity spiffe the Workload API provides certificate, key and bundle: drop --cert, --key and --ca',

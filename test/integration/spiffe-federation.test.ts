@@ -30,8 +30,21 @@ beforeAll(async () => {
   theirs = await FakeTrustDomain.create('other.org');
   api = await new FakeWorkloadApi(path.join(tmp.dir, 'ap.sock')).start();
   api.serve(await ours.response('/ah/serve', { federated: [theirs] }));
-  source = await SpiffeIdentitySource.start({ socketPath: api.socketPath, clock: systemClock, logger: silentLogger, backoff: new Backoff({ initialMs: 50, maxMs: 100 }) });
-  ap = new AccessPoint({ host: '127.0.0.1', port: 0, identitySource: source, stateDir: path.join(tmp.dir, 'state'), policy: DEFAULT_HEARTBEAT_POLICY, clock: systemClock, logger: logs.logger });
+  source = await SpiffeIdentitySource.start({
+    socketPath: api.socketPath,
+    clock: systemClock,
+    logger: silentLogger,
+    backoff: new Backoff({ initialMs: 50, maxMs: 100 }),
+  });
+  ap = new AccessPoint({
+    host: '127.0.0.1',
+    port: 0,
+    identitySource: source,
+    stateDir: path.join(tmp.dir, 'state'),
+    policy: DEFAULT_HEARTBEAT_POLICY,
+    clock: systemClock,
+    logger: logs.logger,
+  });
   ({ port } = await ap.start());
 });
 afterAll(async () => {
@@ -51,7 +64,9 @@ async function impostor(): Promise<Identity> {
     provider: 'spiffe',
     chain: [leaf],
     chainPem: leaf.toString(),
-    keyPem: createPrivateKey({ key: svid.x509_svid_key, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString(),
+    keyPem: createPrivateKey({ key: svid.x509_svid_key, format: 'der', type: 'pkcs8' })
+      .export({ format: 'pem', type: 'pkcs8' })
+      .toString(),
     bundle: [ca],
     bundlePem: ca.toString(),
     spiffeId: 'spiffe://example.org/ah/agent/evil',
@@ -73,7 +88,9 @@ describe('federated trust domains', () => {
       clock: systemClock,
       logger: silentLogger,
     });
-    await expect(session.start()).rejects.toMatchObject({ message: 'client certificate rejected: certificate signed by unknown authority' });
+    await expect(session.start()).rejects.toMatchObject({
+      message: 'client certificate rejected: certificate signed by unknown authority',
+    });
     expect(ap.registry.get('spiffe://example.org/ah/agent/evil')).toBeUndefined();
     expect(logs.lines.join('\n')).toContain('not issued by a CA of example.org');
   });
@@ -81,6 +98,8 @@ describe('federated trust domains', () => {
   it('refuses our own SVID when it was signed by a federated CA', async () => {
     const forged = await theirs.response('/x', { spiffeId: 'spiffe://example.org/ah/agent/self', federated: [theirs] });
     const response = { ...forged, svids: [{ ...forged.svids[0]!, bundle: ours.bundleDer }] };
-    expect(() => identityFromSvidResponse(response, undefined, Date.now())).toThrow('unable to get local issuer certificate');
+    expect(() => identityFromSvidResponse(response, undefined, Date.now())).toThrow(
+      'unable to get local issuer certificate',
+    );
   });
 });

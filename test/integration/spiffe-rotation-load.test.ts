@@ -37,7 +37,8 @@ beforeAll(async () => {
   td = await FakeTrustDomain.create('example.org');
   const apSource = await sourceFor('ap', '/ah/serve');
   const executors = [];
-  for (let i = 0; i < EXECUTORS; i++) executors.push({ name: `w${i}`, source: await sourceFor(`w${i}`, `/ah/agent/w${i}`) });
+  for (let i = 0; i < EXECUTORS; i++)
+    executors.push({ name: `w${i}`, source: await sourceFor(`w${i}`, `/ah/agent/w${i}`) });
   fleet = await startLoadFleet({ dir: tmp.dir, apSource, executors, heartbeatMs: 200 });
 }, 60_000);
 

@@ -48,7 +48,6 @@ function start(socketPath: string, extra: Partial<Parameters<typeof SpiffeIdenti
   return { promise, logs: log.lines };
 }
 
-
 describe('SPIFFE provider', () => {
   it('takes the first SVID with its chain, key and bundles (own and federated)', async () => {
     const api = await fake();
@@ -95,7 +94,9 @@ describe('SPIFFE provider', () => {
   it('waits for a missing socket when asked to', async () => {
     const api = new FakeWorkloadApi(path.join(tmp.dir, `agent-${++n}.sock`));
     const { promise, logs } = start(api.socketPath, { waitForSocket: true });
-    await waitFor('socket missing logged', () => logs.includes(`error: failed to connect to Workload API: ${api.socketPath}: no such file`));
+    await waitFor('socket missing logged', () =>
+      logs.includes(`error: failed to connect to Workload API: ${api.socketPath}: no such file`),
+    );
     await api.start();
     cleanups.push(() => api.stop());
     api.serve(await td.response('/ah/agent/patient'));
@@ -181,7 +182,9 @@ describe('the fake Workload API', () => {
     const Client = workloadClientConstructor();
     const client = new Client(`unix://${api.socketPath}`, grpc.credentials.createInsecure());
     const error = await new Promise<grpc.ServiceError>((resolve) => {
-      const call = (client as unknown as { FetchX509SVID(r: object): grpc.ClientReadableStream<unknown> }).FetchX509SVID({});
+      const call = (
+        client as unknown as { FetchX509SVID(r: object): grpc.ClientReadableStream<unknown> }
+      ).FetchX509SVID({});
       call.on('error', resolve);
       call.on('data', () => {});
     });

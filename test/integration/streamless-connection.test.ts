@@ -29,7 +29,12 @@ describe('an authenticated connection without streams', () => {
     const executor = await fleet.ca.executor('idle');
     const lived = await new Promise<number>((resolve, reject) => {
       const started = Date.now();
-      const session = http2.connect(`https://127.0.0.1:${fleet.port}`, { ca: readFileSync(executor.ca), cert: readFileSync(executor.cert), key: readFileSync(executor.key), servername: 'localhost' });
+      const session = http2.connect(`https://127.0.0.1:${fleet.port}`, {
+        ca: readFileSync(executor.ca),
+        cert: readFileSync(executor.cert),
+        key: readFileSync(executor.key),
+        servername: 'localhost',
+      });
       session.on('error', () => {});
       // A bound on the test, not an event it waits for: far beyond the Hello timeout.
       const giveUp = setTimeout(() => {

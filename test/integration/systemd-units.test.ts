@@ -56,7 +56,9 @@ afterAll(async () => {
 function tool(cmd: string, args: string[], cwd?: string): SpawnSyncReturns<string> {
   const result = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
   if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new Error(`${cmd} is not installed: these tests need it (.ci/run installs it: apt-get install -y systemd strace)`);
+    throw new Error(
+      `${cmd} is not installed: these tests need it (.ci/run installs it: apt-get install -y systemd strace)`,
+    );
   }
   if (result.error) throw result.error;
   return result;
@@ -112,7 +114,9 @@ function syscallGroups(): Map<string, string[]> {
       if (entry && current) current.push(entry[1] as string);
     }
   }
-  expect(groups.get('@system-service')?.length, 'systemd-analyze syscall-filter lists @system-service').toBeGreaterThan(10);
+  expect(groups.get('@system-service')?.length, 'systemd-analyze syscall-filter lists @system-service').toBeGreaterThan(
+    10,
+  );
   return groups;
 }
 
@@ -138,9 +142,13 @@ function allowedSyscalls(assignments: string[], groups: Map<string, string[]>): 
       continue;
     }
     const deny = value.startsWith('~');
-    const names = (deny ? value.slice(1) : value).split(/\s+/).filter(Boolean).flatMap((n) => expand(n, groups));
+    const names = (deny ? value.slice(1) : value)
+      .split(/\s+/)
+      .filter(Boolean)
+      .flatMap((n) => expand(n, groups));
     if (!allowed) {
-      if (deny) throw new Error('SystemCallFilter= starts with ~ (a deny list): the units are meant to use an allow list');
+      if (deny)
+        throw new Error('SystemCallFilter= starts with ~ (a deny list): the units are meant to use an allow list');
       allowed = new Set();
     }
     for (const name of names) {
@@ -153,18 +161,26 @@ function allowedSyscalls(assignments: string[], groups: Map<string, string[]>): 
 }
 
 describe('systemd-analyze security', () => {
-  it.each(Object.values(UNITS))(`rates %s at ${MAX_EXPOSURE} or lower, exposed only where the service needs it`, (unit) => {
-    const result = tool('systemd-analyze', ['security', '--offline=yes', '--no-pager', unit], runnableUnits());
-    expect(result.status, result.stderr).toBe(0);
-    const overall = new RegExp(`Overall exposure level for ${unit.replace('.', '\\.')}: (\\d+\\.\\d+)`).exec(result.stdout);
-    expect(overall, result.stdout + result.stderr).not.toBeNull();
-    const open = result.stdout
-      .split('\n')
-      .map((l) => /^✗ (\S+)/.exec(l)?.[1])
-      .filter((name): name is string => name !== undefined);
-    expect(open.filter((name) => !(name in ACCEPTED_EXPOSURES)), `${unit}: exposures nobody accepted\n${result.stdout}`).toEqual([]);
-    expect(Number(overall?.[1]), result.stdout).toBeLessThanOrEqual(MAX_EXPOSURE);
-  });
+  it.each(Object.values(UNITS))(
+    `rates %s at ${MAX_EXPOSURE} or lower, exposed only where the service needs it`,
+    (unit) => {
+      const result = tool('systemd-analyze', ['security', '--offline=yes', '--no-pager', unit], runnableUnits());
+      expect(result.status, result.stderr).toBe(0);
+      const overall = new RegExp(`Overall exposure level for ${unit.replace('.', '\\.')}: (\\d+\\.\\d+)`).exec(
+        result.stdout,
+      );
+      expect(overall, result.stdout + result.stderr).not.toBeNull();
+      const open = result.stdout
+        .split('\n')
+        .map((l) => /^✗ (\S+)/.exec(l)?.[1])
+        .filter((name): name is string => name !== undefined);
+      expect(
+        open.filter((name) => !(name in ACCEPTED_EXPOSURES)),
+        `${unit}: exposures nobody accepted\n${result.stdout}`,
+      ).toEqual([]);
+      expect(Number(overall?.[1]), result.stdout).toBeLessThanOrEqual(MAX_EXPOSURE);
+    },
+  );
 });
 
 // ---- the program under strace ----------------------------------------------------------------
@@ -185,22 +201,81 @@ interface TraceFacts {
 const CALL = /^(\d+)\s+(?:<\.\.\. ([a-z0-9_]+) resumed>|([a-z0-9_]+)\()/;
 // System calls whose arguments include paths (for the /proc check).
 const PATH_CALLS = new Set([
-  'open', 'openat', 'openat2', 'creat', 'stat', 'lstat', 'newfstatat', 'statx', 'statfs', 'access', 'faccessat', 'faccessat2',
-  'readlink', 'readlinkat', 'execve', 'execveat', 'inotify_add_watch', 'chdir', 'getxattr', 'lgetxattr', 'listxattr', 'llistxattr',
-  'mkdir', 'mkdirat', 'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'rmdir', 'symlink', 'symlinkat', 'link', 'linkat',
-  'chmod', 'fchmodat', 'truncate', 'mknod', 'mknodat', 'utimensat', 'connect', 'bind',
+  'open',
+  'openat',
+  'openat2',
+  'creat',
+  'stat',
+  'lstat',
+  'newfstatat',
+  'statx',
+  'statfs',
+  'access',
+  'faccessat',
+  'faccessat2',
+  'readlink',
+  'readlinkat',
+  'execve',
+  'execveat',
+  'inotify_add_watch',
+  'chdir',
+  'getxattr',
+  'lgetxattr',
+  'listxattr',
+  'llistxattr',
+  'mkdir',
+  'mkdirat',
+  'rename',
+  'renameat',
+  'renameat2',
+  'unlink',
+  'unlinkat',
+  'rmdir',
+  'symlink',
+  'symlinkat',
+  'link',
+  'linkat',
+  'chmod',
+  'fchmodat',
+  'truncate',
+  'mknod',
+  'mknodat',
+  'utimensat',
+  'connect',
+  'bind',
 ]);
 // System calls that change the file system at the paths they name (all path arguments count).
 const WRITE_CALLS = new Set([
-  'mkdir', 'mkdirat', 'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'rmdir', 'link', 'linkat',
-  'chmod', 'fchmodat', 'truncate', 'mknod', 'mknodat', 'symlinkat', 'symlink',
+  'mkdir',
+  'mkdirat',
+  'rename',
+  'renameat',
+  'renameat2',
+  'unlink',
+  'unlinkat',
+  'rmdir',
+  'link',
+  'linkat',
+  'chmod',
+  'fchmodat',
+  'truncate',
+  'mknod',
+  'mknodat',
+  'symlinkat',
+  'symlink',
 ]);
 
 function readTrace(file: string, cwd: string): TraceFacts {
   const size = statSync(file).size;
   // Bounded: a run of a few seconds writes a few MB; far more means something ran away.
   expect(size, `${file} is ${size} bytes`).toBeLessThan(256 * 1024 * 1024);
-  const facts: TraceFacts = { syscalls: new Map(), families: new Set(), procPaths: new Set(), writes: new Set(), pids: new Set() };
+  const facts: TraceFacts = {
+    syscalls: new Map(),
+    families: new Set(),
+    procPaths: new Set(),
+    writes: new Set(),
+    pids: new Set(),
+  };
   const absolute = (p: string): string => path.resolve(cwd, p);
   // With -f, a call another thread interrupts is split in two lines ("... <unfinished ...>" and
   // "<... name resumed> ..."): join them, so that each call is seen once with its result.
@@ -348,24 +423,60 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
   const exState = path.join(dir, 'ex-state');
   const env = s.env ?? {};
   await s.setup?.();
-  const ap = new TracedAgent(`${s.name} access point`, path.join(dir, 'ap.trace'), dir, UNITS.accessPoint, [
-    'agent', 'access-point', '--fleet-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--state-dir', apState, ...s.ap,
-  ], env);
+  const ap = new TracedAgent(
+    `${s.name} access point`,
+    path.join(dir, 'ap.trace'),
+    dir,
+    UNITS.accessPoint,
+    [
+      'agent',
+      'access-point',
+      '--fleet-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      apState,
+      ...s.ap,
+    ],
+    env,
+  );
   const listening = await ap.waitForLine(/access point listening|^error:/);
   const port = /address=\S+:(\d+)/.exec(listening)?.[1];
   if (!port) throw new Error(`access point did not start:\n${ap.lines.join('\n')}`);
-  const ex = new TracedAgent(`${s.name} executor`, path.join(dir, 'ex.trace'), dir, UNITS.executor, [
-    'agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--state-dir', exState, '--heartbeat-interval', '200ms',
-    '--admin-listen', '127.0.0.1:0', ...s.ex,
-  ], env);
+  const ex = new TracedAgent(
+    `${s.name} executor`,
+    path.join(dir, 'ex.trace'),
+    dir,
+    UNITS.executor,
+    [
+      'agent',
+      'enroll',
+      '--remote-server',
+      `https://127.0.0.1:${port}`,
+      '--state-dir',
+      exState,
+      '--heartbeat-interval',
+      '200ms',
+      '--admin-listen',
+      '127.0.0.1:0',
+      ...s.ex,
+    ],
+    env,
+  );
   await ex.waitForLine(/^info: enrolled /);
   // Heartbeats acknowledged, and both sides' /metrics served (prom-client reads /proc/self/*).
   const exAdmin = await adminAddress(ex);
   const apAdmin = await adminAddress(ap);
-  await waitFor('a heartbeat round trip', async () => {
-    const text = await (await fetch(`http://${exAdmin}/metrics`)).text();
-    return Number(/^ah_heartbeat_round_trip_seconds_count (\d+)$/m.exec(text)?.[1] ?? 0) > 0;
-  }, 30_000, 100);
+  await waitFor(
+    'a heartbeat round trip',
+    async () => {
+      const text = await (await fetch(`http://${exAdmin}/metrics`)).text();
+      return Number(/^ah_heartbeat_round_trip_seconds_count (\d+)$/m.exec(text)?.[1] ?? 0) > 0;
+    },
+    30_000,
+    100,
+  );
   expect((await fetch(`http://${apAdmin}/metrics`)).status).toBe(200);
   await s.exercise({ ap, ex, apState });
   // SIGTERM both, executor first (it says Goodbye), as systemctl stop would.
@@ -392,9 +503,19 @@ describe('the program under strace stays inside the units', () => {
     vault = await (await FakeVault.create()).start();
     cleanups.push(() => vault.stop());
     for (const role of ['access-point', 'executor']) {
-      vault.roles.set(role, { allowedDomains: ['example.org'], allowedUriSans: 'spiffe://example.org/ah/*', maxTtlSeconds: 3600, notBeforeDurationSeconds: 1 });
+      vault.roles.set(role, {
+        allowedDomains: ['example.org'],
+        allowedUriSans: 'spiffe://example.org/ah/*',
+        maxTtlSeconds: 3600,
+        notBeforeDurationSeconds: 1,
+      });
     }
-    vault.approles.set('role-units', { secretId: 'secret-units', tokenTtlSeconds: 60, tokenMaxTtlSeconds: 600, policies: ['pki'] });
+    vault.approles.set('role-units', {
+      secretId: 'secret-units',
+      tokenTtlSeconds: 60,
+      tokenMaxTtlSeconds: 600,
+      policies: ['pki'],
+    });
   });
 
   // The dev CA is made next to its final place, then renamed: its parent stands for the unit's
@@ -427,7 +548,16 @@ describe('the program under strace stays inside the units', () => {
     }),
     files: () => {
       const files = path.join(tmp.dir, 'pki');
-      const f = (name: string): string[] => ['--identity', 'files', '--cert', path.join(files, `${name}.pem`), '--key', path.join(files, `${name}-key.pem`), '--ca', ca.caFile];
+      const f = (name: string): string[] => [
+        '--identity',
+        'files',
+        '--cert',
+        path.join(files, `${name}.pem`),
+        '--key',
+        path.join(files, `${name}-key.pem`),
+        '--ca',
+        ca.caFile,
+      ];
       return {
         name: 'files',
         ap: f('access-point'),
@@ -473,13 +603,31 @@ describe('the program under strace stays inside the units', () => {
       const cacert = path.join(tmp.dir, 'vault-ca.pem');
       writeFileSync(cacert, vault.tlsCa.certPem);
       const v = (role: string, cn: string, uri: string): string[] => [
-        '--identity', 'vault', '--vault-addr', vault.address, '--vault-cacert', cacert, '--vault-role', role,
-        '--vault-common-name', cn, '--vault-uri-san', uri, '--vault-ttl', '8s', '--vault-renewal-threshold', '0.4',
+        '--identity',
+        'vault',
+        '--vault-addr',
+        vault.address,
+        '--vault-cacert',
+        cacert,
+        '--vault-role',
+        role,
+        '--vault-common-name',
+        cn,
+        '--vault-uri-san',
+        uri,
+        '--vault-ttl',
+        '8s',
+        '--vault-renewal-threshold',
+        '0.4',
       ];
       return {
         name: 'vault',
         ap: v('access-point', 'ap.example.org', 'spiffe://example.org/ah/serve'),
-        ex: [...v('executor', 'worker.example.org', 'spiffe://example.org/ah/agent/worker'), '--expected-server-id', 'spiffe://example.org/ah/serve'],
+        ex: [
+          ...v('executor', 'worker.example.org', 'spiffe://example.org/ah/agent/worker'),
+          '--expected-server-id',
+          'spiffe://example.org/ah/serve',
+        ],
         env: { VAULT_ROLE_ID: 'role-units', VAULT_SECRET_ID: 'secret-units', VAULT_TOKEN: '' },
         exercise: async ({ ap, ex }) => {
           // Renewal from Vault at the threshold, then rotation on both sides.
@@ -501,19 +649,36 @@ describe('the program under strace stays inside the units', () => {
   function eachTrace(): Array<[string, string, TraceFacts, string[]]> {
     expect([...results.keys()].sort(), 'every provider ran under strace').toEqual(['dev', 'files', 'spiffe', 'vault']);
     return [...results.entries()].flatMap(([name, r]) => [
-      [`${name} access point`, UNITS.accessPoint, r.ap, [r.apState, ...r.writable]] as [string, string, TraceFacts, string[]],
+      [`${name} access point`, UNITS.accessPoint, r.ap, [r.apState, ...r.writable]] as [
+        string,
+        string,
+        TraceFacts,
+        string[],
+      ],
       [`${name} executor`, UNITS.executor, r.ex, [r.exState, ...r.writable]] as [string, string, TraceFacts, string[]],
     ]);
   }
 
   it("makes only system calls the unit's SystemCallFilter allows", () => {
     const groups = syscallGroups();
-    const allowed = new Map<string, Set<string>>(Object.values(UNITS).map((unit) => [unit, allowedSyscalls(serviceSettings(unit).get('SystemCallFilter') ?? [], groups)]));
-    for (const unit of Object.values(UNITS)) expect(serviceSettings(unit).get('SystemCallErrorNumber'), `${unit}: denied calls fail with EPERM, not SIGSYS`).toEqual(['EPERM']);
+    const allowed = new Map<string, Set<string>>(
+      Object.values(UNITS).map((unit) => [
+        unit,
+        allowedSyscalls(serviceSettings(unit).get('SystemCallFilter') ?? [], groups),
+      ]),
+    );
+    for (const unit of Object.values(UNITS))
+      expect(
+        serviceSettings(unit).get('SystemCallErrorNumber'),
+        `${unit}: denied calls fail with EPERM, not SIGSYS`,
+      ).toEqual(['EPERM']);
     for (const [who, unit, facts] of eachTrace()) {
       // A trace that saw nothing would pass anything.
       expect(facts.syscalls.get('openat') ?? 0, `${who}: trace looks empty`).toBeGreaterThan(10);
-      expect((facts.syscalls.get('epoll_pwait') ?? 0) + (facts.syscalls.get('epoll_wait') ?? 0), `${who}: no event loop in the trace`).toBeGreaterThan(10);
+      expect(
+        (facts.syscalls.get('epoll_pwait') ?? 0) + (facts.syscalls.get('epoll_wait') ?? 0),
+        `${who}: no event loop in the trace`,
+      ).toBeGreaterThan(10);
       const filter = allowed.get(unit) as Set<string>;
       const denied = [...facts.syscalls.keys()].filter((name) => !filter.has(name)).sort();
       expect(denied, `${who}: system calls ${unit} would deny (EPERM)`).toEqual([]);
@@ -525,9 +690,15 @@ describe('the program under strace stays inside the units', () => {
 
   it('opens only sockets of the families RestrictAddressFamilies allows', () => {
     for (const [who, unit, facts] of eachTrace()) {
-      const families = (serviceSettings(unit).get('RestrictAddressFamilies') ?? []).join(' ').split(/\s+/).filter(Boolean);
+      const families = (serviceSettings(unit).get('RestrictAddressFamilies') ?? [])
+        .join(' ')
+        .split(/\s+/)
+        .filter(Boolean);
       expect(families.length, `${unit} sets RestrictAddressFamilies=`).toBeGreaterThan(0);
-      expect([...facts.families].filter((f) => !families.includes(f)), `${who}: socket families ${unit} refuses`).toEqual([]);
+      expect(
+        [...facts.families].filter((f) => !families.includes(f)),
+        `${who}: socket families ${unit} refuses`,
+      ).toEqual([]);
     }
     // The SPIRE socket is reached over AF_UNIX, and TCP over AF_INET.
     expect(results.get('spiffe')?.ex.families.has('AF_UNIX')).toBe(true);
@@ -549,7 +720,10 @@ describe('the program under strace stays inside the units', () => {
       });
       expect(bad.sort(), `${who}: /proc paths that ProcSubset=pid or ProtectProc=invisible hide`).toEqual([]);
       // prom-client's process metrics were really read (the check saw /proc at all).
-      expect(facts.procPaths.has('/proc/self/stat') || facts.procPaths.has('/proc/self/status'), `${who} read /proc/self`).toBe(true);
+      expect(
+        facts.procPaths.has('/proc/self/stat') || facts.procPaths.has('/proc/self/status'),
+        `${who} read /proc/self`,
+      ).toBe(true);
     }
   });
 

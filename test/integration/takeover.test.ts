@@ -31,7 +31,14 @@ function session(files: IdentityFiles, name: string, previous?: string): FleetSe
     target: { host: '127.0.0.1', port: fleet.port },
     identity: unvalidatedIdentity(files),
     expectedServerId: 'spiffe://example.org/ah/serve',
-    hello: { name, labels: {}, version: 'test', host: null, heartbeat_interval_ms: 100, ...(previous ? { previous_connection_id: previous } : {}) },
+    hello: {
+      name,
+      labels: {},
+      version: 'test',
+      host: null,
+      heartbeat_interval_ms: 100,
+      ...(previous ? { previous_connection_id: previous } : {}),
+    },
     connectTimeoutMs: 5_000,
     clock: systemClock,
     logger: silentLogger,
@@ -43,12 +50,23 @@ function session(files: IdentityFiles, name: string, previous?: string): FleetSe
 const serialOf = (files: IdentityFiles): string => unvalidatedIdentity(files).serial;
 let issued = 0;
 /** A certificate for spiffe://example.org/ah/agent/<name>, in files of its own (a new key, a new serial each time). */
-const cert = (name: string): Promise<IdentityFiles> => fleet.ca.issueFiles(`${name}-${(issued += 1)}`, { commonName: name, uris: [`spiffe://example.org/ah/agent/${name}`] });
+const cert = (name: string): Promise<IdentityFiles> =>
+  fleet.ca.issueFiles(`${name}-${(issued += 1)}`, {
+    commonName: name,
+    uris: [`spiffe://example.org/ah/agent/${name}`],
+  });
 const supersedes = async (kind: string): Promise<number> =>
-  Number(new RegExp(`^ah_supersedes_total\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(await fleet.accessPoint.metrics.text())?.[1] ?? 0);
+  Number(
+    new RegExp(`^ah_supersedes_total\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(
+      await fleet.accessPoint.metrics.text(),
+    )?.[1] ?? 0,
+  );
 const auditLines = async (): Promise<Array<Record<string, unknown>>> => {
   await fleet.accessPoint.audit.flush();
-  return readFileSync(fleet.accessPoint.audit.file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return readFileSync(fleet.accessPoint.audit.file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 };
 
 describe('a live identity taken over', () => {
@@ -63,8 +81,15 @@ describe('a live identity taken over', () => {
         `^warn: identity taken over by another connection executor_id=spiffe://example\\.org/ah/agent/twin kind=takeover old_peer=127\\.0\\.0\\.1:\\d+ new_peer=127\\.0\\.0\\.1:\\d+ old_serial=${serialOf(first)} new_serial=${serialOf(second)} key_changed=true hint=`,
       ),
     );
-    const line = (await auditLines()).find((e) => e.event === 'supersede' && e.executor_id === 'spiffe://example.org/ah/agent/twin');
-    expect(line).toMatchObject({ kind: 'takeover', old_serial: serialOf(first), new_serial: serialOf(second), key_changed: true });
+    const line = (await auditLines()).find(
+      (e) => e.event === 'supersede' && e.executor_id === 'spiffe://example.org/ah/agent/twin',
+    );
+    expect(line).toMatchObject({
+      kind: 'takeover',
+      old_serial: serialOf(first),
+      new_serial: serialOf(second),
+      key_changed: true,
+    });
     expect(line?.old_peer).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(line?.new_peer).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(await supersedes('takeover')).toBe(1);
@@ -93,7 +118,9 @@ describe('a live identity taken over', () => {
     }
     // The first stream is not a takeover; each one after it is.
     expect((await supersedes('takeover')) - before).toBe(5);
-    expect(fleet.logs.filter((l) => l.startsWith('warn: identity taken over') && l.includes('ah/agent/flap ')).length).toBe(5);
+    expect(
+      fleet.logs.filter((l) => l.startsWith('warn: identity taken over') && l.includes('ah/agent/flap ')).length,
+    ).toBe(5);
   });
 });
 
@@ -106,7 +133,9 @@ describe('a handover with proof of continuity', () => {
     const warnsBefore = fleet.logs.filter((l) => l.startsWith('warn:')).length;
     await session(newCert, 'rotor', current.connectionId).start();
     expect(fleet.logs.find((l) => l.startsWith('info: superseded') && l.includes('ah/agent/rotor '))).toMatch(
-      new RegExp(`kind=rotation old_peer=\\S+ new_peer=\\S+ old_serial=${serialOf(oldCert)} new_serial=${serialOf(newCert)} key_changed=true$`),
+      new RegExp(
+        `kind=rotation old_peer=\\S+ new_peer=\\S+ old_serial=${serialOf(oldCert)} new_serial=${serialOf(newCert)} key_changed=true$`,
+      ),
     );
     expect(fleet.logs.filter((l) => l.startsWith('warn:')).length).toBe(warnsBefore);
     expect(await supersedes('rotation')).toBe(1);
@@ -118,7 +147,9 @@ describe('a handover with proof of continuity', () => {
     await current.start();
     await session(files, 'blip', current.connectionId).start();
     await waitFor('counted', async () => (await supersedes('reconnect')) === 1);
-    expect(fleet.logs.find((l) => l.startsWith('info: superseded') && l.includes('ah/agent/blip '))).toMatch(/kind=reconnect .* key_changed=false$/);
+    expect(fleet.logs.find((l) => l.startsWith('info: superseded') && l.includes('ah/agent/blip '))).toMatch(
+      /kind=reconnect .* key_changed=false$/,
+    );
   });
 
   it('does not accept a guessed or foreign connection id as proof', async () => {

@@ -8,7 +8,11 @@ import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleetClientConstructor, type AccessPointMessage, type ExecutorMessage } from '../../src/protocol/fleet-protocol.js';
+import {
+  fleetClientConstructor,
+  type AccessPointMessage,
+  type ExecutorMessage,
+} from '../../src/protocol/fleet-protocol.js';
 import { classifyConnectError } from '../../src/tls/connect-errors.js';
 import { TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -47,12 +51,16 @@ describe('TLS alerts from a peer that is not the access point', () => {
       'grpc.ssl_target_name_override': 'localhost',
     });
     const error = await new Promise<grpc.ServiceError>((resolve) => {
-      const call = (client as unknown as { Connect(): grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage> }).Connect();
+      const call = (
+        client as unknown as { Connect(): grpc.ClientDuplexStream<ExecutorMessage, AccessPointMessage> }
+      ).Connect();
       call.on('error', resolve);
       call.on('data', () => {});
     });
     client.close();
     expect(error.details).toMatch(/alert certificate required/);
-    expect(classifyConnectError({ host: '127.0.0.1', port }, error.details).message).toBe('client certificate required');
+    expect(classifyConnectError({ host: '127.0.0.1', port }, error.details).message).toBe(
+      'client certificate required',
+    );
   });
 });

@@ -24,7 +24,12 @@ const env = { VAULT_ROLE_ID: ROLE_ID, VAULT_SECRET_ID: SECRET_ID, VAULT_TOKEN: '
 beforeAll(async () => {
   vault = await (await FakeVault.create()).start();
   for (const role of ['access-point', 'executor']) {
-    vault.roles.set(role, { allowedDomains: ['example.org'], allowedUriSans: 'spiffe://example.org/ah/*', maxTtlSeconds: 3600, notBeforeDurationSeconds: 1 });
+    vault.roles.set(role, {
+      allowedDomains: ['example.org'],
+      allowedUriSans: 'spiffe://example.org/ah/*',
+      maxTtlSeconds: 3600,
+      notBeforeDurationSeconds: 1,
+    });
   }
   vault.approles.set(ROLE_ID, { secretId: SECRET_ID, tokenTtlSeconds: 60, tokenMaxTtlSeconds: 600, policies: ['pki'] });
   cacert = path.join(tmp.dir, 'vault-ca.pem');
@@ -38,22 +43,54 @@ afterAll(async () => {
 
 function vaultFlags(role: string, cn: string, uri: string): string[] {
   return [
-    '--identity', 'vault', '--vault-addr', vault.address, '--vault-cacert', cacert, '--vault-role', role,
-    '--vault-common-name', cn, '--vault-uri-san', uri, '--vault-ttl', '6s', '--vault-renewal-threshold', '0.5', '--log-level', 'debug',
+    '--identity',
+    'vault',
+    '--vault-addr',
+    vault.address,
+    '--vault-cacert',
+    cacert,
+    '--vault-role',
+    role,
+    '--vault-common-name',
+    cn,
+    '--vault-uri-san',
+    uri,
+    '--vault-ttl',
+    '6s',
+    '--vault-renewal-threshold',
+    '0.5',
+    '--log-level',
+    'debug',
   ];
 }
 
 describe('Vault identities end to end', () => {
   it('enrolls, renews at the threshold and rotates both sides, without printing secrets', async () => {
     const { ap, port } = await startAccessPoint(
-      ['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'ap'), ...vaultFlags('access-point', 'ap.example.org', 'spiffe://example.org/ah/serve')],
+      [
+        '--fleet-listen',
+        '127.0.0.1:0',
+        '--state-dir',
+        path.join(tmp.dir, 'ap'),
+        ...vaultFlags('access-point', 'ap.example.org', 'spiffe://example.org/ah/serve'),
+      ],
       env,
     );
     processes.push(ap);
     const exec = new AgentProcess(
       [
-        'agent', 'enroll', '--remote-server', `https://127.0.0.1:${port}`, '--name', 'executor-1', '--state-dir', path.join(tmp.dir, 'e1'),
-        '--expected-server-id', 'spiffe://example.org/ah/serve', '--heartbeat-interval', '200ms',
+        'agent',
+        'enroll',
+        '--remote-server',
+        `https://127.0.0.1:${port}`,
+        '--name',
+        'executor-1',
+        '--state-dir',
+        path.join(tmp.dir, 'e1'),
+        '--expected-server-id',
+        'spiffe://example.org/ah/serve',
+        '--heartbeat-interval',
+        '200ms',
         ...vaultFlags('executor', 'executor-1.example.org', 'spiffe://example.org/ah/agent/executor-1'),
       ],
       env,
@@ -77,7 +114,15 @@ describe('Vault identities end to end', () => {
 
   it('exits 1 with the guide message on bad AppRole credentials', async () => {
     const result = await runAh(
-      ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--state-dir', path.join(tmp.dir, 'bad'), ...vaultFlags('executor', 'x.example.org', 'spiffe://example.org/ah/agent/x')],
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        'https://127.0.0.1:4433',
+        '--state-dir',
+        path.join(tmp.dir, 'bad'),
+        ...vaultFlags('executor', 'x.example.org', 'spiffe://example.org/ah/agent/x'),
+      ],
       // DEBUG=* would make node-vault print request bodies: it must not.
       { ...env, VAULT_SECRET_ID: 'wrong-secret-value', DEBUG: '*' },
     );
@@ -88,25 +133,52 @@ describe('Vault identities end to end', () => {
     expect(result.stderr).not.toContain('wrong-secret-value');
   });
 
-  it('keeps checking Vault\'s certificate when VAULT_SKIP_VERIFY=false', async () => {
+  it("keeps checking Vault's certificate when VAULT_SKIP_VERIFY=false", async () => {
     const logins = vault.counts.logins;
     const result = await runAh(
-      ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--state-dir', path.join(tmp.dir, 'sv'), '--identity', 'vault', '--vault-addr', vault.address, '--vault-role', 'executor', '--vault-uri-san', 'spiffe://example.org/ah/agent/x'],
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        'https://127.0.0.1:4433',
+        '--state-dir',
+        path.join(tmp.dir, 'sv'),
+        '--identity',
+        'vault',
+        '--vault-addr',
+        vault.address,
+        '--vault-role',
+        'executor',
+        '--vault-uri-san',
+        'spiffe://example.org/ah/agent/x',
+      ],
       { ...env, VAULT_SKIP_VERIFY: 'false' },
     );
     expect(result.code).toBe(1);
-    expect(result.stderr.split('\n').find((l) => l.startsWith('error:'))).toMatch(/^error: vault unreachable at https:\/\/127\.0\.0\.1:\d+: (unable to|self[- ]signed)/);
+    expect(result.stderr.split('\n').find((l) => l.startsWith('error:'))).toMatch(
+      /^error: vault unreachable at https:\/\/127\.0\.0\.1:\d+: (unable to|self[- ]signed)/,
+    );
     // The secret ID never reached a server whose certificate did not verify.
     expect(vault.counts.logins).toBe(logins);
   });
 
-  it('exits 1 with Vault\'s text when the role does not allow the common name', async () => {
+  it("exits 1 with Vault's text when the role does not allow the common name", async () => {
     const result = await runAh(
-      ['agent', 'enroll', '--remote-server', 'https://127.0.0.1:4433', '--state-dir', path.join(tmp.dir, 'cn'), ...vaultFlags('executor', 'x.other.com', 'spiffe://example.org/ah/agent/x')],
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        'https://127.0.0.1:4433',
+        '--state-dir',
+        path.join(tmp.dir, 'cn'),
+        ...vaultFlags('executor', 'x.other.com', 'spiffe://example.org/ah/agent/x'),
+      ],
       env,
     );
     expect(result.code).toBe(1);
-    expect(result.stderr.split('\n').find((l) => l.startsWith('error:'))).toBe('error: failed to issue certificate: common name x.other.com not allowed by this role');
+    expect(result.stderr.split('\n').find((l) => l.startsWith('error:'))).toBe(
+      'error: failed to issue certificate: common name x.other.com not allowed by this role',
+    );
   });
 
   it('renews and rotates under heartbeat load with zero failed heartbeats', async () => {
@@ -115,7 +187,11 @@ describe('Vault identities end to end', () => {
         address: vault.address,
         caPem: vault.tlsCa.certPem,
         timeoutMs: 5_000,
-        credentials: { kind: 'approle', mount: 'approle', read: async () => ({ roleId: ROLE_ID, secretId: SECRET_ID }) },
+        credentials: {
+          kind: 'approle',
+          mount: 'approle',
+          read: async () => ({ roleId: ROLE_ID, secretId: SECRET_ID }),
+        },
         mount: 'pki_int',
         role,
         mode: 'sign',
@@ -128,12 +204,22 @@ describe('Vault identities end to end', () => {
       });
     const apSource = await source('access-point', 'ap.example.org', 'spiffe://example.org/ah/serve');
     const executors = [];
-    for (let i = 0; i < 10; i++) executors.push({ name: `v${i}`, source: await source('executor', `v${i}.example.org`, `spiffe://example.org/ah/agent/v${i}`) });
+    for (let i = 0; i < 10; i++)
+      executors.push({
+        name: `v${i}`,
+        source: await source('executor', `v${i}.example.org`, `spiffe://example.org/ah/agent/v${i}`),
+      });
     const fleet = await startLoadFleet({ dir: path.join(tmp.dir, 'load'), apSource, executors, heartbeatMs: 200 });
     try {
       const firstSerials = new Map(fleet.members.map((m) => [m.name, fleet.recordOf(m.name)?.certSerial]));
       // Two renewals each (every ~2 s).
-      await waitFor('every executor rotated twice', () => fleet.execLogs.filter((l) => l.startsWith('info: rotated ')).length >= 20 && fleet.members.every((m) => fleet.recordOf(m.name)?.certSerial !== firstSerials.get(m.name)), 20_000);
+      await waitFor(
+        'every executor rotated twice',
+        () =>
+          fleet.execLogs.filter((l) => l.startsWith('info: rotated ')).length >= 20 &&
+          fleet.members.every((m) => fleet.recordOf(m.name)?.certSerial !== firstSerials.get(m.name)),
+        20_000,
+      );
       await new Promise((r) => setTimeout(r, 300));
       // Errors first: a lost heartbeat is a symptom, the error line says what happened.
       expect(fleet.execLogs.filter((l) => l.startsWith('error:'))).toEqual([]);

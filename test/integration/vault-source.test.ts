@@ -29,7 +29,12 @@ beforeAll(async () => {
   vault = await (await FakeVault.create()).start();
   // Certificates of a few seconds here: backdate NotBefore by 1 s rather than Vault's default 30 s,
   // or the backdating would dominate their lifetime.
-  vault.roles.set('executor', { allowedDomains: ['example.org'], allowedUriSans: 'spiffe://example.org/ah/agent/*', maxTtlSeconds: 3600, notBeforeDurationSeconds: 1 });
+  vault.roles.set('executor', {
+    allowedDomains: ['example.org'],
+    allowedUriSans: 'spiffe://example.org/ah/agent/*',
+    maxTtlSeconds: 3600,
+    notBeforeDurationSeconds: 1,
+  });
   vault.approles.set(ROLE_ID, { secretId: SECRET_ID, tokenTtlSeconds: 60, tokenMaxTtlSeconds: 600, policies: ['pki'] });
   writeFileSync(path.join(tmp.dir, 'vault-ca.pem'), vault.tlsCa.certPem);
 });
@@ -74,7 +79,9 @@ function launch(extra: Partial<VaultSourceOptions> = {}): { source: RenewingIden
   return { source, logs: lines };
 }
 
-async function start(extra: Partial<VaultSourceOptions> = {}): Promise<{ source: RenewingIdentitySource; logs: string[] }> {
+async function start(
+  extra: Partial<VaultSourceOptions> = {},
+): Promise<{ source: RenewingIdentitySource; logs: string[] }> {
   const { logger, lines } = captureLogger('debug');
   try {
     const source = await startVaultSource(options(logger, extra));
@@ -84,7 +91,6 @@ async function start(extra: Partial<VaultSourceOptions> = {}): Promise<{ source:
     allLogs.push(...lines);
   }
 }
-
 
 describe('Vault provider', () => {
   it('signs a CSR made here: the private key never leaves the machine', async () => {
@@ -104,7 +110,7 @@ describe('Vault provider', () => {
     expect(source.current().spiffeId).toBe('spiffe://example.org/ah/agent/executor-1');
   });
 
-  it('reports bad AppRole credentials with Vault\'s reason', async () => {
+  it("reports bad AppRole credentials with Vault's reason", async () => {
     await expect(start({ credentials: appRole(ROLE_ID, 'wrong') })).rejects.toMatchObject({
       code: 'VAULT_AUTH_FAILED',
       message: 'vault authentication failed: permission denied',
@@ -112,7 +118,7 @@ describe('Vault provider', () => {
     });
   });
 
-  it('reports a common name the role does not allow with Vault\'s error text', async () => {
+  it("reports a common name the role does not allow with Vault's error text", async () => {
     await expect(start({ commonName: 'intruder.other.com' })).rejects.toMatchObject({
       code: 'VAULT_ISSUE_FAILED',
       message: 'failed to issue certificate: common name intruder.other.com not allowed by this role',
@@ -121,7 +127,8 @@ describe('Vault provider', () => {
 
   it('reports a URI SAN the role does not allow', async () => {
     await expect(start({ uriSan: 'spiffe://evil.org/ah/agent/x' })).rejects.toMatchObject({
-      message: 'failed to issue certificate: URI Subject Alternative Names were provided via the API which are not valid for this role',
+      message:
+        'failed to issue certificate: URI Subject Alternative Names were provided via the API which are not valid for this role',
     });
   });
 
@@ -129,31 +136,51 @@ describe('Vault provider', () => {
   // trouble the agent shows ("waiting for identity: vault is sealed"), and used once it is back.
   it.each([
     ['sealed', { sealed: true }, {}, { code: 'VAULT_SEALED', message: 'vault is sealed' }],
-    ['not answering (node-vault has no timeout of its own)', { hang: true }, { timeoutMs: 300 }, { code: 'VAULT_UNREACHABLE', message: () => `vault unreachable at ${vault.address}: no answer within 300 ms` }],
-    ["answering something that is not Vault's JSON (a proxy page)", { garbage: true }, {}, { code: 'VAULT_UNREACHABLE', message: () => `vault unreachable at ${vault.address}: unexpected answer to login (not Vault's JSON)` }],
-  ] as const)('waits for a Vault that is %s at start, saying why, and gets its certificate once it is back', async (_, fault, extra, expected) => {
-    Object.assign(vault, fault);
-    const { source } = launch({ ...extra, firstBackoff: new Backoff({ initialMs: 50, maxMs: 200 }) });
-    try {
-      await waitFor('trouble reported', () => source.trouble() !== undefined, 8_000);
-      const message = typeof expected.message === 'function' ? expected.message() : expected.message;
-      expect(source.trouble()?.error).toMatchObject({ code: expected.code, message });
-      expect(source.hasIdentity).toBe(false);
-      expect(waitingStatus(source)).toMatchObject({ code: expected.code, message });
-    } finally {
-      Object.assign(vault, { sealed: false, hang: false, garbage: false });
-    }
-    const identity = await source.ready();
-    expect(identity.provider).toBe('vault');
-    expect(source.trouble()).toBeUndefined();
-    expect(waitingStatus(source)).toBeNull();
-  });
+    [
+      'not answering (node-vault has no timeout of its own)',
+      { hang: true },
+      { timeoutMs: 300 },
+      { code: 'VAULT_UNREACHABLE', message: () => `vault unreachable at ${vault.address}: no answer within 300 ms` },
+    ],
+    [
+      "answering something that is not Vault's JSON (a proxy page)",
+      { garbage: true },
+      {},
+      {
+        code: 'VAULT_UNREACHABLE',
+        message: () => `vault unreachable at ${vault.address}: unexpected answer to login (not Vault's JSON)`,
+      },
+    ],
+  ] as const)(
+    'waits for a Vault that is %s at start, saying why, and gets its certificate once it is back',
+    async (_, fault, extra, expected) => {
+      Object.assign(vault, fault);
+      const { source } = launch({ ...extra, firstBackoff: new Backoff({ initialMs: 50, maxMs: 200 }) });
+      try {
+        await waitFor('trouble reported', () => source.trouble() !== undefined, 8_000);
+        const message = typeof expected.message === 'function' ? expected.message() : expected.message;
+        expect(source.trouble()?.error).toMatchObject({ code: expected.code, message });
+        expect(source.hasIdentity).toBe(false);
+        expect(waitingStatus(source)).toMatchObject({ code: expected.code, message });
+      } finally {
+        Object.assign(vault, { sealed: false, hang: false, garbage: false });
+      }
+      const identity = await source.ready();
+      expect(identity.provider).toBe('vault');
+      expect(source.trouble()).toBeUndefined();
+      expect(waitingStatus(source)).toBeNull();
+    },
+  );
 
   it('keeps the current certificate when Vault starts answering garbage at renewal time', async () => {
     const { source, logs } = await start({ ttl: '4s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.3 } });
     const first = source.current();
     vault.garbage = true;
-    await waitFor('garbage logged', () => logs.some((l) => l.includes("unexpected answer to pki_int/sign/executor (not Vault's JSON)")), 8_000);
+    await waitFor(
+      'garbage logged',
+      () => logs.some((l) => l.includes("unexpected answer to pki_int/sign/executor (not Vault's JSON)")),
+      8_000,
+    );
     expect(source.current().serial).toBe(first.serial);
     vault.garbage = false;
   });
@@ -192,9 +219,22 @@ describe('Vault provider', () => {
     const first = source.current();
     await vault.stop();
     await waitFor('past expiry', () => Date.now() > first.notAfter + 200, 8_000);
-    const status = { role: 'executor', pid: process.pid, state: 'connected', lastAck: new Date().toISOString(), heartbeatIntervalMs: 1000, identity: identityStatus(source) } as unknown as ExecutorStatus;
-    expect(judgeExecutor(status, Date.now(), () => true).problems).toContain('certificate has expired or is not yet valid');
-    await waitFor('expired logged', () => logs.some((l) => l.includes(`expired="current certificate ${first.serial} expired`)), 5_000);
+    const status = {
+      role: 'executor',
+      pid: process.pid,
+      state: 'connected',
+      lastAck: new Date().toISOString(),
+      heartbeatIntervalMs: 1000,
+      identity: identityStatus(source),
+    } as unknown as ExecutorStatus;
+    expect(judgeExecutor(status, Date.now(), () => true).problems).toContain(
+      'certificate has expired or is not yet valid',
+    );
+    await waitFor(
+      'expired logged',
+      () => logs.some((l) => l.includes(`expired="current certificate ${first.serial} expired`)),
+      5_000,
+    );
     await vault.start(vault.port);
     await waitFor('recovered', () => source.current().notAfter > Date.now(), 10_000);
     const recovered = { ...status, lastAck: new Date().toISOString(), identity: identityStatus(source) };
@@ -202,7 +242,12 @@ describe('Vault provider', () => {
   });
 
   it('logs in again when the token reaches its max TTL, without issuing an extra certificate', async () => {
-    vault.approles.set('short-role', { secretId: SECRET_ID, tokenTtlSeconds: 1, tokenMaxTtlSeconds: 2, policies: ['pki'] });
+    vault.approles.set('short-role', {
+      secretId: SECRET_ID,
+      tokenTtlSeconds: 1,
+      tokenMaxTtlSeconds: 2,
+      policies: ['pki'],
+    });
     const issuedBefore = vault.counts.issued;
     const loginsBefore = vault.counts.logins;
     const { source, logs } = await start({
@@ -216,7 +261,12 @@ describe('Vault provider', () => {
   });
 
   it('treats a lease of 0 as a token that does not expire (no login loop)', async () => {
-    vault.approles.set('forever', { secretId: SECRET_ID, tokenTtlSeconds: 0, tokenMaxTtlSeconds: 0, policies: ['pki'] });
+    vault.approles.set('forever', {
+      secretId: SECRET_ID,
+      tokenTtlSeconds: 0,
+      tokenMaxTtlSeconds: 0,
+      policies: ['pki'],
+    });
     const logins = vault.counts.logins;
     await start({ credentials: appRole('forever', SECRET_ID) });
     await new Promise((r) => setTimeout(r, 1_500));
@@ -235,8 +285,20 @@ describe('Vault provider', () => {
 
   it('re-reads the secret ID at every login (it may be single-use)', async () => {
     let reads = 0;
-    vault.approles.set('rotating', { secretId: SECRET_ID, tokenTtlSeconds: 1, tokenMaxTtlSeconds: 2, policies: ['pki'] });
-    await start({ credentials: { kind: 'approle', mount: 'approle', read: async () => ((reads += 1), { roleId: 'rotating', secretId: SECRET_ID }) }, ttl: '30s' });
+    vault.approles.set('rotating', {
+      secretId: SECRET_ID,
+      tokenTtlSeconds: 1,
+      tokenMaxTtlSeconds: 2,
+      policies: ['pki'],
+    });
+    await start({
+      credentials: {
+        kind: 'approle',
+        mount: 'approle',
+        read: async () => ((reads += 1), { roleId: 'rotating', secretId: SECRET_ID }),
+      },
+      ttl: '30s',
+    });
     await waitFor('several logins', () => reads >= 3, 8_000);
   });
 

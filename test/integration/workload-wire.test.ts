@@ -61,7 +61,10 @@ describe('Workload API wire format', () => {
     ]);
     // X509SVIDResponse { repeated X509SVID svids = 1; repeated bytes crl = 2; map<string, bytes> federated_bundles = 3 }
     // A map entry is a nested message { key = 1; value = 2 }.
-    const federated = field(3, Buffer.concat([field(1, Buffer.from('spiffe://other.org')), field(2, ca.certificate.raw)]));
+    const federated = field(
+      3,
+      Buffer.concat([field(1, Buffer.from('spiffe://other.org')), field(2, ca.certificate.raw)]),
+    );
     const response = Buffer.concat([field(1, svid), federated]);
 
     const socketPath = path.join(tmp.dir, 'wire.sock');

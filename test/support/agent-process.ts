@@ -17,7 +17,10 @@ export interface RunResult {
 /** Runs `ah args...` to completion (bounded by timeoutMs). */
 export function runAh(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [AH_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AH_BIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -50,7 +53,11 @@ export class AgentProcess {
     spawnOptions: { cwd?: string; detached?: boolean } = {},
   ) {
     const [command, ...rest] = [...wrapper, process.execPath, AH_BIN, ...args] as [string, ...string[]];
-    this.child = spawn(command, rest, { ...spawnOptions, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(command, rest, {
+      ...spawnOptions,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let buffer = '';
     const onData = (d: Buffer): void => {
       buffer += d.toString();
@@ -88,7 +95,11 @@ export class AgentProcess {
       const waiter = { test, resolve: (l: string) => (clearTimeout(timer), resolve(l)) };
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        reject(new Error(`timed out after ${timeoutMs}ms waiting for ${String(pattern)} from ah ${this.args.join(' ')}\n--- output ---\n${this.output}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs}ms waiting for ${String(pattern)} from ah ${this.args.join(' ')}\n--- output ---\n${this.output}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.push(waiter);
     });
@@ -99,7 +110,10 @@ export class AgentProcess {
     return this.lines.filter((l) => pattern.test(l)).length;
   }
 
-  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async stop(
+    signal: NodeJS.Signals = 'SIGTERM',
+    timeoutMs = 10_000,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
     this.child.kill(signal);
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
@@ -110,7 +124,11 @@ export class AgentProcess {
 }
 
 /** Starts an access point on 127.0.0.1 with an OS-chosen port and resolves with that port. */
-export async function startAccessPoint(args: string[], env: NodeJS.ProcessEnv = {}, wrapper: string[] = []): Promise<{ ap: AgentProcess; port: number }> {
+export async function startAccessPoint(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  wrapper: string[] = [],
+): Promise<{ ap: AgentProcess; port: number }> {
   // Tests run in parallel: never take the default admin port.
   const admin = args.includes('--admin-listen') ? [] : ['--admin-listen', '127.0.0.1:0'];
   const ap = new AgentProcess(['agent', 'access-point', ...args, ...admin], env, wrapper);

@@ -81,7 +81,9 @@ export class FakeClock implements Clock {
     const end = this.mono + ms;
     for (;;) {
       await flush();
-      const next = this.pending.filter((p) => !p.cancelled && p.due <= end).sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
+      const next = this.pending
+        .filter((p) => !p.cancelled && p.due <= end)
+        .sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
       if (!next) break;
       // A timer overdue after stall() fires late, at the current time.
       const at = Math.max(next.due, this.mono);

@@ -48,11 +48,15 @@ export class FakeVault {
   /** Answers 200 with a body that is not JSON (a proxy's error page). */
   garbage = false;
   readonly roles = new Map<string, FakeVaultRole>();
-  readonly approles = new Map<string, { secretId: string; tokenTtlSeconds: number; tokenMaxTtlSeconds: number; policies: string[] }>();
+  readonly approles = new Map<
+    string,
+    { secretId: string; tokenTtlSeconds: number; tokenMaxTtlSeconds: number; policies: string[] }
+  >();
   private readonly tokens = new Map<string, TokenInfo>();
   readonly counts = { logins: 0, renewals: 0, issued: 0, health: 0 };
   /** Every request body received, for leak checks. */
-  readonly requests: Array<{ method: string; path: string; token: string | undefined; body: Record<string, unknown> }> = [];
+  readonly requests: Array<{ method: string; path: string; token: string | undefined; body: Record<string, unknown> }> =
+    [];
   private server: https.Server | undefined;
   port = 0;
 
@@ -125,11 +129,26 @@ export class FakeVault {
     return info;
   }
 
-  private async route(method: string, path: string, token: string | undefined, body: Record<string, unknown>): Promise<[number, unknown]> {
+  private async route(
+    method: string,
+    path: string,
+    token: string | undefined,
+    body: Record<string, unknown>,
+  ): Promise<[number, unknown]> {
     if (path === '/v1/sys/health') {
       this.counts.health += 1;
-      const health = { initialized: true, sealed: this.sealed, standby: false, performance_standby: false, version: '1.17.0', server_time_utc: Math.floor(Date.now() / 1000) };
-      return [this.sealed ? 503 : 200, this.sealed ? health : { ...health, cluster_name: 'fake', cluster_id: 'fake-id' }];
+      const health = {
+        initialized: true,
+        sealed: this.sealed,
+        standby: false,
+        performance_standby: false,
+        version: '1.17.0',
+        server_time_utc: Math.floor(Date.now() / 1000),
+      };
+      return [
+        this.sealed ? 503 : 200,
+        this.sealed ? health : { ...health, cluster_name: 'fake', cluster_id: 'fake-id' },
+      ];
     }
     if (this.sealed) return [503, { errors: ['Vault is sealed'] }];
     const login = /^\/v1\/auth\/([^/]+)\/login$/.exec(path);
@@ -147,10 +166,30 @@ export class FakeVault {
         maxExpiresAt: never ? Infinity : now + role.tokenMaxTtlSeconds * 1000,
         ttlSeconds: role.tokenTtlSeconds,
       });
-      return [200, {
-        request_id: randomBytes(8).toString('hex'), lease_id: '', renewable: false, lease_duration: 0, data: null, wrap_info: null, warnings: null,
-        auth: { client_token: clientToken, accessor: randomBytes(8).toString('hex'), policies: ['default', ...role.policies], token_policies: ['default', ...role.policies], metadata: { role_name: 'executor' }, lease_duration: role.tokenTtlSeconds, renewable: true, entity_id: '', token_type: 'service', orphan: true },
-      }];
+      return [
+        200,
+        {
+          request_id: randomBytes(8).toString('hex'),
+          lease_id: '',
+          renewable: false,
+          lease_duration: 0,
+          data: null,
+          wrap_info: null,
+          warnings: null,
+          auth: {
+            client_token: clientToken,
+            accessor: randomBytes(8).toString('hex'),
+            policies: ['default', ...role.policies],
+            token_policies: ['default', ...role.policies],
+            metadata: { role_name: 'executor' },
+            lease_duration: role.tokenTtlSeconds,
+            renewable: true,
+            entity_id: '',
+            token_type: 'service',
+            orphan: true,
+          },
+        },
+      ];
     }
     const info = this.tokenInfo(token);
     if (!info) return [403, { errors: [PERMISSION_DENIED] }];
@@ -161,11 +200,28 @@ export class FakeVault {
       const capped = Math.min(wanted, info.maxExpiresAt);
       info.expiresAt = capped;
       const lease = Math.max(0, Math.floor((capped - now) / 1000));
-      return [200, {
-        renewable: false, lease_duration: 0, data: null,
-        warnings: capped < wanted ? [`TTL of "${info.ttlSeconds}s" exceeded the effective max_ttl of "${lease}s"; TTL value is capped accordingly`] : null,
-        auth: { client_token: token, accessor: 'x', policies: ['default', ...info.policies], token_policies: ['default', ...info.policies], lease_duration: lease, renewable: true },
-      }];
+      return [
+        200,
+        {
+          renewable: false,
+          lease_duration: 0,
+          data: null,
+          warnings:
+            capped < wanted
+              ? [
+                  `TTL of "${info.ttlSeconds}s" exceeded the effective max_ttl of "${lease}s"; TTL value is capped accordingly`,
+                ]
+              : null,
+          auth: {
+            client_token: token,
+            accessor: 'x',
+            policies: ['default', ...info.policies],
+            token_policies: ['default', ...info.policies],
+            lease_duration: lease,
+            renewable: true,
+          },
+        },
+      ];
     }
     const pki = new RegExp(`^/v1/${this.mount}/(sign|issue)/([^/]+)$`).exec(path);
     if (method === 'POST' && pki) {
@@ -175,26 +231,53 @@ export class FakeVault {
     return [404, { errors: [] }];
   }
 
-  private async issue(mode: 'sign' | 'issue', roleName: string, body: Record<string, unknown>): Promise<[number, unknown]> {
+  private async issue(
+    mode: 'sign' | 'issue',
+    roleName: string,
+    body: Record<string, unknown>,
+  ): Promise<[number, unknown]> {
     const role = this.roles.get(roleName);
     if (!role) return [400, { errors: [`unknown role: ${roleName}`] }];
     const cn = String(body.common_name ?? '');
-    if (!cn) return [400, { errors: ['the common_name field is required, or must be provided in a CSR with "use_csr_common_name" set to true, unless "require_cn" is set to false'] }];
+    if (!cn)
+      return [
+        400,
+        {
+          errors: [
+            'the common_name field is required, or must be provided in a CSR with "use_csr_common_name" set to true, unless "require_cn" is set to false',
+          ],
+        },
+      ];
     const cnOk = role.allowedDomains.some((d) => cn === d || cn.endsWith(`.${d}`));
     if (!cnOk) return [400, { errors: [`common name ${cn} not allowed by this role`] }];
-    const uris = typeof body.uri_sans === 'string' && body.uri_sans ? body.uri_sans.split(',').map((u) => u.trim()) : [];
-    if (uris.length && role.allowedUriSans === null) return [400, { errors: ['URI Subject Alternative Names are not allowed in this role, but were provided via the API'] }];
+    const uris =
+      typeof body.uri_sans === 'string' && body.uri_sans ? body.uri_sans.split(',').map((u) => u.trim()) : [];
+    if (uris.length && role.allowedUriSans === null)
+      return [
+        400,
+        { errors: ['URI Subject Alternative Names are not allowed in this role, but were provided via the API'] },
+      ];
     if (uris.some((u) => !u.startsWith((role.allowedUriSans ?? '').replace(/\*$/, '')))) {
-      return [400, { errors: ['URI Subject Alternative Names were provided via the API which are not valid for this role'] }];
+      return [
+        400,
+        { errors: ['URI Subject Alternative Names were provided via the API which are not valid for this role'] },
+      ];
     }
     const warnings: string[] = [];
     let ttl = parseTtl(body.ttl) ?? role.maxTtlSeconds;
     if (ttl > role.maxTtlSeconds) {
-      warnings.push(`TTL "${body.ttl as string}" is longer than permitted maxTTL "${role.maxTtlSeconds}s", so maxTTL is being used`);
+      warnings.push(
+        `TTL "${body.ttl as string}" is longer than permitted maxTTL "${role.maxTtlSeconds}s", so maxTTL is being used`,
+      );
       ttl = role.maxTtlSeconds;
     }
     const now = Date.now();
-    const options = { commonName: cn, uris, notBefore: new Date(now - (role.notBeforeDurationSeconds ?? 30) * 1000), notAfter: new Date(now + ttl * 1000) };
+    const options = {
+      commonName: cn,
+      uris,
+      notBefore: new Date(now - (role.notBeforeDurationSeconds ?? 30) * 1000),
+      notAfter: new Date(now + ttl * 1000),
+    };
     let issued;
     if (mode === 'sign') {
       if (typeof body.csr !== 'string') return [400, { errors: ['"csr" is empty'] }];
@@ -209,18 +292,26 @@ export class FakeVault {
     }
     this.counts.issued += 1;
     const serial = issued.cert.serialNumber.toLowerCase().match(/.{2}/g)?.join(':') ?? '';
-    return [200, {
-      request_id: randomBytes(8).toString('hex'), lease_id: '', renewable: false, lease_duration: 0, wrap_info: null, auth: null,
-      warnings: warnings.length ? warnings : null,
-      data: {
-        certificate: issued.certPem.trim(),
-        issuing_ca: this.pkiCa.certPem.trim(),
-        ca_chain: [this.pkiCa.certPem.trim()],
-        serial_number: serial,
-        // A number, as real Vault sends it.
-        expiration: Math.floor((now + ttl * 1000) / 1000),
-        ...(mode === 'issue' ? { private_key: (issued.keyPem as string).trim(), private_key_type: 'ec' } : {}),
+    return [
+      200,
+      {
+        request_id: randomBytes(8).toString('hex'),
+        lease_id: '',
+        renewable: false,
+        lease_duration: 0,
+        wrap_info: null,
+        auth: null,
+        warnings: warnings.length ? warnings : null,
+        data: {
+          certificate: issued.certPem.trim(),
+          issuing_ca: this.pkiCa.certPem.trim(),
+          ca_chain: [this.pkiCa.certPem.trim()],
+          serial_number: serial,
+          // A number, as real Vault sends it.
+          expiration: Math.floor((now + ttl * 1000) / 1000),
+          ...(mode === 'issue' ? { private_key: (issued.keyPem as string).trim(), private_key_type: 'ec' } : {}),
+        },
       },
-    }];
+    ];
   }
 }

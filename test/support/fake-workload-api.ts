@@ -6,7 +6,11 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { WORKLOAD_HEADER, workloadServiceDefinition, type X509SVIDResponse } from '../../src/protocol/workload-protocol.js';
+import {
+  WORKLOAD_HEADER,
+  workloadServiceDefinition,
+  type X509SVIDResponse,
+} from '../../src/protocol/workload-protocol.js';
 import { CertificateAuthority, type IssueOptions } from '../../src/x509/authority.js';
 
 type Mode = { kind: 'serve'; response: X509SVIDResponse } | { kind: 'deny' } | { kind: 'refuse'; details: string };
@@ -25,13 +29,19 @@ export class FakeWorkloadApi {
     const server = new grpc.Server();
     server.addService(workloadServiceDefinition(), {
       FetchX509SVID: (call: grpc.ServerWritableStream<unknown, X509SVIDResponse>) => this.fetch(call),
-      FetchX509Bundles: (call: grpc.ServerWritableStream<unknown, unknown>) => call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not faked' }),
-      FetchJWTSVID: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not faked' }),
-      FetchJWTBundles: (call: grpc.ServerWritableStream<unknown, unknown>) => call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not faked' }),
-      ValidateJWTSVID: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not faked' }),
+      FetchX509Bundles: (call: grpc.ServerWritableStream<unknown, unknown>) =>
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not faked' }),
+      FetchJWTSVID: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+        cb({ code: grpc.status.UNIMPLEMENTED, details: 'not faked' }),
+      FetchJWTBundles: (call: grpc.ServerWritableStream<unknown, unknown>) =>
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not faked' }),
+      ValidateJWTSVID: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+        cb({ code: grpc.status.UNIMPLEMENTED, details: 'not faked' }),
     });
     await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`unix://${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())),
+      server.bindAsync(`unix://${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (e) =>
+        e ? reject(e) : resolve(),
+      ),
     );
     this.server = server;
     return this;
@@ -109,7 +119,10 @@ export class FakeTrustDomain {
   ) {}
 
   static async create(name: string): Promise<FakeTrustDomain> {
-    return new FakeTrustDomain(name, await CertificateAuthority.create({ commonName: `${name} SPIRE CA`, ttlMs: 86_400_000 }));
+    return new FakeTrustDomain(
+      name,
+      await CertificateAuthority.create({ commonName: `${name} SPIRE CA`, ttlMs: 86_400_000 }),
+    );
   }
 
   get bundleDer(): Buffer {
@@ -123,12 +136,27 @@ export class FakeTrustDomain {
   ): Promise<X509SVIDResponse & { serial: string }> {
     // spiffeId lets a test have this CA sign an ID of another trust domain (an impersonation).
     const spiffeId = options.spiffeId ?? `spiffe://${this.name}${path}`;
-    const issued = await this.ca.issue({ commonName: path.split('/').pop() ?? 'svid', uris: [spiffeId], ttlMs: 3_600_000, ...options.issue });
+    const issued = await this.ca.issue({
+      commonName: path.split('/').pop() ?? 'svid',
+      uris: [spiffeId],
+      ttlMs: 3_600_000,
+      ...options.issue,
+    });
     const key = createPrivateKey(issued.keyPem as string).export({ format: 'der', type: 'pkcs8' });
     return {
-      svids: [{ spiffe_id: spiffeId, x509_svid: issued.cert.raw, x509_svid_key: key, bundle: this.bundleDer, hint: options.hint ?? '' }],
+      svids: [
+        {
+          spiffe_id: spiffeId,
+          x509_svid: issued.cert.raw,
+          x509_svid_key: key,
+          bundle: this.bundleDer,
+          hint: options.hint ?? '',
+        },
+      ],
       crl: [],
-      federated_bundles: Object.fromEntries((options.federated ?? []).map((td) => [`spiffe://${td.name}`, td.bundleDer])),
+      federated_bundles: Object.fromEntries(
+        (options.federated ?? []).map((td) => [`spiffe://${td.name}`, td.bundleDer]),
+      ),
       serial: new X509Certificate(issued.cert.raw).serialNumber.toUpperCase(),
     };
   }

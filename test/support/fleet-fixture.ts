@@ -32,7 +32,11 @@ export interface FleetFixture {
   stop(): Promise<void>;
 }
 
-export async function startFleet(dir: string, policy: Partial<HeartbeatPolicy> = {}, extra: Partial<AccessPointOptions> = {}): Promise<FleetFixture> {
+export async function startFleet(
+  dir: string,
+  policy: Partial<HeartbeatPolicy> = {},
+  extra: Partial<AccessPointOptions> = {},
+): Promise<FleetFixture> {
   const ca = await TestCa.create(path.join(dir, 'pki'), 'fleet');
   const server = await ca.server();
   const identity = await loadFilesIdentity({ cert: server.cert, key: server.key, ca: [server.ca] }, Date.now());

@@ -34,7 +34,8 @@ export async function writeInitial(dir: string, pems: PemSet, mode: WriteMode): 
     await fs.symlink(ts, path.join(dir, '..data'));
     for (const name of Object.values(NAMES)) await fs.symlink(path.join('..data', name), path.join(dir, name));
   } else {
-    for (const [field, name] of Object.entries(NAMES)) await fs.writeFile(path.join(dir, name), pems[field as keyof PemSet], { mode: field === 'key' ? 0o600 : 0o644 });
+    for (const [field, name] of Object.entries(NAMES))
+      await fs.writeFile(path.join(dir, name), pems[field as keyof PemSet], { mode: field === 'key' ? 0o600 : 0o644 });
   }
   return identityDir(dir);
 }
@@ -43,7 +44,8 @@ async function k8sGeneration(dir: string, pems: PemSet): Promise<string> {
   generation += 1;
   const ts = `..2026_11_23_00_00_00.${generation}`;
   await fs.mkdir(path.join(dir, ts));
-  for (const [field, name] of Object.entries(NAMES)) await fs.writeFile(path.join(dir, ts, name), pems[field as keyof PemSet]);
+  for (const [field, name] of Object.entries(NAMES))
+    await fs.writeFile(path.join(dir, ts, name), pems[field as keyof PemSet]);
   return ts;
 }
 

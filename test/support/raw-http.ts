@@ -16,7 +16,11 @@ export interface RawExchange {
  * Sends `bytes`, then optionally hangs up at once (`hangUp`), and collects the answer until the
  * server closes or `waitMs` passes. Never throws: a reset is an answer too.
  */
-export function rawExchange(target: RawTarget, bytes: Buffer | string, options: { hangUp?: boolean; waitMs?: number } = {}): Promise<RawExchange> {
+export function rawExchange(
+  target: RawTarget,
+  bytes: Buffer | string,
+  options: { hangUp?: boolean; waitMs?: number } = {},
+): Promise<RawExchange> {
   return new Promise((resolve) => {
     const socket = 'path' in target ? net.connect(target.path) : net.connect(target.port, target.host ?? '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -43,7 +47,9 @@ export function rawExchange(target: RawTarget, bytes: Buffer | string, options: 
 
 /** A well-formed request with the given parts (a Host header unless `host: ''` leaves it out). */
 export function request(method: string, path: string, headers: Record<string, string> = {}, body = ''): string {
-  const all = Object.entries({ host: 'ah', connection: 'close', ...headers }).filter(([k, v]) => !(k === 'host' && v === ''));
+  const all = Object.entries({ host: 'ah', connection: 'close', ...headers }).filter(
+    ([k, v]) => !(k === 'host' && v === ''),
+  );
   const lines = [`${method} ${path} HTTP/1.1`, ...all.map(([k, v]) => `${k}: ${v}`)];
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }

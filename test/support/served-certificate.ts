@@ -4,11 +4,14 @@ import tls from 'node:tls';
 
 export function servedSerial(port: number, client: { cert: string; key: string; ca: string }): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ...client, ALPNProtocols: ['h2'] }, () => {
-      const serial = socket.getPeerX509Certificate()?.serialNumber.toUpperCase() ?? '';
-      socket.destroy();
-      resolve(serial);
-    });
+    const socket = tls.connect(
+      { host: '127.0.0.1', port, servername: 'localhost', ...client, ALPNProtocols: ['h2'] },
+      () => {
+        const serial = socket.getPeerX509Certificate()?.serialNumber.toUpperCase() ?? '';
+        socket.destroy();
+        resolve(serial);
+      },
+    );
     socket.once('error', reject);
   });
 }

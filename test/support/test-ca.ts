@@ -39,7 +39,11 @@ export class TestCa {
   }
 
   /** The access point identity: spiffe://<td>/ah/serve plus localhost names for hostname checks. */
-  server(file = 'access-point', trustDomain = 'example.org', extra: Partial<IssueOptions> = {}): Promise<IdentityFiles> {
+  server(
+    file = 'access-point',
+    trustDomain = 'example.org',
+    extra: Partial<IssueOptions> = {},
+  ): Promise<IdentityFiles> {
     return this.issueFiles(file, {
       commonName: 'access-point',
       uris: [`spiffe://${trustDomain}/ah/serve`],
@@ -51,6 +55,10 @@ export class TestCa {
 
   /** An executor identity: spiffe://<td>/ah/agent/<name>. */
   executor(name: string, trustDomain = 'example.org', extra: Partial<IssueOptions> = {}): Promise<IdentityFiles> {
-    return this.issueFiles(`executor-${name}`, { commonName: name, uris: [`spiffe://${trustDomain}/ah/agent/${name}`], ...extra });
+    return this.issueFiles(`executor-${name}`, {
+      commonName: name,
+      uris: [`spiffe://${trustDomain}/ah/agent/${name}`],
+      ...extra,
+    });
   }
 }

@@ -37,7 +37,9 @@ describe('source layering', () => {
   }
 
   it('knows every top-level source directory', () => {
-    const dirs = readdirSync(src, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const dirs = readdirSync(src, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
     expect(dirs.filter((d) => RANK[d] === undefined)).toEqual([]);
   });
 
@@ -53,14 +55,19 @@ describe('source layering', () => {
         readFileSync(f, 'utf8')
           .split('\n')
           .map((line, i) => ({ line, at: `${path.relative(REPO_ROOT, f)}:${i + 1}` }))
-          .filter(({ line }) => /\bDate\.now\(|\bsetTimeout\(|\bsetInterval\(|new Date\(\)/.test(line) && !line.trim().startsWith('//')),
+          .filter(
+            ({ line }) =>
+              /\bDate\.now\(|\bsetTimeout\(|\bsetInterval\(|new Date\(\)/.test(line) && !line.trim().startsWith('//'),
+          ),
       )
       .map(({ at }) => at);
     expect(offenders).toEqual([]);
   });
 
   it('keeps the access point and the executor independent of each other', () => {
-    const crossing = edges.filter((e) => (e.from === 'fleet' && e.to === 'executor') || (e.from === 'executor' && e.to === 'fleet'));
+    const crossing = edges.filter(
+      (e) => (e.from === 'fleet' && e.to === 'executor') || (e.from === 'executor' && e.to === 'fleet'),
+    );
     expect(crossing.map((e) => e.file)).toEqual([]);
   });
 });

@@ -16,7 +16,9 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const alive = (): boolean => true;
 const dead = (): boolean => false;
 
-function identity(overrides: { notBefore?: number; notAfter?: number; renewal?: Partial<IdentityStatus['renewal']> } = {}): IdentityStatus {
+function identity(
+  overrides: { notBefore?: number; notAfter?: number; renewal?: Partial<IdentityStatus['renewal']> } = {},
+): IdentityStatus {
   return {
     provider: 'files',
     spiffeId: 'spiffe://example.org/ah/agent/x',
@@ -103,7 +105,11 @@ describe('judgeExecutor', () => {
   });
 
   it('finds a reconnecting executor unhealthy because it is not connected', () => {
-    const verdict = judgeExecutor(executorStatus({ state: 'reconnecting', nextAttemptAt: iso(NOW + 4_000) }), NOW, alive);
+    const verdict = judgeExecutor(
+      executorStatus({ state: 'reconnecting', nextAttemptAt: iso(NOW + 4_000) }),
+      NOW,
+      alive,
+    );
     expect(verdict).toEqual({ running: true, healthy: false, problems: ['not connected (reconnecting)'] });
   });
 
@@ -126,7 +132,11 @@ describe('judgeExecutor', () => {
   it('finds an executor with an expired certificate unhealthy', () => {
     const status = executorStatus({ identity: identity({ notBefore: NOW - 2 * HOUR, notAfter: NOW - HOUR }) });
     const verdict = judgeExecutor(status, NOW, alive);
-    expect(verdict).toEqual({ running: true, healthy: false, problems: ['certificate has expired or is not yet valid'] });
+    expect(verdict).toEqual({
+      running: true,
+      healthy: false,
+      problems: ['certificate has expired or is not yet valid'],
+    });
   });
 
   it('finds a certificate that expires at this very moment expired', () => {
@@ -145,7 +155,10 @@ describe('judgeExecutor', () => {
 
   it('reports both a dead process and an expired certificate', () => {
     const status = executorStatus({ identity: identity({ notAfter: NOW - MINUTE }) });
-    expect(judgeExecutor(status, NOW, dead).problems).toEqual(['agent is not running', 'certificate has expired or is not yet valid']);
+    expect(judgeExecutor(status, NOW, dead).problems).toEqual([
+      'agent is not running',
+      'certificate has expired or is not yet valid',
+    ]);
   });
 });
 
@@ -155,11 +168,17 @@ describe('judgeAccessPoint', () => {
   });
 
   it('finds a starting access point unhealthy because it is not serving', () => {
-    expect(judgeAccessPoint(accessPointStatus({ state: 'starting' }), NOW, alive).problems).toEqual(['not serving (starting)']);
+    expect(judgeAccessPoint(accessPointStatus({ state: 'starting' }), NOW, alive).problems).toEqual([
+      'not serving (starting)',
+    ]);
   });
 
   it('finds an access point whose pid is dead not running', () => {
-    expect(judgeAccessPoint(accessPointStatus(), NOW, dead)).toEqual({ running: false, healthy: false, problems: ['agent is not running'] });
+    expect(judgeAccessPoint(accessPointStatus(), NOW, dead)).toEqual({
+      running: false,
+      healthy: false,
+      problems: ['agent is not running'],
+    });
   });
 
   it('finds an access point with an expired certificate unhealthy', () => {
@@ -200,7 +219,9 @@ describe('runStatus', () => {
   });
 
   it('shows a fixed identity as never renewing and no rotation since start', async () => {
-    const fixed = identity({ renewal: { mode: 'fixed', nextRenewalAt: null, lastRotationAt: null, previousSerial: null } });
+    const fixed = identity({
+      renewal: { mode: 'fixed', nextRenewalAt: null, lastRotationAt: null, previousSerial: null },
+    });
     await writeStatus(EXECUTOR_STATUS_FILE, executorStatus({ pid: process.pid, identity: fixed }));
     expect(await runStatus({ stateDir: tmp.dir }, io, NOW)).toBe(0);
     const text = out.join('\n');
@@ -240,9 +261,16 @@ describe('runStatus', () => {
   it('prints a JSON verdict with --json', async () => {
     await writeStatus(EXECUTOR_STATUS_FILE, executorStatus({ pid: process.pid, state: 'reconnecting' }));
     expect(await runStatus({ stateDir: tmp.dir, json: true }, io, NOW)).toBe(1);
-    const parsed = JSON.parse(out.join('')) as { healthy: boolean; executor: { running: boolean; healthy: boolean; problems: string[] } };
+    const parsed = JSON.parse(out.join('')) as {
+      healthy: boolean;
+      executor: { running: boolean; healthy: boolean; problems: string[] };
+    };
     expect(parsed.healthy).toBe(false);
-    expect(parsed.executor).toMatchObject({ running: true, healthy: false, problems: ['not connected (reconnecting)'] });
+    expect(parsed.executor).toMatchObject({
+      running: true,
+      healthy: false,
+      problems: ['not connected (reconnecting)'],
+    });
   });
 
   it('rejects with an AhError that exits 1 when status.json is not JSON', async () => {

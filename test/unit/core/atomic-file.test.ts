@@ -50,7 +50,8 @@ async function raceReaders(
         continue;
       }
       reads++;
-      if (content !== a && content !== b) problems.add(content.length === 0 ? 'empty file' : `partial file of ${content.length} bytes`);
+      if (content !== a && content !== b)
+        problems.add(content.length === 0 ? 'empty file' : `partial file of ${content.length} bytes`);
     }
   };
   const readers = [reader(), reader(), reader()];

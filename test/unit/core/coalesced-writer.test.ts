@@ -18,7 +18,11 @@ describe('coalesced JSON writer', () => {
     const file = path.join(tmp.dir, 'spaced.json');
     let value = 0;
     let snapshots = 0;
-    const writer = new CoalescedJsonWriter(file, () => (snapshots++, { value }), silentLogger, { durable: false, minIntervalMs: 1_000, clock });
+    const writer = new CoalescedJsonWriter(file, () => (snapshots++, { value }), silentLogger, {
+      durable: false,
+      minIntervalMs: 1_000,
+      clock,
+    });
     value = 1;
     writer.request();
     await writer.flush();

@@ -17,7 +17,11 @@ describe('hints from facts', () => {
     ['UNSAFE_FILE', { path: '/var/lib/ah/registry.json', reason: 'it is a symbolic link' }, 'ls -la /var/lib/ah'],
     ['LISTEN_FAILED', { address: '0.0.0.0:4533', reason: 'address already in use' }, 'ss -tlnp | grep 4533'],
     ['LISTEN_FAILED', { address: '/var/lib/ah/control.sock', reason: 'x' }, 'ss -xlp | grep /var/lib/ah/control.sock'],
-    ['VAULT_ISSUE_FAILED', { reason: 'x', mount: 'pki_fleet', role: 'executor' }, 'vault read pki_fleet/roles/executor'],
+    [
+      'VAULT_ISSUE_FAILED',
+      { reason: 'x', mount: 'pki_fleet', role: 'executor' },
+      'vault read pki_fleet/roles/executor',
+    ],
   ])('%s with %j says %s', (code, facts, part) => {
     expect(new AhError(code, facts).hint).toContain(part);
   });
@@ -29,7 +33,9 @@ describe('hints from facts', () => {
 
   it('falls back to a placeholder, not to a wrong value, when a fact is missing or is a label', () => {
     expect(new AhError('CERT_INVALID', { path: 'dev CA', reason: 'x' }).hint).toContain('openssl x509 -in <file>');
-    expect(new AhError('VAULT_ISSUE_FAILED', { reason: 'x' }).hint).toBe('check the PKI role: vault read pki_int/roles/<role>');
+    expect(new AhError('VAULT_ISSUE_FAILED', { reason: 'x' }).hint).toBe(
+      'check the PKI role: vault read pki_int/roles/<role>',
+    );
   });
 
   it('rebuilds the same hint on the other side of a process boundary', () => {
@@ -42,6 +48,7 @@ describe('hints from facts', () => {
   });
 
   it('gives every code a hint, fixed or made from facts', () => {
-    for (const code of Object.keys(ERROR_SPECS) as ErrorCode[]) expect(new AhError(code).hint.length, code).toBeGreaterThan(10);
+    for (const code of Object.keys(ERROR_SPECS) as ErrorCode[])
+      expect(new AhError(code).hint.length, code).toBeGreaterThan(10);
   });
 });

@@ -40,7 +40,9 @@ describe('AhError messages', () => {
   });
 
   it('does not expand placeholders that appear inside a fact', () => {
-    expect(new AhError('CERT_INVALID', { path: '{reason}', reason: '{path}' }).message).toBe('invalid certificate in {reason}: {path}');
+    expect(new AhError('CERT_INVALID', { path: '{reason}', reason: '{path}' }).message).toBe(
+      'invalid certificate in {reason}: {path}',
+    );
   });
 
   it('ignores facts the template does not use', () => {
@@ -118,7 +120,11 @@ describe('serialization', () => {
 
   it('is used by JSON.stringify', () => {
     const json = JSON.parse(JSON.stringify(new AhError('REVOKED', { reason: 'stolen laptop' })));
-    expect(json).toEqual({ code: 'REVOKED', message: 'executor revoked by the access point: stolen laptop', facts: { reason: 'stolen laptop' } });
+    expect(json).toEqual({
+      code: 'REVOKED',
+      message: 'executor revoked by the access point: stolen laptop',
+      facts: { reason: 'stolen laptop' },
+    });
   });
 
   it('round-trips through JSON text and fromSerialized', () => {
@@ -142,7 +148,11 @@ describe('serialization', () => {
   });
 
   it('rebuilds the message from code and facts, not from the sent message text', () => {
-    const rebuilt = fromSerialized({ code: 'FILE_NOT_FOUND', facts: { path: '/x' }, message: 'something else' } as never);
+    const rebuilt = fromSerialized({
+      code: 'FILE_NOT_FOUND',
+      facts: { path: '/x' },
+      message: 'something else',
+    } as never);
     expect(rebuilt.message).toBe('no such file: /x');
   });
 
@@ -166,7 +176,9 @@ describe('isAhError', () => {
   });
 
   it('is true for a plain object with the AhError name and a known code, as from another module copy', () => {
-    expect(isAhError({ name: 'AhError', code: 'KEY_MISMATCH', message: 'private key does not match certificate' })).toBe(true);
+    expect(
+      isAhError({ name: 'AhError', code: 'KEY_MISMATCH', message: 'private key does not match certificate' }),
+    ).toBe(true);
   });
 
   it('is false for a plain object with an unknown code', () => {

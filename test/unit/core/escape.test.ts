@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { boundLength, escapeControl, escapeJsonControl, forDisplay, hasControlCharacters, TEXT_MAX } from '../../../src/core/escape.js';
+import {
+  boundLength,
+  escapeControl,
+  escapeJsonControl,
+  forDisplay,
+  hasControlCharacters,
+  TEXT_MAX,
+} from '../../../src/core/escape.js';
 
 describe('escapeControl', () => {
   it.each([
@@ -17,7 +24,13 @@ describe('escapeControl', () => {
   });
 
   it('leaves ordinary text, other scripts and emoji alone', () => {
-    for (const text of ['worker-1.example.org', 'Zürich Rechenzentrum', '東京-1', 'gpu 🚀', 'a "quoted" = value \\ backslash']) {
+    for (const text of [
+      'worker-1.example.org',
+      'Zürich Rechenzentrum',
+      '東京-1',
+      'gpu 🚀',
+      'a "quoted" = value \\ backslash',
+    ]) {
       expect(hasControlCharacters(text)).toBe(false);
       expect(escapeControl(text)).toBe(text);
     }
@@ -60,8 +73,16 @@ describe('forDisplay', () => {
 
 describe('invisible formatting characters', () => {
   it.each([
-    ['right-to-left and left-to-right marks, Arabic letter mark', 'legit\u200f\u061c\u200e', 'legit\\u200f\\u061c\\u200e'],
-    ['zero-width space, word joiner, BOM, soft hyphen', 'db\u200b-prod\u2060\ufeff\u00ad1', 'db\\u200b-prod\\u2060\\ufeff\\xad1'],
+    [
+      'right-to-left and left-to-right marks, Arabic letter mark',
+      'legit\u200f\u061c\u200e',
+      'legit\\u200f\\u061c\\u200e',
+    ],
+    [
+      'zero-width space, word joiner, BOM, soft hyphen',
+      'db\u200b-prod\u2060\ufeff\u00ad1',
+      'db\\u200b-prod\\u2060\\ufeff\\xad1',
+    ],
     ['tag characters (beyond the BMP)', 'x\u{e0041}\u{e0042}', 'x\\u{e0041}\\u{e0042}'],
   ])('makes %s visible', (_, input, shown) => {
     expect(hasControlCharacters(input)).toBe(true);

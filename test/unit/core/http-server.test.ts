@@ -50,15 +50,45 @@ describe('HttpServer', () => {
   });
 
   it.each([
-    ['a malformed percent-escape in the path', request('DELETE', '/v1/things/%E0%A4%A'), 400, 'malformed percent-escape in path'],
+    [
+      'a malformed percent-escape in the path',
+      request('DELETE', '/v1/things/%E0%A4%A'),
+      400,
+      'malformed percent-escape in path',
+    ],
     ['a lone percent sign', request('DELETE', '/v1/things/%'), 400, 'malformed percent-escape in path'],
     ['an unknown path', request('GET', '/nope'), 404, 'no such endpoint'],
     ['a method the path does not take', request('PUT', '/v1/things'), 405, 'method PUT not allowed'],
-    ['a body that is not JSON by its content type (a cross-site form post)', request('POST', '/v1/things', { 'content-type': 'text/plain', 'content-length': '9' }, '{"id":"x"}'), 415, 'body must be application/json'],
-    ['a body that does not parse', request('POST', '/v1/things', { 'content-type': 'application/json', 'content-length': '5' }, '{oops'), 400, 'body is not JSON'],
-    ['a body announced too large', request('POST', '/v1/things', { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) }), 413, 'request body too large'],
-    ['a chunked body that grows too large', `POST /v1/things HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${'4000\r\n' + 'a'.repeat(0x4000) + '\r\n'}${'4000\r\n' + 'a'.repeat(0x4000) + '\r\n'}`, 413, 'request body too large'],
-    ['a body on GET', request('GET', '/v1/things', { 'content-type': 'application/json', 'content-length': '2' }, '{}'), 400, 'GET takes no body'],
+    [
+      'a body that is not JSON by its content type (a cross-site form post)',
+      request('POST', '/v1/things', { 'content-type': 'text/plain', 'content-length': '9' }, '{"id":"x"}'),
+      415,
+      'body must be application/json',
+    ],
+    [
+      'a body that does not parse',
+      request('POST', '/v1/things', { 'content-type': 'application/json', 'content-length': '5' }, '{oops'),
+      400,
+      'body is not JSON',
+    ],
+    [
+      'a body announced too large',
+      request('POST', '/v1/things', { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) }),
+      413,
+      'request body too large',
+    ],
+    [
+      'a chunked body that grows too large',
+      `POST /v1/things HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n${'4000\r\n' + 'a'.repeat(0x4000) + '\r\n'}${'4000\r\n' + 'a'.repeat(0x4000) + '\r\n'}`,
+      413,
+      'request body too large',
+    ],
+    [
+      'a body on GET',
+      request('GET', '/v1/things', { 'content-type': 'application/json', 'content-length': '2' }, '{}'),
+      400,
+      'GET takes no body',
+    ],
     ['a path longer than 2 KiB', request('GET', `/${'a'.repeat(3_000)}`), 414, 'path too long'],
     ['a handler that throws', request('GET', '/boom'), 500, 'internal error'],
   ])('answers %s with a clear error', async (_, bytes, status, error) => {
@@ -74,20 +104,36 @@ describe('HttpServer', () => {
 
   it('survives a client that announces a body, sends part of it and hangs up', async () => {
     for (let i = 0; i < 20; i++) {
-      await rawExchange(target(), request('POST', '/v1/things', { 'content-type': 'application/json', 'content-length': '1000' }, '{"id":'), { hangUp: true });
+      await rawExchange(
+        target(),
+        request('POST', '/v1/things', { 'content-type': 'application/json', 'content-length': '1000' }, '{"id":'),
+        { hangUp: true },
+      );
     }
     expect((await rawExchange(target(), request('GET', '/v1/things'))).status).toBe(200);
   });
 
   it('answers garbage that is not HTTP with 400 and keeps serving', async () => {
-    expect((await rawExchange(target(), Buffer.from([0x16, 0x03, 0x01, 0xff, 0x00, 0x0a, 0x0d, 0x0a, 0x0d]))).status).toBe(400);
+    expect(
+      (await rawExchange(target(), Buffer.from([0x16, 0x03, 0x01, 0xff, 0x00, 0x0a, 0x0d, 0x0a, 0x0d]))).status,
+    ).toBe(400);
     expect((await rawExchange(target(), 'GET / HTTP/1.1\r\nbad header line\r\n\r\n')).status).toBe(400);
-    expect((await rawExchange(target(), `GET /v1/things HTTP/1.1\r\nx: ${'y'.repeat(20_000)}\r\n\r\n`)).status).toBe(431);
+    expect((await rawExchange(target(), `GET /v1/things HTTP/1.1\r\nx: ${'y'.repeat(20_000)}\r\n\r\n`)).status).toBe(
+      431,
+    );
     expect((await rawExchange(target(), request('GET', '/v1/things'))).status).toBe(200);
   });
 
   it('takes a JSON body and hands it to the handler', async () => {
-    const { status } = await rawExchange(target(), request('POST', '/v1/things', { 'content-type': 'application/json; charset=utf-8', 'content-length': '11' }, '{"id":"x1"}'));
+    const { status } = await rawExchange(
+      target(),
+      request(
+        'POST',
+        '/v1/things',
+        { 'content-type': 'application/json; charset=utf-8', 'content-length': '11' },
+        '{"id":"x1"}',
+      ),
+    );
     expect(status).toBe(200);
     expect(seen).toContainEqual({ id: 'x1' });
   });
@@ -99,7 +145,11 @@ describe('HttpServer', () => {
 });
 
 describe('the health endpoint guard', () => {
-  const bound = (address: string, port = 4434): AddressInfo => ({ address, port, family: address.includes(':') ? 'IPv6' : 'IPv4' });
+  const bound = (address: string, port = 4434): AddressInfo => ({
+    address,
+    port,
+    family: address.includes(':') ? 'IPv6' : 'IPv4',
+  });
 
   it.each([
     ['127.0.0.1:4434', '127.0.0.1', true],
@@ -126,9 +176,18 @@ describe('the health endpoint guard', () => {
       const t = { port };
       expect((await rawExchange(t, request('GET', '/healthz', { host: `127.0.0.1:${port}` }))).status).toBe(200);
       expect((await rawExchange(t, request('GET', '/healthz', { host: `localhost:${port}` }))).status).toBe(200);
-      expect((await rawExchange(t, request('GET', '/healthz', { host: `rebind.attacker.example:${port}` }))).status).toBe(421);
+      expect(
+        (await rawExchange(t, request('GET', '/healthz', { host: `rebind.attacker.example:${port}` }))).status,
+      ).toBe(421);
       expect((await rawExchange(t, request('GET', '/healthz', { host: '' }))).status).toBe(400); // HTTP/1.1 without Host is malformed
-      expect((await rawExchange(t, request('GET', '/healthz', { host: `127.0.0.1:${port}`, origin: 'https://attacker.example' }))).status).toBe(403);
+      expect(
+        (
+          await rawExchange(
+            t,
+            request('GET', '/healthz', { host: `127.0.0.1:${port}`, origin: 'https://attacker.example' }),
+          )
+        ).status,
+      ).toBe(403);
       expect((await rawExchange(t, request('POST', '/healthz', { host: `127.0.0.1:${port}` }))).status).toBe(405);
     } finally {
       await health.close();
@@ -145,16 +204,24 @@ describe('connections at the cap', () => {
     try {
       // 64 connections (the cap), each after one request kept alive and idle.
       await Promise.all(
-        Array.from({ length: 64 }, () =>
-          new Promise<void>((resolve) => {
-            const s = net.connect(port, '127.0.0.1', () => s.write(`GET /healthz HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n\r\n`));
-            s.once('data', () => resolve());
-            s.on('error', () => {});
-            held.push(s);
-          }),
+        Array.from(
+          { length: 64 },
+          () =>
+            new Promise<void>((resolve) => {
+              const s = net.connect(port, '127.0.0.1', () =>
+                s.write(`GET /healthz HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n\r\n`),
+              );
+              s.once('data', () => resolve());
+              s.on('error', () => {});
+              held.push(s);
+            }),
         ),
       );
-      const probes = await Promise.all(Array.from({ length: 5 }, () => rawExchange({ port }, request('GET', '/healthz', { host: `127.0.0.1:${port}` }))));
+      const probes = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          rawExchange({ port }, request('GET', '/healthz', { host: `127.0.0.1:${port}` })),
+        ),
+      );
       expect(probes.map((p) => p.status)).toEqual([200, 200, 200, 200, 200]);
     } finally {
       for (const s of held) s.destroy();

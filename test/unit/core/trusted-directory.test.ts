@@ -24,12 +24,15 @@ describe('checkTrustedDirectory', () => {
     await expect(checkTrustedDirectory(dir('good'))).resolves.toBe(path.join(realpathSync(tmp.dir), 'good'));
   });
 
-  it.each([0o770, 0o757, 0o777])('refuses a directory writable by group or others (mode %o) and names the fix', async (m) => {
-    const d = dir(`writable-${m.toString(8)}`, m);
-    await expectAhRejection(checkTrustedDirectory(d), 'DIRECTORY_UNSAFE', {
-      message: `refusing to use ${d}: writable by group or others (mode 0${m.toString(8)})`,
-    }).then((e) => expect(e.hint).toBe(`chmod go-w ${d}`));
-  });
+  it.each([0o770, 0o757, 0o777])(
+    'refuses a directory writable by group or others (mode %o) and names the fix',
+    async (m) => {
+      const d = dir(`writable-${m.toString(8)}`, m);
+      await expectAhRejection(checkTrustedDirectory(d), 'DIRECTORY_UNSAFE', {
+        message: `refusing to use ${d}: writable by group or others (mode 0${m.toString(8)})`,
+      }).then((e) => expect(e.hint).toBe(`chmod go-w ${d}`));
+    },
+  );
 
   it('refuses a directory owned by another user', async () => {
     const d = dir('theirs');
@@ -50,7 +53,9 @@ describe('checkTrustedDirectory', () => {
     const target = dir('moved', 0o770);
     const link = path.join(tmp.dir, 'link-to-moved');
     symlinkSync(target, link);
-    await expectAhRejection(checkTrustedDirectory(link), 'DIRECTORY_UNSAFE', { message: /writable by group or others \(mode 0770\)$/ });
+    await expectAhRejection(checkTrustedDirectory(link), 'DIRECTORY_UNSAFE', {
+      message: /writable by group or others \(mode 0770\)$/,
+    });
   });
 });
 
@@ -66,8 +71,12 @@ describe('no-follow opens', () => {
   it('refuses to read or append through a symbolic link, and leaves its target alone', async () => {
     const link = path.join(d, 'audit.log');
     symlinkSync(path.join(d, 'secret'), link);
-    await expectAhRejection(readFileNoFollow(link), 'UNSAFE_FILE', { message: `refusing to open ${link}: it is a symbolic link` });
-    await expectAhRejection(openAppendNoFollow(link, 0o640), 'UNSAFE_FILE', { message: `refusing to open ${link}: it is a symbolic link` });
+    await expectAhRejection(readFileNoFollow(link), 'UNSAFE_FILE', {
+      message: `refusing to open ${link}: it is a symbolic link`,
+    });
+    await expectAhRejection(openAppendNoFollow(link, 0o640), 'UNSAFE_FILE', {
+      message: `refusing to open ${link}: it is a symbolic link`,
+    });
     expect(spawnSync('cat', [path.join(d, 'secret')], { encoding: 'utf8' }).stdout).toBe('not yours\n');
   });
 
@@ -75,7 +84,9 @@ describe('no-follow opens', () => {
     const fifo = path.join(d, 'registry.json');
     const made = spawnSync('mkfifo', [fifo]);
     expect(made.status).toBe(0);
-    await expectAhRejection(readFileNoFollow(fifo), 'UNSAFE_FILE', { message: `refusing to open ${fifo}: it is not a regular file` });
+    await expectAhRejection(readFileNoFollow(fifo), 'UNSAFE_FILE', {
+      message: `refusing to open ${fifo}: it is not a regular file`,
+    });
   });
 
   it('passes ENOENT through so callers can start empty', async () => {

@@ -18,10 +18,18 @@ const envArgs = ['access-point.env', 'executor.env'].map((f) => readFileSync(pat
 const all = (re: RegExp, text: string): string[] => [...text.matchAll(re)].map((m) => m[1] as string);
 
 /** Policy name -> its HCL body, from `vault policy write NAME - <<'EOF' ... EOF`. */
-const policies = new Map([...shell.matchAll(/^vault policy write (\S+) - <<'EOF'\n([\s\S]*?)\nEOF$/gm)].map((m) => [m[1] as string, m[2] as string]));
+const policies = new Map(
+  [...shell.matchAll(/^vault policy write (\S+) - <<'EOF'\n([\s\S]*?)\nEOF$/gm)].map((m) => [
+    m[1] as string,
+    m[2] as string,
+  ]),
+);
 /** AppRole name -> its token policies. */
 const approles = new Map(
-  [...shell.matchAll(/^vault write auth\/approle\/role\/([\w-]+) (.*)$/gm)].map((m) => [m[1] as string, (/token_policies=(\S+)/.exec(m[2] as string)?.[1] ?? '').split(',')]),
+  [...shell.matchAll(/^vault write auth\/approle\/role\/([\w-]+) (.*)$/gm)].map((m) => [
+    m[1] as string,
+    (/token_policies=(\S+)/.exec(m[2] as string)?.[1] ?? '').split(','),
+  ]),
 );
 const pkiRoles = new Set(all(/^vault write pki_int\/roles\/([\w-]+) /gm, shell));
 
@@ -38,7 +46,8 @@ describe('examples/vault', () => {
 
   it('creates every policy an AppRole names, and enables what it writes to', () => {
     expect(approles.size).toBeGreaterThan(0);
-    for (const [approle, names] of approles) for (const name of names) expect(policies.has(name), `${approle} needs policy ${name}`).toBe(true);
+    for (const [approle, names] of approles)
+      for (const name of names) expect(policies.has(name), `${approle} needs policy ${name}`).toBe(true);
     expect(shell).toMatch(/^vault auth enable approle$/m);
     expect(shell).toMatch(/^vault secrets enable -path=pki_int pki$/m);
     // pki_int must hold an issuing CA before it can sign anything.
@@ -46,7 +55,11 @@ describe('examples/vault', () => {
   });
 
   it.each(['access-point', 'executor'])('has an AppRole whose policies let it sign with the %s role', (role) => {
-    const signs = [...approles.values()].some((names) => names.some((name) => new RegExp(`path "pki_int/sign/${role}" \\{ capabilities = \\["update"\\] \\}`).test(policies.get(name) ?? '')));
+    const signs = [...approles.values()].some((names) =>
+      names.some((name) =>
+        new RegExp(`path "pki_int/sign/${role}" \\{ capabilities = \\["update"\\] \\}`).test(policies.get(name) ?? ''),
+      ),
+    );
     expect(signs).toBe(true);
   });
 
@@ -60,7 +73,9 @@ describe('examples/vault', () => {
     for (const text of envArgs) {
       const role = /--vault-role (\S+)/.exec(text)?.[1] as string;
       const uri = /--vault-uri-san (\S+)/.exec(text)?.[1] as string;
-      const allowed = new RegExp(`^vault write pki_int/roles/${role} .*allowed_uri_sans='([^']+)'`, 'm').exec(shell)?.[1] as string;
+      const allowed = new RegExp(`^vault write pki_int/roles/${role} .*allowed_uri_sans='([^']+)'`, 'm').exec(
+        shell,
+      )?.[1] as string;
       const glob = new RegExp(`^${allowed.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`);
       expect(glob.test(uri), `${uri} under ${allowed}`).toBe(true);
     }

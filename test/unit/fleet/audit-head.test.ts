@@ -2,7 +2,14 @@
 // rewritten or fine (a log ahead of its head after a crash), and that renumbered chains show.
 
 import { describe, expect, it } from 'vitest';
-import { entryHash, GENESIS, readTail, textHash, verifyAuditLog, type AuditEntry } from '../../../src/fleet/audit-chain.js';
+import {
+  entryHash,
+  GENESIS,
+  readTail,
+  textHash,
+  verifyAuditLog,
+  type AuditEntry,
+} from '../../../src/fleet/audit-chain.js';
 import { compareWithHead, parseAuditHead, type AuditHead } from '../../../src/fleet/audit-head.js';
 
 /** A well-formed log of `n` entries, as the writer makes them. */
@@ -10,7 +17,13 @@ function chain(n: number): { lines: string[]; entries: AuditEntry[] } {
   const entries: AuditEntry[] = [];
   let prev = GENESIS;
   for (let seq = 1; seq <= n; seq++) {
-    const body = { seq, time: '2026-01-01T00:00:00.000Z', event: 'enroll' as const, executor_id: `spiffe://example.org/ah/agent/e${seq}`, prev };
+    const body = {
+      seq,
+      time: '2026-01-01T00:00:00.000Z',
+      event: 'enroll' as const,
+      executor_id: `spiffe://example.org/ah/agent/e${seq}`,
+      prev,
+    };
     prev = entryHash(body);
     entries.push({ ...body, hash: prev });
   }
@@ -36,10 +49,16 @@ describe('compareWithHead', () => {
   });
 
   it('finds a log cut short, or emptied', () => {
-    expect(compareWithHead(readTail(text(lines.slice(0, 3))), head)).toEqual({ kind: 'truncated', expected: head, last: { seq: 3, hash: entries[2]?.hash } });
+    expect(compareWithHead(readTail(text(lines.slice(0, 3))), head)).toEqual({
+      kind: 'truncated',
+      expected: head,
+      last: { seq: 3, hash: entries[2]?.hash },
+    });
     expect(compareWithHead(readTail(''), head)).toEqual({ kind: 'truncated', expected: head });
     // Cut in the middle of the head's own line.
-    expect(compareWithHead(readTail(`${text(lines.slice(0, 4))}${(lines[4] as string).slice(0, 30)}`), head)).toMatchObject({ kind: 'truncated', last: { seq: 4 } });
+    expect(
+      compareWithHead(readTail(`${text(lines.slice(0, 4))}${(lines[4] as string).slice(0, 30)}`), head),
+    ).toMatchObject({ kind: 'truncated', last: { seq: 4 } });
   });
 
   it('finds the entry at the head rewritten, with its hash recomputed or left as it was', () => {
@@ -47,7 +66,12 @@ describe('compareWithHead', () => {
     const { hash: _old, ...body } = recomputed;
     const forged = { ...body, hash: entryHash(body) };
     const m1 = compareWithHead(readTail(text([...lines.slice(0, 4), JSON.stringify(forged)])), head);
-    expect(m1).toEqual({ kind: 'rewritten', expected: head, last: { seq: 5, hash: forged.hash }, foundHash: forged.hash });
+    expect(m1).toEqual({
+      kind: 'rewritten',
+      expected: head,
+      last: { seq: 5, hash: forged.hash },
+      foundHash: forged.hash,
+    });
     // Edited, old hash kept: what the entry holds hashes to something else, and that is reported.
     const m2 = compareWithHead(readTail(text([...lines.slice(0, 4), JSON.stringify(recomputed)])), head);
     expect(m2).toMatchObject({ kind: 'rewritten', foundHash: forged.hash });
@@ -55,7 +79,11 @@ describe('compareWithHead', () => {
 
   it('finds a log that goes past the head but has no entry with its number (renumbered)', () => {
     const renumbered = lines.map((l) => l.replace('"seq":5,', '"seq":55,'));
-    expect(compareWithHead(readTail(text(renumbered)), head)).toMatchObject({ kind: 'rewritten', foundHash: null, last: { seq: 6 } });
+    expect(compareWithHead(readTail(text(renumbered)), head)).toMatchObject({
+      kind: 'rewritten',
+      foundHash: null,
+      last: { seq: 6 },
+    });
   });
 });
 
@@ -63,24 +91,49 @@ describe('readTail', () => {
   it('continues after the last entry, or after a torn line as text with the next number', () => {
     const { lines, entries } = chain(3);
     expect(readTail(text(lines))).toMatchObject({ seq: 3, prev: entries[2]?.hash, torn: false, last: { seq: 3 } });
-    expect(readTail(`${text(lines)}{"seq":4,"ti`)).toMatchObject({ seq: 4, prev: textHash('{"seq":4,"ti'), torn: true, last: { seq: 3 } });
+    expect(readTail(`${text(lines)}{"seq":4,"ti`)).toMatchObject({
+      seq: 4,
+      prev: textHash('{"seq":4,"ti'),
+      torn: true,
+      last: { seq: 3 },
+    });
     expect(readTail('')).toMatchObject({ seq: 0, prev: GENESIS, torn: false, last: undefined });
   });
 });
 
 describe('parseAuditHead', () => {
   it('reads a head record and says why anything else is not one', () => {
-    expect(parseAuditHead(JSON.stringify({ version: 1, seq: 3, hash: 'a'.repeat(64), time: 't' }))).toEqual({ state: 'recorded', head: { seq: 3, hash: 'a'.repeat(64), time: 't' } });
-    expect(parseAuditHead('{"seq":')).toMatchObject({ state: 'unreadable', reason: expect.stringMatching(/^not JSON: /) });
-    expect(parseAuditHead(JSON.stringify({ seq: 3, hash: 'nope', time: 't' }))).toEqual({ state: 'unreadable', reason: 'hash is not a SHA-256 hex digest' });
-    expect(parseAuditHead(JSON.stringify({ seq: -1, hash: 'a'.repeat(64), time: 't' }))).toEqual({ state: 'unreadable', reason: 'seq is not a whole number' });
+    expect(parseAuditHead(JSON.stringify({ version: 1, seq: 3, hash: 'a'.repeat(64), time: 't' }))).toEqual({
+      state: 'recorded',
+      head: { seq: 3, hash: 'a'.repeat(64), time: 't' },
+    });
+    expect(parseAuditHead('{"seq":')).toMatchObject({
+      state: 'unreadable',
+      reason: expect.stringMatching(/^not JSON: /),
+    });
+    expect(parseAuditHead(JSON.stringify({ seq: 3, hash: 'nope', time: 't' }))).toEqual({
+      state: 'unreadable',
+      reason: 'hash is not a SHA-256 hex digest',
+    });
+    expect(parseAuditHead(JSON.stringify({ seq: -1, hash: 'a'.repeat(64), time: 't' }))).toEqual({
+      state: 'unreadable',
+      reason: 'seq is not a whole number',
+    });
   });
 });
 
 describe('verifyAuditLog', () => {
   it('lists gap entries and the last entry of an intact chain', () => {
     const { lines, entries } = chain(2);
-    const body = { seq: 3, time: 't', event: 'gap' as const, kind: 'dropped', dropped: 4, reason: 'audit log could not be written', prev: entries[1]?.hash as string };
+    const body = {
+      seq: 3,
+      time: 't',
+      event: 'gap' as const,
+      kind: 'dropped',
+      dropped: 4,
+      reason: 'audit log could not be written',
+      prev: entries[1]?.hash as string,
+    };
     const gap = { ...body, hash: entryHash(body) };
     const verdict = verifyAuditLog(text([...lines, JSON.stringify(gap)]));
     expect(verdict).toEqual({ entries: 3, gaps: [{ line: 3, entry: gap }], last: { seq: 3, hash: gap.hash } });

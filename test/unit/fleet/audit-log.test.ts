@@ -4,11 +4,35 @@
 // said out loud and chained as a gap entry; links and FIFOs refused.
 
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AuditLog, HEAD_FAILURE_GRACE_MS, HEAD_LOG_INTERVAL_MS, MAX_PENDING_AUDIT_EVENTS, verifyAuditLog, type AuditEntry } from '../../../src/fleet/audit-log.js';
-import { FileAuditHeadStore, type AuditHead, type AuditHeadStore, type RecordedHead } from '../../../src/fleet/audit-head.js';
+import {
+  AuditLog,
+  HEAD_FAILURE_GRACE_MS,
+  HEAD_LOG_INTERVAL_MS,
+  MAX_PENDING_AUDIT_EVENTS,
+  verifyAuditLog,
+  type AuditEntry,
+} from '../../../src/fleet/audit-log.js';
+import {
+  FileAuditHeadStore,
+  type AuditHead,
+  type AuditHeadStore,
+  type RecordedHead,
+} from '../../../src/fleet/audit-head.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { captureLogger } from '../../support/fleet-fixture.js';
 import { makeTempDir } from '../../support/tmp.js';
@@ -55,7 +79,12 @@ describe('audit log', () => {
     const log = new AuditLog(file, new FakeClock(), captureLogger().logger);
     await log.open();
     await Promise.all(['start', 'enroll', 'disconnect', 'stop'].map((e) => log.record(e as 'start')));
-    expect(entries(file).map((e) => [e.seq, e.event])).toEqual([[1, 'start'], [2, 'enroll'], [3, 'disconnect'], [4, 'stop']]);
+    expect(entries(file).map((e) => [e.seq, e.event])).toEqual([
+      [1, 'start'],
+      [2, 'enroll'],
+      [3, 'disconnect'],
+      [4, 'stop'],
+    ]);
     expect(intact(file)).toBe(4);
   });
 
@@ -72,12 +101,18 @@ describe('audit log', () => {
     await log.record('enroll', { executor_id: 'spiffe://example.org/ah/agent/a' });
     await log.record('disconnect', { executor_id: 'spiffe://example.org/ah/agent/a' });
     expect(log.writeFailure).toMatch(/EISDIR|illegal operation on a directory|not a regular file/);
-    expect(logs.lines.filter((l) => l.startsWith('error: cannot write audit log; events held in memory'))).toHaveLength(1);
+    expect(logs.lines.filter((l) => l.startsWith('error: cannot write audit log; events held in memory'))).toHaveLength(
+      1,
+    );
     rmSync(file, { recursive: true });
     renameSync(`${file}.aside`, file);
     await log.retry();
     expect(log.writeFailure).toBeUndefined();
-    expect(entries(file).map((e) => [e.seq, e.event])).toEqual([[1, 'start'], [2, 'enroll'], [3, 'disconnect']]);
+    expect(entries(file).map((e) => [e.seq, e.event])).toEqual([
+      [1, 'start'],
+      [2, 'enroll'],
+      [3, 'disconnect'],
+    ]);
     expect(intact(file)).toBe(3);
     expect(logs.lines.some((l) => l.startsWith('info: audit log written again'))).toBe(true);
     expect(logs.lines.some((l) => l.startsWith('error: audit log tampering found'))).toBe(false);
@@ -95,7 +130,12 @@ describe('audit log', () => {
     await log.retry();
     const all2 = entries(file);
     expect(all2).toHaveLength(MAX_PENDING_AUDIT_EVENTS + 1);
-    expect(all2.at(-1)).toMatchObject({ event: 'gap', kind: 'dropped', dropped: 5, reason: 'audit log could not be written' });
+    expect(all2.at(-1)).toMatchObject({
+      event: 'gap',
+      kind: 'dropped',
+      dropped: 5,
+      reason: 'audit log could not be written',
+    });
     expect(all2.at(-2)).toMatchObject({ event: 'reject', n: MAX_PENDING_AUDIT_EVENTS - 1 });
     expect(intact(file)).toBe(MAX_PENDING_AUDIT_EVENTS + 1);
   });
@@ -116,7 +156,9 @@ describe('audit log', () => {
     const log = new AuditLog(file, new FakeClock(), logs.logger);
     await log.open();
     await log.record('start');
-    expect(logs.lines.some((l) => l.startsWith('warn: last audit log line is unreadable; continuing the chain after it'))).toBe(true);
+    expect(
+      logs.lines.some((l) => l.startsWith('warn: last audit log line is unreadable; continuing the chain after it')),
+    ).toBe(true);
     expect(log.tampering).toMatchObject({ truncated: 0, rewritten: 0, missing: 0 });
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(4);
@@ -142,7 +184,13 @@ describe('audit head record', () => {
     await written(file, ['start', 'enroll', 'enroll', 'stop']);
     const before = entries(file);
     const recorded = head(file);
-    writeFileSync(file, before.slice(0, 2).map((e) => `${JSON.stringify(e)}\n`).join(''));
+    writeFileSync(
+      file,
+      before
+        .slice(0, 2)
+        .map((e) => `${JSON.stringify(e)}\n`)
+        .join(''),
+    );
     const logs = captureLogger();
     const log = new AuditLog(file, new FakeClock(), logs.logger);
     await log.open();
@@ -184,8 +232,21 @@ describe('audit head record', () => {
     const logs = captureLogger();
     const log = new AuditLog(file, new FakeClock(), logs.logger);
     await log.open();
-    expect(logs.lines.some((l) => l.startsWith('error: audit log tampering found: the log is missing but its head record says it held entries'))).toBe(true);
-    expect(entries(file)).toEqual([expect.objectContaining({ seq: 1, event: 'gap', kind: 'missing', expected_seq: 2, expected_hash: old[1]?.hash, prev: '0'.repeat(64) })]);
+    expect(
+      logs.lines.some((l) =>
+        l.startsWith('error: audit log tampering found: the log is missing but its head record says it held entries'),
+      ),
+    ).toBe(true);
+    expect(entries(file)).toEqual([
+      expect.objectContaining({
+        seq: 1,
+        event: 'gap',
+        kind: 'missing',
+        expected_seq: 2,
+        expected_hash: old[1]?.hash,
+        prev: '0'.repeat(64),
+      }),
+    ]);
     expect(log.tampering.missing).toBe(1);
   });
 
@@ -203,7 +264,10 @@ describe('audit head record', () => {
     expect(head(file).seq).toBe(3); // caught up at once
     // Rewritten: the last entry changed and its hash recomputed, so the chain alone still verifies.
     const lines = entries(file);
-    const { hash: _h, ...body } = { ...(lines[2] as AuditEntry), executor_id: 'spiffe://example.org/ah/agent/innocent' };
+    const { hash: _h, ...body } = {
+      ...(lines[2] as AuditEntry),
+      executor_id: 'spiffe://example.org/ah/agent/innocent',
+    };
     const { entryHash } = await import('../../../src/fleet/audit-chain.js');
     const forged = { ...body, hash: entryHash(body as Omit<AuditEntry, 'hash'>) };
     writeFileSync(file, [...lines.slice(0, 2), forged].map((e) => `${JSON.stringify(e)}\n`).join(''));
@@ -211,7 +275,9 @@ describe('audit head record', () => {
     const logs = captureLogger();
     const log2 = new AuditLog(file, new FakeClock(), logs.logger);
     await log2.open();
-    const error = logs.lines.find((l) => l.startsWith('error: audit log tampering found: the entry named by the head record was rewritten'));
+    const error = logs.lines.find((l) =>
+      l.startsWith('error: audit log tampering found: the entry named by the head record was rewritten'),
+    );
     expect(error).toContain(`kind=rewritten expected_seq=3 expected_hash=${lines[2]?.hash}`);
     expect(error).toContain(`found_hash=${forged.hash}`);
     expect(entries(file)[3]).toMatchObject({ seq: 4, event: 'gap', kind: 'rewritten', found_hash: forged.hash });
@@ -225,7 +291,9 @@ describe('audit head record', () => {
     const log = new AuditLog(file, new FakeClock(), logs.logger);
     await log.open();
     expect(logs.lines.filter((l) => l.startsWith('error:'))).toEqual([]);
-    expect(logs.lines.some((l) => l.startsWith('warn: audit log has no head record; recording its end from now on'))).toBe(true);
+    expect(
+      logs.lines.some((l) => l.startsWith('warn: audit log has no head record; recording its end from now on')),
+    ).toBe(true);
     expect(head(file).seq).toBe(2);
   });
 
@@ -236,8 +304,14 @@ describe('audit head record', () => {
     const logs = captureLogger();
     const log = new AuditLog(file, new FakeClock(), logs.logger);
     await log.open();
-    expect(logs.lines.some((l) => l.startsWith('error: audit log tampering found: the head record is unreadable'))).toBe(true);
-    expect(entries(file)[1]).toMatchObject({ event: 'gap', kind: 'head_unreadable', head_problem: expect.stringMatching(/^not JSON/) });
+    expect(
+      logs.lines.some((l) => l.startsWith('error: audit log tampering found: the head record is unreadable')),
+    ).toBe(true);
+    expect(entries(file)[1]).toMatchObject({
+      event: 'gap',
+      kind: 'head_unreadable',
+      head_problem: expect.stringMatching(/^not JSON/),
+    });
     expect(log.tampering.head_unreadable).toBe(1);
   });
 
@@ -249,18 +323,37 @@ describe('audit head record', () => {
     for (const e of ['start', 'enroll', 'enroll']) await log.record(e as 'start');
     truncateSync(file, readFileSync(file, 'utf8').indexOf('\n') + 1);
     await log.record('disconnect');
-    expect(logs.lines.some((l) => l.startsWith('error: audit log tampering found: the log is shorter than its head record') && l.includes('detected=running'))).toBe(true);
-    expect(entries(file).map((e) => [e.seq, e.event, e.kind])).toEqual([[1, 'start', undefined], [2, 'gap', 'truncated'], [3, 'disconnect', undefined]]);
+    expect(
+      logs.lines.some(
+        (l) =>
+          l.startsWith('error: audit log tampering found: the log is shorter than its head record') &&
+          l.includes('detected=running'),
+      ),
+    ).toBe(true);
+    expect(entries(file).map((e) => [e.seq, e.event, e.kind])).toEqual([
+      [1, 'start', undefined],
+      [2, 'gap', 'truncated'],
+      [3, 'disconnect', undefined],
+    ]);
     expect(intact(file)).toBe(3);
     unlinkSync(file);
     await log.record('stop');
     expect(log.tampering).toMatchObject({ truncated: 1, missing: 1 });
-    expect(entries(file).map((e) => [e.seq, e.event, e.kind])).toEqual([[1, 'gap', 'missing'], [2, 'stop', undefined]]);
+    expect(entries(file).map((e) => [e.seq, e.event, e.kind])).toEqual([
+      [1, 'gap', 'missing'],
+      [2, 'stop', undefined],
+    ]);
     // Lines someone else appended after ours.
     appendFileSync(file, '{"forged":true}\n');
     await log.record('enroll');
     expect(log.tampering.appended).toBe(1);
-    expect(entries(file).map((e) => [e.seq, e.event, e.kind])).toEqual([[1, 'gap', 'missing'], [2, 'stop', undefined], [undefined, undefined, undefined], [4, 'gap', 'appended'], [5, 'enroll', undefined]]);
+    expect(entries(file).map((e) => [e.seq, e.event, e.kind])).toEqual([
+      [1, 'gap', 'missing'],
+      [2, 'stop', undefined],
+      [undefined, undefined, undefined],
+      [4, 'gap', 'appended'],
+      [5, 'enroll', undefined],
+    ]);
   });
 
   it('reports on readiness a finding it cannot record, until it can', async () => {
@@ -333,7 +426,9 @@ describe('links and other files planted where the log should be', () => {
     const target = path.join(tmp.dir, 'link-target');
     writeFileSync(target, 'precious\n');
     symlinkSync(target, file);
-    await expectAhRejection(new AuditLog(file, new FakeClock(), captureLogger().logger).open(), 'UNSAFE_FILE', { message: `refusing to open ${file}: it is a symbolic link` });
+    await expectAhRejection(new AuditLog(file, new FakeClock(), captureLogger().logger).open(), 'UNSAFE_FILE', {
+      message: `refusing to open ${file}: it is a symbolic link`,
+    });
     expect(readFileSync(target, 'utf8')).toBe('precious\n');
   });
 
@@ -357,14 +452,21 @@ describe('links and other files planted where the log should be', () => {
     writeFileSync(target, '{}');
     symlinkSync(target, path.join(path.dirname(file), 'audit-head.json'));
     const head = path.join(path.dirname(file), 'audit-head.json');
-    await expectAhRejection(new AuditLog(file, new FakeClock(), captureLogger().logger).open(), 'UNSAFE_FILE', { message: `refusing to open ${head}: it is a symbolic link` });
+    await expectAhRejection(new AuditLog(file, new FakeClock(), captureLogger().logger).open(), 'UNSAFE_FILE', {
+      message: `refusing to open ${head}: it is a symbolic link`,
+    });
     await expectAhRejection(new FileAuditHeadStore(head).read(), 'UNSAFE_FILE');
     expect(existsSync(file)).toBe(false);
   });
 
-  it.skipIf(spawnSync('mkfifo', ['--version']).status !== 0)('refuses a FIFO at audit.log without hanging', async () => {
-    const file = logIn('fifo');
-    expect(spawnSync('mkfifo', [file]).status).toBe(0);
-    await expectAhRejection(new AuditLog(file, new FakeClock(), captureLogger().logger).open(), 'UNSAFE_FILE', { message: `refusing to open ${file}: it is not a regular file` });
-  });
+  it.skipIf(spawnSync('mkfifo', ['--version']).status !== 0)(
+    'refuses a FIFO at audit.log without hanging',
+    async () => {
+      const file = logIn('fifo');
+      expect(spawnSync('mkfifo', [file]).status).toBe(0);
+      await expectAhRejection(new AuditLog(file, new FakeClock(), captureLogger().logger).open(), 'UNSAFE_FILE', {
+        message: `refusing to open ${file}: it is not a regular file`,
+      });
+    },
+  );
 });

@@ -4,7 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { addressGroup, ConnectionLimiter } from '../../../src/fleet/connection-limits.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
-const limits = { maxConnections: 5, maxConnectionsPerAddress: 100, perAddressRate: 10, perAddressBurst: 3, handshakeTimeoutMs: 1_000, firstByteTimeoutMs: 500, maxHandshakes: 64 };
+const limits = {
+  maxConnections: 5,
+  maxConnectionsPerAddress: 100,
+  perAddressRate: 10,
+  perAddressBurst: 3,
+  handshakeTimeoutMs: 1_000,
+  firstByteTimeoutMs: 500,
+  maxHandshakes: 64,
+};
 
 describe('ConnectionLimiter', () => {
   it('allows a burst per address, then refills at the rate', async () => {
@@ -27,15 +35,26 @@ describe('ConnectionLimiter', () => {
   });
 
   it('caps open connections per address, whatever the rate allows', () => {
-    const limiter = new ConnectionLimiter({ ...limits, maxConnections: 1_000, maxConnectionsPerAddress: 3, perAddressBurst: 1_000 }, new FakeClock());
-    expect(['10.0.0.1', '10.0.0.1', '10.0.0.1', '10.0.0.1'].map((a) => limiter.admit(a))).toEqual(['ok', 'ok', 'ok', 'too many connections from one address']);
+    const limiter = new ConnectionLimiter(
+      { ...limits, maxConnections: 1_000, maxConnectionsPerAddress: 3, perAddressBurst: 1_000 },
+      new FakeClock(),
+    );
+    expect(['10.0.0.1', '10.0.0.1', '10.0.0.1', '10.0.0.1'].map((a) => limiter.admit(a))).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'too many connections from one address',
+    ]);
     expect(limiter.admit('10.0.0.2')).toBe('ok');
     limiter.release('10.0.0.1');
     expect(limiter.admit('10.0.0.1')).toBe('ok');
   });
 
   it('counts an IPv6 /64 as one source, and an IPv4-mapped address as its IPv4 address', () => {
-    const limiter = new ConnectionLimiter({ ...limits, maxConnections: 1_000, maxConnectionsPerAddress: 2, perAddressBurst: 1_000 }, new FakeClock());
+    const limiter = new ConnectionLimiter(
+      { ...limits, maxConnections: 1_000, maxConnectionsPerAddress: 2, perAddressBurst: 1_000 },
+      new FakeClock(),
+    );
     expect(limiter.admit('2001:db8:1:2::1')).toBe('ok');
     expect(limiter.admit('2001:db8:1:2:ffff:ffff:ffff:fffe')).toBe('ok');
     expect(limiter.admit('2001:db8:1:2:dead:beef::9')).toBe('too many connections from one address');

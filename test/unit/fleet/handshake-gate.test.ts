@@ -80,7 +80,14 @@ describe('handshake gate', () => {
     const started: number[] = [];
     const held: Array<() => void> = [];
     // The first two hold their slots while 50,000 queue up; the rest end the moment they start.
-    const g = new HandshakeGate<number>({ max: 2, maxWaitMs: 10_000, leaseMs: 60_000, clock, start: (n, done) => (started.push(n), n < 2 ? held.push(done) : done()), expire: () => {} });
+    const g = new HandshakeGate<number>({
+      max: 2,
+      maxWaitMs: 10_000,
+      leaseMs: 60_000,
+      clock,
+      start: (n, done) => (started.push(n), n < 2 ? held.push(done) : done()),
+      expire: () => {},
+    });
     for (let i = 0; i < 50_000; i++) g.offer(i, 'a');
     expect([g.inProgress, g.waiting]).toEqual([2, 49_998]);
     held[0]?.();
@@ -113,7 +120,14 @@ describe('handshake gate', () => {
   it('takes back the slot of a handshake that runs past its lease (a stalled client)', async () => {
     const clock = new FakeClock();
     const started: number[] = [];
-    const g = new HandshakeGate<number>({ max: 2, maxWaitMs: 10_000, leaseMs: 1_000, clock, start: (n) => started.push(n), expire: () => {} });
+    const g = new HandshakeGate<number>({
+      max: 2,
+      maxWaitMs: 10_000,
+      leaseMs: 1_000,
+      clock,
+      start: (n) => started.push(n),
+      expire: () => {},
+    });
     for (let i = 1; i <= 5; i++) g.offer(i, `stalled-${i}`);
     expect(started).toEqual([1, 2]);
     await clock.advance(1_000);

@@ -44,7 +44,14 @@ function facts(name: string, connectionId: string, extra: Partial<EnrollFacts> =
     name,
     labels: { role: 'build' },
     version: '0.1.0',
-    host: { hostname: `${name}.local`, os: 'linux', os_release: '6.1', arch: 'x64', cpus: 4, memory_bytes: 8 * 2 ** 30 },
+    host: {
+      hostname: `${name}.local`,
+      os: 'linux',
+      os_release: '6.1',
+      arch: 'x64',
+      cpus: 4,
+      memory_bytes: 8 * 2 ** 30,
+    },
     peerAddress: '127.0.0.1:50000',
     certSerial: 'ABCDEF01',
     certNotAfter: iso(START + 3_600_000),
@@ -74,7 +81,10 @@ async function flushed(registry: Registry): Promise<void> {
 }
 
 async function readRegistryFile(dir = tmp.dir): Promise<{ version: number; executors: ExecutorRecord[] }> {
-  return JSON.parse(await fs.readFile(path.join(dir, REGISTRY_FILE), 'utf8')) as { version: number; executors: ExecutorRecord[] };
+  return JSON.parse(await fs.readFile(path.join(dir, REGISTRY_FILE), 'utf8')) as {
+    version: number;
+    executors: ExecutorRecord[];
+  };
 }
 
 const created: Registry[] = [];
@@ -197,7 +207,12 @@ describe('Registry disconnects', () => {
     registry.enroll(facts('a', 'c2'));
     await clock.advance(1_000);
     expect(registry.disconnect(idOf('a'), 'c1', 'superseded')).toBe(false);
-    expect(registry.get(idOf('a'))).toMatchObject({ state: 'online', connectedSince: iso(START), disconnectedAt: null, disconnectReason: null });
+    expect(registry.get(idOf('a'))).toMatchObject({
+      state: 'online',
+      connectedSince: iso(START),
+      disconnectedAt: null,
+      disconnectReason: null,
+    });
     expect(registry.onlineCount()).toBe(1);
     expect(registry.isCurrent(idOf('a'), 'c2')).toBe(true);
   });
@@ -280,7 +295,11 @@ describe('Registry persistence across restarts', () => {
     const after = newRegistry();
     await after.load();
     expect(after.enroll(facts('a', 'c9'))).toBeUndefined();
-    expect(after.get(idOf('a'))).toMatchObject({ state: 'online', firstSeen: iso(START), connectedSince: iso(START + 120_000) });
+    expect(after.get(idOf('a'))).toMatchObject({
+      state: 'online',
+      firstSeen: iso(START),
+      connectedSince: iso(START + 120_000),
+    });
     expect(after.onlineCount()).toBe(1);
     await flushed(after);
   });

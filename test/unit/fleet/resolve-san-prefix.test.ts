@@ -17,7 +17,9 @@ describe('resolveSanPrefix', () => {
   });
 
   it('derives the prefix from the trust domain only, whatever the path of our own ID', () => {
-    expect(resolveSanPrefix(undefined, identityWith('spiffe://prod.example.net/region/eu/ap-1'))).toBe('spiffe://prod.example.net/ah/agent/');
+    expect(resolveSanPrefix(undefined, identityWith('spiffe://prod.example.net/region/eu/ap-1'))).toBe(
+      'spiffe://prod.example.net/ah/agent/',
+    );
   });
 
   it('treats an empty flag like a missing one', () => {

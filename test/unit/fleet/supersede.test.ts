@@ -19,20 +19,44 @@ beforeAll(async () => {
   const issued = await ca.issue({ commonName: 'x', uris: [id] });
   first = view(issued.certPem);
   const spki = new X509Certificate(issued.certPem).publicKey.export({ type: 'spki', format: 'der' });
-  const publicKey = await webcrypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']);
-  sameKey = view((await ca.issue({ commonName: 'x', uris: [id], publicKey: publicKey as unknown as CryptoKey })).certPem);
+  const publicKey = await webcrypto.subtle.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'verify',
+  ]);
+  sameKey = view(
+    (await ca.issue({ commonName: 'x', uris: [id], publicKey: publicKey as unknown as CryptoKey })).certPem,
+  );
   newKey = view((await ca.issue({ commonName: 'x', uris: [id] })).certPem);
 });
 
 describe('judgeSupersede', () => {
   const current = '7d3e1c4a-7b7e-4a8e-9f3c-2b1d0e5f6a7b';
   it.each([
-    ['the current stream named, new key', () => [current, newKey], { kind: 'rotation', serialChanged: true, keyChanged: true }],
-    ['the current stream named, renewed with the same key', () => [current, sameKey], { kind: 'rotation', serialChanged: true, keyChanged: false }],
-    ['the current stream named, same certificate', () => [current, first], { kind: 'reconnect', serialChanged: false, keyChanged: false }],
+    [
+      'the current stream named, new key',
+      () => [current, newKey],
+      { kind: 'rotation', serialChanged: true, keyChanged: true },
+    ],
+    [
+      'the current stream named, renewed with the same key',
+      () => [current, sameKey],
+      { kind: 'rotation', serialChanged: true, keyChanged: false },
+    ],
+    [
+      'the current stream named, same certificate',
+      () => [current, first],
+      { kind: 'reconnect', serialChanged: false, keyChanged: false },
+    ],
     ['no proof, another key', () => [undefined, newKey], { kind: 'takeover', serialChanged: true, keyChanged: true }],
-    ['no proof, the very same certificate (a copied key)', () => [undefined, first], { kind: 'takeover', serialChanged: false, keyChanged: false }],
-    ['a wrong id', () => [current.replace('7', '8'), newKey], { kind: 'takeover', serialChanged: true, keyChanged: true }],
+    [
+      'no proof, the very same certificate (a copied key)',
+      () => [undefined, first],
+      { kind: 'takeover', serialChanged: false, keyChanged: false },
+    ],
+    [
+      'a wrong id',
+      () => [current.replace('7', '8'), newKey],
+      { kind: 'takeover', serialChanged: true, keyChanged: true },
+    ],
     ['an empty id', () => ['', first], { kind: 'takeover', serialChanged: false, keyChanged: false }],
   ] as Array<[string, () => [string | undefined, CertificateView], object]>)('%s', (_, make, verdict) => {
     const [proof, next] = make();

@@ -32,7 +32,11 @@ export function expectAhError(fn: () => unknown, code: ErrorCode, expected: Expe
 }
 
 /** Awaits `promise`, which must reject with an AhError with `code`. */
-export async function expectAhRejection(promise: Promise<unknown>, code: ErrorCode, expected: ExpectedAhError = {}): Promise<AhError> {
+export async function expectAhRejection(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+  expected: ExpectedAhError = {},
+): Promise<AhError> {
   let thrown: unknown;
   let settled = false;
   try {

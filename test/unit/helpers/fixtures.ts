@@ -62,7 +62,11 @@ export async function mintBadIdentities(ca: TestCa, now = Date.now()): Promise<R
     notBefore: new Date(now + HOUR),
     notAfter: new Date(now + 2 * HOUR),
   });
-  const leafIsCa = await ca.issueFiles('leaf-is-ca', { commonName: 'leaf-is-ca', uris: [id('leaf-is-ca')], isCa: true });
+  const leafIsCa = await ca.issueFiles('leaf-is-ca', {
+    commonName: 'leaf-is-ca',
+    uris: [id('leaf-is-ca')],
+    isCa: true,
+  });
   const noUriSan = await ca.issueFiles('no-uri-san', { commonName: 'no-uri-san', dns: ['no-uri-san.example.org'] });
   const twoUriSans = await ca.issueFiles('two-uri-sans', {
     commonName: 'two-uri-sans',

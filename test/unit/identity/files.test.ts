@@ -8,7 +8,14 @@ import { CertificateAuthority } from '../../../src/x509/authority.js';
 import { TestCa, type IdentityFiles } from '../../support/test-ca.js';
 import { makeTempDir } from '../../support/tmp.js';
 import { expectAhRejection } from '../helpers/errors.js';
-import { BAD_IDENTITIES, fixturePath, mintBadIdentities, writeTemp, type BadIdentityName, type StaticFixture } from '../helpers/fixtures.js';
+import {
+  BAD_IDENTITIES,
+  fixturePath,
+  mintBadIdentities,
+  writeTemp,
+  type BadIdentityName,
+  type StaticFixture,
+} from '../helpers/fixtures.js';
 
 const ID = 'spiffe://example.org/ah/agent/files-good';
 
@@ -44,7 +51,11 @@ describe('loadFilesIdentity with good files', () => {
 
   it('loads a DER certificate and a PKCS#8 DER key', async () => {
     const cert = await writeTemp(tmp.dir, 'good.der', new X509Certificate(readFileSync(good.cert)).raw);
-    const key = await writeTemp(tmp.dir, 'good-key.der', createPrivateKey(readFileSync(good.key)).export({ format: 'der', type: 'pkcs8' }));
+    const key = await writeTemp(
+      tmp.dir,
+      'good-key.der',
+      createPrivateKey(readFileSync(good.key)).export({ format: 'der', type: 'pkcs8' }),
+    );
     const identity = await loadFilesIdentity({ cert, key, ca: [good.ca] }, Date.now());
     expect(identity.spiffeId).toBe(ID);
   });
@@ -88,7 +99,9 @@ describe('loadFilesIdentity with missing or unreadable files', () => {
     const p = { cert: good.cert, key: good.key, ca: [good.ca] };
     if (which === 'ca') p.ca = [missing];
     else p[which] = missing;
-    await expectAhRejection(loadFilesIdentity(p, Date.now()), 'FILE_NOT_FOUND', { message: `no such file: ${missing}` });
+    await expectAhRejection(loadFilesIdentity(p, Date.now()), 'FILE_NOT_FOUND', {
+      message: `no such file: ${missing}`,
+    });
   });
 
   it('reports a path through a regular file as not found', async () => {

@@ -1,6 +1,11 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildIdentity, FixedIdentitySource, type IdentityParts, type IdentitySource } from '../../../src/identity/identity.js';
+import {
+  buildIdentity,
+  FixedIdentitySource,
+  type IdentityParts,
+  type IdentitySource,
+} from '../../../src/identity/identity.js';
 import { CertificateAuthority, type IssuedCertificate } from '../../../src/x509/authority.js';
 import { parseCertificates } from '../../../src/x509/pem.js';
 import { expectAhError } from '../helpers/errors.js';
@@ -18,7 +23,14 @@ function keyOf(issued: IssuedCertificate): KeyObject {
 }
 
 function parts(issued: IssuedCertificate, overrides: Partial<IdentityParts> = {}): IdentityParts {
-  return { provider: 'files', chain: [issued.cert], key: keyOf(issued), bundle: [root.certificate], bundleSource: 'ca.pem', ...overrides };
+  return {
+    provider: 'files',
+    chain: [issued.cert],
+    key: keyOf(issued),
+    bundle: [root.certificate],
+    bundleSource: 'ca.pem',
+    ...overrides,
+  };
 }
 
 beforeAll(async () => {
@@ -58,7 +70,10 @@ describe('buildIdentity', () => {
     const subCa = await CertificateAuthority.load(sub.certPem, sub.keyPem as string);
     const child = await subCa.issue({ commonName: 'child', uris: [ID], now: NOW });
     const identity = buildIdentity(parts(child, { chain: [child.cert, sub.cert] }), NOW);
-    expect(parseCertificates(identity.chainPem, 'chain').map((c) => c.subject)).toEqual(['CN=child', 'CN=identity intermediate']);
+    expect(parseCertificates(identity.chainPem, 'chain').map((c) => c.subject)).toEqual([
+      'CN=child',
+      'CN=identity intermediate',
+    ]);
   });
 
   it('rejects an empty chain', () => {
@@ -68,9 +83,13 @@ describe('buildIdentity', () => {
   });
 
   it('rejects an empty bundle, naming its source', () => {
-    expectAhError(() => buildIdentity(parts(leaf, { bundle: [], bundleSource: '/etc/ah/ca.pem' }), NOW), 'BUNDLE_EMPTY', {
-      message: 'no CA certificates in /etc/ah/ca.pem',
-    });
+    expectAhError(
+      () => buildIdentity(parts(leaf, { bundle: [], bundleSource: '/etc/ah/ca.pem' }), NOW),
+      'BUNDLE_EMPTY',
+      {
+        message: 'no CA certificates in /etc/ah/ca.pem',
+      },
+    );
   });
 
   it('rejects a key that does not match the leaf', async () => {

@@ -14,7 +14,8 @@ afterAll(() => tmp.cleanup());
 
 describe('resolveProvider', () => {
   it('uses the dev identity with no flags on loopback', () => {
-    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost']) expect(resolveProvider({ ca: [] }, host)).toBe('dev');
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost'])
+      expect(resolveProvider({ ca: [] }, host)).toBe('dev');
   });
 
   it('uses files when --cert and --key are given', () => {
@@ -22,7 +23,9 @@ describe('resolveProvider', () => {
   });
 
   it('refuses to guess an identity on a non-loopback address', () => {
-    expect(() => resolveProvider({ ca: [] }, '0.0.0.0')).toThrow('no identity configured for non-loopback address 0.0.0.0');
+    expect(() => resolveProvider({ ca: [] }, '0.0.0.0')).toThrow(
+      'no identity configured for non-loopback address 0.0.0.0',
+    );
     expect(() => resolveProvider({ ca: [] }, 'ap.example.com')).toThrow(/no identity configured/);
   });
 
@@ -55,7 +58,13 @@ describe('createIdentitySource with --identity dev', () => {
   });
 
   it('shares one dev CA between processes: two identities verify against each other', async () => {
-    const ctx = { host: '127.0.0.1', devCaDir: path.join(tmp.dir, 'shared-ca'), policy: DEFAULT_RENEWAL_POLICY, clock: systemClock, logger: createLogger({ write: () => {} }) };
+    const ctx = {
+      host: '127.0.0.1',
+      devCaDir: path.join(tmp.dir, 'shared-ca'),
+      policy: DEFAULT_RENEWAL_POLICY,
+      clock: systemClock,
+      logger: createLogger({ write: () => {} }),
+    };
     const [ap, exec] = await Promise.all([
       createIdentitySource({ ca: [] }, { ...ctx, role: 'access-point', name: 'ap' }),
       createIdentitySource({ ca: [] }, { ...ctx, role: 'executor', name: 'worker 1' }),

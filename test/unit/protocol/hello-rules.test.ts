@@ -2,8 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { helloProblem, labelsProblem } from '../../../src/protocol/hello-rules.js';
 import type { Hello } from '../../../src/protocol/fleet-protocol.js';
 
-const hello = (fields: Partial<Hello>): Hello => ({ name: 'worker-1', labels: {}, version: '0.1.0', host: null, heartbeat_interval_ms: 5_000, ...fields });
-const host = { hostname: 'worker-1.example.org', os: 'linux', os_release: '6.1.0-28-amd64', arch: 'x64', cpus: 8, memory_bytes: 1 };
+const hello = (fields: Partial<Hello>): Hello => ({
+  name: 'worker-1',
+  labels: {},
+  version: '0.1.0',
+  host: null,
+  heartbeat_interval_ms: 5_000,
+  ...fields,
+});
+const host = {
+  hostname: 'worker-1.example.org',
+  os: 'linux',
+  os_release: '6.1.0-28-amd64',
+  arch: 'x64',
+  cpus: 8,
+  memory_bytes: 1,
+};
 
 describe('helloProblem', () => {
   it('accepts what a real executor sends, including names in other scripts', () => {
@@ -15,7 +29,10 @@ describe('helloProblem', () => {
     [{ name: 'a\rb' }, 'name contains control characters'],
     [{ name: 'a\u009bb' }, 'name contains control characters'],
     [{ name: 'legit\u200f\u061c' }, 'name contains control characters'],
-    [{ name: 'db-prod-1' + ' '.repeat(40) + 'spiffe://example.org/ah/agent/db-prod-1   online' }, 'name has leading, trailing or repeated spaces'],
+    [
+      { name: 'db-prod-1' + ' '.repeat(40) + 'spiffe://example.org/ah/agent/db-prod-1   online' },
+      'name has leading, trailing or repeated spaces',
+    ],
     [{ name: ' padded' }, 'name has leading, trailing or repeated spaces'],
     [{ version: 'v'.repeat(65) }, 'version is longer than 64'],
     [{ name: 42 as unknown as string }, 'name is not text'],

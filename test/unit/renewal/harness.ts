@@ -47,7 +47,11 @@ afterEach(async () => {
 export function harness(options: HarnessOptions = {}) {
   const fake = new FakeClock(T0);
   const lifetime = options.lifetimeMs ?? H;
-  const policy: RenewalPolicy = { threshold: options.threshold ?? 0.67, jitterFraction: options.jitterFraction ?? 0.05, floorMs: options.floorMs ?? 0 };
+  const policy: RenewalPolicy = {
+    threshold: options.threshold ?? 0.67,
+    jitterFraction: options.jitterFraction ?? 0.05,
+    floorMs: options.floorMs ?? 0,
+  };
   // A renewer that renews again without waiting (say, one that forgot to publish) would spin in
   // microtasks and never let the fake clock return; past this many calls the issuer stops
   // answering, so such a bug fails the assertions instead of hanging the run.
@@ -93,7 +97,9 @@ export function harness(options: HarnessOptions = {}) {
     renew: async (signal) => {
       renewCalls.push(fake.now());
       if (issuer.hangUntilAborted || renewCalls.length > maxRenewCalls) {
-        return new Promise<Cert>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        return new Promise<Cert>((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+        );
       }
       if (issuer.sealed) throw new AhError('VAULT_SEALED');
       issued += 1;

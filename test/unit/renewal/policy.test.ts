@@ -3,7 +3,13 @@
 // and never after notAfter.
 
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RENEWAL_POLICY, nextRenewalAt, renewalPoint, type RenewalPolicy, type Validity } from '../../../src/renewal/policy.js';
+import {
+  DEFAULT_RENEWAL_POLICY,
+  nextRenewalAt,
+  renewalPoint,
+  type RenewalPolicy,
+  type Validity,
+} from '../../../src/renewal/policy.js';
 import { seededRandom } from '../../support/seeded-random.js';
 
 const S = 1000;
@@ -17,7 +23,6 @@ const HOUR_CERT: Validity = { notBefore: T0, notAfter: T0 + H };
 function policy(overrides: Partial<RenewalPolicy> = {}): RenewalPolicy {
   return { ...DEFAULT_RENEWAL_POLICY, ...overrides };
 }
-
 
 describe('DEFAULT_RENEWAL_POLICY', () => {
   it('renews at two thirds of the lifetime with +-5% jitter and a 30 s floor', () => {
@@ -35,7 +40,8 @@ describe('renewalPoint', () => {
 
   it('lands exactly at the threshold when jitter is off, whatever the draw', () => {
     const p = policy({ threshold: 0.67, jitterFraction: 0 });
-    for (const draw of [0, 0.1, 0.5, 0.9, 0.999999]) expect(renewalPoint(HOUR_CERT, p, draw), `draw ${draw}`).toBe(T0 + 2_412_000);
+    for (const draw of [0, 0.1, 0.5, 0.9, 0.999999])
+      expect(renewalPoint(HOUR_CERT, p, draw), `draw ${draw}`).toBe(T0 + 2_412_000);
   });
 
   it('scales with the lifetime of the certificate', () => {
@@ -163,7 +169,11 @@ describe('nextRenewalAt', () => {
       const lifetime = 1 + Math.floor(random() * 48 * H);
       const validity: Validity = { notBefore: T0, notAfter: T0 + lifetime };
       const now = T0 + Math.floor(random() * lifetime); // still valid
-      const q = policy({ threshold: 0.05 + random() * 0.9, jitterFraction: random() * 0.1, floorMs: Math.floor(random() * 2 * lifetime) });
+      const q = policy({
+        threshold: 0.05 + random() * 0.9,
+        jitterFraction: random() * 0.1,
+        floorMs: Math.floor(random() * 2 * lifetime),
+      });
       const last = random() < 0.3 ? undefined : now - Math.floor(random() * lifetime);
       const at = nextRenewalAt(now, validity, q, random(), last);
       expect(at, JSON.stringify({ lifetime, now, q, last })).toBeLessThanOrEqual(validity.notAfter);

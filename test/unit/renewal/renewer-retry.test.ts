@@ -22,11 +22,20 @@ const LIFETIMES: Array<[number, string, number]> = [
   [30 * D, '30 days', 5 * M],
 ];
 const THRESHOLDS = [0.5, 0.67, 0.9];
-const CASES = LIFETIMES.flatMap(([lifetime, label, maxWait]) => THRESHOLDS.map((threshold) => [label, threshold, lifetime, maxWait] as const));
+const CASES = LIFETIMES.flatMap(([lifetime, label, maxWait]) =>
+  THRESHOLDS.map((threshold) => [label, threshold, lifetime, maxWait] as const),
+);
 
 /** Runs a renewer whose issuer never answers from start to `after` past notAfter. */
 async function failingThroughExpiry(lifetime: number, threshold: number, maxWaitMs: number, after = 2 * M) {
-  const h = harness({ threshold, jitterFraction: 0, lifetimeMs: lifetime, maxWaitMs, backoff: productionBackoff(), maxRenewCalls: 20_000 });
+  const h = harness({
+    threshold,
+    jitterFraction: 0,
+    lifetimeMs: lifetime,
+    maxWaitMs,
+    backoff: productionBackoff(),
+    maxRenewCalls: 20_000,
+  });
   h.issuer.sealed = true;
   await h.start();
   await h.fake.advance(lifetime + after);
@@ -35,45 +44,49 @@ async function failingThroughExpiry(lifetime: number, threshold: number, maxWait
 }
 
 describe('Renewer: retrying within the lifetime, with an issuer that never answers', () => {
-  it.each(CASES)('%s certificate, threshold %d: no wait ends past expiry, retries get denser, the last at notAfter', async (_label, threshold, lifetime, maxWait) => {
-    const h = await failingThroughExpiry(lifetime, threshold, maxWait);
-    const notAfter = T0 + lifetime;
-    const calls = h.renewCalls;
-    const valid = calls.filter((t) => t < notAfter);
+  it.each(CASES)(
+    '%s certificate, threshold %d: no wait ends past expiry, retries get denser, the last at notAfter',
+    async (_label, threshold, lifetime, maxWait) => {
+      const h = await failingThroughExpiry(lifetime, threshold, maxWait);
+      const notAfter = T0 + lifetime;
+      const calls = h.renewCalls;
+      const valid = calls.filter((t) => t < notAfter);
 
-    // The first attempt at the renewal point, the last exactly at notAfter.
-    expect(calls[0]).toBe(T0 + Math.floor(lifetime * threshold));
-    expect(calls).toContain(notAfter);
-    expect(calls.filter((t) => t > (valid.at(-1) as number) && t <= notAfter)).toEqual([notAfter]);
+      // The first attempt at the renewal point, the last exactly at notAfter.
+      expect(calls[0]).toBe(T0 + Math.floor(lifetime * threshold));
+      expect(calls).toContain(notAfter);
+      expect(calls.filter((t) => t > (valid.at(-1) as number) && t <= notAfter)).toEqual([notAfter]);
 
-    // No wait that began while the certificate was valid ends past its expiry.
-    const late = h.sleepLog.filter((s) => s.at < notAfter && s.at + s.ms > notAfter);
-    expect(late).toEqual([]);
+      // No wait that began while the certificate was valid ends past its expiry.
+      const late = h.sleepLog.filter((s) => s.at < notAfter && s.at + s.ms > notAfter);
+      expect(late).toEqual([]);
 
-    // Each wait while valid: at least 1 s (but the one landing at notAfter), at most a quarter of
-    // the time left (or the floor), at most 5 s in the last 5 minutes.
-    const gaps = valid.map((t, i) => ({ left: notAfter - t, gap: (calls[i + 1] as number) - t }));
-    const wrong = gaps.filter(
-      ({ left, gap }) => gap > left || (gap < S && gap !== left) || gap > Math.max(S, left / 4) || (left <= 5 * M && gap > 5 * S),
-    );
-    expect(wrong).toEqual([]);
+      // Each wait while valid: at least 1 s (but the one landing at notAfter), at most a quarter of
+      // the time left (or the floor), at most 5 s in the last 5 minutes.
+      const gaps = valid.map((t, i) => ({ left: notAfter - t, gap: (calls[i + 1] as number) - t }));
+      const wrong = gaps.filter(
+        ({ left, gap }) =>
+          gap > left || (gap < S && gap !== left) || gap > Math.max(S, left / 4) || (left <= 5 * M && gap > 5 * S),
+      );
+      expect(wrong).toEqual([]);
 
-    // Denser towards expiry: once the waits stop growing (the cap bites), none grows again.
-    const waits = gaps.map((g) => g.gap);
-    const peak = waits.indexOf(Math.max(...waits));
-    const grew = waits.slice(peak).filter((w, i, after) => i > 0 && w > (after[i - 1] as number));
-    expect(grew).toEqual([]);
-    expect(waits.at(-1)).toBeLessThanOrEqual(S);
+      // Denser towards expiry: once the waits stop growing (the cap bites), none grows again.
+      const waits = gaps.map((g) => g.gap);
+      const peak = waits.indexOf(Math.max(...waits));
+      const grew = waits.slice(peak).filter((w, i, after) => i > 0 && w > (after[i - 1] as number));
+      expect(grew).toEqual([]);
+      expect(waits.at(-1)).toBeLessThanOrEqual(S);
 
-    // After expiry a steady short retry: 1 s + 0.5 (the harness's draw) * 4 s.
-    const expired = calls.filter((t) => t >= notAfter);
-    expect(expired.length).toBeGreaterThanOrEqual(40);
-    expect(new Set(diffs(expired))).toEqual(new Set([3 * S]));
+      // After expiry a steady short retry: 1 s + 0.5 (the harness's draw) * 4 s.
+      const expired = calls.filter((t) => t >= notAfter);
+      expect(expired.length).toBeGreaterThanOrEqual(40);
+      expect(new Set(diffs(expired))).toEqual(new Set([3 * S]));
 
-    // One jitter draw for the certificate's renewal point while it is valid; after expiry one per retry.
-    expect(h.randomCalls()).toBe(1 + expired.length);
-    expect(h.published).toEqual([]);
-  });
+      // One jitter draw for the certificate's renewal point while it is valid; after expiry one per retry.
+      expect(h.randomCalls()).toBe(1 + expired.length);
+      expect(h.published).toEqual([]);
+    },
+  );
 
   it.each(LIFETIMES.map(([lifetime, label, maxWait]) => [label, lifetime, maxWait] as const))(
     '%s certificate with jitter as in production (renewal point, backoff): still no wait past expiry, the waits after it spread',
@@ -108,10 +121,30 @@ describe('Renewer: retrying within the lifetime, with an issuer that never answe
     const h = await failingThroughExpiry(60 * S, 0.67, 60 * S, 10 * S);
     // Backoff 1, 2, 4 s; then a quarter of the time left; 1 s from 4 s left; the last at notAfter.
     expect(h.renewCalls.map((t) => t - T0)).toEqual([
-      40_200, 41_200, 43_200, 47_200, 50_400, 52_800, 54_600, 55_950, 56_962, 57_962, 58_962, 59_962, 60_000, 63_000, 66_000, 69_000,
+      40_200, 41_200, 43_200, 47_200, 50_400, 52_800, 54_600, 55_950, 56_962, 57_962, 58_962, 59_962, 60_000, 63_000,
+      66_000, 69_000,
     ]);
-    expect(retryIns(h.lines)).toEqual(['1s', '2s', '4s', '3.2s', '2.4s', '1.8s', '1.4s', '1s', '1s', '1s', '1s', '38ms', '3s', '3s', '3s', '3s']);
-    const told = h.lines.filter((l) => l.includes('event="renewal failed"')).map((l) => /(valid for \S+ more|expired \S+ ago)/.exec(l)?.[1]);
+    expect(retryIns(h.lines)).toEqual([
+      '1s',
+      '2s',
+      '4s',
+      '3.2s',
+      '2.4s',
+      '1.8s',
+      '1.4s',
+      '1s',
+      '1s',
+      '1s',
+      '1s',
+      '38ms',
+      '3s',
+      '3s',
+      '3s',
+      '3s',
+    ]);
+    const told = h.lines
+      .filter((l) => l.includes('event="renewal failed"'))
+      .map((l) => /(valid for \S+ more|expired \S+ ago)/.exec(l)?.[1]);
     expect(told).toEqual([
       'valid for 19.8s more',
       'valid for 18.8s more',
@@ -165,40 +198,58 @@ describe('Renewer: retrying within the lifetime, with an issuer that never answe
 describe('Renewer: an issuer that recovers', () => {
   // Per lifetime, recovery at seeded random moments between the renewal point and a minute past
   // expiry (30 days: fewer, as each simulates up to 10 days of retries).
-  const TRIALS: Array<[string, number, number, number]> = LIFETIMES.map(([lifetime, label, maxWait]) => [label, lifetime, maxWait, lifetime >= 30 * D ? 4 : 12]);
+  const TRIALS: Array<[string, number, number, number]> = LIFETIMES.map(([lifetime, label, maxWait]) => [
+    label,
+    lifetime,
+    maxWait,
+    lifetime >= 30 * D ? 4 : 12,
+  ]);
 
-  it.each(TRIALS)('%s certificate: the next attempt after recovery renews and rotates at once; before expiry if it recovered before', async (_label, lifetime, maxWait, trials) => {
-    const random = seededRandom(lifetime % 9973);
-    const notAfter = T0 + lifetime;
-    const due = T0 + Math.floor(lifetime * 0.67);
-    for (let trial = 0; trial < trials; trial++) {
-      const h = harness({ threshold: 0.67, jitterFraction: 0, lifetimeMs: lifetime, maxWaitMs: maxWait, backoff: productionBackoff(), maxRenewCalls: 20_000 });
-      h.issuer.sealed = true;
-      await h.start();
-      // Half of them anywhere, half in the 2 minutes before expiry or the minute after it, where
-      // a wait that outgrows the time left shows.
-      const from = trial % 2 === 0 ? due : Math.max(due, notAfter - 2 * M);
-      const recoverAt = from + Math.floor(random() * (notAfter + M - from));
-      await h.fake.advance(recoverAt - T0);
-      h.issuer.sealed = false;
-      const facts = JSON.stringify({ trial, recoverAt: recoverAt - T0 });
-      const announced = h.renewer.nextAttemptAt as number;
-      // Timer by timer until the new certificate is in use (bounded: a wait lasts at most 5 min,
-      // one timer at most a minute).
-      for (let i = 0; i < 20 && h.published.length === 0; i++) await h.fake.tick();
-      const [at] = h.publishedAt;
-      expect(at, facts).toBeDefined();
-      // Before expiry when the issuer was back before it; within 5 s when it came back after.
-      if (recoverAt < notAfter) expect(at, facts).toBeLessThanOrEqual(notAfter);
-      else expect((at as number) - recoverAt, facts).toBeLessThanOrEqual(5 * S);
-      // The attempt already scheduled (and announced) was the one that succeeded, and the new
-      // certificate was put into use in that same instant.
-      expect(h.renewCalls.filter((t) => t >= recoverAt), facts).toEqual([at]);
-      expect(announced, facts).toBe(at);
-      expect(h.current().serial, facts).toBe('s1');
-      await h.renewer.stop();
-    }
-  });
+  it.each(TRIALS)(
+    '%s certificate: the next attempt after recovery renews and rotates at once; before expiry if it recovered before',
+    async (_label, lifetime, maxWait, trials) => {
+      const random = seededRandom(lifetime % 9973);
+      const notAfter = T0 + lifetime;
+      const due = T0 + Math.floor(lifetime * 0.67);
+      for (let trial = 0; trial < trials; trial++) {
+        const h = harness({
+          threshold: 0.67,
+          jitterFraction: 0,
+          lifetimeMs: lifetime,
+          maxWaitMs: maxWait,
+          backoff: productionBackoff(),
+          maxRenewCalls: 20_000,
+        });
+        h.issuer.sealed = true;
+        await h.start();
+        // Half of them anywhere, half in the 2 minutes before expiry or the minute after it, where
+        // a wait that outgrows the time left shows.
+        const from = trial % 2 === 0 ? due : Math.max(due, notAfter - 2 * M);
+        const recoverAt = from + Math.floor(random() * (notAfter + M - from));
+        await h.fake.advance(recoverAt - T0);
+        h.issuer.sealed = false;
+        const facts = JSON.stringify({ trial, recoverAt: recoverAt - T0 });
+        const announced = h.renewer.nextAttemptAt as number;
+        // Timer by timer until the new certificate is in use (bounded: a wait lasts at most 5 min,
+        // one timer at most a minute).
+        for (let i = 0; i < 20 && h.published.length === 0; i++) await h.fake.tick();
+        const [at] = h.publishedAt;
+        expect(at, facts).toBeDefined();
+        // Before expiry when the issuer was back before it; within 5 s when it came back after.
+        if (recoverAt < notAfter) expect(at, facts).toBeLessThanOrEqual(notAfter);
+        else expect((at as number) - recoverAt, facts).toBeLessThanOrEqual(5 * S);
+        // The attempt already scheduled (and announced) was the one that succeeded, and the new
+        // certificate was put into use in that same instant.
+        expect(
+          h.renewCalls.filter((t) => t >= recoverAt),
+          facts,
+        ).toEqual([at]);
+        expect(announced, facts).toBe(at);
+        expect(h.current().serial, facts).toBe('s1');
+        await h.renewer.stop();
+      }
+    },
+  );
 
   it('uses Vault within seconds after it is unsealed (the log of issue 12: an expired certificate kept 23 s)', async () => {
     // A 1 h certificate that has been failing since its renewal point; Vault comes back 0.6 s
@@ -261,9 +312,15 @@ describe('Renewer: logging retries after expiry', () => {
     await h.fake.advance(2 * M + 30 * S);
     const errors = h.lines.filter((l) => l.startsWith('error: vault is sealed'));
     const debug = h.lines.filter((l) => l.startsWith('debug: vault is sealed'));
-    expect(errors.map((l) => /expired \S+ ago/.exec(l)?.[0])).toEqual(['expired 0s ago', 'expired 1m ago', 'expired 2m ago']);
+    expect(errors.map((l) => /expired \S+ ago/.exec(l)?.[0])).toEqual([
+      'expired 0s ago',
+      'expired 1m ago',
+      'expired 2m ago',
+    ]);
     expect(errors.length + debug.length).toBe(h.renewCalls.length);
-    expect(debug[0]).toBe('debug: vault is sealed\n  event="renewal failed" retry_in=2s expired="current certificate s0 expired 1s ago"');
+    expect(debug[0]).toBe(
+      'debug: vault is sealed\n  event="renewal failed" retry_in=2s expired="current certificate s0 expired 1s ago"',
+    );
 
     // Another error is logged at error at once.
     h.issuer.sealed = false;

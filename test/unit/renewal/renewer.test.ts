@@ -26,7 +26,9 @@ describe('Renewer: renewing when due', () => {
     expect(h.published).toEqual([{ serial: 's1', notBefore: T0 + dueIn, notAfter: T0 + dueIn + H }]);
     expect(h.current().serial).toBe('s1');
     expect(h.renewer.lastRenewalAt).toBe(T0 + dueIn);
-    expect(h.lines).toContain(`info: renewed old_serial=s0 new_serial=s1 expires=${new Date(T0 + dueIn + H).toISOString()}`);
+    expect(h.lines).toContain(
+      `info: renewed old_serial=s0 new_serial=s1 expires=${new Date(T0 + dueIn + H).toISOString()}`,
+    );
     await h.renewer.stop();
   });
 
@@ -140,7 +142,9 @@ describe('Renewer: failures and backoff', () => {
     await h.fake.advance(8000);
     expect(diffs(h.renewCalls)).toEqual([1000, 2000, 4000, 8000, 8000, 8000]);
 
-    const retryIn = h.lines.filter((l) => l.startsWith('error: vault is sealed')).map((l) => /retry_in=(\S+)/.exec(l)?.[1]);
+    const retryIn = h.lines
+      .filter((l) => l.startsWith('error: vault is sealed'))
+      .map((l) => /retry_in=(\S+)/.exec(l)?.[1]);
     expect(retryIn).toEqual(['1s', '2s', '4s', '8s', '8s', '8s', '8s']);
     expect(h.published).toEqual([]);
     await h.renewer.stop();
@@ -193,7 +197,10 @@ describe('Renewer: failures and backoff', () => {
 
   it('says the current certificate expired when renewal still fails after notAfter', async () => {
     // Expired ten minutes before start; a 10 min backoff is cut to the short retry after expiry.
-    const h = harness({ initial: { serial: 's0', notBefore: T0 - H, notAfter: T0 - 10 * M }, backoff: new Backoff({ initialMs: 10 * M, maxMs: 10 * M, jitter: 0 }) });
+    const h = harness({
+      initial: { serial: 's0', notBefore: T0 - H, notAfter: T0 - 10 * M },
+      backoff: new Backoff({ initialMs: 10 * M, maxMs: 10 * M, jitter: 0 }),
+    });
     h.issuer.sealed = true;
     await h.start();
     expect(h.renewCalls).toEqual([T0]);
@@ -263,7 +270,11 @@ describe('Renewer: waking and the wall clock', () => {
   });
 
   it('waits out a backoff in steps of at most maxWaitMs, so a wall-clock jump shortens it', async () => {
-    const h = harness({ threshold: 0.5, maxWaitMs: 5 * S, backoff: new Backoff({ initialMs: 20 * S, maxMs: 20 * S, jitter: 0 }) });
+    const h = harness({
+      threshold: 0.5,
+      maxWaitMs: 5 * S,
+      backoff: new Backoff({ initialMs: 20 * S, maxMs: 20 * S, jitter: 0 }),
+    });
     h.issuer.sealed = true;
     await h.start();
     await h.fake.advance(30 * M); // due at 30 min: first attempt fails, a 20 s backoff starts
@@ -359,7 +370,9 @@ describe('debug logging of renewal decisions', () => {
     await h.start();
     const planned = h.lines.filter((l) => l.startsWith('debug: renewal planned'));
     expect(planned).toHaveLength(1);
-    expect(planned[0]).toMatch(/^debug: renewal planned serial=\S+ not_before=\S+ not_after=\S+ threshold=0\.5 at=\S+ in=30m why="renewal point \(threshold and jitter\)"$/);
+    expect(planned[0]).toMatch(
+      /^debug: renewal planned serial=\S+ not_before=\S+ not_after=\S+ threshold=0\.5 at=\S+ in=30m why="renewal point \(threshold and jitter\)"$/,
+    );
     // Waking up in steps (maxWaitMs) repeats no decision.
     await h.fake.advance(10 * M);
     expect(h.lines.filter((l) => l.startsWith('debug: renewal planned'))).toHaveLength(1);

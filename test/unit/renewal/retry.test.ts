@@ -18,7 +18,12 @@ const noDraw = (): number => {
 
 describe('DEFAULT_RETRY_SCHEDULE', () => {
   it('waits at least 1 s, at most a quarter of the time left, at most 5 s in the last 5 min and after expiry', () => {
-    expect(DEFAULT_RETRY_SCHEDULE).toEqual({ floorMs: 1_000, fractionOfLeft: 0.25, lastMinutesMs: 5 * M, shortRetryMs: 5_000 });
+    expect(DEFAULT_RETRY_SCHEDULE).toEqual({
+      floorMs: 1_000,
+      fractionOfLeft: 0.25,
+      lastMinutesMs: 5 * M,
+      shortRetryMs: 5_000,
+    });
   });
 });
 
@@ -67,7 +72,11 @@ describe('retryDelay while the certificate is valid', () => {
     for (const backoff of [800, S, 4 * S, 30 * S, 5 * M, H]) {
       let previous = Infinity;
       // From 30 days left down to 1 ms, in steps that hit every boundary (5 min, 20 s, 4 s, 1 s).
-      for (let left = 30 * D; left >= 1; left = left > 10 * M ? Math.floor(left * 0.9) : left - Math.max(1, Math.floor(left / 500))) {
+      for (
+        let left = 30 * D;
+        left >= 1;
+        left = left > 10 * M ? Math.floor(left * 0.9) : left - Math.max(1, Math.floor(left / 500))
+      ) {
         const delay = retryDelay(backoff, left, noDraw);
         if (delay > previous) grown.push(JSON.stringify({ backoff, left, delay, previous }));
         previous = delay;

@@ -4,7 +4,11 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AhError } from '../../../src/core/errors.js';
-import { authorizeExecutorCertificate, authorizeExecutorSocket, verifyErrorToAhError } from '../../../src/tls/authorize-executor.js';
+import {
+  authorizeExecutorCertificate,
+  authorizeExecutorSocket,
+  verifyErrorToAhError,
+} from '../../../src/tls/authorize-executor.js';
 import { importSigningKey } from '../../../src/x509/keys.js';
 import { webcrypto, x509 } from '../../../src/x509/peculiar.js';
 import { TestCa, type IdentityFiles } from '../../support/test-ca.js';
@@ -23,7 +27,11 @@ function certOf(files: IdentityFiles): X509Certificate {
   return new X509Certificate(readFileSync(files.cert));
 }
 
-async function leaf(file: string, uris: string[], extra: { isCa?: boolean; dns?: string[] } = {}): Promise<X509Certificate> {
+async function leaf(
+  file: string,
+  uris: string[],
+  extra: { isCa?: boolean; dns?: string[] } = {},
+): Promise<X509Certificate> {
   return certOf(await ca.issueFiles(file, { commonName: file, uris, ...extra }));
 }
 
@@ -81,7 +89,8 @@ describe('authorizeExecutorCertificate', () => {
     // The prefix matches the bad ID textually, so only the SPIFFE ID rules can reject it.
     expectAhError(() => authorizeExecutorCertificate(cert, 'spiffe://Example.org/ah/agent/'), 'SAN_MISMATCH', {
       message: SAN_MESSAGE,
-      detail: /^invalid SPIFFE ID "spiffe:\/\/Example\.org\/ah\/agent\/x": trust domain characters are limited to lowercase/,
+      detail:
+        /^invalid SPIFFE ID "spiffe:\/\/Example\.org\/ah\/agent\/x": trust domain characters are limited to lowercase/,
     });
   });
 
@@ -154,7 +163,9 @@ describe('verifyErrorToAhError', () => {
   });
 
   it('no longer calls a broken signature an unknown authority', () => {
-    expect(verifyErrorToAhError('CERT_SIGNATURE_FAILURE').message).toBe("client certificate rejected: certificate signature does not verify with its issuer's key");
+    expect(verifyErrorToAhError('CERT_SIGNATURE_FAILURE').message).toBe(
+      "client certificate rejected: certificate signature does not verify with its issuer's key",
+    );
   });
 });
 
@@ -186,7 +197,14 @@ describe('the verdict from a live TLS socket', () => {
       });
       server.listen(0, '127.0.0.1', () => {
         const { port } = server.address() as net.AddressInfo;
-        const client = tls.connect({ host: '127.0.0.1', port, cert: readFileSync(files.cert), key: readFileSync(files.key), ca: readFileSync(files.ca), servername: 'localhost' });
+        const client = tls.connect({
+          host: '127.0.0.1',
+          port,
+          cert: readFileSync(files.cert),
+          key: readFileSync(files.key),
+          ca: readFileSync(files.ca),
+          servername: 'localhost',
+        });
         client.on('error', () => {});
         client.on('close', () => undefined);
       });
@@ -202,25 +220,44 @@ describe('a refused chain on a live TLS socket', () => {
   // intermediate from its chain (it links certificates with X509_check_issued, which refuses it).
   it('names the intermediate that may not sign certificates', async () => {
     const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-    const pair = async (): Promise<CryptoKeyPair> => (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const pair = async (): Promise<CryptoKeyPair> =>
+      (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
     const [intKeys, leafKeys] = [await pair(), await pair()];
     const caKey = await importSigningKey(createPrivateKey(ca.authority.keyPem));
     const issuer = new x509.X509Certificate(ca.authority.certPem);
     const intermediate = await x509.X509CertificateGenerator.create({
-      serialNumber: '0a', subject: 'CN=no certsign', issuer: issuer.subject, publicKey: intKeys.publicKey, signingKey: caKey, signingAlgorithm: alg,
-      notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000),
-      extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
+      serialNumber: '0a',
+      subject: 'CN=no certsign',
+      issuer: issuer.subject,
+      publicKey: intKeys.publicKey,
+      signingKey: caKey,
+      signingAlgorithm: alg,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 3_600_000),
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      ],
     });
     const leafCert = await x509.X509CertificateGenerator.create({
-      serialNumber: '0b', subject: 'CN=leaf', issuer: 'CN=no certsign', publicKey: leafKeys.publicKey, signingKey: intKeys.privateKey, signingAlgorithm: alg,
-      notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000),
+      serialNumber: '0b',
+      subject: 'CN=leaf',
+      issuer: 'CN=no certsign',
+      publicKey: leafKeys.publicKey,
+      signingKey: intKeys.privateKey,
+      signingAlgorithm: alg,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 3_600_000),
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `${PREFIX}refused` }]),
       ],
     });
-    const leafKeyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey), 'PRIVATE KEY');
+    const leafKeyPem = x509.PemConverter.encode(
+      await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey),
+      'PRIVATE KEY',
+    );
     const bundle = [new X509Certificate(ca.authority.certPem)];
     const refusal = await new Promise<{ code: unknown; error: unknown }>((resolve, reject) => {
       const server = tls.createServer({ ...serverOptions, requestCert: true, rejectUnauthorized: false }, (socket) => {
@@ -237,7 +274,11 @@ describe('a refused chain on a live TLS socket', () => {
       server.listen(0, '127.0.0.1', () => {
         const { port } = server.address() as net.AddressInfo;
         const client = tls.connect({
-          host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(ca.caFile), key: leafKeyPem,
+          host: '127.0.0.1',
+          port,
+          servername: 'localhost',
+          ca: readFileSync(ca.caFile),
+          key: leafKeyPem,
           cert: `${leafCert.toString('pem')}\n${intermediate.toString('pem')}\n`,
         });
         client.on('error', () => {});
@@ -247,7 +288,11 @@ describe('a refused chain on a live TLS socket', () => {
     expect(refusal.code).toBe('UNSPECIFIED');
     const err = refusal.error as AhError;
     expect(err.code).toBe('CLIENT_CERT_REJECTED');
-    expect(err.message).toBe('client certificate rejected: issuer certificate may not sign certificates (keyUsage lacks keyCertSign)');
-    expect(err.detail).toBe('the access point rejected the executor certificate (UNSPECIFIED): intermediate "CN=no certsign" has keyUsage digitalSignature');
+    expect(err.message).toBe(
+      'client certificate rejected: issuer certificate may not sign certificates (keyUsage lacks keyCertSign)',
+    );
+    expect(err.detail).toBe(
+      'the access point rejected the executor certificate (UNSPECIFIED): intermediate "CN=no certsign" has keyUsage digitalSignature',
+    );
   });
 });

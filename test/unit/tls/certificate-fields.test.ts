@@ -19,15 +19,39 @@ afterAll(() => tmp.cleanup());
 
 async function selfSigned(extensions: x509.Extension[]): Promise<x509.X509Certificate> {
   const keys = (await webcrypto.subtle.generateKey(EC, false, ['sign', 'verify'])) as CryptoKeyPair;
-  return x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '01', name: 'CN=t', keys, signingAlgorithm: EC, extensions });
+  return x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: 'CN=t',
+    keys,
+    signingAlgorithm: EC,
+    extensions,
+  });
 }
 
 describe('certificateFields', () => {
   it.each([
-    ['a CA with pathlen', [new x509.BasicConstraintsExtension(true, 3, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)]],
-    ['CA:FALSE, every key usage bit', [new x509.BasicConstraintsExtension(false, undefined, false), new x509.KeyUsagesExtension(511 as x509.KeyUsageFlags, true)]],
+    [
+      'a CA with pathlen',
+      [
+        new x509.BasicConstraintsExtension(true, 3, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      ],
+    ],
+    [
+      'CA:FALSE, every key usage bit',
+      [
+        new x509.BasicConstraintsExtension(false, undefined, false),
+        new x509.KeyUsagesExtension(511 as x509.KeyUsageFlags, true),
+      ],
+    ],
     ['decipherOnly alone (the second byte)', [new x509.KeyUsagesExtension(x509.KeyUsageFlags.decipherOnly, false)]],
-    ['EKUs and an unknown critical extension', [new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.1', '2.5.29.37.0', '1.2.3.4']), new x509.Extension('1.3.6.1.4.1.99999.1', true, new Uint8Array([5, 0]))]],
+    [
+      'EKUs and an unknown critical extension',
+      [
+        new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.1', '2.5.29.37.0', '1.2.3.4']),
+        new x509.Extension('1.3.6.1.4.1.99999.1', true, new Uint8Array([5, 0])),
+      ],
+    ],
     ['no extensions', []],
   ])('reads what @peculiar/x509 reads: %s', async (_name, extensions) => {
     const cert = await selfSigned(extensions);
@@ -36,7 +60,9 @@ describe('certificateFields', () => {
     expect(fields.signatureAlgorithm).toBe('1.2.840.10045.4.3.2');
     expect(fields.extensions.map((e) => [e.oid, e.critical])).toEqual(cert.extensions.map((e) => [e.type, e.critical]));
     const bc = cert.getExtension(x509.BasicConstraintsExtension);
-    expect(fields.basicConstraints).toEqual(bc ? { ca: bc.ca, ...(bc.pathLength === undefined ? {} : { pathLength: bc.pathLength }) } : undefined);
+    expect(fields.basicConstraints).toEqual(
+      bc ? { ca: bc.ca, ...(bc.pathLength === undefined ? {} : { pathLength: bc.pathLength }) } : undefined,
+    );
     expect(fields.keyUsage).toBe(cert.getExtension(x509.KeyUsagesExtension)?.usages);
     expect(fields.extendedKeyUsage).toEqual(cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages.map(String));
   });
@@ -48,7 +74,9 @@ describe('certificateFields', () => {
     const csr = await writeTemp(tmp.dir, 'v1.csr', '');
     expect(openssl(['req', '-new', '-key', key, '-subj', '/CN=v1', '-out', csr]).status).toBe(0);
     // `x509 -req` without an extension file makes a version 1 certificate.
-    expect(openssl(['x509', '-req', '-in', csr, '-signkey', key, '-days', '1', '-sha384', '-out', cert]).status).toBe(0);
+    expect(openssl(['x509', '-req', '-in', csr, '-signkey', key, '-days', '1', '-sha384', '-out', cert]).status).toBe(
+      0,
+    );
     const fields = certificateFields(new X509Certificate(readFileSync(cert)).raw);
     expect(fields).toEqual({ version: 1, signatureAlgorithm: '1.2.840.10045.4.3.3', extensions: [] });
   });
@@ -84,7 +112,9 @@ describe('derElements', () => {
 
   it('decodes object identifiers and small integers', () => {
     expect(oidText(new Uint8Array([0x55, 0x1d, 0x13]))).toBe('2.5.29.19');
-    expect(oidText(new Uint8Array([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05]))).toBe('1.2.840.113549.1.1.5');
+    expect(oidText(new Uint8Array([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05]))).toBe(
+      '1.2.840.113549.1.1.5',
+    );
     expect(oidText(new Uint8Array([0x88, 0x37]))).toBe('2.999');
     expect(() => oidText(new Uint8Array([]))).toThrow();
     expect(smallInteger(new Uint8Array([0x00]))).toBe(0);
@@ -101,9 +131,31 @@ describe('name constraints', () => {
     // openssl writes the extension; we read it back.
     const key = path.join(tmp.dir, 'nc.key');
     const cert = path.join(tmp.dir, 'nc.pem');
-    const ext = await writeTemp(tmp.dir, 'nc.cnf', '[v]\nbasicConstraints=critical,CA:TRUE\nnameConstraints=critical,permitted;URI:.example.org,permitted;DNS:example.org,excluded;URI:bad.example.org,excluded;IP:10.0.0.0/255.0.0.0\n');
+    const ext = await writeTemp(
+      tmp.dir,
+      'nc.cnf',
+      '[v]\nbasicConstraints=critical,CA:TRUE\nnameConstraints=critical,permitted;URI:.example.org,permitted;DNS:example.org,excluded;URI:bad.example.org,excluded;IP:10.0.0.0/255.0.0.0\n',
+    );
     expect(openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]).status).toBe(0);
-    expect(openssl(['req', '-new', '-x509', '-key', key, '-subj', '/CN=nc', '-days', '1', '-config', ext, '-extensions', 'v', '-out', cert]).status).toBe(0);
+    expect(
+      openssl([
+        'req',
+        '-new',
+        '-x509',
+        '-key',
+        key,
+        '-subj',
+        '/CN=nc',
+        '-days',
+        '1',
+        '-config',
+        ext,
+        '-extensions',
+        'v',
+        '-out',
+        cert,
+      ]).status,
+    ).toBe(0);
     const fields = certificateFields(new X509Certificate(readFileSync(cert)).raw);
     openSslConstraints = fields.extensions.find((e) => e.oid === '2.5.29.30')?.value as Uint8Array;
   });

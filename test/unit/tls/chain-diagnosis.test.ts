@@ -4,7 +4,13 @@
 
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { diagnoseChain, MAX_PATH, MAX_PRESENTED, type ChainDiagnosis, type DiagnosisOptions } from '../../../src/tls/chain-diagnosis.js';
+import {
+  diagnoseChain,
+  MAX_PATH,
+  MAX_PRESENTED,
+  type ChainDiagnosis,
+  type DiagnosisOptions,
+} from '../../../src/tls/chain-diagnosis.js';
 import { webcrypto, x509 } from '../../../src/x509/peculiar.js';
 
 const NOW = Date.UTC(2030, 0, 15, 12, 0, 0);
@@ -31,7 +37,8 @@ interface MakeOptions {
   issuerName?: string;
 }
 
-const ecKeys = (): Promise<CryptoKeyPair> => webcrypto.subtle.generateKey(EC, false, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+const ecKeys = (): Promise<CryptoKeyPair> =>
+  webcrypto.subtle.generateKey(EC, false, ['sign', 'verify']) as Promise<CryptoKeyPair>;
 let serial = 1;
 
 /** A certificate for `name`, signed by `issuer` (or by itself). */
@@ -52,14 +59,18 @@ async function make(name: string, issuer: Made | 'self', options: MakeOptions): 
   return { name, cert: new X509Certificate(Buffer.from(cert.rawData)), keys, alg: options.alg ?? EC };
 }
 
-const ca = (opts: { ca?: boolean; pathLength?: number; usages?: number; eku?: string[]; extra?: x509.Extension[] } = {}): x509.Extension[] => [
+const ca = (
+  opts: { ca?: boolean; pathLength?: number; usages?: number; eku?: string[]; extra?: x509.Extension[] } = {},
+): x509.Extension[] => [
   new x509.BasicConstraintsExtension(opts.ca ?? true, opts.pathLength, true),
   new x509.KeyUsagesExtension(opts.usages ?? keyCertSign | cRLSign, true),
   ...(opts.eku ? [new x509.ExtendedKeyUsageExtension(opts.eku)] : []),
   ...(opts.extra ?? []),
 ];
 
-const leafExtensions = (opts: { usages?: number; eku?: string[]; uri?: string; extra?: x509.Extension[] } = {}): x509.Extension[] => [
+const leafExtensions = (
+  opts: { usages?: number; eku?: string[]; uri?: string; extra?: x509.Extension[] } = {},
+): x509.Extension[] => [
   new x509.BasicConstraintsExtension(false, undefined, true),
   new x509.KeyUsagesExtension(opts.usages ?? digitalSignature, true),
   new x509.ExtendedKeyUsageExtension(opts.eku ?? [serverAuth, clientAuth]),
@@ -70,8 +81,12 @@ const leafExtensions = (opts: { usages?: number; eku?: string[]; uri?: string; e
 /** DER of NameConstraints with URI subtrees: permitted [0], excluded [1]. */
 function uriNameConstraints(permitted: string[], excluded: string[] = []): ArrayBuffer {
   const tlv = (tag: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([tag, body.length]), body]);
-  const subtrees = (names: string[]): Buffer => Buffer.concat(names.map((n) => tlv(0x30, tlv(0x86, Buffer.from(n, 'latin1')))));
-  const parts = [...(permitted.length ? [tlv(0xa0, subtrees(permitted))] : []), ...(excluded.length ? [tlv(0xa1, subtrees(excluded))] : [])];
+  const subtrees = (names: string[]): Buffer =>
+    Buffer.concat(names.map((n) => tlv(0x30, tlv(0x86, Buffer.from(n, 'latin1')))));
+  const parts = [
+    ...(permitted.length ? [tlv(0xa0, subtrees(permitted))] : []),
+    ...(excluded.length ? [tlv(0xa1, subtrees(excluded))] : []),
+  ];
   return new Uint8Array(tlv(0x30, Buffer.concat(parts))).buffer;
 }
 
@@ -115,7 +130,9 @@ describe('issuers', () => {
   it('an intermediate with CA:FALSE is not a CA', async () => {
     const bad = await make('Int', root, { extensions: ca({ ca: false }) });
     const leaf = await make('leaf', bad, { extensions: leafExtensions() });
-    expect(diagnose([leaf, bad], [root]).problems).toEqual([{ kind: 'not-ca', fact: 'intermediate "CN=Int" has basicConstraints CA:FALSE' }]);
+    expect(diagnose([leaf, bad], [root]).problems).toEqual([
+      { kind: 'not-ca', fact: 'intermediate "CN=Int" has basicConstraints CA:FALSE' },
+    ]);
   });
 
   it('an intermediate without basicConstraints is not a CA, a root without them but with keyCertSign is', async () => {
@@ -123,19 +140,25 @@ describe('issuers', () => {
     const bareRoot = await make('Bare Root', 'self', { extensions: kuOnly });
     const bad = await make('Int', bareRoot, { extensions: kuOnly });
     const leaf = await make('leaf', bad, { extensions: leafExtensions() });
-    expect(diagnose([leaf, bad], [bareRoot]).problems).toEqual([{ kind: 'not-ca', fact: 'intermediate "CN=Int" has no basicConstraints' }]);
+    expect(diagnose([leaf, bad], [bareRoot]).problems).toEqual([
+      { kind: 'not-ca', fact: 'intermediate "CN=Int" has no basicConstraints' },
+    ]);
   });
 
   it('a CA whose keyUsage lacks keyCertSign may not sign, and every usage it has is named', async () => {
     const bad = await make('Int', root, { extensions: ca({ usages: digitalSignature | cRLSign }) });
     const leaf = await make('leaf', bad, { extensions: leafExtensions() });
-    expect(diagnose([leaf, bad], [root]).problems).toEqual([{ kind: 'no-cert-sign', fact: 'intermediate "CN=Int" has keyUsage digitalSignature, cRLSign' }]);
+    expect(diagnose([leaf, bad], [root]).problems).toEqual([
+      { kind: 'no-cert-sign', fact: 'intermediate "CN=Int" has keyUsage digitalSignature, cRLSign' },
+    ]);
   });
 
   it('a CA restricted to serverAuth is not for client authentication', async () => {
     const bad = await make('Int', root, { extensions: ca({ eku: [serverAuth] }) });
     const leaf = await make('leaf', bad, { extensions: leafExtensions() });
-    expect(diagnose([leaf, bad], [root]).problems).toEqual([{ kind: 'ca-not-client-auth', fact: 'intermediate "CN=Int" has extendedKeyUsage serverAuth' }]);
+    expect(diagnose([leaf, bad], [root]).problems).toEqual([
+      { kind: 'ca-not-client-auth', fact: 'intermediate "CN=Int" has extendedKeyUsage serverAuth' },
+    ]);
   });
 
   it('pathlen:0 with a CA below it exceeds the path length, and the root in the bundle is named as such', async () => {
@@ -156,22 +179,36 @@ describe('issuers', () => {
 describe('the leaf', () => {
   it('with only serverAuth is not for client authentication', async () => {
     const leaf = await make('leaf', int, { extensions: leafExtensions({ eku: [serverAuth] }) });
-    expect(diagnose([leaf, int], [root]).problems).toEqual([{ kind: 'leaf-not-client-auth', fact: 'leaf "CN=leaf" has extendedKeyUsage serverAuth' }]);
+    expect(diagnose([leaf, int], [root]).problems).toEqual([
+      { kind: 'leaf-not-client-auth', fact: 'leaf "CN=leaf" has extendedKeyUsage serverAuth' },
+    ]);
   });
 
   it('with keyUsage keyEncipherment only may not sign; keyAgreement is enough', async () => {
     const enc = await make('leaf', int, { extensions: leafExtensions({ usages: keyEncipherment }) });
-    expect(diagnose([enc, int], [root]).problems).toEqual([{ kind: 'leaf-key-usage', fact: 'leaf "CN=leaf" has keyUsage keyEncipherment' }]);
+    expect(diagnose([enc, int], [root]).problems).toEqual([
+      { kind: 'leaf-key-usage', fact: 'leaf "CN=leaf" has keyUsage keyEncipherment' },
+    ]);
     const agree = await make('leaf', int, { extensions: leafExtensions({ usages: keyAgreement }) });
     expect(diagnose([agree, int], [root])).toEqual({ problems: [] });
   });
 
   it('with a critical extension OpenSSL does not know is refused; a non-critical one, or a critical cRLDistributionPoints, is not', async () => {
-    const odd = await make('leaf', int, { extensions: leafExtensions({ extra: [new x509.Extension('1.2.3.4.5', true, new Uint8Array([5, 0]))] }) });
-    expect(diagnose([odd, int], [root]).problems).toEqual([{ kind: 'critical-extension', fact: 'leaf "CN=leaf" has the critical extension 1.2.3.4.5' }]);
-    const fine = await make('leaf', int, { extensions: leafExtensions({ extra: [new x509.Extension('1.2.3.4.5', false, new Uint8Array([5, 0]))] }) });
+    const odd = await make('leaf', int, {
+      extensions: leafExtensions({ extra: [new x509.Extension('1.2.3.4.5', true, new Uint8Array([5, 0]))] }),
+    });
+    expect(diagnose([odd, int], [root]).problems).toEqual([
+      { kind: 'critical-extension', fact: 'leaf "CN=leaf" has the critical extension 1.2.3.4.5' },
+    ]);
+    const fine = await make('leaf', int, {
+      extensions: leafExtensions({ extra: [new x509.Extension('1.2.3.4.5', false, new Uint8Array([5, 0]))] }),
+    });
     expect(diagnose([fine, int], [root])).toEqual({ problems: [] });
-    const crl = await make('leaf', int, { extensions: leafExtensions({ extra: [new x509.CRLDistributionPointsExtension(['http://crl.example/ca.crl'], true)] }) });
+    const crl = await make('leaf', int, {
+      extensions: leafExtensions({
+        extra: [new x509.CRLDistributionPointsExtension(['http://crl.example/ca.crl'], true)],
+      }),
+    });
     expect(diagnose([crl, int], [root])).toEqual({ problems: [] });
   });
 
@@ -180,7 +217,10 @@ describe('the leaf', () => {
     der[der.length - 1] = (der[der.length - 1] as number) ^ 1;
     const broken = { ...good, cert: new X509Certificate(der) };
     expect(diagnose([broken, int], [root]).problems).toEqual([
-      { kind: 'bad-signature', fact: 'the signature of leaf "CN=leaf" does not verify with the key of intermediate "CN=Int"' },
+      {
+        kind: 'bad-signature',
+        fact: 'the signature of leaf "CN=leaf" does not verify with the key of intermediate "CN=Int"',
+      },
     ]);
   });
 
@@ -196,21 +236,32 @@ describe('the leaf', () => {
   });
 
   it('signed with SHA-1, or holding a 512-bit RSA key, is too weak', async () => {
-    const rsaAlg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-1', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+    const rsaAlg = {
+      name: 'RSASSA-PKCS1-v1_5',
+      hash: 'SHA-1',
+      publicExponent: new Uint8Array([1, 0, 1]),
+      modulusLength: 2048,
+    };
     const rsaKeys = (await webcrypto.subtle.generateKey(rsaAlg, false, ['sign', 'verify'])) as CryptoKeyPair;
     const rsaInt = await make('RSA Int', root, { extensions: ca(), keys: rsaKeys, alg: rsaAlg });
     const sha1Leaf = await make('leaf', rsaInt, { extensions: leafExtensions() });
-    expect(diagnose([sha1Leaf, rsaInt], [root]).problems).toEqual([{ kind: 'weak-digest', fact: 'leaf "CN=leaf" is signed with sha1WithRSAEncryption' }]);
+    expect(diagnose([sha1Leaf, rsaInt], [root]).problems).toEqual([
+      { kind: 'weak-digest', fact: 'leaf "CN=leaf" is signed with sha1WithRSAEncryption' },
+    ]);
     const smallAlg = { ...rsaAlg, hash: 'SHA-256', modulusLength: 512 };
     const smallKeys = (await webcrypto.subtle.generateKey(smallAlg, false, ['sign', 'verify'])) as CryptoKeyPair;
     const smallLeaf = await make('leaf', int, { extensions: leafExtensions(), keys: smallKeys, alg: smallAlg });
-    expect(diagnose([smallLeaf, int], [root]).problems).toEqual([{ kind: 'weak-key', fact: 'leaf "CN=leaf" has a 512-bit RSA key' }]);
+    expect(diagnose([smallLeaf, int], [root]).problems).toEqual([
+      { kind: 'weak-key', fact: 'leaf "CN=leaf" has a 512-bit RSA key' },
+    ]);
   });
 });
 
 describe('name constraints', () => {
   it('a URI outside the permitted subtrees, or inside an excluded one, is named with the constraint', async () => {
-    const other = await make('NC Int', root, { extensions: ca({ extra: [new x509.Extension('2.5.29.30', true, uriNameConstraints(['other.org']))] }) });
+    const other = await make('NC Int', root, {
+      extensions: ca({ extra: [new x509.Extension('2.5.29.30', true, uriNameConstraints(['other.org']))] }),
+    });
     const leaf = await make('leaf', other, { extensions: leafExtensions() });
     expect(diagnose([leaf, other], [root]).problems).toEqual([
       {
@@ -218,22 +269,33 @@ describe('name constraints', () => {
         fact: `URI ${URI} of leaf "CN=leaf" is not permitted by the name constraints of intermediate "CN=NC Int" (other.org)`,
       },
     ]);
-    const excluding = await make('NC Int', root, { extensions: ca({ extra: [new x509.Extension('2.5.29.30', true, uriNameConstraints([], ['.org']))] }) });
+    const excluding = await make('NC Int', root, {
+      extensions: ca({ extra: [new x509.Extension('2.5.29.30', true, uriNameConstraints([], ['.org']))] }),
+    });
     const leaf2 = await make('leaf', excluding, { extensions: leafExtensions() });
     expect(diagnose([leaf2, excluding], [root]).problems).toEqual([
-      { kind: 'name-constraints', fact: `URI ${URI} of leaf "CN=leaf" is excluded by the name constraints of intermediate "CN=NC Int" (.org)` },
+      {
+        kind: 'name-constraints',
+        fact: `URI ${URI} of leaf "CN=leaf" is excluded by the name constraints of intermediate "CN=NC Int" (.org)`,
+      },
     ]);
-    const permitting = await make('NC Int', root, { extensions: ca({ extra: [new x509.Extension('2.5.29.30', true, uriNameConstraints(['example.org']))] }) });
+    const permitting = await make('NC Int', root, {
+      extensions: ca({ extra: [new x509.Extension('2.5.29.30', true, uriNameConstraints(['example.org']))] }),
+    });
     const leaf3 = await make('leaf', permitting, { extensions: leafExtensions() });
     expect(diagnose([leaf3, permitting], [root])).toEqual({ problems: [] });
   });
 
   it('unreadable name constraints are said to be so, and the rest is still examined', async () => {
-    const garbled = await make('NC Int', root, { extensions: ca({ extra: [new x509.Extension('2.5.29.30', true, new Uint8Array([0x30, 0x05, 0xa0, 0x09]))] }) });
+    const garbled = await make('NC Int', root, {
+      extensions: ca({ extra: [new x509.Extension('2.5.29.30', true, new Uint8Array([0x30, 0x05, 0xa0, 0x09]))] }),
+    });
     const leaf = await make('leaf', garbled, { extensions: leafExtensions({ eku: [serverAuth] }) });
     const d = diagnose([leaf, garbled], [root]);
     expect(kinds(d)).toEqual(['leaf-not-client-auth']);
-    expect(d.incomplete).toBe('the name constraints of intermediate "CN=NC Int" could not be read (DER element runs past its container)');
+    expect(d.incomplete).toBe(
+      'the name constraints of intermediate "CN=NC Int" could not be read (DER element runs past its container)',
+    );
   });
 });
 
@@ -241,7 +303,9 @@ describe('validity', () => {
   it('names the intermediate that expired, or is not yet valid, with its date', async () => {
     const old = await make('Int', root, { extensions: ca(), notBefore: NOW - 10 * DAY, notAfter: NOW - 5 * DAY });
     const leaf = await make('leaf', old, { extensions: leafExtensions() });
-    expect(diagnose([leaf, old], [root]).problems).toEqual([{ kind: 'expired', fact: `intermediate "CN=Int" expired at ${new Date(NOW - 5 * DAY).toISOString()}` }]);
+    expect(diagnose([leaf, old], [root]).problems).toEqual([
+      { kind: 'expired', fact: `intermediate "CN=Int" expired at ${new Date(NOW - 5 * DAY).toISOString()}` },
+    ]);
     const early = await make('Int', root, { extensions: ca(), notBefore: NOW + DAY });
     const leaf2 = await make('leaf', early, { extensions: leafExtensions() });
     expect(diagnose([leaf2, early], [root]).problems).toEqual([
@@ -269,12 +333,19 @@ describe('trust', () => {
     const foreignInt = await make('Int', foreign, { extensions: ca() });
     const leaf = await make('leaf', foreignInt, { extensions: leafExtensions() });
     expect(diagnose([leaf, foreignInt, foreign], [root]).problems).toEqual([
-      { kind: 'untrusted-root', fact: 'root "CN=Foreign Root" is self-signed and not in the access point\'s CA bundle' },
+      {
+        kind: 'untrusted-root',
+        fact: 'root "CN=Foreign Root" is self-signed and not in the access point\'s CA bundle',
+      },
     ]);
   });
 
   it('lists every problem, leaf first, when a chain has several', async () => {
-    const bad = await make('Int', root, { extensions: ca({ ca: false, usages: digitalSignature }), notAfter: NOW - DAY, notBefore: NOW - 2 * DAY });
+    const bad = await make('Int', root, {
+      extensions: ca({ ca: false, usages: digitalSignature }),
+      notAfter: NOW - DAY,
+      notBefore: NOW - 2 * DAY,
+    });
     const leaf = await make('leaf', bad, { extensions: leafExtensions({ eku: [serverAuth] }) });
     expect(kinds(diagnose([leaf, bad], [root]))).toEqual(['leaf-not-client-auth', 'expired', 'not-ca', 'no-cert-sign']);
   });
@@ -290,7 +361,9 @@ describe('hostile chains', () => {
   });
 
   it(`looks at only the first ${MAX_PRESENTED} certificates sent`, async () => {
-    const strays = await Promise.all(Array.from({ length: MAX_PRESENTED + 2 }, (_, i) => make(`stray ${i}`, 'self', { extensions: ca() })));
+    const strays = await Promise.all(
+      Array.from({ length: MAX_PRESENTED + 2 }, (_, i) => make(`stray ${i}`, 'self', { extensions: ca() })),
+    );
     const d = diagnose([good, int, ...strays], [root]);
     expect(d).toEqual({ problems: [], incomplete: `only the first ${MAX_PRESENTED} certificates sent were looked at` });
   });
@@ -314,18 +387,26 @@ describe('hostile chains', () => {
     const leaf = await make('leaf', a, { extensions: leafExtensions() });
     const d = diagnose([leaf, a, b], [root]);
     expect(kinds(d)).toEqual(['issuer-missing']);
-    expect(d.problems[0]?.fact).toBe('intermediate "CN=B" was issued by "CN=A", which the executor did not send and the access point\'s CA bundle does not hold');
+    expect(d.problems[0]?.fact).toBe(
+      'intermediate "CN=B" was issued by "CN=A", which the executor did not send and the access point\'s CA bundle does not hold',
+    );
   });
 
   it('shows names without control characters, and bounded', async () => {
-    const evil = await make(`evil\u001b[31m${'x'.repeat(200)}`, int, { extensions: leafExtensions({ eku: [serverAuth] }) });
+    const evil = await make(`evil\u001b[31m${'x'.repeat(200)}`, int, {
+      extensions: leafExtensions({ eku: [serverAuth] }),
+    });
     const fact = diagnose([evil, int], [root]).problems[0]?.fact ?? '';
     expect(fact).not.toMatch(/[\u0000-\u001f]/);
     expect(fact.length).toBeLessThan(140);
   });
 
   it('never throws, whatever it is handed', () => {
-    const broken = { raw: Buffer.from([0x30, 0x03, 0x02, 0x01]), subject: 'CN=x', issuer: 'CN=y' } as unknown as X509Certificate;
+    const broken = {
+      raw: Buffer.from([0x30, 0x03, 0x02, 0x01]),
+      subject: 'CN=x',
+      issuer: 'CN=y',
+    } as unknown as X509Certificate;
     expect(() => diagnoseChain([broken], [], clock)).not.toThrow();
     expect(diagnoseChain([broken], [], clock).incomplete).toMatch(/could not be (examined|read)/);
     expect(diagnoseChain([], [], clock)).toEqual({ problems: [], incomplete: 'no certificate was presented' });

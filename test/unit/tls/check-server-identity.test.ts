@@ -16,13 +16,19 @@ beforeAll(async () => {
   const files = await ca.server('ap', 'example.org', { dns: ['ap.example.com'], ips: [] });
   const cert = new X509Certificate(readFileSync(files.cert));
   // The shape node:tls hands to checkServerIdentity.
-  peer = { subject: { CN: 'access-point' }, subjectaltname: cert.subjectAltName, raw: cert.raw } as unknown as PeerCertificate;
+  peer = {
+    subject: { CN: 'access-point' },
+    subjectaltname: cert.subjectAltName,
+    raw: cert.raw,
+  } as unknown as PeerCertificate;
 });
 afterAll(() => tmp.cleanup());
 
 describe('judgeServerCertificate', () => {
   it('accepts the expected SPIFFE ID whatever the host name', () => {
-    expect(judgeServerCertificate({ host: '10.0.0.9', expectedServerId: 'spiffe://example.org/ah/serve' }, peer)).toBeUndefined();
+    expect(
+      judgeServerCertificate({ host: '10.0.0.9', expectedServerId: 'spiffe://example.org/ah/serve' }, peer),
+    ).toBeUndefined();
   });
 
   it('names both IDs when the SPIFFE ID differs', () => {
@@ -49,17 +55,28 @@ describe('an executor certificate posing as the access point', () => {
     const ca = await TestCa.create(`${tmp.dir}/rogue`, 'rogue');
     const files = await ca.executor('rogue', 'example.org', { dns: ['localhost'], ips: ['127.0.0.1'] });
     const cert = new X509Certificate(readFileSync(files.cert));
-    executorPeer = { subject: { CN: 'rogue' }, subjectaltname: cert.subjectAltName, raw: cert.raw } as unknown as PeerCertificate;
+    executorPeer = {
+      subject: { CN: 'rogue' },
+      subjectaltname: cert.subjectAltName,
+      raw: cert.raw,
+    } as unknown as PeerCertificate;
   });
 
   it('is refused even though it names the host', () => {
     const error = judgeServerCertificate({ host: 'localhost' }, executorPeer);
     expect(error?.code).toBe('SERVER_CERT_VERIFY_FAILED');
-    expect(error?.detail).toBe('the server presented an executor identity (spiffe://example.org/ah/agent/rogue); an executor certificate never serves as the access point');
+    expect(error?.detail).toBe(
+      'the server presented an executor identity (spiffe://example.org/ah/agent/rogue); an executor certificate never serves as the access point',
+    );
   });
 
   it('is refused even when it is the expected ID', () => {
-    expect(judgeServerCertificate({ host: 'localhost', expectedServerId: 'spiffe://example.org/ah/agent/rogue' }, executorPeer)?.code).toBe('SERVER_CERT_VERIFY_FAILED');
+    expect(
+      judgeServerCertificate(
+        { host: 'localhost', expectedServerId: 'spiffe://example.org/ah/agent/rogue' },
+        executorPeer,
+      )?.code,
+    ).toBe('SERVER_CERT_VERIFY_FAILED');
   });
 
   it('tells executor IDs from others by the path only', () => {

@@ -57,31 +57,64 @@ const TABLE: Record<string, [string, string]> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: ['CLIENT_CERT_REJECTED', UNKNOWN_AUTHORITY],
   CERT_HAS_EXPIRED: ['CERT_NOT_VALID_NOW', VALIDITY],
   CERT_NOT_YET_VALID: ['CERT_NOT_VALID_NOW', VALIDITY],
-  CERT_SIGNATURE_FAILURE: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate signature does not verify with its issuer's key`],
+  CERT_SIGNATURE_FAILURE: [
+    'CLIENT_CERT_REJECTED',
+    `${REJECTED}certificate signature does not verify with its issuer's key`,
+  ],
   UNABLE_TO_DECRYPT_CERT_SIGNATURE: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate signature cannot be decoded`],
-  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: ['CLIENT_CERT_REJECTED', `${REJECTED}issuer certificate's public key cannot be decoded`],
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: [
+    'CLIENT_CERT_REJECTED',
+    `${REJECTED}issuer certificate's public key cannot be decoded`,
+  ],
   ERROR_IN_CERT_NOT_BEFORE_FIELD: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate has a malformed notBefore date`],
   ERROR_IN_CERT_NOT_AFTER_FIELD: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate has a malformed notAfter date`],
-  INVALID_CA: ['CLIENT_CERT_REJECTED', `${REJECTED}issuer certificate is not a CA (basicConstraints CA:FALSE or missing)`],
-  PATH_LENGTH_EXCEEDED: ['CLIENT_CERT_REJECTED', `${REJECTED}path length constraint exceeded (more intermediate CAs than an issuer's pathlen allows)`],
+  INVALID_CA: [
+    'CLIENT_CERT_REJECTED',
+    `${REJECTED}issuer certificate is not a CA (basicConstraints CA:FALSE or missing)`,
+  ],
+  PATH_LENGTH_EXCEEDED: [
+    'CLIENT_CERT_REJECTED',
+    `${REJECTED}path length constraint exceeded (more intermediate CAs than an issuer's pathlen allows)`,
+  ],
   INVALID_PURPOSE: [
     'CLIENT_CERT_REJECTED',
     `${REJECTED}certificate chain is not valid for client authentication (extendedKeyUsage, keyUsage or basicConstraints)`,
   ],
-  CERT_CHAIN_TOO_LONG: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate chain too long (more certificates than the verify depth allows)`],
+  CERT_CHAIN_TOO_LONG: [
+    'CLIENT_CERT_REJECTED',
+    `${REJECTED}certificate chain too long (more certificates than the verify depth allows)`,
+  ],
   CERT_REVOKED: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate has been revoked`],
   CERT_UNTRUSTED: ['CLIENT_CERT_REJECTED', `${REJECTED}issuing CA is not trusted for client authentication`],
   CERT_REJECTED: ['CLIENT_CERT_REJECTED', `${REJECTED}issuing CA is marked to reject client authentication`],
-  UNABLE_TO_GET_CRL: ['CLIENT_CERT_REJECTED', `${REJECTED}no certificate revocation list (CRL) found for the certificate`],
-  UNABLE_TO_DECRYPT_CRL_SIGNATURE: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate revocation list (CRL) signature cannot be decoded`],
-  CRL_SIGNATURE_FAILURE: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate revocation list (CRL) signature does not verify`],
+  UNABLE_TO_GET_CRL: [
+    'CLIENT_CERT_REJECTED',
+    `${REJECTED}no certificate revocation list (CRL) found for the certificate`,
+  ],
+  UNABLE_TO_DECRYPT_CRL_SIGNATURE: [
+    'CLIENT_CERT_REJECTED',
+    `${REJECTED}certificate revocation list (CRL) signature cannot be decoded`,
+  ],
+  CRL_SIGNATURE_FAILURE: [
+    'CLIENT_CERT_REJECTED',
+    `${REJECTED}certificate revocation list (CRL) signature does not verify`,
+  ],
   CRL_NOT_YET_VALID: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate revocation list (CRL) is not yet valid`],
   CRL_HAS_EXPIRED: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate revocation list (CRL) has expired`],
-  ERROR_IN_CRL_LAST_UPDATE_FIELD: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate revocation list (CRL) has a malformed lastUpdate date`],
-  ERROR_IN_CRL_NEXT_UPDATE_FIELD: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate revocation list (CRL) has a malformed nextUpdate date`],
+  ERROR_IN_CRL_LAST_UPDATE_FIELD: [
+    'CLIENT_CERT_REJECTED',
+    `${REJECTED}certificate revocation list (CRL) has a malformed lastUpdate date`,
+  ],
+  ERROR_IN_CRL_NEXT_UPDATE_FIELD: [
+    'CLIENT_CERT_REJECTED',
+    `${REJECTED}certificate revocation list (CRL) has a malformed nextUpdate date`,
+  ],
   HOSTNAME_MISMATCH: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate does not match the expected host name`],
   OUT_OF_MEM: ['CLIENT_CERT_REJECTED', `${REJECTED}the access point ran out of memory while verifying the certificate`],
-  UNSPECIFIED: ['CLIENT_CERT_REJECTED', `${REJECTED}certificate chain failed verification (openssl gave no specific reason)`],
+  UNSPECIFIED: [
+    'CLIENT_CERT_REJECTED',
+    `${REJECTED}certificate chain failed verification (openssl gave no specific reason)`,
+  ],
 };
 
 const problem = (kind: ChainProblem['kind'], fact = `fact about ${kind}`): ChainProblem => ({ kind, fact });
@@ -122,9 +155,14 @@ describe('every verify code Node 20 reports', () => {
 
 describe('with a diagnosis of the chain', () => {
   it('names the problem behind UNSPECIFIED and lists its facts after the code', () => {
-    const err = verifyErrorToAhError('UNSPECIFIED', diagnosis(problem('no-cert-sign', 'intermediate "CN=int" has keyUsage digitalSignature')));
+    const err = verifyErrorToAhError(
+      'UNSPECIFIED',
+      diagnosis(problem('no-cert-sign', 'intermediate "CN=int" has keyUsage digitalSignature')),
+    );
     expect(err.message).toBe(`${REJECTED}issuer certificate may not sign certificates (keyUsage lacks keyCertSign)`);
-    expect(err.detail).toBe('the access point rejected the executor certificate (UNSPECIFIED): intermediate "CN=int" has keyUsage digitalSignature');
+    expect(err.detail).toBe(
+      'the access point rejected the executor certificate (UNSPECIFIED): intermediate "CN=int" has keyUsage digitalSignature',
+    );
   });
 
   it.each([
@@ -132,25 +170,47 @@ describe('with a diagnosis of the chain', () => {
     ['UNSPECIFIED', 'name-constraints', "certificate name is outside an issuer's name constraints"],
     ['UNSPECIFIED', 'weak-digest', 'certificate is signed with a weak digest (MD5 or SHA-1)'],
     ['UNSPECIFIED', 'weak-key', 'certificate key is too small (RSA and DSA keys need at least 1024 bits)'],
-    ['INVALID_PURPOSE', 'leaf-not-client-auth', 'leaf certificate is not for client authentication (extendedKeyUsage lacks clientAuth)'],
+    [
+      'INVALID_PURPOSE',
+      'leaf-not-client-auth',
+      'leaf certificate is not for client authentication (extendedKeyUsage lacks clientAuth)',
+    ],
     ['INVALID_PURPOSE', 'leaf-key-usage', 'leaf certificate may not sign (keyUsage lacks digitalSignature)'],
     ['INVALID_PURPOSE', 'not-ca', 'issuer certificate is not a CA (basicConstraints CA:FALSE or missing)'],
-    ['INVALID_PURPOSE', 'ca-not-client-auth', 'issuer certificate is not for client authentication (extendedKeyUsage lacks clientAuth)'],
+    [
+      'INVALID_PURPOSE',
+      'ca-not-client-auth',
+      'issuer certificate is not for client authentication (extendedKeyUsage lacks clientAuth)',
+    ],
     ['INVALID_CA', 'not-ca', 'issuer certificate is not a CA (basicConstraints CA:FALSE or missing)'],
-    ['PATH_LENGTH_EXCEEDED', 'path-length', "path length constraint exceeded (more intermediate CAs than an issuer's pathlen allows)"],
+    [
+      'PATH_LENGTH_EXCEEDED',
+      'path-length',
+      "path length constraint exceeded (more intermediate CAs than an issuer's pathlen allows)",
+    ],
     ['CERT_SIGNATURE_FAILURE', 'bad-signature', "certificate signature does not verify with its issuer's key"],
   ] as const)('%s explained by %s', (code, kind, reason) => {
     expect(verifyErrorToAhError(code, diagnosis(problem(kind))).message).toBe(`${REJECTED}${reason}`);
   });
 
   it('keeps the guide wording for unknown authority and validity, and says which certificate in the detail', () => {
-    const missing = verifyErrorToAhError('UNABLE_TO_GET_ISSUER_CERT_LOCALLY', diagnosis(problem('issuer-missing', 'leaf "CN=x" was issued by "CN=y"')));
+    const missing = verifyErrorToAhError(
+      'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+      diagnosis(problem('issuer-missing', 'leaf "CN=x" was issued by "CN=y"')),
+    );
     expect(missing.message).toBe(UNKNOWN_AUTHORITY);
-    expect(missing.detail).toBe('the access point rejected the executor certificate (UNABLE_TO_GET_ISSUER_CERT_LOCALLY): leaf "CN=x" was issued by "CN=y"');
-    const expired = verifyErrorToAhError('CERT_HAS_EXPIRED', diagnosis(problem('expired', 'intermediate "CN=y" expired at 2020-01-02T00:00:00.000Z')));
+    expect(missing.detail).toBe(
+      'the access point rejected the executor certificate (UNABLE_TO_GET_ISSUER_CERT_LOCALLY): leaf "CN=x" was issued by "CN=y"',
+    );
+    const expired = verifyErrorToAhError(
+      'CERT_HAS_EXPIRED',
+      diagnosis(problem('expired', 'intermediate "CN=y" expired at 2020-01-02T00:00:00.000Z')),
+    );
     expect(expired.code).toBe('CERT_NOT_VALID_NOW');
     expect(expired.message).toBe(VALIDITY);
-    expect(expired.detail).toBe('the access point rejected the executor certificate (CERT_HAS_EXPIRED): intermediate "CN=y" expired at 2020-01-02T00:00:00.000Z');
+    expect(expired.detail).toBe(
+      'the access point rejected the executor certificate (CERT_HAS_EXPIRED): intermediate "CN=y" expired at 2020-01-02T00:00:00.000Z',
+    );
   });
 
   it('takes the reason from a problem that accounts for the code, and lists it first', () => {
@@ -167,19 +227,30 @@ describe('with a diagnosis of the chain', () => {
   });
 
   it('says how to look further when nothing explains UNSPECIFIED', () => {
-    const check = 'check the chain with: openssl verify -purpose sslclient -CAfile ca.pem -untrusted intermediates.pem cert.pem';
+    const check =
+      'check the chain with: openssl verify -purpose sslclient -CAfile ca.pem -untrusted intermediates.pem cert.pem';
     const none = verifyErrorToAhError('UNSPECIFIED', diagnosis());
     expect(none.message).toBe(TABLE.UNSPECIFIED?.[1]);
-    expect(none.detail).toBe(`the access point rejected the executor certificate (UNSPECIFIED): no specific cause found; ${check}`);
+    expect(none.detail).toBe(
+      `the access point rejected the executor certificate (UNSPECIFIED): no specific cause found; ${check}`,
+    );
     const other = verifyErrorToAhError('UNSPECIFIED', diagnosis(problem('not-ca', 'A')));
     expect(other.message).toBe(TABLE.UNSPECIFIED?.[1]);
     expect(other.detail).toBe(`the access point rejected the executor certificate (UNSPECIFIED): A; ${check}`);
   });
 
   it('bounds the detail line to three facts and says what it left out or could not examine', () => {
-    const many = diagnosis(problem('expired', 'A'), problem('weak-key', 'B'), problem('not-ca', 'C'), problem('no-cert-sign', 'D'), problem('path-length', 'E'));
+    const many = diagnosis(
+      problem('expired', 'A'),
+      problem('weak-key', 'B'),
+      problem('not-ca', 'C'),
+      problem('no-cert-sign', 'D'),
+      problem('path-length', 'E'),
+    );
     const err = verifyErrorToAhError('CERT_HAS_EXPIRED', { ...many, incomplete: 'stopped after the 20 ms budget' });
-    expect(err.detail).toBe('the access point rejected the executor certificate (CERT_HAS_EXPIRED): A; B; C; 2 more; stopped after the 20 ms budget');
+    expect(err.detail).toBe(
+      'the access point rejected the executor certificate (CERT_HAS_EXPIRED): A; B; C; 2 more; stopped after the 20 ms budget',
+    );
   });
 
   it('every problem kind has words or defers to the code, and accounts for at least one Node code', () => {

@@ -158,7 +158,11 @@ describe('CertificateAuthority.issue', () => {
     const now = Date.UTC(2030, 0, 1, 0, 0, 0);
     const ttl = await ca.issue({ commonName: 'ttl', now, ttlMs: 5 * 60_000 });
     expect(Date.parse(ttl.cert.validTo)).toBe(now + 5 * 60_000);
-    const explicit = await ca.issue({ commonName: 'explicit', notBefore: new Date(now + DAY), notAfter: new Date(now + 2 * DAY) });
+    const explicit = await ca.issue({
+      commonName: 'explicit',
+      notBefore: new Date(now + DAY),
+      notAfter: new Date(now + 2 * DAY),
+    });
     expect(Date.parse(explicit.cert.validFrom)).toBe(now + DAY);
     expect(Date.parse(explicit.cert.validTo)).toBe(now + 2 * DAY);
   });
@@ -183,7 +187,11 @@ describe('CertificateAuthority.issue', () => {
   });
 
   it('issues a leaf-is-ca certificate marked CA:TRUE that can sign certificates', async () => {
-    const issued = await ca.issue({ commonName: 'leaf-is-ca', uris: ['spiffe://example.org/ah/agent/leaf-is-ca'], isCa: true });
+    const issued = await ca.issue({
+      commonName: 'leaf-is-ca',
+      uris: ['spiffe://example.org/ah/agent/leaf-is-ca'],
+      isCa: true,
+    });
     const text = await certText('leaf-is-ca.pem', issued.certPem);
     expect(extensionValue(text, 'X509v3 Basic Constraints')).toBe('CA:TRUE');
     expect(extensionValue(text, 'X509v3 Key Usage')).toBe('Digital Signature, Certificate Sign, CRL Sign');
@@ -240,7 +248,9 @@ describe('CertificateAuthority.signCsr', () => {
     const text = await certText('csr-profile.pem', issued.certPem);
     expect(extensionValue(text, 'X509v3 Basic Constraints')).toBe('CA:FALSE');
     expect(extensionValue(text, 'X509v3 Key Usage')).toBe('Digital Signature');
-    expect(extensionValue(text, 'X509v3 Extended Key Usage')).toBe('TLS Web Server Authentication, TLS Web Client Authentication');
+    expect(extensionValue(text, 'X509v3 Extended Key Usage')).toBe(
+      'TLS Web Server Authentication, TLS Web Client Authentication',
+    );
   });
 
   it('refuses a CSR whose signature does not verify', async () => {
@@ -258,7 +268,11 @@ describe('CertificateAuthority.signCsr', () => {
     const { keys } = await generateKeyPair();
     const csr = await createCsr(keys, { commonName: 'spki' });
     const issued = await ca.signCsr(csr, { commonName: 'spki' });
-    const expected = createPublicKey({ key: Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey)), format: 'der', type: 'spki' });
+    const expected = createPublicKey({
+      key: Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey)),
+      format: 'der',
+      type: 'spki',
+    });
     expect(issued.cert.publicKey.equals(expected)).toBe(true);
   });
 });

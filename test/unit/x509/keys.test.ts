@@ -1,6 +1,12 @@
 import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCsr, generateKeyPair, importSigningKey, SIGNING_ALGORITHM, type KeyPair } from '../../../src/x509/keys.js';
+import {
+  createCsr,
+  generateKeyPair,
+  importSigningKey,
+  SIGNING_ALGORITHM,
+  type KeyPair,
+} from '../../../src/x509/keys.js';
 import { webcrypto, x509 } from '../../../src/x509/peculiar.js';
 import { makeTempDir } from '../../support/tmp.js';
 import { openssl, writeTemp } from '../helpers/fixtures.js';
@@ -46,7 +52,14 @@ describe('importSigningKey', () => {
     const data = new TextEncoder().encode('hello');
     const signature = await webcrypto.subtle.sign(SIGNING_ALGORITHM, signing, data);
     expect(await webcrypto.subtle.verify(SIGNING_ALGORITHM, pair.keys.publicKey, signature, data)).toBe(true);
-    expect(await webcrypto.subtle.verify(SIGNING_ALGORITHM, pair.keys.publicKey, signature, new TextEncoder().encode('hellO'))).toBe(false);
+    expect(
+      await webcrypto.subtle.verify(
+        SIGNING_ALGORITHM,
+        pair.keys.publicKey,
+        signature,
+        new TextEncoder().encode('hellO'),
+      ),
+    ).toBe(false);
   });
 
   it('imports the key as sign-only and not extractable', async () => {
@@ -87,7 +100,9 @@ describe('createCsr', () => {
     const r = openssl(['req', '-in', await csrFile('bare.csr', csr), '-noout', '-text']);
     expect(r.status).toBe(0);
     expect(r.output).not.toContain('Subject Alternative Name');
-    expect(openssl(['req', '-in', await csrFile('bare-verify.csr', csr), '-verify', '-noout']).output).toMatch(/verify OK/i);
+    expect(openssl(['req', '-in', await csrFile('bare-verify.csr', csr), '-verify', '-noout']).output).toMatch(
+      /verify OK/i,
+    );
   });
 
   it('makes a CSR whose verification fails once its content is altered', async () => {

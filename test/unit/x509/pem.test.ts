@@ -36,7 +36,10 @@ describe('parseCertificates', () => {
 
   it('parses PEM given as bytes the same as PEM given as a string', () => {
     const fromBytes = parseCertificates(Buffer.from(leaf.certPem + intermediate.certPem), 'chain.pem');
-    expect(fromBytes.map((c) => c.fingerprint256)).toEqual([leaf.cert.fingerprint256, intermediate.cert.fingerprint256]);
+    expect(fromBytes.map((c) => c.fingerprint256)).toEqual([
+      leaf.cert.fingerprint256,
+      intermediate.cert.fingerprint256,
+    ]);
   });
 
   it('ignores text around the PEM blocks and non-certificate blocks between them', () => {
@@ -177,7 +180,11 @@ describe('splitDer', () => {
 
   it('splits real certificates on their encoded lengths', () => {
     const parts = splitDer(Buffer.concat([leaf.cert.raw, intermediate.cert.raw, root.certificate.raw]));
-    expect(parts.map((p) => p.length)).toEqual([leaf.cert.raw.length, intermediate.cert.raw.length, root.certificate.raw.length]);
+    expect(parts.map((p) => p.length)).toEqual([
+      leaf.cert.raw.length,
+      intermediate.cert.raw.length,
+      root.certificate.raw.length,
+    ]);
     expect(parts[2]?.equals(root.certificate.raw)).toBe(true);
   });
 
@@ -195,13 +202,21 @@ describe('splitDer', () => {
   });
 
   it('rejects the indefinite length form and lengths of more than four bytes', () => {
-    expect(() => splitDer(Uint8Array.from([0x30, 0x80, 0x00, 0x00]))).toThrow('unsupported ASN.1 length form at byte 0');
-    expect(() => splitDer(Uint8Array.from([0x30, 0x85, 1, 2, 3, 4, 5]))).toThrow('unsupported ASN.1 length form at byte 0');
+    expect(() => splitDer(Uint8Array.from([0x30, 0x80, 0x00, 0x00]))).toThrow(
+      'unsupported ASN.1 length form at byte 0',
+    );
+    expect(() => splitDer(Uint8Array.from([0x30, 0x85, 1, 2, 3, 4, 5]))).toThrow(
+      'unsupported ASN.1 length form at byte 0',
+    );
   });
 
   it('rejects an element whose length runs past the end of the data', () => {
-    expect(() => splitDer(Uint8Array.from([0x30, 0x05, 0x01]))).toThrow('ASN.1 element at byte 0 runs past the end of the data');
-    expect(() => splitDer(leaf.cert.raw.subarray(0, leaf.cert.raw.length - 1))).toThrow('runs past the end of the data');
+    expect(() => splitDer(Uint8Array.from([0x30, 0x05, 0x01]))).toThrow(
+      'ASN.1 element at byte 0 runs past the end of the data',
+    );
+    expect(() => splitDer(leaf.cert.raw.subarray(0, leaf.cert.raw.length - 1))).toThrow(
+      'runs past the end of the data',
+    );
   });
 });
 
@@ -273,7 +288,9 @@ describe('parsePrivateKey', () => {
   it('refuses an encrypted PKCS#8 DER key', () => {
     const file = fixturePath('encrypted-key.der');
     expectAhError(() => parsePrivateKey(readFileSync(file), file), 'KEY_INVALID', {
-      message: new RegExp(`^invalid private key in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*(passphrase|encrypt)`),
+      message: new RegExp(
+        `^invalid private key in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*(passphrase|encrypt)`,
+      ),
     });
   });
 
@@ -291,7 +308,9 @@ describe('parsePrivateKey', () => {
   });
 
   it('rejects PEM with two private keys', () => {
-    const two = ec.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() + rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const two =
+      ec.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() +
+      rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     expectAhError(() => parsePrivateKey(two, 'two.pem'), 'KEY_INVALID', {
       message: 'invalid private key in two.pem: more than one private key block',
     });
@@ -312,7 +331,9 @@ describe('parsePrivateKey', () => {
 
   it('rejects plain text as a key', () => {
     const file = fixturePath('not-pem.txt');
-    expectAhError(() => parsePrivateKey(readFileSync(file), file), 'KEY_INVALID', { message: /^invalid private key in / });
+    expectAhError(() => parsePrivateKey(readFileSync(file), file), 'KEY_INVALID', {
+      message: /^invalid private key in /,
+    });
   });
 
   it('rejects a DER certificate given as a key', () => {

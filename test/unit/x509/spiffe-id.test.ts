@@ -50,7 +50,11 @@ const BAD_SPIFFE_IDS: Array<[string, string, string]> = [
 
 describe('parseSpiffeId', () => {
   it('parses a trust-domain-only ID with an empty path', () => {
-    expect(parseSpiffeId('spiffe://example.org')).toEqual({ trustDomain: 'example.org', path: '', uri: 'spiffe://example.org' });
+    expect(parseSpiffeId('spiffe://example.org')).toEqual({
+      trustDomain: 'example.org',
+      path: '',
+      uri: 'spiffe://example.org',
+    });
   });
 
   it('parses an ID with a path, keeping its leading slash', () => {

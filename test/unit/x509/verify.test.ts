@@ -26,7 +26,11 @@ function key(issued: IssuedCertificate): KeyObject {
   return parsePrivateKey(issued.keyPem as string, 'key');
 }
 
-async function subCa(parent: CertificateAuthority, commonName: string, extra: { notBefore?: Date; notAfter?: Date } = {}) {
+async function subCa(
+  parent: CertificateAuthority,
+  commonName: string,
+  extra: { notBefore?: Date; notAfter?: Date } = {},
+) {
   const issued = await parent.issue({ commonName, isCa: true, now: NOW, ttlMs: 30 * DAY, ...extra });
   return { issued, ca: await CertificateAuthority.load(issued.certPem, issued.keyPem as string) };
 }
@@ -39,7 +43,11 @@ beforeAll(async () => {
   intermediateCert = sub.issued;
   intermediate = sub.ca;
   direct = await root.issue({ commonName: 'direct leaf', uris: ['spiffe://example.org/direct'], now: NOW });
-  viaIntermediate = await intermediate.issue({ commonName: 'indirect leaf', uris: ['spiffe://example.org/indirect'], now: NOW });
+  viaIntermediate = await intermediate.issue({
+    commonName: 'indirect leaf',
+    uris: ['spiffe://example.org/indirect'],
+    now: NOW,
+  });
 });
 
 describe('checkKeyMatchesCertificate', () => {
@@ -77,7 +85,9 @@ describe('checkValidAt', () => {
 
   it('tolerates a clock up to five minutes behind the issuer by default, not more', () => {
     expect(() => checkValidAt(direct.cert, NOW - 30_000 - 5 * 60_000)).not.toThrow();
-    expectAhError(() => checkValidAt(direct.cert, NOW - 30_001 - 5 * 60_000), 'CERT_NOT_VALID_NOW', { message: VALIDITY_MESSAGE });
+    expectAhError(() => checkValidAt(direct.cert, NOW - 30_001 - 5 * 60_000), 'CERT_NOT_VALID_NOW', {
+      message: VALIDITY_MESSAGE,
+    });
   });
 
   it('rejects an instant after NotAfter, saying when it expired', () => {
@@ -110,7 +120,9 @@ describe('verifyChain', () => {
   // OpenSSL (as Node uses it) only trusts a path that ends at a self-signed root in the bundle,
   // so the local check must refuse what every handshake would refuse.
   it('rejects a bundle that holds only the intermediate, without the root', () => {
-    expectAhError(() => verifyChain([viaIntermediate.cert], [intermediateCert.cert], NOW), 'CHAIN_INCOMPLETE', { message: CHAIN_MESSAGE });
+    expectAhError(() => verifyChain([viaIntermediate.cert], [intermediateCert.cert], NOW), 'CHAIN_INCOMPLETE', {
+      message: CHAIN_MESSAGE,
+    });
   });
 
   it('accepts the intermediate and the root together in the bundle', () => {
@@ -158,7 +170,10 @@ describe('verifyChain', () => {
   });
 
   it('rejects a chain through an expired intermediate', async () => {
-    const old = await subCa(root, 'expired intermediate', { notBefore: new Date(NOW - 10 * DAY), notAfter: new Date(NOW - DAY) });
+    const old = await subCa(root, 'expired intermediate', {
+      notBefore: new Date(NOW - 10 * DAY),
+      notAfter: new Date(NOW - DAY),
+    });
     const leaf = await old.ca.issue({ commonName: 'leaf of expired intermediate', now: NOW });
     expectAhError(() => verifyChain([leaf.cert, old.issued.cert], [root.certificate], NOW), 'CERT_NOT_VALID_NOW', {
       message: VALIDITY_MESSAGE,
@@ -213,7 +228,13 @@ describe('verifyChain', () => {
     async function chainWith(count: number): Promise<X509Certificate[]> {
       const issuer = levels[count - 1]?.ca as CertificateAuthority;
       const leaf = await issuer.issue({ commonName: `leaf under ${count}`, now: NOW });
-      return [leaf.cert, ...levels.slice(0, count).map((l) => l.issued.cert).reverse()];
+      return [
+        leaf.cert,
+        ...levels
+          .slice(0, count)
+          .map((l) => l.issued.cert)
+          .reverse(),
+      ];
     }
 
     it('accepts intermediates given in any order', async () => {
@@ -263,6 +284,8 @@ describe('verifyChain agrees with openssl verify', () => {
     const partial = openssl(['verify', '-CAfile', rootFile, leafFile]);
     expect(partial.status).not.toBe(0);
     expect(partial.output).toContain(CHAIN_MESSAGE);
-    expectAhError(() => verifyChain([leaf.cert], [liveRoot.certificate], now), 'CHAIN_INCOMPLETE', { message: CHAIN_MESSAGE });
+    expectAhError(() => verifyChain([leaf.cert], [liveRoot.certificate], now), 'CHAIN_INCOMPLETE', {
+      message: CHAIN_MESSAGE,
+    });
   });
 });
