@@ -94,13 +94,18 @@ async function main(): Promise<number> {
   return clean && failures === 0 ? 0 : 1;
 }
 
-main()
-  .catch((e: unknown) => {
-    process.stderr.write(`demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  })
+const fail = (what: string, e: unknown): number => {
+  process.stderr.write(`${what}: ${e instanceof Error ? e.message : String(e)}\n`);
+  return 1;
+};
+
+// Every path ends in process.exit, a failed clean-up included.
+void main()
+  .catch((e: unknown) => fail('demo failed', e))
   .then(async (code) => {
     await Promise.all(children.map(stop));
     rmSync(stateRoot, { recursive: true, force: true });
-    process.exit(code);
-  });
+    return code;
+  })
+  .catch((e: unknown) => fail('demo clean-up failed', e))
+  .then((code) => process.exit(code));

@@ -117,7 +117,9 @@ class SimulatedExecutor {
       te: 'trailers',
     });
     stream.on('error', (e: Error) => end(e.message));
-    stream.on('trailers', (t) => end(`grpc-status ${String(t['grpc-status'])}: ${String(t['grpc-message'] ?? '')}`));
+    stream.on('trailers', (t: http2.IncomingHttpHeaders) =>
+      end(`grpc-status ${String(t['grpc-status'])}: ${String(t['grpc-message'] ?? '')}`),
+    );
     stream.on('close', () => end('stream closed'));
     stream.on('data', (chunk: Buffer) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;

@@ -5,6 +5,7 @@
 
 import path from 'node:path';
 import { AhError } from '../core/errors.js';
+import { forDisplay, textOf } from '../core/escape.js';
 import { readFileNoFollowIfExists } from '../core/no-follow.js';
 import { readTail, verifyAuditLog, type AuditEntry, type LogTail } from '../fleet/audit-chain.js';
 import {
@@ -104,26 +105,26 @@ function checkGaps(gaps: Array<{ line: number; entry: AuditEntry }>, accepted: S
     const kind = entry.kind as string | undefined;
     if (kind === 'dropped' || (kind === undefined && typeof entry.dropped === 'number')) {
       report.warnings.push(
-        `warning: line ${line}: ${String(entry.dropped)} events were not recorded (${String(entry.reason ?? 'audit log could not be written')}, ${entry.time})`,
+        `warning: line ${line}: ${textOf(entry.dropped)} events were not recorded (${textOf(entry.reason, 'audit log could not be written')}, ${entry.time})`,
       );
       continue;
     }
     const what = HEAD_MISMATCH_KINDS.includes(kind as HeadMismatchKind)
       ? MISMATCH_TEXT[kind as HeadMismatchKind]
-      : String(entry.reason ?? 'unknown gap');
+      : textOf(entry.reason, 'unknown gap');
     const facts = [
       entry.expected_seq !== undefined
-        ? `expected entry ${String(entry.expected_seq)} with hash ${short(entry.expected_hash)}`
+        ? `expected entry ${textOf(entry.expected_seq)} with hash ${short(entry.expected_hash)}`
         : undefined,
       entry.found_hash !== undefined
         ? `found ${entry.found_hash === null ? 'no such entry' : `hash ${short(entry.found_hash)}`}`
         : undefined,
       entry.last_seq !== undefined
-        ? `the log then ended at entry ${String(entry.last_seq)}`
+        ? `the log then ended at entry ${textOf(entry.last_seq)}`
         : entry.kind === 'missing'
           ? 'the log was gone'
           : undefined,
-      entry.head_problem !== undefined ? `head record: ${String(entry.head_problem)}` : undefined,
+      entry.head_problem !== undefined ? `head record: ${textOf(entry.head_problem)}` : undefined,
     ].filter(Boolean);
     const headline = `line ${line} records tampering the access point found ${entry.detected === 'running' ? 'while running' : 'at start-up'} (${entry.time}): ${what}`;
     const detail = `detail: ${facts.join('; ')}${facts.length ? '; ' : ''}entries before line ${line} are not the whole history`;
@@ -144,9 +145,11 @@ export async function runAuditVerify(flags: AuditVerifyFlags, io: CliIo): Promis
   if (text === undefined) {
     if (recorded.state !== 'recorded') throw new AhError('FILE_NOT_FOUND', { path: file });
     const { head } = recorded;
-    io.err(`error: audit log is missing: ${file}`);
+    io.err(forDisplay(`error: audit log is missing: ${file}`));
     io.err(
-      `detail: its head record (${headStore.location}, written ${head.time}) names entry ${head.seq} with hash ${head.hash}`,
+      forDisplay(
+        `detail: its head record (${headStore.location}, written ${head.time}) names entry ${head.seq} with hash ${head.hash}`,
+      ),
     );
     return 1;
   }
@@ -171,11 +174,12 @@ export async function runAuditVerify(flags: AuditVerifyFlags, io: CliIo): Promis
     );
   if (expected) checkExpected(tail, expected, report);
   checkGaps(verdict.gaps, accepted, report);
-  for (const line of report.errors) io.err(line);
+  // The lines quote a file that may have been tampered with: nothing in it reaches the terminal raw.
+  for (const line of report.errors) io.err(forDisplay(line));
   if (report.errors.length === 0) {
-    io.out(`audit log intact: ${verdict.entries} entries chained (${file})`);
-    for (const note of report.notes) io.out(note);
+    io.out(forDisplay(`audit log intact: ${verdict.entries} entries chained (${file})`));
+    for (const note of report.notes) io.out(forDisplay(note));
   }
-  for (const line of report.warnings) io.err(line);
+  for (const line of report.warnings) io.err(forDisplay(line));
   return report.errors.length === 0 ? 0 : 1;
 }

@@ -57,8 +57,8 @@ class Doctor {
 
   constructor(private readonly io: CliIo) {}
 
-  /** Runs one check; a thrown error fails it (and, with `stop`, the checks that depend on it). */
-  async check(name: string, run: () => Promise<string | void>): Promise<boolean> {
+  /** Runs one check, sync or async; a thrown error fails it (and, with `stop`, the checks that depend on it). */
+  async check(name: string, run: () => string | void | Promise<string | void>): Promise<boolean> {
     try {
       const info = await run();
       this.outcomes.push({ name, ok: true, ...(info ? { info } : {}) });
@@ -167,7 +167,7 @@ async function checkAgents(doctor: Doctor, dir: string, configured: boolean): Pr
   const name = `agent in ${dir}`;
   const running = agents.filter((a) => a.pid !== undefined);
   if (running.length > 0) {
-    await doctor.check(name, async () => running.map((a) => `${a.label} running (pid ${a.pid})`).join(', '));
+    await doctor.check(name, () => running.map((a) => `${a.label} running (pid ${a.pid})`).join(', '));
     return agents;
   }
   if (agents.length > 0) {
@@ -186,7 +186,7 @@ async function checkAgents(doctor: Doctor, dir: string, configured: boolean): Pr
     return agents;
   }
   if (configured) {
-    await doctor.check(name, async () => 'none has run with it yet (checking the set-up the flags give)');
+    await doctor.check(name, () => 'none has run with it yet (checking the set-up the flags give)');
     return agents;
   }
   await doctor.fail(
@@ -325,10 +325,9 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
   } else {
     doctor.skip('own identity (certificate dates, chain, key match)', 'the identity provider is not reachable');
   }
-  if (parsed.flags.key)
-    await doctor.check('private key file permissions', async () => checkKeyPermissions(parsed.flags.key));
+  if (parsed.flags.key) await doctor.check('private key file permissions', () => checkKeyPermissions(parsed.flags.key));
   if (identity && role === 'executor') {
-    await doctor.check('certificate SAN (one URI SAN, a SPIFFE ID)', async () => {
+    await doctor.check('certificate SAN (one URI SAN, a SPIFFE ID)', () => {
       if (!identity?.spiffeId)
         throw new AhError('SAN_MISMATCH', {}, { detail: 'the certificate has no single SPIFFE ID URI SAN' });
       return identity.spiffeId;
@@ -385,7 +384,7 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
         }
       });
       if (accepted) {
-        await doctor.check('clock skew against the access point', async () => {
+        await doctor.check('clock skew against the access point', () => {
           if (Math.abs(skew) > 30_000) {
             throw new AhError(
               'CERT_NOT_VALID_NOW',

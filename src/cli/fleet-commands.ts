@@ -4,7 +4,7 @@ import { formatDuration, systemClock } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
 import type { ExecutorRecord } from '../fleet/registry.js';
 import type { Revocation } from '../fleet/revocations.js';
-import { escapeJsonControl, forDisplay, hasControlCharacters } from '../core/escape.js';
+import { escapeJsonControl, forDisplay, hasControlCharacters, textOf } from '../core/escape.js';
 import { MAX_REASON_LENGTH } from '../fleet/control-routes.js';
 import { controlRequest, controlSocketPath } from './control-client.js';
 import type { CliIo } from './io.js';
@@ -37,12 +37,12 @@ function fail(status: number, body: unknown): AhError {
 /** Widest NAME cell of `ah agent executors` (--json has the whole name). */
 const NAME_COLUMN = 40;
 const boundName = (name: unknown): string => {
-  const text = String(name ?? '-');
+  const text = textOf(name, '-');
   return [...text].length > NAME_COLUMN ? `${[...text].slice(0, NAME_COLUMN - 1).join('')}…` : text;
 };
 
 /** A table cell: one line, with nothing in it that a terminal would act on. */
-const cell = (value: unknown): string => forDisplay(String(value ?? '-'));
+const cell = (value: unknown): string => forDisplay(textOf(value, '-'));
 
 export async function runExecutors(flags: ControlFlags, io: CliIo): Promise<number> {
   const { status, body } = await controlRequest(socketOf(flags), 'GET', '/v1/executors');

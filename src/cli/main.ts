@@ -8,6 +8,14 @@ import { processIo, type CliIo } from './io.js';
 import { printError } from './print-error.js';
 import { addCommonFlags, addIdentityFlags } from './shared-flags.js';
 import { defaultStateDir } from '../core/paths.js';
+// Types only: each command's module is loaded when that command runs (start-up cost and memory).
+// commander hands options over untyped; the types below are what the option definitions declare.
+import type { AccessPointFlags } from './access-point-command.js';
+import type { AuditVerifyFlags } from './audit-verify-command.js';
+import type { DoctorFlags } from './doctor-command.js';
+import type { EnrollFlags } from './enroll-command.js';
+import type { ControlFlags } from './fleet-commands.js';
+import type { StatusFlags } from './status-command.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -61,7 +69,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .exitOverride(),
       'access-point',
     ),
-  ).action((flags, command: Command) =>
+  ).action((flags: AccessPointFlags, command: Command) =>
     run(async () =>
       (await import('./access-point-command.js')).runAccessPoint(
         { ...flags, maxConnectionsGiven: command.getOptionValueSource('maxConnections') !== 'default' },
@@ -84,7 +92,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .option('--admin-listen <host:port>', 'serve /healthz and /metrics here (off unless given)')
         .exitOverride(),
     ),
-  ).action((flags) => run(async () => (await import('./enroll-command.js')).runEnroll(flags, io)));
+  ).action((flags: EnrollFlags) => run(async () => (await import('./enroll-command.js')).runEnroll(flags, io)));
 
   const adminFlags = (c: Command): Command =>
     c
@@ -102,7 +110,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .description('list the fleet: name, id, state, last seen, certificate expiry')
       .option('--json', 'print JSON')
       .exitOverride(),
-  ).action((flags) => run(async () => (await import('./fleet-commands.js')).runExecutors(flags, io)));
+  ).action((flags: ControlFlags) => run(async () => (await import('./fleet-commands.js')).runExecutors(flags, io)));
   adminFlags(
     agent
       .command('revoke')
@@ -110,10 +118,14 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .description('disconnect an executor now and refuse it from now on')
       .option('--reason <text>', 'why (shown to the executor)')
       .exitOverride(),
-  ).action((id: string, flags) => run(async () => (await import('./fleet-commands.js')).runRevoke(id, flags, io)));
+  ).action((id: string, flags: ControlFlags) =>
+    run(async () => (await import('./fleet-commands.js')).runRevoke(id, flags, io)),
+  );
   adminFlags(
     agent.command('unrevoke').argument('<spiffe-id>').description('let a revoked executor back in').exitOverride(),
-  ).action((id: string, flags) => run(async () => (await import('./fleet-commands.js')).runUnrevoke(id, flags, io)));
+  ).action((id: string, flags: ControlFlags) =>
+    run(async () => (await import('./fleet-commands.js')).runUnrevoke(id, flags, io)),
+  );
   addIdentityFlags(
     agent
       .command('doctor')
@@ -126,7 +138,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .option('--connect-timeout <duration>', 'per-check network timeout', '5s')
       .option('--state-dir <dir>', 'state directory to check', defaultStateDir())
       .exitOverride(),
-  ).action((flags) => run(async () => (await import('./doctor-command.js')).runDoctor(flags, io)));
+  ).action((flags: DoctorFlags) => run(async () => (await import('./doctor-command.js')).runDoctor(flags, io)));
   agent
     .command('audit-verify')
     .description(
@@ -143,7 +155,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       [] as string[],
     )
     .exitOverride()
-    .action((flags) => run(async () => (await import('./audit-verify-command.js')).runAuditVerify(flags, io)));
+    .action((flags: AuditVerifyFlags) =>
+      run(async () => (await import('./audit-verify-command.js')).runAuditVerify(flags, io)),
+    );
 
   addCommonFlags(
     agent
@@ -152,7 +166,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .option('--json', 'print JSON')
       .option('--show-cert', 'print certificate details')
       .exitOverride(),
-  ).action((flags) => run(async () => (await import('./status-command.js')).runStatus(flags, io)));
+  ).action((flags: StatusFlags) => run(async () => (await import('./status-command.js')).runStatus(flags, io)));
 
   // Hidden: unknown options and extra arguments are errors, not silently ignored.
   for (const command of [program, agent, ...agent.commands]) command.allowExcessArguments(false);

@@ -31,6 +31,7 @@ export const systemClock: Clock = {
   sleep(ms, signal) {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an aborted wait rejects with the signal's own reason, as Node's timers/promises does
         reject(signal.reason);
         return;
       }
@@ -43,6 +44,7 @@ export const systemClock: Clock = {
       );
       const onAbort = (): void => {
         clearTimeout(handle);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an aborted wait rejects with the signal's own reason, as Node's timers/promises does
         reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -74,3 +74,20 @@ export function boundLength(text: string, max = TEXT_MAX): string {
 export function forDisplay(text: string, max = TEXT_MAX): string {
   return escapeControl(boundLength(text, max));
 }
+
+/**
+ * A value of unknown type (a field of a file or a message from outside) as text: strings as they
+ * are, numbers, booleans and bigints in their usual form, anything else as JSON, so an object that
+ * arrived where text was expected shows what it holds instead of `[object Object]`. Null and
+ * undefined give `fallback`. The result still needs forDisplay or escapeControl before a terminal.
+ */
+export function textOf(value: unknown, fallback = ''): string {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  try {
+    return JSON.stringify(value) ?? fallback;
+  } catch {
+    return fallback;
+  }
+}

@@ -15,7 +15,7 @@
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import { isAhError } from './errors.js';
-import { boundLength, escapeControl, escapeJsonControl, hasControlCharacters, TEXT_MAX } from './escape.js';
+import { boundLength, escapeControl, escapeJsonControl, hasControlCharacters, TEXT_MAX, textOf } from './escape.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
@@ -96,8 +96,8 @@ function textLine(info: winston.Logform.TransformableInfo): string {
   if (info.code !== undefined) {
     // An AhError: keep the guide's line exact and put everything else on the lines below it.
     const lines = [head];
-    if (info.detail) lines.push(`  detail: ${escapeControl(String(info.detail))}`);
-    if (info.hint) lines.push(`  hint: ${escapeControl(String(info.hint))}`);
+    if (info.detail) lines.push(`  detail: ${escapeControl(textOf(info.detail))}`);
+    if (info.hint) lines.push(`  hint: ${escapeControl(textOf(info.hint))}`);
     if (fieldText) lines.push(`  ${fieldText}`);
     return lines.join('\n');
   }

@@ -129,7 +129,7 @@ export function verifyAuditLog(text: string): AuditVerdict {
     const { hash, ...body } = entry;
     if (body.prev !== prev)
       return broken(i, 'does not follow the line before it (a line was removed, inserted or reordered)');
-    if (entryHash(body as Omit<AuditEntry, 'hash'>) !== hash) return broken(i, 'hash mismatch (the line was edited)');
+    if (entryHash(body) !== hash) return broken(i, 'hash mismatch (the line was edited)');
     if (body.seq !== i + 1)
       return broken(
         i,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { writeJsonAtomic } from '../core/atomic-file.js';
 import { errorText, isAhError } from '../core/errors.js';
 import { readFileNoFollow } from '../core/no-follow.js';
-import { entryHash, type AuditEntry, type LogTail } from './audit-chain.js';
+import { entryHash, type LogTail } from './audit-chain.js';
 
 /** The head record of the state directory's audit.log. */
 export const AUDIT_HEAD_FILE = 'audit-head.json';
@@ -142,7 +142,7 @@ export function compareWithHead(tail: LogTail | undefined, head: ExpectedHead): 
       : { kind: 'rewritten', expected: head, ...last, foundHash: null };
   const { hash, ...body } = entry;
   // An entry edited but left with its old hash field hashes to something else: that is what it holds.
-  const actual = entryHash(body as Omit<AuditEntry, 'hash'>);
+  const actual = entryHash(body);
   if (hash !== head.hash || actual !== hash)
     return { kind: 'rewritten', expected: head, ...last, foundHash: hash !== head.hash ? hash : actual };
   return undefined;

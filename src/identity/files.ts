@@ -30,8 +30,8 @@ export async function readFilesSnapshot(paths: FilesPaths): Promise<FilesSnapsho
     ...paths.ca.map((p) => readIdentityFile(p)),
   ]);
   const hash = createHash('sha256');
-  for (const part of [cert, key, ...ca]) hash.update(part as Buffer).update('\0');
-  return { hash: hash.digest('hex'), cert: cert as Buffer, key: key as Buffer, ca: ca as Buffer[] };
+  for (const part of [cert, key, ...ca]) hash.update(part).update('\0');
+  return { hash: hash.digest('hex'), cert: cert, key: key, ca: ca };
 }
 
 /** Parses and validates a snapshot; any problem throws the guide's error for it. */

@@ -151,6 +151,7 @@ export abstract class PublishingIdentitySource implements IdentitySource {
     if (this.identity) return Promise.resolve(this.identity);
     if (this.gaveUp) return Promise.reject(this.gaveUp);
     return new Promise((resolve, reject) => {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an aborted wait rejects with the signal's own reason, as Node's own APIs do
       if (signal?.aborted) return reject(signal.reason);
       const waiter = { resolve, reject };
       this.waiters.push(waiter);
@@ -159,6 +160,7 @@ export abstract class PublishingIdentitySource implements IdentitySource {
         () => {
           const i = this.waiters.indexOf(waiter);
           if (i >= 0) this.waiters.splice(i, 1);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an aborted wait rejects with the signal's own reason, as Node's own APIs do
           reject(signal.reason);
         },
         { once: true },

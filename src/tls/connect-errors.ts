@@ -119,6 +119,7 @@ const RULES: Rule[] = [
 // The peer's words end up in our logs: no control characters (no forged log lines), bounded length.
 const clean = (v: unknown): string =>
   String(v)
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
     .replace(/[\u0000-\u001f\u007f]/g, ' ')
     .slice(0, 500);
 

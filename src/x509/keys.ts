@@ -13,7 +13,7 @@ export interface KeyPair {
 }
 
 export async function generateKeyPair(): Promise<KeyPair> {
-  const keys = (await webcrypto.subtle.generateKey(SIGNING_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(SIGNING_ALGORITHM, true, ['sign', 'verify']);
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   return { keys, privateKeyPem: `${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n` };
 }
@@ -21,7 +21,7 @@ export async function generateKeyPair(): Promise<KeyPair> {
 /** Imports a node KeyObject (ECDSA P-256) into WebCrypto for signing with @peculiar/x509. */
 export async function importSigningKey(key: KeyObject): Promise<CryptoKey> {
   const der = key.export({ format: 'der', type: 'pkcs8' });
-  return webcrypto.subtle.importKey('pkcs8', der, SIGNING_ALGORITHM, false, ['sign']) as Promise<CryptoKey>;
+  return webcrypto.subtle.importKey('pkcs8', der, SIGNING_ALGORITHM, false, ['sign']);
 }
 
 export interface CsrOptions {

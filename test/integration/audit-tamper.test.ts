@@ -27,7 +27,7 @@ const entries = (dir: string): AuditEntry[] =>
     .split('\n')
     .map((l) => JSON.parse(l) as AuditEntry);
 const head = (dir: string): { seq: number; hash: string; time: string } =>
-  JSON.parse(readFileSync(headOf(dir), 'utf8'));
+  JSON.parse(readFileSync(headOf(dir), 'utf8')) as { seq: number; hash: string; time: string };
 const writeEntries = (dir: string, list: AuditEntry[]): void =>
   writeFileSync(logOf(dir), list.map((e) => `${JSON.stringify(e)}\n`).join(''));
 
@@ -36,8 +36,8 @@ function rechain(list: AuditEntry[]): AuditEntry[] {
   let prev = GENESIS;
   return list.map((e, i) => {
     const { hash: _old, ...body } = { ...e, seq: i + 1, prev };
-    prev = entryHash(body as Omit<AuditEntry, 'hash'>);
-    return { ...body, hash: prev } as AuditEntry;
+    prev = entryHash(body);
+    return { ...body, hash: prev };
   });
 }
 

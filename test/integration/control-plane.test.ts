@@ -243,7 +243,7 @@ describe('ah agent executors with hostile names in the registry', () => {
       expect(lines).toHaveLength(4);
       // The newline is shown, and the padded fake row is cut at the column's width: the real ID follows.
       expect(lines[1]).toMatch(
-        /^evil\\nadmin   spiffe:\/\/ah-dev\.local\/ah\/a…\s+spiffe:\/\/ah-dev\.local\/ah\/agent\/a\s+offline/,
+        /^evil\\nadmin {3}spiffe:\/\/ah-dev\.local\/ah\/a…\s+spiffe:\/\/ah-dev\.local\/ah\/agent\/a\s+offline/,
       );
       expect(lines[2]).toMatch(/^\\x1b\[2J\\x1b\[31mred\\x9b0m\s+spiffe:\/\/ah-dev\.local\/ah\/agent\/b\s+offline/);
       expect(lines[3]).toMatch(/^n{39}…\s+spiffe/); // the name column is at most 40 wide

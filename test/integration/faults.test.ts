@@ -95,9 +95,11 @@ describe('a state directory that cannot be written', () => {
       await waitFor('heartbeats still acknowledged while degraded', () => session.heartbeats.acked > acked + 3);
       rmSync(registry, { recursive: true, force: true });
       await waitFor('ready again', async () => (await fetch(`${admin}/readyz`)).status === 200);
-      expect(JSON.parse(readFileSync(registry, 'utf8')).executors.map((e: { name: string }) => e.name)).toContain(
-        'during-outage',
-      );
+      expect(
+        (JSON.parse(readFileSync(registry, 'utf8')) as { executors: Array<{ name: string }> }).executors.map(
+          (e) => e.name,
+        ),
+      ).toContain('during-outage');
       await session.goodbye('done');
     } finally {
       await fleet.stop();

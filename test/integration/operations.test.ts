@@ -152,7 +152,9 @@ describe('revocation', () => {
     const revoked = await runAh(['agent', 'revoke', 'spiffe://ah-dev.local/ah/agent/ghost', '--state-dir', apState]);
     expect(revoked.code).toBe(0);
     expect(
-      JSON.parse(readFileSync(path.join(apState, 'revocations.json'), 'utf8')).revoked.map((r: { id: string }) => r.id),
+      (
+        JSON.parse(readFileSync(path.join(apState, 'revocations.json'), 'utf8')) as { revoked: Array<{ id: string }> }
+      ).revoked.map((r) => r.id),
     ).toContain('spiffe://ah-dev.local/ah/agent/ghost');
   });
 });

@@ -63,10 +63,10 @@ describe('an authenticated connection without streams', () => {
       await session.start();
       // Heartbeats acknowledged well past the Hello timeout prove the connection is still there.
       const until = session.heartbeats.acked + Math.ceil((3 * HELLO_TIMEOUT_MS) / 100);
-      let ended: unknown;
-      void session.ended.then((error) => (ended = error ?? 'ended'));
+      let ended: string | undefined;
+      void session.ended.then((error) => (ended = error?.message ?? 'ended'));
       await waitFor('heartbeats acknowledged past the Hello timeout', () => {
-        if (ended) throw new Error(`the session ended: ${String(ended)}`);
+        if (ended) throw new Error(`the session ended: ${ended}`);
         return session.heartbeats.acked >= until;
       });
     } finally {

@@ -55,7 +55,7 @@ afterAll(async () => {
 /** Runs a tool to completion (bounded); a tool that is not installed is an error, not a skip. */
 function tool(cmd: string, args: string[], cwd?: string): SpawnSyncReturns<string> {
   const result = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+  if (result.error && 'code' in result.error && result.error.code === 'ENOENT') {
     throw new Error(
       `${cmd} is not installed: these tests need it (.ci/run installs it: apt-get install -y systemd strace)`,
     );

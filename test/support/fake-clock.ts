@@ -42,6 +42,7 @@ export class FakeClock implements Clock {
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- like the real clock: an aborted wait rejects with the signal's reason
       if (signal?.aborted) return reject(signal.reason);
       const timer = this.setTimer(() => {
         signal?.removeEventListener('abort', onAbort);
@@ -49,6 +50,7 @@ export class FakeClock implements Clock {
       }, ms);
       const onAbort = (): void => {
         timer.cancel();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- like the real clock: an aborted wait rejects with the signal's reason
         reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -89,7 +89,7 @@ export class FakeVault {
           res.end('<html><body>502 Bad Gateway</body></html>');
           return;
         }
-        let body: Record<string, unknown> = {};
+        let body: Record<string, unknown>;
         try {
           body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>) : {};
         } catch {
@@ -238,7 +238,7 @@ export class FakeVault {
   ): Promise<[number, unknown]> {
     const role = this.roles.get(roleName);
     if (!role) return [400, { errors: [`unknown role: ${roleName}`] }];
-    const cn = String(body.common_name ?? '');
+    const cn = typeof body.common_name === 'string' ? body.common_name : '';
     if (!cn)
       return [
         400,

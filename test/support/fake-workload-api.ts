@@ -106,7 +106,7 @@ export class FakeWorkloadApi {
   }
 
   private endWith(call: grpc.ServerWritableStream<unknown, unknown>, code: grpc.status, details: string): void {
-    this.streams.delete(call as grpc.ServerWritableStream<unknown, X509SVIDResponse>);
+    this.streams.delete(call);
     call.emit('error', { code, details, metadata: new grpc.Metadata() });
   }
 }

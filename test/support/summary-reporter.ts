@@ -33,7 +33,7 @@ export default class SummaryReporter implements Reporter {
     }
     for (const error of unhandledErrors) {
       failed += 1;
-      outside.push(`unhandled error: ${error.message ?? String(error)}`);
+      outside.push(`unhandled error: ${error.message ?? JSON.stringify(error)}`);
     }
     // An interrupted run, or one that failed for no file's fault, is not a green one either.
     if (reason !== 'passed' && failed === 0) {

@@ -10,6 +10,7 @@ import { FakeClock } from '../../support/fake-clock.js';
 import { makeTempDir } from '../../support/tmp.js';
 
 const tmp = makeTempDir('ah-writer-');
+const valueIn = (file: string): unknown => (JSON.parse(readFileSync(file, 'utf8')) as { value?: unknown }).value;
 afterAll(() => tmp.cleanup());
 
 describe('coalesced JSON writer', () => {
@@ -26,7 +27,7 @@ describe('coalesced JSON writer', () => {
     value = 1;
     writer.request();
     await writer.flush();
-    expect([snapshots, JSON.parse(readFileSync(file, 'utf8')).value]).toEqual([1, 1]);
+    expect([snapshots, valueIn(file)]).toEqual([1, 1]);
     // 100 changes within the interval: one more write, of the last value, once the interval is up.
     for (let i = 2; i <= 101; i++) {
       value = i;
@@ -36,13 +37,13 @@ describe('coalesced JSON writer', () => {
     expect(snapshots).toBe(1);
     await clock.advance(1_000);
     await writer.flush();
-    expect([snapshots, JSON.parse(readFileSync(file, 'utf8')).value]).toEqual([2, 101]);
+    expect([snapshots, valueIn(file)]).toEqual([2, 101]);
     // After a quiet interval, the next change is written at once again.
     await clock.advance(5_000);
     value = 102;
     writer.request();
     await writer.flush();
-    expect([snapshots, JSON.parse(readFileSync(file, 'utf8')).value]).toEqual([3, 102]);
+    expect([snapshots, valueIn(file)]).toEqual([3, 102]);
   });
 
   it('without an interval, collapses changes made during a write into one more write', async () => {
@@ -56,6 +57,6 @@ describe('coalesced JSON writer', () => {
     }
     await writer.flush();
     expect(snapshots).toBeLessThanOrEqual(2);
-    expect(JSON.parse(readFileSync(file, 'utf8')).value).toBe(50);
+    expect(valueIn(file)).toBe(50);
   });
 });

@@ -11,6 +11,9 @@ import {
 } from '../../../src/core/errors.js';
 
 const CODES = Object.keys(ERROR_SPECS) as ErrorCode[];
+/** An error as the other side of a JSON channel receives it. */
+const reparse = (error: AhError): Parameters<typeof fromSerialized>[0] =>
+  JSON.parse(JSON.stringify(error)) as Parameters<typeof fromSerialized>[0];
 
 describe('AhError messages', () => {
   it('renders facts into the message template', () => {
@@ -119,7 +122,7 @@ describe('serialization', () => {
   });
 
   it('is used by JSON.stringify', () => {
-    const json = JSON.parse(JSON.stringify(new AhError('REVOKED', { reason: 'stolen laptop' })));
+    const json: unknown = JSON.parse(JSON.stringify(new AhError('REVOKED', { reason: 'stolen laptop' })));
     expect(json).toEqual({
       code: 'REVOKED',
       message: 'executor revoked by the access point: stolen laptop',
@@ -129,7 +132,7 @@ describe('serialization', () => {
 
   it('round-trips through JSON text and fromSerialized', () => {
     const original = new AhError('CLIENT_CERT_REJECTED', { reason: 'unknown CA' }, { detail: 'depth 0' });
-    const rebuilt = fromSerialized(JSON.parse(JSON.stringify(original)));
+    const rebuilt = fromSerialized(reparse(original));
     expect(rebuilt).toBeInstanceOf(AhError);
     expect(rebuilt.code).toBe(original.code);
     expect(rebuilt.message).toBe(original.message);
@@ -141,7 +144,7 @@ describe('serialization', () => {
   });
 
   it('round-trips an error without detail or facts', () => {
-    const rebuilt = fromSerialized(JSON.parse(JSON.stringify(new AhError('SUPERSEDED'))));
+    const rebuilt = fromSerialized(reparse(new AhError('SUPERSEDED')));
     expect(rebuilt.code).toBe('SUPERSEDED');
     expect(rebuilt.detail).toBeUndefined();
     expect(rebuilt.facts).toEqual({});

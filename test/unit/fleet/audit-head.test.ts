@@ -109,6 +109,7 @@ describe('parseAuditHead', () => {
     });
     expect(parseAuditHead('{"seq":')).toMatchObject({
       state: 'unreadable',
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers as any
       reason: expect.stringMatching(/^not JSON: /),
     });
     expect(parseAuditHead(JSON.stringify({ seq: 3, hash: 'nope', time: 't' }))).toEqual({

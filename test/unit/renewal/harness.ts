@@ -98,6 +98,7 @@ export function harness(options: HarnessOptions = {}) {
       renewCalls.push(fake.now());
       if (issuer.hangUntilAborted || renewCalls.length > maxRenewCalls) {
         return new Promise<Cert>((_, reject) =>
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- like a real renewal: rejects with the signal's reason
           signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
         );
       }

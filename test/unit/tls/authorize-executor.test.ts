@@ -220,8 +220,7 @@ describe('a refused chain on a live TLS socket', () => {
   // intermediate from its chain (it links certificates with X509_check_issued, which refuses it).
   it('names the intermediate that may not sign certificates', async () => {
     const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-    const pair = async (): Promise<CryptoKeyPair> =>
-      (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const pair = async (): Promise<CryptoKeyPair> => await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
     const [intKeys, leafKeys] = [await pair(), await pair()];
     const caKey = await importSigningKey(createPrivateKey(ca.authority.keyPem));
     const issuer = new x509.X509Certificate(ca.authority.certPem);

@@ -37,8 +37,7 @@ interface MakeOptions {
   issuerName?: string;
 }
 
-const ecKeys = (): Promise<CryptoKeyPair> =>
-  webcrypto.subtle.generateKey(EC, false, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+const ecKeys = (): Promise<CryptoKeyPair> => webcrypto.subtle.generateKey(EC, false, ['sign', 'verify']);
 let serial = 1;
 
 /** A certificate for `name`, signed by `issuer` (or by itself). */
@@ -242,14 +241,14 @@ describe('the leaf', () => {
       publicExponent: new Uint8Array([1, 0, 1]),
       modulusLength: 2048,
     };
-    const rsaKeys = (await webcrypto.subtle.generateKey(rsaAlg, false, ['sign', 'verify'])) as CryptoKeyPair;
+    const rsaKeys = await webcrypto.subtle.generateKey(rsaAlg, false, ['sign', 'verify']);
     const rsaInt = await make('RSA Int', root, { extensions: ca(), keys: rsaKeys, alg: rsaAlg });
     const sha1Leaf = await make('leaf', rsaInt, { extensions: leafExtensions() });
     expect(diagnose([sha1Leaf, rsaInt], [root]).problems).toEqual([
       { kind: 'weak-digest', fact: 'leaf "CN=leaf" is signed with sha1WithRSAEncryption' },
     ]);
     const smallAlg = { ...rsaAlg, hash: 'SHA-256', modulusLength: 512 };
-    const smallKeys = (await webcrypto.subtle.generateKey(smallAlg, false, ['sign', 'verify'])) as CryptoKeyPair;
+    const smallKeys = await webcrypto.subtle.generateKey(smallAlg, false, ['sign', 'verify']);
     const smallLeaf = await make('leaf', int, { extensions: leafExtensions(), keys: smallKeys, alg: smallAlg });
     expect(diagnose([smallLeaf, int], [root]).problems).toEqual([
       { kind: 'weak-key', fact: 'leaf "CN=leaf" has a 512-bit RSA key' },
