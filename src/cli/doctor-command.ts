@@ -357,7 +357,7 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
       if (!expected && identity.provider === 'spiffe' && identity.spiffeId)
         expected = `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/serve`;
       const current = identity;
-      let skew = 0;
+      let skew: number | undefined;
       const accepted = await doctor.check('TLS handshake, server identity and authorization', async () => {
         const session = new FleetSession({
           target: { host: remote.host, port: remote.port },
@@ -377,7 +377,7 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
         });
         try {
           const welcome = await session.start();
-          skew = welcome.server_time_unix_ms - systemClock.now();
+          if (welcome.serverTimeKnown) skew = welcome.server_time_unix_ms - systemClock.now();
           return `accepted as ${welcome.executor_id}`;
         } finally {
           session.close();
@@ -385,6 +385,7 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
       });
       if (accepted) {
         await doctor.check('clock skew against the access point', () => {
+          if (skew === undefined) return 'not known: the access point sent no time (another ah version?)';
           if (Math.abs(skew) > 30_000) {
             throw new AhError(
               'CERT_NOT_VALID_NOW',

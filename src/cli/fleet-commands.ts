@@ -59,11 +59,13 @@ export async function runExecutors(flags: ControlFlags, io: CliIo): Promise<numb
       boundName(e.name),
       e.id,
       e.revoked ? 'revoked' : e.state,
+      // Mixed versions are normal during a rolling upgrade: which executors are still on the old one.
+      e.version || '-',
       e.state === 'online' ? `${formatDuration(now - Date.parse(e.lastSeen))} ago` : (e.disconnectedAt ?? e.lastSeen),
       e.certNotAfter,
     ].map(cell),
   );
-  const header = ['NAME', 'ID', 'STATE', 'LAST SEEN', 'CERT EXPIRES'];
+  const header = ['NAME', 'ID', 'STATE', 'VERSION', 'LAST SEEN', 'CERT EXPIRES'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   for (const row of [header, ...rows])
     io.out(

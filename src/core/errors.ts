@@ -231,6 +231,14 @@ export const ERROR_SPECS = {
     1,
     true,
   ),
+  // An error code from another ah version that this one does not have: shown with the code and
+  // the sender's own words, so a rolling upgrade never turns a clear refusal into "protocol error".
+  UNKNOWN_REMOTE_ERROR: spec(
+    '{peer} error {code}: {text}',
+    'the other side runs an ah version with errors this one does not know: compare `ah --version` on both and upgrade the older one',
+    1,
+    true,
+  ),
   // Configuration and local state.
   USAGE: spec('{reason}', "see 'ah agent <command> --help'", 2),
   NO_IDENTITY_CONFIGURED: spec(
@@ -351,10 +359,19 @@ export function isAhError(e: unknown): e is AhError {
   );
 }
 
-/** Rebuilds an AhError that crossed a process or network boundary. */
-export function fromSerialized(s: { code: string; facts?: ErrorFacts; detail?: string }): AhError {
-  if (!isErrorCode(s.code)) return new AhError('PROTOCOL_ERROR', { reason: `unknown error code ${s.code}` });
-  return new AhError(s.code, s.facts ?? {}, s.detail === undefined ? {} : { detail: s.detail });
+/**
+ * Rebuilds an AhError that crossed a process or network boundary. A code this version does not
+ * have keeps its code and the sender's message (`peer` says who sent it); the caller has bounded
+ * and cleaned every string.
+ */
+export function fromSerialized(
+  s: { code: string; facts?: ErrorFacts; detail?: string; message?: string },
+  peer = 'remote',
+): AhError {
+  const options = s.detail === undefined ? {} : { detail: s.detail };
+  if (!isErrorCode(s.code))
+    return new AhError('UNKNOWN_REMOTE_ERROR', { peer, code: s.code, text: s.message || 'no message given' }, options);
+  return new AhError(s.code, s.facts ?? {}, options);
 }
 
 /** Text of any thrown value, for logs and `detail` lines. */

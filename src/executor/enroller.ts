@@ -12,6 +12,7 @@ import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { AH_VERSION } from '../core/version.js';
 import type { Hello } from '../protocol/fleet-protocol.js';
+import { serverTime } from '../protocol/welcome-rules.js';
 import type { Identity, IdentitySource } from '../identity/identity.js';
 import { identityStatus, waitingStatus } from '../identity/identity-status.js';
 import type { Target } from '../tls/connect-errors.js';
@@ -225,10 +226,12 @@ export class Enroller {
       onAck: (ack, rtt) => {
         options.onHeartbeatAck?.(rtt);
         const now = options.clock.now();
+        const serverNow = serverTime(ack.server_time_unix_ms);
         this.update({
           lastAck: this.iso(now),
           lastRoundTripMs: rtt,
-          serverTimeOffsetMs: Math.round(ack.server_time_unix_ms + rtt / 2 - now),
+          // An Ack without a usable time (another ah version) keeps the offset last measured.
+          ...(serverNow === undefined ? {} : { serverTimeOffsetMs: Math.round(serverNow + rtt / 2 - now) }),
         });
       },
     });
@@ -429,10 +432,10 @@ export class Enroller {
           connectedSince: this.iso(now),
           lastAck: this.iso(now),
           heartbeatIntervalMs: welcome.heartbeat_interval_ms,
-          serverTimeOffsetMs: welcome.server_time_unix_ms - now,
+          serverTimeOffsetMs: welcome.serverTimeKnown ? welcome.server_time_unix_ms - now : null,
           lastError: null,
         });
-        const skew = welcome.server_time_unix_ms - now;
+        const skew = welcome.serverTimeKnown ? welcome.server_time_unix_ms - now : 0;
         if (Math.abs(skew) > CLOCK_SKEW_WARN_MS) {
           // Certificates are judged by clocks: a host minutes off rejects good ones or accepts stale ones.
           log.warn('clock skew: this machine and the access point disagree on the time', {

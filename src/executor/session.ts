@@ -15,8 +15,8 @@ import {
   type Ack,
   type ExecutorMessage,
   type Hello,
-  type Welcome,
 } from '../protocol/fleet-protocol.js';
+import { acceptWelcome, type AcceptedWelcome } from '../protocol/welcome-rules.js';
 import type { Identity } from '../identity/identity.js';
 import { judgeServerCertificate } from '../tls/check-server-identity.js';
 import { classifyConnectError, remoteError, type Target } from '../tls/connect-errors.js';
@@ -47,7 +47,7 @@ export class FleetSession {
   serverCertificate: { serial: string; notBefore: number; notAfter: number } | undefined;
   /** Ends the session when the access point's certificate expires. */
   private serverExpiry: Timer | undefined;
-  private welcome: Welcome | undefined;
+  private welcome: AcceptedWelcome | undefined;
   /** The next heartbeat. */
   private timer: Timer | undefined;
   /** When silence from the access point ends the session; re-armed by every acknowledgement. */
@@ -129,9 +129,9 @@ export class FleetSession {
   }
 
   /** Opens the stream and resolves with Welcome, or rejects with the guide's error for the failure. */
-  start(): Promise<Welcome> {
+  start(): Promise<AcceptedWelcome> {
     const { clock, connectTimeoutMs } = this.options;
-    return new Promise<Welcome>((resolve, reject) => {
+    return new Promise<AcceptedWelcome>((resolve, reject) => {
       this.options.logger.debug('connecting', {
         target: this.hostPort,
         serial: this.options.identity.serial,
@@ -150,18 +150,24 @@ export class FleetSession {
         switch (message.body) {
           case 'welcome':
             if (this.welcome) return;
-            this.welcome = message.welcome;
+            this.welcome = acceptWelcome(
+              message.welcome,
+              this.options.hello.heartbeat_interval_ms,
+              this.options.identity.spiffeId ?? '',
+            );
             this.options.logger.debug('welcome received', {
               // Not the connection id: it is this executor's proof of continuity (fleet/supersede.ts).
-              executor_id: message.welcome.executor_id,
-              heartbeat_ms: message.welcome.heartbeat_interval_ms,
-              server_time: new Date(Number(message.welcome.server_time_unix_ms)).toISOString(),
+              executor_id: this.welcome.executor_id,
+              heartbeat_ms: this.welcome.heartbeat_interval_ms,
+              server_time: this.welcome.serverTimeKnown
+                ? new Date(this.welcome.server_time_unix_ms).toISOString()
+                : 'not sent',
             });
             this.lastAckAt = clock.monotonic();
             this.watchAcks();
             this.scheduleHeartbeat();
             this.watchServerExpiry();
-            resolve(message.welcome);
+            resolve(this.welcome);
             return;
           case 'ack':
             this.onAck(message.ack);

@@ -21,6 +21,7 @@ import { GOODBYE_REASON_MAX, helloProblem } from '../protocol/hello-rules.js';
 import { forDisplay } from '../core/escape.js';
 import type { Registry } from './registry.js';
 import type { Revocations } from './revocations.js';
+import { HEARTBEAT_LIMITS_MS } from '../protocol/welcome-rules.js';
 
 export interface HeartbeatPolicy {
   defaultMs: number;
@@ -37,7 +38,7 @@ export interface HeartbeatPolicy {
 export const DEFAULT_HEARTBEAT_POLICY: HeartbeatPolicy = {
   defaultMs: 5_000,
   minMs: 100,
-  maxMs: 300_000,
+  maxMs: HEARTBEAT_LIMITS_MS.max,
   missedLimit: 3,
   helloTimeoutMs: 10_000,
   supersededGraceMs: 10_000,
@@ -512,6 +513,17 @@ export class FleetService {
             errorStatus(grpc.status.FAILED_PRECONDITION, new AhError('PROTOCOL_ERROR', { reason: 'Hello sent twice' })),
             'protocol error',
           );
+          return;
+        default:
+          // A message of a newer executor that this version does not know (proto/ah/fleet/v1,
+          // "Compatibility"): ignored, but not free: it spends the heartbeat budget, so unknown
+          // messages cannot make the access point work without limit either.
+          if (!heartbeatBudget?.take()) {
+            stream.finish(
+              errorStatus(grpc.status.RESOURCE_EXHAUSTED, new AhError('PROTOCOL_ERROR', { reason: 'message flood' })),
+              'message flood',
+            );
+          }
           return;
       }
     });

@@ -128,16 +128,22 @@ export function remoteError(metadataValue: unknown): AhError | undefined {
   if (typeof metadataValue !== 'string' && !Buffer.isBuffer(metadataValue)) return undefined;
   try {
     const parsed = JSON.parse(metadataValue.toString()) as {
-      code: string;
+      code: unknown;
+      message?: unknown;
       facts?: Record<string, unknown>;
       detail?: unknown;
     };
+    if (typeof parsed.code !== 'string' || !/^[A-Z][A-Z0-9_]{0,63}$/.test(parsed.code)) return undefined;
     const facts = Object.fromEntries(Object.entries(parsed.facts ?? {}).map(([k, v]) => [k, clean(v)]));
-    return fromSerialized({
-      code: String(parsed.code),
-      facts,
-      ...(parsed.detail === undefined ? {} : { detail: clean(parsed.detail) }),
-    });
+    return fromSerialized(
+      {
+        code: parsed.code,
+        facts,
+        ...(parsed.message === undefined ? {} : { message: clean(parsed.message) }),
+        ...(parsed.detail === undefined ? {} : { detail: clean(parsed.detail) }),
+      },
+      'access point',
+    );
   } catch {
     return undefined;
   }

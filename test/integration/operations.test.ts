@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
 import { makeTempDir } from '../support/tmp.js';
 import { waitFor } from '../support/wait.js';
+import { AH_VERSION } from '../../src/core/version.js';
 
 const tmp = makeTempDir('ah-ops-');
 const env = { AH_DEV_CA_DIR: path.join(tmp.dir, 'dev-ca') };
@@ -114,8 +115,13 @@ describe('admin endpoint and metrics', () => {
   it('lists the fleet with ah agent executors', async () => {
     const result = await runAh(['agent', 'executors', '--state-dir', apState]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^NAME\s+ID\s+STATE\s+LAST SEEN\s+CERT EXPIRES$/m);
-    expect(result.stdout).toMatch(/^worker\s+spiffe:\/\/ah-dev.local\/ah\/agent\/worker\s+online\s/m);
+    expect(result.stdout).toMatch(/^NAME\s+ID\s+STATE\s+VERSION\s+LAST SEEN\s+CERT EXPIRES$/m);
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `^worker\\s+spiffe://ah-dev.local/ah/agent/worker\\s+online\\s+${AH_VERSION.replaceAll('.', '\\.')}\\s`,
+        'm',
+      ),
+    );
   });
 });
 

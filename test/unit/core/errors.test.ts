@@ -151,22 +151,24 @@ describe('serialization', () => {
   });
 
   it('rebuilds the message from code and facts, not from the sent message text', () => {
-    const rebuilt = fromSerialized({
-      code: 'FILE_NOT_FOUND',
-      facts: { path: '/x' },
-      message: 'something else',
-    } as never);
+    const rebuilt = fromSerialized({ code: 'FILE_NOT_FOUND', facts: { path: '/x' }, message: 'something else' });
     expect(rebuilt.message).toBe('no such file: /x');
   });
 
-  it('turns an unknown code into a protocol error that names it', () => {
-    const rebuilt = fromSerialized({ code: 'FROM_THE_FUTURE', facts: { a: 'b' } });
-    expect(rebuilt.code).toBe('PROTOCOL_ERROR');
-    expect(rebuilt.message).toBe('protocol error: unknown error code FROM_THE_FUTURE');
+  it("keeps an unknown code (another ah version's) with the sender's message and detail", () => {
+    const rebuilt = fromSerialized(
+      { code: 'FROM_THE_FUTURE', facts: { a: 'b' }, message: 'join token expired', detail: 'issued 2 h ago' },
+      'access point',
+    );
+    expect(rebuilt.code).toBe('UNKNOWN_REMOTE_ERROR');
+    expect(rebuilt.message).toBe('access point error FROM_THE_FUTURE: join token expired');
+    expect(rebuilt.detail).toBe('issued 2 h ago');
+    expect(rebuilt.hint).toMatch(/compare `ah --version` on both/);
+    expect(fromSerialized({ code: 'FROM_THE_FUTURE' }).message).toBe('remote error FROM_THE_FUTURE: no message given');
   });
 
   it('does not take inherited object keys for error codes', () => {
-    expect(fromSerialized({ code: 'toString' }).code).toBe('PROTOCOL_ERROR');
+    expect(fromSerialized({ code: 'toString' }).code).toBe('UNKNOWN_REMOTE_ERROR');
     expect(isErrorCode('constructor')).toBe(false);
     expect(isErrorCode('KEY_MISMATCH')).toBe(true);
     expect(isErrorCode(42)).toBe(false);

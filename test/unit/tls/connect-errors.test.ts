@@ -71,9 +71,27 @@ describe('remoteError', () => {
     expect(e?.detail).toBe('a  b');
   });
 
-  it('ignores garbage and unknown codes safely', () => {
+  it('ignores garbage: not JSON, no code, a code that is not an error code', () => {
     expect(remoteError('not json')).toBeUndefined();
     expect(remoteError(undefined)).toBeUndefined();
-    expect(remoteError(JSON.stringify({ code: 'NOPE' }))?.code).toBe('PROTOCOL_ERROR');
+    expect(remoteError(JSON.stringify({ message: 'x' }))).toBeUndefined();
+    expect(remoteError(JSON.stringify({ code: 42 }))).toBeUndefined();
+    expect(remoteError(JSON.stringify({ code: 'toString' }))).toBeUndefined();
+    expect(remoteError(JSON.stringify({ code: 'A'.repeat(65) }))).toBeUndefined();
+  });
+
+  it('shows a code of a newer access point with its code and its own words, cleaned and bounded', () => {
+    const e = remoteError(
+      JSON.stringify({
+        code: 'JOIN_TOKEN_EXPIRED',
+        message: 'join token expired\u001b[2J\ninfo: enrolled ' + 'x'.repeat(1_000),
+        facts: { token_id: 'abc' },
+        detail: 'issued at 2026-11-30',
+      }),
+    );
+    expect(e?.code).toBe('UNKNOWN_REMOTE_ERROR');
+    expect(e?.message).toMatch(/^access point error JOIN_TOKEN_EXPIRED: join token expired \[2J info: enrolled x+$/);
+    expect(e?.message.length).toBeLessThan(600);
+    expect(e?.detail).toBe('issued at 2026-11-30');
   });
 });
