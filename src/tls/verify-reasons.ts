@@ -6,6 +6,7 @@
 // failure is CERT_NOT_VALID_NOW (`certificate has expired or is not yet valid`).
 
 import { AhError } from '../core/errors.js';
+import { KEY_SIZE_RULE } from '../x509/tls-strength.js';
 import type { ChainDiagnosis, ChainProblem, ProblemKind } from './chain-diagnosis.js';
 
 type Verdict =
@@ -95,10 +96,7 @@ export const PROBLEM_WORDS: Readonly<Record<ProblemKind, ProblemWords>> = {
   'not-yet-valid': { explains: ['CERT_NOT_YET_VALID'] },
   'bad-signature': { reason: BAD_SIGNATURE, explains: ['CERT_SIGNATURE_FAILURE'] },
   'weak-digest': { reason: 'certificate is signed with a weak digest (MD5 or SHA-1)', explains: ['UNSPECIFIED'] },
-  'weak-key': {
-    reason: 'certificate key is too small (RSA and DSA keys need at least 1024 bits)',
-    explains: ['UNSPECIFIED'],
-  },
+  'weak-key': { reason: `certificate key is too small (${KEY_SIZE_RULE})`, explains: ['UNSPECIFIED'] },
   'critical-extension': { reason: 'certificate has an unsupported critical extension', explains: ['UNSPECIFIED'] },
   'leaf-not-client-auth': {
     reason: 'leaf certificate is not for client authentication (extendedKeyUsage lacks clientAuth)',
