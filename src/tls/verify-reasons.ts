@@ -27,8 +27,10 @@ const PATH_LENGTH = "path length constraint exceeded (more intermediate CAs than
 const BAD_SIGNATURE = "certificate signature does not verify with its issuer's key";
 
 /**
- * Every code Node 20 puts in socket.authorizationError: the X509_V_ERR_* values its C++ source
- * (src/crypto/crypto_common.cc, X509ErrorCode) names, and 'UNSPECIFIED' for all the others.
+ * Every code Node puts in socket.authorizationError: the X509_V_ERR_* values its C++ source
+ * (src/crypto/crypto_common.cc, X509ErrorCode) names, and 'UNSPECIFIED' for all the others. The
+ * list is the same in Node 20, 22 and 24; OpenSSL 3.5's new codes (and the key-size ones that
+ * security level 2 raises) are all 'UNSPECIFIED'.
  * The CRL codes cannot occur while the access point loads no CRL, nor HOSTNAME_MISMATCH while it
  * checks no host name; they are here so that a future option does not bring back code names.
  */
