@@ -114,6 +114,10 @@ export const ERROR_SPECS = {
     'private key does not match certificate',
     'regenerate the certificate and key pair together; compare: openssl x509 -noout -pubkey -in cert.pem vs openssl pkey -pubout -in key.pem',
   ),
+  CERT_TOO_WEAK: spec(
+    'certificate key is too small: {reason}',
+    'issue a new certificate and key: EC P-256 (openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256) or RSA of at least 2048 bits',
+  ),
   SAN_MISMATCH: spec(
     'certificate SAN does not match expected pattern',
     'issue the executor certificate with one URI SAN under the access point --executor-san-uri-prefix, or change that prefix',

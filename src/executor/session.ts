@@ -3,6 +3,7 @@
 // the enroller starts a new one (with a new channel, so a new identity is presented).
 
 import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock, Timer } from '../core/clock.js';
 import { formatDuration, setDeadline, setWallTimer } from '../core/clock.js';
@@ -20,6 +21,7 @@ import { acceptWelcome, type AcceptedWelcome } from '../protocol/welcome-rules.j
 import type { Identity } from '../identity/identity.js';
 import { judgeServerCertificate } from '../tls/check-server-identity.js';
 import { classifyConnectError, remoteError, type Target } from '../tls/connect-errors.js';
+import { fleetCiphers } from '../x509/tls-strength.js';
 
 export interface SessionOptions {
   target: Target;
@@ -73,10 +75,14 @@ export class FleetSession {
     const { identity, target } = options;
     const hostPort = `${isIP(target.host) === 6 ? `[${target.host}]` : target.host}:${target.port}`;
     this.hostPort = hostPort;
-    const credentials = grpc.credentials.createSsl(
-      Buffer.from(identity.bundlePem),
-      Buffer.from(identity.keyPem),
-      Buffer.from(identity.chainPem),
+    // Not createSsl: it makes the context at Node's default security level, and ours is pinned.
+    const credentials = grpc.credentials.createFromSecureContext(
+      createSecureContext({
+        ca: identity.bundlePem,
+        key: identity.keyPem,
+        cert: identity.chainPem,
+        ciphers: fleetCiphers(),
+      }),
       {
         checkServerIdentity: (_servername, cert) => {
           this.serverCertificate = {

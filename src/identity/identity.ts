@@ -8,6 +8,7 @@ import { describeCertificate, validity, type CertificateFacts } from '../x509/ce
 import { certificatesToPem } from '../x509/pem.js';
 import { soleUriSan } from '../x509/san.js';
 import { isSpiffeId } from '../x509/spiffe-id.js';
+import { checkKeyStrength } from '../x509/tls-strength.js';
 import { checkKeyMatchesCertificate, verifyChain } from '../x509/verify.js';
 
 export type ProviderName = 'dev' | 'files' | 'spiffe' | 'vault';
@@ -49,7 +50,8 @@ export interface IdentityParts {
 
 /**
  * Validates the parts and assembles an Identity: the key matches the leaf, the leaf is within its
- * validity, and the chain reaches the bundle. Throws the guide's errors otherwise.
+ * validity, the chain reaches the bundle, and its keys are strong enough for fleet TLS. Throws the
+ * guide's errors otherwise.
  */
 export function buildIdentity(parts: IdentityParts, now: number): Identity {
   const leaf = parts.chain[0];
@@ -57,6 +59,7 @@ export function buildIdentity(parts: IdentityParts, now: number): Identity {
   if (parts.bundle.length === 0) throw new AhError('BUNDLE_EMPTY', { path: parts.bundleSource });
   checkKeyMatchesCertificate(leaf, parts.key);
   verifyChain(parts.chain, parts.bundle, now);
+  checkKeyStrength(parts.chain, parts.key);
   const san = soleUriSan(leaf);
   const { notBefore, notAfter } = validity(leaf);
   return {

@@ -16,6 +16,7 @@ import type { X509Certificate } from 'node:crypto';
 import { errorText } from '../core/errors.js';
 import { escapeControl } from '../core/escape.js';
 import { subjectAltNames } from '../x509/certificate.js';
+import { weakKey } from '../x509/tls-strength.js';
 import { certificateFields, KEY_USAGE, type CertificateFields } from './certificate-fields.js';
 import { findNameViolation, parseNameConstraints, type NameConstraints } from './name-constraints.js';
 
@@ -109,7 +110,8 @@ const EKU_NAMES: Record<string, string> = {
 
 const KEY_USAGE_NAMES = Object.entries(KEY_USAGE).map(([name, bit]) => [bit, name] as const);
 
-// Signature algorithms below OpenSSL's default security level 1 (80 bits): MD2, MD4, MD5 and SHA-1.
+// Signature algorithms below OpenSSL's security level 1 (80 bits), and so below the level the fleet
+// port pins (2): MD2, MD4, MD5 and SHA-1.
 const WEAK_SIGNATURE_OIDS: Record<string, string> = {
   '1.2.840.113549.1.1.2': 'md2WithRSAEncryption',
   '1.2.840.113549.1.1.3': 'md4WithRSAEncryption',
@@ -119,8 +121,6 @@ const WEAK_SIGNATURE_OIDS: Record<string, string> = {
   '1.2.840.10040.4.3': 'dsa-with-SHA1',
   '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
 };
-/** RSA and DSA keys below this fail security level 1. */
-const MIN_FINITE_FIELD_BITS = 1024;
 
 /** One certificate of the path being examined. */
 interface Link {
@@ -299,17 +299,11 @@ class Examiner {
     if (weak) this.add('weak-digest', `${link.label} is signed with ${weak}`);
   }
 
+  /** Against the security level the fleet port pins (src/x509/tls-strength.ts), whichever Node runs it. */
   private checkKey(link: Link): void {
     const key = attempt(() => link.cert.publicKey, undefined);
-    const type = key?.asymmetricKeyType;
-    const bits = key?.asymmetricKeyDetails?.modulusLength;
-    if (
-      (type === 'rsa' || type === 'rsa-pss' || type === 'dsa') &&
-      bits !== undefined &&
-      bits < MIN_FINITE_FIELD_BITS
-    ) {
-      this.add('weak-key', `${link.label} has a ${bits}-bit ${type.toUpperCase()} key`);
-    }
+    const weak = key && weakKey(key);
+    if (weak) this.add('weak-key', `${link.label} has a ${weak} key`);
   }
 
   private checkCriticalExtensions(link: Link, fields: CertificateFields): void {

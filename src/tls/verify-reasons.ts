@@ -6,6 +6,7 @@
 // failure is CERT_NOT_VALID_NOW (`certificate has expired or is not yet valid`).
 
 import { AhError } from '../core/errors.js';
+import { KEY_SIZE_RULE } from '../x509/tls-strength.js';
 import type { ChainDiagnosis, ChainProblem, ProblemKind } from './chain-diagnosis.js';
 
 type Verdict =
@@ -26,8 +27,10 @@ const PATH_LENGTH = "path length constraint exceeded (more intermediate CAs than
 const BAD_SIGNATURE = "certificate signature does not verify with its issuer's key";
 
 /**
- * Every code Node 20 puts in socket.authorizationError: the X509_V_ERR_* values its C++ source
- * (src/crypto/crypto_common.cc, X509ErrorCode) names, and 'UNSPECIFIED' for all the others.
+ * Every code Node puts in socket.authorizationError: the X509_V_ERR_* values its C++ source
+ * (src/crypto/crypto_common.cc, X509ErrorCode) names, and 'UNSPECIFIED' for all the others. The
+ * list is the same in Node 20, 22 and 24; OpenSSL 3.5's new codes (and the key-size ones that
+ * security level 2 raises) are all 'UNSPECIFIED'.
  * The CRL codes cannot occur while the access point loads no CRL, nor HOSTNAME_MISMATCH while it
  * checks no host name; they are here so that a future option does not bring back code names.
  */
@@ -95,10 +98,7 @@ export const PROBLEM_WORDS: Readonly<Record<ProblemKind, ProblemWords>> = {
   'not-yet-valid': { explains: ['CERT_NOT_YET_VALID'] },
   'bad-signature': { reason: BAD_SIGNATURE, explains: ['CERT_SIGNATURE_FAILURE'] },
   'weak-digest': { reason: 'certificate is signed with a weak digest (MD5 or SHA-1)', explains: ['UNSPECIFIED'] },
-  'weak-key': {
-    reason: 'certificate key is too small (RSA and DSA keys need at least 1024 bits)',
-    explains: ['UNSPECIFIED'],
-  },
+  'weak-key': { reason: `certificate key is too small (${KEY_SIZE_RULE})`, explains: ['UNSPECIFIED'] },
   'critical-extension': { reason: 'certificate has an unsupported critical extension', explains: ['UNSPECIFIED'] },
   'leaf-not-client-auth': {
     reason: 'leaf certificate is not for client authentication (extendedKeyUsage lacks clientAuth)',

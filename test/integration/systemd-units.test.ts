@@ -44,6 +44,8 @@ const ACCEPTED_EXPOSURES: Record<string, string> = {
 const GLOBAL_PROC_READS_WITH_FALLBACK: Record<string, string> = {
   '/proc/meminfo': 'libuv (total memory, heap sizing) falls back to sysinfo(2)',
   '/proc/sys/vm/overcommit_memory': 'glibc malloc takes a missing file as the default overcommit policy',
+  // Node 22 and 24 read it at start (Ubuntu's mainline kernel version); Node 20 calls uname(2) only.
+  '/proc/version_signature': 'libuv (kernel version, Ubuntu kernels) falls back to uname(2)',
 };
 const tmp = makeTempDir('ah-units-');
 const cleanups: Array<() => Promise<void> | void> = [];

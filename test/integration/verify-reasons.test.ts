@@ -1,8 +1,8 @@
 // What an executor is told, and the access point logs, when its chain is refused for a reason that
 // OpenSSL knows but Node reports vaguely or not at all. The bad PKI is made by openssl (the
 // independent peer), the access point is real, and so are the executors' connections. Each case
-// records the code Node 20 (OpenSSL 3.0) actually put in socket.authorizationError; some are not
-// what one would guess:
+// records the code Node actually put in socket.authorizationError (the same on Node 20 with OpenSSL
+// 3.0, and Node 22 and 24 with OpenSSL 3.5); some are not what one would guess:
 //  - an intermediate with CA:FALSE is INVALID_PURPOSE, not INVALID_CA (OpenSSL checks the client
 //    purpose of every CA, and Node's verify callback lets it go on, so the last failure wins);
 //    INVALID_CA only comes for an intermediate with keyCertSign but no basicConstraints;
@@ -454,10 +454,12 @@ describe('chains refused by OpenSSL, in clear words', () => {
 });
 
 describe('chains a Node executor cannot even send, from openssl s_client', () => {
-  // Node's own client refuses to load a SHA-1 signed or a 768-bit RSA certificate ("ca md too
-  // weak", "ee key too small"); openssl at security level 0 sends them, and the access point
-  // (security level 1) refuses them with codes Node does not name. s_client does not speak gRPC,
-  // so only the access point's log says why.
+  // Node's own client refuses to load a SHA-1 signed or a small-key certificate ("ca md too weak",
+  // "ee key too small"); openssl at security level 0 sends them, and the access point refuses them
+  // with codes Node does not name. Its security level is pinned to 2 on every Node (Node 20 and 22
+  // default to 1, where a 1024-bit RSA or a P-192 key passes; Node 24 to 2), so these are refused
+  // alike everywhere, in the same words. s_client does not speak gRPC, so only the access point's
+  // log says why.
   async function sendWithOpenssl(leaf: string, intermediate: string): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(
@@ -497,8 +499,15 @@ describe('chains a Node executor cannot even send, from openssl s_client', () =>
       'a 768-bit RSA leaf',
       'leaf-rsa768',
       { keyArgs: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:768'] },
-      `${REJECTED}certificate key is too small (RSA and DSA keys need at least 1024 bits)`,
+      `${REJECTED}certificate key is too small (RSA and DSA keys need at least 2048 bits, EC keys 224)`,
       'leaf "CN=leaf-rsa768" has a 768-bit RSA key',
+    ],
+    [
+      'a 1024-bit RSA leaf (below level 2 only)',
+      'leaf-rsa1024',
+      { keyArgs: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'] },
+      `${REJECTED}certificate key is too small (RSA and DSA keys need at least 2048 bits, EC keys 224)`,
+      'leaf "CN=leaf-rsa1024" has a 1024-bit RSA key',
     ],
   ] as Array<[string, string, { digest?: string; keyArgs?: string[] }, string, string]>)(
     '%s (Node: UNSPECIFIED)',
@@ -513,4 +522,36 @@ describe('chains a Node executor cannot even send, from openssl s_client', () =>
       expect(fleet.logs[fleet.logs.indexOf(detail) - 1]).toBe(`warn: ${message}`);
     },
   );
+
+  it("the executor's own context is at the same level: a 1024-bit RSA key cannot even be loaded, on every Node", () => {
+    issue('own-rsa1024', 'good-int', 'leaf', { keyArgs: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'] });
+    // Bypassing the identity check (which refuses it first, as CERT_TOO_WEAK) to reach the TLS context itself.
+    const identity = unvalidatedIdentity({
+      cert: path.join(pki, 'own-rsa1024.pem'),
+      key: path.join(pki, 'own-rsa1024.key'),
+      ca: path.join(pki, 'root.pem'),
+    });
+    const session = (): FleetSession =>
+      new FleetSession({
+        target: { host: '127.0.0.1', port: fleet.port },
+        identity,
+        hello: { name: 'own-rsa1024', labels: {}, version: 'test', host: null, heartbeat_interval_ms: 1_000 },
+        connectTimeoutMs: 5_000,
+        clock: systemClock,
+        logger: silentLogger,
+      });
+    expect(session).toThrow(/ee key too small/);
+  });
+
+  // A P-192 leaf cannot sign a TLS 1.3 handshake at all (no such signature scheme), but a P-192 CA can issue one that can.
+  it('an intermediate with a P-192 key, below level 2 only (Node: UNSPECIFIED)', async () => {
+    issue('int-p192', 'root', 'ca', { keyArgs: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-192'] });
+    issue('leaf-below-p192', 'int-p192', 'leaf');
+    await sendWithOpenssl('leaf-below-p192', 'int-p192');
+    const detail = `  detail: ${DETAIL} (UNSPECIFIED): intermediate "CN=int-p192" has a 192-bit EC (prime192v1) key`;
+    await waitFor('the access point to log leaf-below-p192', () => fleet.logs.includes(detail));
+    expect(fleet.logs[fleet.logs.indexOf(detail) - 1]).toBe(
+      `warn: ${REJECTED}certificate key is too small (RSA and DSA keys need at least 2048 bits, EC keys 224)`,
+    );
+  });
 });

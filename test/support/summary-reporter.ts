@@ -2,7 +2,8 @@
 // CI log reader that knows no vitest output can still tell how many tests ran. A file that failed
 // outside its tests (a failing beforeAll/afterAll, an import error) and an unhandled error each
 // count as one failure, named on a line of its own, and so does a run that ended interrupted or
-// failed for no file's fault: a red run must never read "0 failed".
+// failed for no file's fault: a red run must never read "0 failed". The line before it names the
+// Node and OpenSSL the tests ran on (.ci/run checks that each leg ran on its own node).
 
 import type { SerializedError } from 'vitest';
 import type { Reporter, TestModule, TestRunEndReason } from 'vitest/node';
@@ -41,6 +42,7 @@ export default class SummaryReporter implements Reporter {
       outside.push(`test run ${reason}`);
     }
     const details = outside.map((line) => `${line}\n`).join('');
-    process.stdout.write(`\n${details}${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    const runtime = `tests ran on node ${process.version}, OpenSSL ${process.versions.openssl}\n`;
+    process.stdout.write(`\n${details}${runtime}${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

@@ -1,4 +1,4 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, KeyObject, webcrypto } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildIdentity,
@@ -106,6 +106,19 @@ describe('buildIdentity', () => {
     expectAhError(() => buildIdentity(parts(leaf), NOW - HOUR), 'CERT_NOT_VALID_NOW', {
       message: 'certificate has expired or is not yet valid',
     });
+  });
+
+  it('rejects a key too small for fleet TLS on every Node version (1024-bit RSA passes Node 20 and 22 by default)', async () => {
+    const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]) };
+    const keys = await webcrypto.subtle.generateKey({ ...alg, modulusLength: 1024 }, true, ['sign', 'verify']);
+    const small = await root.issue({ commonName: 'small', uris: [ID], publicKey: keys.publicKey, now: NOW });
+    expectAhError(
+      () => buildIdentity({ ...parts(leaf), chain: [small.cert], key: KeyObject.from(keys.privateKey) }, NOW),
+      'CERT_TOO_WEAK',
+      {
+        message: 'certificate key is too small: the certificate has a 1024-bit RSA key',
+      },
+    );
   });
 
   it('rejects a chain that does not reach the bundle', () => {

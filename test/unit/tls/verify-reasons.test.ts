@@ -169,7 +169,7 @@ describe('with a diagnosis of the chain', () => {
     ['UNSPECIFIED', 'critical-extension', 'certificate has an unsupported critical extension'],
     ['UNSPECIFIED', 'name-constraints', "certificate name is outside an issuer's name constraints"],
     ['UNSPECIFIED', 'weak-digest', 'certificate is signed with a weak digest (MD5 or SHA-1)'],
-    ['UNSPECIFIED', 'weak-key', 'certificate key is too small (RSA and DSA keys need at least 1024 bits)'],
+    ['UNSPECIFIED', 'weak-key', 'certificate key is too small (RSA and DSA keys need at least 2048 bits, EC keys 224)'],
     [
       'INVALID_PURPOSE',
       'leaf-not-client-auth',
