@@ -307,7 +307,7 @@ describe('etcd harness: one member over mTLS', () => {
     }
   });
 
-  it('recommendedEtcd3Options: a 16 MiB receive limit reads it; a refused answer does not open the breaker for later calls', async () => {
+  it('recommendedEtcd3Options: a 16 MiB receive limit reads it; refused answers open no breaker and leave watch and lease streams alone', async () => {
     const recommended = await etcd.client();
     const values = await recommended.getAll().prefix('/ah/v1/big/').buffers();
     expect(Object.keys(values)).toHaveLength(3);
@@ -323,10 +323,35 @@ describe('etcd harness: one member over mTLS', () => {
         },
       },
     });
-    for (let i = 0; i < 3; i++) {
-      await expect(strict.getAll().prefix('/ah/v1/big/').buffers()).rejects.toBeInstanceOf(GRPCResourceExhastedError);
+    // A watch and a lease on the same client live through it: a refused or timed-out unary call
+    // does not disturb the streams (etcd3 resets the host's service clients, not its open calls).
+    const watcher = await strict.watch().prefix('/ah/v1/streams/').create();
+    const lease = strict.lease(10);
+    await lease.grant();
+    const trouble: string[] = [];
+    watcher.on('disconnected', (err) => trouble.push(`watch disconnected: ${err.message}`));
+    // etcd3 types the argument as a keepalive response; it is the error.
+    lease.on('keepaliveFailed', (err: unknown) => trouble.push(`keepalive failed: ${String(err)}`));
+    try {
+      for (let i = 0; i < 3; i++) {
+        await expect(strict.getAll().prefix('/ah/v1/big/').buffers()).rejects.toBeInstanceOf(GRPCResourceExhastedError);
+      }
+      await expect(
+        strict
+          .get('/ah/v1/hello')
+          .options({ deadline: Date.now() + 1 })
+          .string(),
+      ).rejects.toBeInstanceOf(GRPCDeadlineExceededError);
+      expect(await strict.get('/ah/v1/hello').string()).toBe('world');
+      const put = nextEvent<[IKeyValue]>(watcher, 'put', 'a put on the watch after the refused calls');
+      await lease.put('/ah/v1/streams/x').value('1');
+      await put;
+      expect((await lease.keepaliveOnce()).TTL).not.toBe('0');
+      expect(trouble).toEqual([]);
+    } finally {
+      await watcher.cancel();
+      await lease.revoke();
     }
-    expect(await strict.get('/ah/v1/hello').string()).toBe('world');
     // Paginating with limit keeps each answer under the limit (one 1.45 MB value per page, 2 MiB limit).
     const keys: string[] = [];
     let from = '/ah/v1/big/';
