@@ -17,6 +17,7 @@ import { DEFAULT_HEARTBEAT_POLICY } from '../../src/fleet/fleet-service.js';
 import { FilesIdentitySource } from '../../src/identity/files-source.js';
 import { DEFAULT_RENEWAL_POLICY } from '../../src/renewal/policy.js';
 import { CertificateAuthority } from '../../src/x509/authority.js';
+import { openFileStore } from '../../src/fleet/state/file-store.js';
 
 const rotations = Number(process.argv[2] ?? 30);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ah-bench-rotation-'));
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     port: 0,
     identitySource: source,
     stateDir: path.join(dir, 'state'),
+    store: openFileStore(path.join(dir, 'state'), systemClock, silentLogger),
     policy: DEFAULT_HEARTBEAT_POLICY,
     clock: systemClock,
     logger: silentLogger,

@@ -16,6 +16,7 @@ import { parseIdentityFlags, startIdentitySource } from './identity-from-flags.j
 import { parseListenAddress, parseSpiffeIdFlag } from './options.js';
 import { isLoopbackHost } from '../identity/select.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
+import { openFileStore } from '../fleet/state/file-store.js';
 
 export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
   fleetListen: string;
@@ -94,6 +95,8 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
       identitySource,
       ...(flags.executorSanUriPrefix ? { sanPrefix: flags.executorSanUriPrefix } : {}),
       stateDir,
+      // The composition root picks the store; the access point only sees its ports.
+      store: openFileStore(stateDir, clock, logger),
       ...(admin ? { admin } : {}),
       ...(controlSocket ? { controlSocket } : {}),
       maxExecutors,

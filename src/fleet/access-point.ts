@@ -23,10 +23,10 @@ import { HttpServer } from '../core/http-server.js';
 import { AccessPointMetrics } from './access-point-metrics.js';
 import { controlRoutes } from './control-routes.js';
 import { healthRoutes } from './health-routes.js';
-import { AuditLog } from './audit-log.js';
-import type { AuditHeadStore } from './audit-head.js';
+import type { AuditLog } from './audit-log.js';
 import { registerAuditMetrics } from './audit-metrics.js';
-import { Revocations } from './revocations.js';
+import { Revocations, type Revocation } from './revocations.js';
+import type { FleetStore } from './state/ports.js';
 import { addressGroup, type ConnectionLimitOptions } from './connection-limits.js';
 import { RejectionDigest, type RejectionCount } from './rejection-digest.js';
 
@@ -36,7 +36,10 @@ export interface AccessPointOptions {
   identitySource: IdentitySource;
   /** From --executor-san-uri-prefix; defaults to spiffe://<own trust domain>/ah/agent/. */
   sanPrefix?: string;
+  /** Where the status file lives (and crash leftovers are cleaned); the fleet's state is in `store`. */
   stateDir: string;
+  /** The fleet's state, built by the CLI (state/file-store.ts by default). */
+  store: FleetStore;
   policy: HeartbeatPolicy;
   clock: Clock;
   logger: Logger;
@@ -49,8 +52,6 @@ export interface AccessPointOptions {
   limits?: ConnectionLimitOptions;
   /** How often connections refused by the limits are summed up in the log (default one minute). */
   refusalLogIntervalMs?: number;
-  /** Where the audit chain's head is recorded (default: audit-head.json in the state dir). */
-  auditHead?: AuditHeadStore;
 }
 
 /** The executor SAN prefix: the flag's value, or derived from our own SPIFFE ID. */
@@ -126,9 +127,9 @@ export class AccessPoint {
       // lease on a descriptor (a stuck or hostile client, a copied key).
       'grpc.max_connection_idle_ms': options.policy.helloTimeoutMs,
     });
-    this.registry = new Registry(options.stateDir, options.clock, options.logger.child('registry'), () => this.touch());
-    this.revocations = new Revocations(options.stateDir, options.clock);
-    this.audit = AuditLog.in(options.stateDir, options.clock, options.logger, options.auditHead);
+    this.registry = new Registry(options.store.executors, options.clock, () => this.touch());
+    this.revocations = new Revocations(options.store.revocations, options.clock, (r) => this.revokedElsewhere(r));
+    this.audit = options.store.audit;
     this.metrics = new AccessPointMetrics(this.registry, options.identitySource, () => this.listener?.connectionStats);
     registerAuditMetrics(this.metrics.registry, this.audit);
     const audit = this.audit;
@@ -284,6 +285,8 @@ export class AccessPoint {
     // After a start that failed before the audit log was open, there is no chain to continue.
     if (this.auditOpen) void this.audit.record('stop', {});
     await Promise.all([this.registry.flush(), this.statusWriter.flush(), this.audit.close()]);
+    this.revocations.close();
+    await this.options.store.close();
   }
 
   /** The admin endpoint's bound address, once listening. */
@@ -297,7 +300,7 @@ export class AccessPoint {
     const registryFailure = this.registry.writeFailure;
     if (registryFailure) this.registry.retryWrite();
     const auditProblem = this.audit.problem;
-    if (registryFailure) return `cannot write ${this.registry.file}: ${registryFailure}`;
+    if (registryFailure) return `cannot write ${this.registry.description}: ${registryFailure}`;
     return auditProblem;
   }
 
@@ -359,6 +362,14 @@ export class AccessPoint {
     await this.audit.record('revoke', { executor_id: id, reason, disconnected });
     this.options.logger.warn('executor revoked', { executor_id: id, reason, disconnected });
     return { disconnected };
+  }
+
+  /** A revocation made through another access point: its streams and connections here end too. */
+  private revokedElsewhere(revocation: Revocation): void {
+    const disconnected = this.service.revoke(revocation.id, revocation.reason);
+    this.listener?.closeConnectionsOf(revocation.id);
+    if (disconnected > 0)
+      this.options.logger.warn('executor revoked elsewhere', { executor_id: revocation.id, disconnected });
   }
 
   async unrevoke(id: string): Promise<boolean> {

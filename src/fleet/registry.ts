@@ -1,16 +1,11 @@
 // The access point's registry of executors, keyed by SPIFFE ID. It knows who is online now and,
-// through registry.json in the state dir, who was ever enrolled, so a restarted access point
+// through its ExecutorStore (state/ports.ts), who was ever enrolled, so a restarted access point
 // still lists its fleet (as offline until each executor reconnects).
 
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { Clock } from '../core/clock.js';
-import { CoalescedJsonWriter } from '../core/coalesced-writer.js';
 import { boundLength } from '../core/escape.js';
-import { errorText } from '../core/errors.js';
-import { readFileNoFollow } from '../core/no-follow.js';
-import type { Logger } from '../core/logger.js';
 import type { HostFacts } from '../protocol/fleet-protocol.js';
+import type { ExecutorStore } from './state/ports.js';
 
 export type ExecutorState = 'online' | 'offline';
 
@@ -45,27 +40,14 @@ export interface EnrollFacts {
   heartbeatIntervalMs: number;
 }
 
-interface RegistryFile {
-  version: 1;
-  executors: ExecutorRecord[];
-}
-
-export const REGISTRY_FILE = 'registry.json';
-/**
- * registry.json is rewritten at most this often: a burst of changes (a reconnect storm) is
- * batched, a single change is written at once. A crash loses at most this much presence history;
- * the executors themselves re-enroll.
- */
-const REGISTRY_WRITE_INTERVAL_MS = 1_000;
-
-/** Longest text kept from a record in registry.json (a file written by an older version, or edited). */
+/** Longest text kept from a stored record (one written by an older version, or edited). */
 const MAX_FIELD = 1_024;
 
 /**
- * A record as read from registry.json, taken field by field: the file may be old, hand-edited or
- * planted, and what it says ends up in logs and on operators' terminals. Missing or mistyped
- * fields get neutral values; text is bounded; only a record without an id is refused (the whole
- * file then goes aside, as a torn file does).
+ * A record as read from a store, taken field by field: it may be old, hand-edited or planted, and
+ * what it says ends up in logs and on operators' terminals. Missing or mistyped fields get neutral
+ * values; text is bounded; only a record without an id is refused (the file store then puts the
+ * whole file aside, as it does a torn file).
  */
 export function recordFromFile(raw: unknown): ExecutorRecord {
   const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -110,63 +92,36 @@ export class Registry {
   private readonly records = new Map<string, ExecutorRecord>();
   /** The live connection per executor: only it may mark the executor offline. */
   private readonly current = new Map<string, string>();
-  private readonly writer: CoalescedJsonWriter;
 
   constructor(
-    private readonly stateDir: string,
+    private readonly store: ExecutorStore,
     private readonly clock: Clock,
-    private readonly logger: Logger,
     /** Called after every change of presence (enroll, disconnect). */
     private readonly onChange: () => void = () => {},
-  ) {
-    this.writer = new CoalescedJsonWriter(
-      this.file,
-      (): RegistryFile => ({ version: 1, executors: this.list() }),
-      logger,
-      {
-        mode: 0o640,
-        minIntervalMs: REGISTRY_WRITE_INTERVAL_MS,
-        clock,
-      },
-    );
+  ) {}
+
+  /** Where the records are kept, for messages. */
+  get description(): string {
+    return this.store.description;
   }
 
-  get file(): string {
-    return path.join(this.stateDir, REGISTRY_FILE);
-  }
-
-  /** Loads registry.json; every executor starts offline because no connection survives a restart. */
+  /** Loads the stored records; every executor starts offline because no connection survives a restart. */
   async load(): Promise<void> {
-    let text: string;
-    try {
-      // Not through a link: the state directory's files are ours alone (core/no-follow.ts).
-      text = await readFileNoFollow(this.file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw e;
-    }
-    try {
-      const parsed = JSON.parse(text) as RegistryFile;
-      const now = new Date(this.clock.now()).toISOString();
-      // Read everything first: a file that breaks half-way must not leave half a fleet loaded.
-      const loaded = new Map<string, ExecutorRecord>();
-      for (const raw of parsed.executors) {
-        const r = recordFromFile(raw);
-        const wasOnline = r.state === 'online';
-        loaded.set(r.id, {
-          ...r,
-          state: 'offline',
-          connectedSince: null,
-          disconnectedAt: wasOnline ? now : r.disconnectedAt,
-          disconnectReason: wasOnline ? 'access point restarted' : r.disconnectReason,
-        });
-      }
-      for (const [id, record] of loaded) this.records.set(id, record);
-    } catch (e) {
-      // A torn or hand-edited file must not stop the fleet: keep it aside and start empty.
-      const aside = `${this.file}.corrupt-${this.clock.now()}`;
-      await fs.rename(this.file, aside).catch(() => undefined);
-      this.logger.warn('registry file unreadable; moved aside, starting empty', { file: aside, reason: errorText(e) });
+    const stored = await this.store.load();
+    const now = new Date(this.clock.now()).toISOString();
+    for (const r of stored) {
+      const wasOnline = r.state === 'online';
+      const record: ExecutorRecord = {
+        ...r,
+        state: 'offline',
+        connectedSince: null,
+        disconnectedAt: wasOnline ? now : r.disconnectedAt,
+        disconnectReason: wasOnline ? 'access point restarted' : r.disconnectReason,
+      };
+      this.records.set(r.id, record);
+      // What changed is stored now (it was online when the last process ended); the rest is
+      // stored as it is until it changes, and a change always comes through enroll().
+      if (wasOnline) this.store.changed(record);
     }
   }
 
@@ -197,7 +152,7 @@ export class Registry {
       certNotAfter: facts.certNotAfter,
       heartbeatIntervalMs: facts.heartbeatIntervalMs,
     });
-    this.persist();
+    this.persist(facts.id);
     return superseded;
   }
 
@@ -218,7 +173,7 @@ export class Registry {
     record.connectedSince = null;
     record.disconnectedAt = now;
     record.disconnectReason = reason;
-    this.persist();
+    this.persist(id);
     return true;
   }
 
@@ -252,24 +207,25 @@ export class Registry {
     return this.current.size;
   }
 
-  /** Writes the registry soon; a burst of enrollments costs one or two writes. */
-  private persist(): void {
-    this.writer.request();
+  /** Hands the record to the store, which writes it soon; a burst of enrollments costs one or two writes. */
+  private persist(id: string): void {
+    const record = this.records.get(id);
+    if (record) this.store.changed(record);
     this.onChange();
   }
 
-  /** Why registry.json cannot be written right now, if it cannot. */
+  /** Why the records cannot be written right now, if they cannot. */
   get writeFailure(): string | undefined {
-    return this.writer.failure;
+    return this.store.writeFailure;
   }
 
-  /** Writes the registry again now (a retry after a failure). */
+  /** Writes the records again now (a retry after a failure). */
   retryWrite(): void {
-    this.writer.request();
+    this.store.retryWrite();
   }
 
-  /** Waits until everything recorded so far is on disk. */
+  /** Waits until everything recorded so far is stored. */
   flush(): Promise<void> {
-    return this.writer.flush();
+    return this.store.flush();
   }
 }

@@ -1,11 +1,9 @@
-// Revoked executors, by SPIFFE ID, kept in revocations.json so a revocation survives restarts.
+// Revoked executors, by SPIFFE ID: answered from memory on the hot path (every handshake and
+// Hello), kept by a RevocationStore (state/ports.ts) so a revocation survives restarts, and
+// updated when the store reports a change made through another access point.
 
-import path from 'node:path';
-import { writeJsonAtomic } from '../core/atomic-file.js';
 import type { Clock } from '../core/clock.js';
-import { readFileNoFollow } from '../core/no-follow.js';
-
-export const REVOCATIONS_FILE = 'revocations.json';
+import type { RevocationStore } from './state/ports.js';
 
 export interface Revocation {
   id: string;
@@ -15,31 +13,26 @@ export interface Revocation {
 
 export class Revocations {
   private readonly entries = new Map<string, Revocation>();
+  private unwatch: (() => void) | undefined;
 
   constructor(
-    private readonly stateDir: string,
+    private readonly store: RevocationStore,
     private readonly clock: Clock,
+    /** Called with the ID of a revocation made elsewhere, so its connections here are closed. */
+    private readonly onRemoteRevoke: (revocation: Revocation) => void = () => {},
   ) {}
 
-  private get file(): string {
-    return path.join(this.stateDir, REVOCATIONS_FILE);
-  }
-
   async load(): Promise<void> {
-    try {
-      const parsed = JSON.parse(await readFileNoFollow(this.file)) as { revoked?: unknown };
-      // A revocation must never be lost to a bad entry: keep every one with an id, whatever else it says.
-      for (const r of Array.isArray(parsed.revoked) ? (parsed.revoked as Array<Partial<Revocation>>) : []) {
-        if (typeof r?.id !== 'string') continue;
-        this.entries.set(r.id, {
-          id: r.id,
-          reason: typeof r.reason === 'string' ? r.reason : 'revoked',
-          at: typeof r.at === 'string' ? r.at : '',
-        });
+    for (const r of await this.store.load()) this.entries.set(r.id, r);
+    this.unwatch = this.store.watch((id, revocation) => {
+      if (!revocation) {
+        this.entries.delete(id);
+        return;
       }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+      const known = this.entries.has(id);
+      this.entries.set(id, revocation);
+      if (!known) this.onRemoteRevoke(revocation);
+    });
   }
 
   get(id: string): Revocation | undefined {
@@ -50,21 +43,22 @@ export class Revocations {
     return [...this.entries.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** Records the revocation on disk before it takes effect, so a crash cannot undo it. */
+  /** Records the revocation in the store before it takes effect, so a crash cannot undo it. */
   async revoke(id: string, reason: string): Promise<Revocation> {
     const entry = { id, reason, at: new Date(this.clock.now()).toISOString() };
+    await this.store.put(entry);
     this.entries.set(id, entry);
-    await this.save();
     return entry;
   }
 
   async unrevoke(id: string): Promise<boolean> {
-    const had = this.entries.delete(id);
-    if (had) await this.save();
+    const had = await this.store.remove(id);
+    this.entries.delete(id);
     return had;
   }
 
-  private save(): Promise<void> {
-    return writeJsonAtomic(this.file, { version: 1, revoked: this.list() }, { mode: 0o640 });
+  close(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 }

@@ -22,6 +22,7 @@ import { FakeClock } from '../support/fake-clock.js';
 import { startAccessPoint } from '../support/agent-process.js';
 import path from 'node:path';
 import { waitFor } from '../support/wait.js';
+import { openFileStore } from '../../src/fleet/state/file-store.js';
 
 const tmp = makeTempDir('ah-ap-');
 let fleet: FleetFixture;
@@ -322,6 +323,7 @@ describe('revocation across a restart', () => {
         port: 0,
         identitySource: first.identitySource,
         stateDir: path.join(dir.dir, 'ap-state'),
+        store: openFileStore(path.join(dir.dir, 'ap-state'), systemClock, silentLogger),
         policy: DEFAULT_HEARTBEAT_POLICY,
         clock: systemClock,
         logger: silentLogger,

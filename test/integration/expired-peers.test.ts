@@ -25,6 +25,7 @@ import { AgentProcess, startAccessPoint } from '../support/agent-process.js';
 import { captureLogger, startFleet, unvalidatedIdentity, type FleetFixture } from '../support/fleet-fixture.js';
 import type { IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
+import { openFileStore } from '../../src/fleet/state/file-store.js';
 
 const tmp = makeTempDir('ah-expired-');
 let fleet: FleetFixture;
@@ -94,6 +95,7 @@ describe('the executor', () => {
       port: 0,
       identitySource: new FixedIdentitySource(identity),
       stateDir: path.join(tmp.dir, 'short-ap'),
+      store: openFileStore(path.join(tmp.dir, 'short-ap'), systemClock, logger),
       policy: { ...DEFAULT_HEARTBEAT_POLICY, minMs: 50 },
       clock: systemClock,
       logger,
@@ -151,6 +153,7 @@ describe("an enrolled executor before the access point's certificate ends", () =
       port: 0,
       identitySource: apSource,
       stateDir: path.join(tmp.dir, 'handover-ap'),
+      store: openFileStore(path.join(tmp.dir, 'handover-ap'), systemClock, apLog.logger),
       policy: { ...DEFAULT_HEARTBEAT_POLICY, minMs: 50 },
       clock: systemClock,
       logger: apLog.logger,

@@ -19,6 +19,7 @@ import { identityDir, replace, writeInitial, type PemSet, type WriteMode } from 
 import { servedSerial, waitForServedSerial } from '../support/served-certificate.js';
 import { TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
+import { openFileStore } from '../../src/fleet/state/file-store.js';
 
 const tmp = makeTempDir('ah-files-');
 // Long enough for a loaded CI machine, far shorter than the 30 s periodic re-check: a rotation seen
@@ -77,6 +78,7 @@ async function startWith(
     port: 0,
     identitySource: source,
     stateDir: path.join(dir, '..', `state-${n}`),
+    store: openFileStore(path.join(dir, '..', `state-${n}`), systemClock, logger),
     policy: DEFAULT_HEARTBEAT_POLICY,
     clock: systemClock,
     logger,

@@ -15,6 +15,7 @@ import { describeCertificate } from '../../src/x509/certificate.js';
 import { FakeTrustDomain, FakeWorkloadApi } from '../support/fake-workload-api.js';
 import { captureLogger } from '../support/fleet-fixture.js';
 import { makeTempDir } from '../support/tmp.js';
+import { openFileStore } from '../../src/fleet/state/file-store.js';
 
 const tmp = makeTempDir('ah-federation-');
 let ours: FakeTrustDomain;
@@ -41,6 +42,7 @@ beforeAll(async () => {
     port: 0,
     identitySource: source,
     stateDir: path.join(tmp.dir, 'state'),
+    store: openFileStore(path.join(tmp.dir, 'state'), systemClock, logs.logger),
     policy: DEFAULT_HEARTBEAT_POLICY,
     clock: systemClock,
     logger: logs.logger,

@@ -12,6 +12,7 @@ import { loadFilesIdentity } from '../../src/identity/files.js';
 import { FixedIdentitySource, type Identity } from '../../src/identity/identity.js';
 import { describeCertificate } from '../../src/x509/certificate.js';
 import { TestCa, type IdentityFiles } from './test-ca.js';
+import { openFileStore } from '../../src/fleet/state/file-store.js';
 
 export interface CapturedLogger {
   logger: Logger;
@@ -47,6 +48,7 @@ export async function startFleet(
     port: 0,
     identitySource,
     stateDir: path.join(dir, 'ap-state'),
+    store: openFileStore(path.join(dir, 'ap-state'), systemClock, logger),
     policy: { ...DEFAULT_HEARTBEAT_POLICY, ...policy },
     clock: systemClock,
     logger,

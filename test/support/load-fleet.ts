@@ -28,6 +28,7 @@ export interface LoadFleet {
 }
 
 import { waitFor } from './wait.js';
+import { openFileStore } from '../../src/fleet/state/file-store.js';
 
 export { waitFor };
 
@@ -46,6 +47,7 @@ export async function startLoadFleet(options: {
     port: 0,
     identitySource: options.apSource,
     stateDir: path.join(options.dir, 'ap-state'),
+    store: openFileStore(path.join(options.dir, 'ap-state'), systemClock, apLog.logger),
     policy: { ...DEFAULT_HEARTBEAT_POLICY, minMs: 50 },
     clock: systemClock,
     logger: apLog.logger,

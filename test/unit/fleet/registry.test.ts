@@ -2,7 +2,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger, silentLogger } from '../../../src/core/logger.js';
-import { REGISTRY_FILE, Registry, type EnrollFacts, type ExecutorRecord } from '../../../src/fleet/registry.js';
+import { Registry, type EnrollFacts, type ExecutorRecord } from '../../../src/fleet/registry.js';
+import { FileExecutorStore, REGISTRY_FILE } from '../../../src/fleet/state/file-store.js';
+import type { Logger } from '../../../src/core/logger.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { makeTempDir } from '../../support/tmp.js';
 
@@ -88,8 +90,9 @@ async function readRegistryFile(dir = tmp.dir): Promise<{ version: number; execu
 }
 
 const created: Registry[] = [];
+const fileStore = (logger: Logger = silentLogger): FileExecutorStore => new FileExecutorStore(tmp.dir, clock, logger);
 function newRegistry(onChange?: () => void): Registry {
-  const registry = new Registry(tmp.dir, clock, silentLogger, onChange);
+  const registry = new Registry(fileStore(), clock, onChange);
   created.push(registry);
   return registry;
 }
@@ -121,7 +124,7 @@ describe('Registry enrollment', () => {
     registry.enroll(facts('a', 'c1'));
     await flushed(registry);
     const file = path.join(tmp.dir, REGISTRY_FILE);
-    expect(registry.file).toBe(file);
+    expect(registry.description).toBe(file);
     expect((await fs.stat(file)).mode & 0o777).toBe(0o640);
     const onDisk = await readRegistryFile();
     expect(onDisk.version).toBe(1);
@@ -308,7 +311,7 @@ describe('Registry persistence across restarts', () => {
     const file = path.join(tmp.dir, REGISTRY_FILE);
     await fs.writeFile(file, '{"version": 1, "executors": [');
     const lines: string[] = [];
-    const registry = new Registry(tmp.dir, clock, createLogger({ level: 'debug', write: (l) => lines.push(l) }));
+    const registry = new Registry(fileStore(createLogger({ level: 'debug', write: (l) => lines.push(l) })), clock);
     await registry.load();
 
     expect(registry.list()).toEqual([]);
@@ -365,7 +368,7 @@ describe('Registry change notifications and writes', () => {
 
   it('lets onChange see the new state already', () => {
     const seen: number[] = [];
-    const registry: Registry = new Registry(tmp.dir, clock, silentLogger, () => seen.push(registry.onlineCount()));
+    const registry: Registry = new Registry(fileStore(), clock, () => seen.push(registry.onlineCount()));
     registry.enroll(facts('a', 'c1'));
     registry.disconnect(idOf('a'), 'c1', 'closed');
     expect(seen).toEqual([1, 0]);

@@ -1,0 +1,56 @@
+// The access point's state behind ports (DESIGN.md section 8): what it keeps, not where. The CLI
+// builds a store (file: the state directory, one access point; etcd: several access points, one
+// fleet) and hands it to the access point, which never opens a state file itself. The domain
+// objects above these ports (Registry, Revocations, AuditLog) answer the hot path synchronously
+// from memory; the ports carry what must outlive the process or be seen by other access points.
+
+import type { Revocation } from '../revocations.js';
+import type { ExecutorRecord } from '../registry.js';
+import type { AuditLog } from '../audit-log.js';
+
+/** Durable executor records: who was ever enrolled, with what, and when last seen. */
+export interface ExecutorStore {
+  /** Where the records live, for log lines and errors ("registry.json in /var/lib/ah"). */
+  readonly description: string;
+  /** Every stored record, as it is stored (the caller decides what a restart means for presence). */
+  load(): Promise<ExecutorRecord[]>;
+  /**
+   * The record changed or appeared. Written behind (a burst of changes costs a few writes), so the
+   * Connect stream never waits on the store; flush() waits for what was handed in so far. The
+   * store keeps the reference: later changes to the same object are written with the next write.
+   */
+  changed(record: ExecutorRecord): void;
+  /** Why the records cannot be written right now, if they cannot. */
+  readonly writeFailure: string | undefined;
+  /** Tries a failed write again now. */
+  retryWrite(): void;
+  flush(): Promise<void>;
+}
+
+/** Revoked SPIFFE IDs. A revocation is durable before put() resolves: a crash cannot undo it. */
+export interface RevocationStore {
+  readonly description: string;
+  load(): Promise<Revocation[]>;
+  put(revocation: Revocation): Promise<void>;
+  /** Resolves with whether there was one to remove. */
+  remove(id: string): Promise<boolean>;
+  /**
+   * Changes made elsewhere (through another access point), after load(). A store that only this
+   * process writes (the file store) never calls the listener. Returns the unsubscribe function.
+   */
+  watch(listener: (id: string, revocation: Revocation | undefined) => void): () => void;
+}
+
+/** The audit trail: a local hash-chained file per access point, whatever the store. */
+export type AuditSink = AuditLog;
+
+/** Everything an access point keeps, built by the CLI. */
+export interface FleetStore {
+  /** "file" or "etcd", for status and logs. */
+  readonly kind: 'file' | 'etcd';
+  readonly executors: ExecutorStore;
+  readonly revocations: RevocationStore;
+  readonly audit: AuditSink;
+  /** Ends watches and connections; called after the access point has flushed its state. */
+  close(): Promise<void>;
+}
