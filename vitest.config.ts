@@ -6,7 +6,8 @@ import { defineConfig } from 'vitest/config';
 //   this process, on 127.0.0.1 or a unix socket. The fast loop: seconds, no build needed.
 // - integration: real processes (the built CLI, openssl, strace, systemd tools) and real TLS and
 //   gRPC on 127.0.0.1. Needs `npm run build` first.
-// - cli: the command line, through main(argv, io) in this process (no build needed).
+// - cli: the command line, through main(argv, io) in this process (test/support/cli.ts; no build
+//   needed). The built binary is run as a real process by the integration tests.
 // All three share one pool of two forked workers (the machine has 2 cores; vitest runs projects
 // with the same worker count side by side). Forks, not threads, for unit too: tests set the umask,
 // which a worker thread may not, and threads measured slower here (20 s against 12 s for unit).
