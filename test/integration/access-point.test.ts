@@ -216,7 +216,7 @@ describe('heartbeat liveness', () => {
       logger: silentLogger,
     });
     const started = s.start();
-    await clock.waitForTimer(); // the connect timeout is armed; the real network does the rest
+    await clock.waitForTimer('the connect timeout'); // armed; the real network does the rest
     await started;
     // Within the validity of both certificates (an hour): past it, the session would end, rightly.
     clock.jump(30 * 60_000);
@@ -282,7 +282,7 @@ describe('a stalled process', () => {
     });
     try {
       const started = s.start();
-      await clock.waitForTimer(); // the connect timeout is armed; the real network does the rest
+      await clock.waitForTimer('the connect timeout'); // armed; the real network does the rest
       await started;
       let ended: string | undefined;
       void s.ended.then((e) => (ended = e?.message ?? 'closed'));
