@@ -9,3 +9,10 @@ export function openssl(args: string[], input?: string): { status: number; outpu
   if (r.error) throw r.error;
   return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
 }
+
+/**
+ * The first application data the server sent (OpenSSL's -msg trace of a record whose inner
+ * content type is 23): by then the connection is served, and anything the server sent after the
+ * handshake and before it (TLS 1.3 session tickets) has arrived.
+ */
+export const SERVER_APP_DATA = /<<< TLS 1\.3, InnerContent \[length 0001\]\s+17\b/;
