@@ -2,7 +2,7 @@
 
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runAh } from '../support/agent-process.js';
+import { runMain } from '../support/cli.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const tmp = makeTempDir('ah-cli-');
@@ -164,7 +164,7 @@ const cases: Array<{ name: string; args: string[]; error: string }> = [
 
 describe('bad command-line input', () => {
   it.each(cases)('rejects $name with one error line and exit 2', async ({ args, error }) => {
-    const result = await runAh(args, { AH_DEV_CA_DIR: path.join(tmp.dir, 'dev-ca') });
+    const result = await runMain(args, { AH_DEV_CA_DIR: path.join(tmp.dir, 'dev-ca') });
     const lines = result.stderr.trimEnd().split('\n');
     expect(lines[0]).toBe(error);
     expect(lines.filter((l) => l.startsWith('error:'))).toHaveLength(1);
@@ -174,14 +174,14 @@ describe('bad command-line input', () => {
   });
 
   it('prints help with exit 0', async () => {
-    const result = await runAh(['agent', 'enroll', '--help']);
+    const result = await runMain(['agent', 'enroll', '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('--remote-server <url>');
     expect(result.stdout).toContain('--expected-server-id <spiffe-id>');
   });
 
   it('says when no agent ran in a state directory (exit 1)', async () => {
-    const result = await runAh(['agent', 'status', ...state('empty')]);
+    const result = await runMain(['agent', 'status', ...state('empty')]);
     expect(result.code).toBe(1);
     expect(result.stderr.split('\n')[0]).toBe(`error: no agent state in ${path.join(tmp.dir, 'empty')}`);
   });

@@ -2,11 +2,11 @@
 // point offers no flag it does not have.
 
 import { describe, expect, it } from 'vitest';
-import { runAh } from '../support/agent-process.js';
+import { runMain } from '../support/cli.js';
 
 /** The help text with commander's line wrapping undone, so that a phrase can be searched whole. */
 async function help(command: string): Promise<string> {
-  const result = await runAh(['agent', command, '--help']);
+  const result = await runMain(['agent', command, '--help']);
   expect(result.code).toBe(0);
   return result.stdout.replace(/\s+/g, ' ');
 }
@@ -32,7 +32,7 @@ describe('--help', () => {
   });
 
   it('accepts the spellings it lists', async () => {
-    const result = await runAh([
+    const result = await runMain([
       'agent',
       'enroll',
       '--remote-server',

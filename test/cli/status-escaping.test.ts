@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasControlCharacters } from '../../src/core/escape.js';
 import { EXECUTOR_STATUS_FILE, type ExecutorStatus } from '../../src/executor/executor-status.js';
-import { runAh } from '../support/agent-process.js';
+import { runMain } from '../support/cli.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const tmp = makeTempDir('ah-status-escape-');
@@ -89,7 +89,7 @@ function row(lines: string[], key: string): string {
 
 describe('ah agent status with hostile values in status.json', () => {
   it('prints every value escaped, one row per line, and cuts a 60,000-character value', async () => {
-    const result = await runAh(['agent', 'status', '--state-dir', stateDir('text'), '--show-cert']);
+    const result = await runMain(['agent', 'status', '--state-dir', stateDir('text'), '--show-cert']);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('');
     expect(hasControlCharacters(result.stdout.replace(/\n/g, ''))).toBe(false);
@@ -132,7 +132,7 @@ describe('ah agent status with hostile values in status.json', () => {
   });
 
   it('prints --json with the values as they are, every control character as a \\u escape', async () => {
-    const result = await runAh(['agent', 'status', '--state-dir', stateDir('json'), '--json']);
+    const result = await runMain(['agent', 'status', '--state-dir', stateDir('json'), '--json']);
     expect(result.code).toBe(1);
     // JSON's own layout is the only raw control character.
     expect(hasControlCharacters(result.stdout.replace(/\n/g, ''))).toBe(false);
@@ -152,7 +152,7 @@ describe('ah agent status with hostile values in status.json', () => {
     mkdirSync(dir, { mode: 0o700 });
     // JSON.parse quotes what it could not parse in its message, and that ends up in the error line.
     writeFileSync(path.join(dir, EXECUTOR_STATUS_FILE), '\u001b[2J\u001b]0;pwned\u0007\n\u009b1m');
-    const result = await runAh(['agent', 'status', '--state-dir', dir]);
+    const result = await runMain(['agent', 'status', '--state-dir', dir]);
     expect(result.code).toBe(1);
     expect(hasControlCharacters(result.stderr.replace(/\n/g, ''))).toBe(false);
     const lines = result.stderr.trimEnd().split('\n');

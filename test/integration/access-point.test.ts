@@ -139,25 +139,59 @@ describe('presence', () => {
   });
 
   it('keeps the executor online when a superseding stream dies before the old one is let go', async () => {
-    const identity = unvalidatedIdentity(await fleet.ca.executor('halfway'));
+    // An access point of its own on a fake clock, so that its timers run out only when the test
+    // moves the clock. At a 1 s heartbeat interval, a superseded stream is ended after 3 s (three
+    // intervals, more than the 300 ms grace), a live one after 3.5 s without a heartbeat; the test
+    // moves the clock 3.25 s, between the two.
+    const clock = new FakeClock();
+    const dir = makeTempDir('ah-ap-halfway-');
+    const local = await startFleet(dir.dir, { minMs: 50, supersededGraceMs: 300 }, { clock });
+    const at = (replaces?: FleetSession): FleetSession =>
+      new FleetSession({
+        target: { host: '127.0.0.1', port: local.port },
+        identity,
+        expectedServerId: 'spiffe://example.org/ah/serve',
+        hello: {
+          name: 'halfway',
+          labels: {},
+          version: 'test',
+          host: null,
+          heartbeat_interval_ms: 1_000,
+          ...(replaces?.connectionId ? { previous_connection_id: replaces.connectionId } : {}),
+        },
+        connectTimeoutMs: 5_000,
+        clock: systemClock,
+        logger: silentLogger,
+      });
+    const identity = unvalidatedIdentity(await local.ca.executor('halfway'));
     const id = 'spiffe://example.org/ah/agent/halfway';
-    const first = session(identity, 'halfway');
-    await first.start();
-    const second = session(identity, 'halfway', 100, first);
-    await second.start();
-    second.close(); // the new connection drops without Goodbye, mid-rotation
-    await waitFor('old stream current again', () =>
-      fleet.logs.some((l) => l.startsWith('info: superseding stream ended first')),
-    );
-    expect(fleet.accessPoint.registry.get(id)?.state).toBe('online');
-    // And the old stream is no longer on its way out: it outlives the supersede grace (300 ms here).
-    await new Promise((r) => setTimeout(r, 700));
-    let ended = false;
-    void first.ended.then(() => (ended = true));
-    await new Promise((r) => setImmediate(r));
-    expect(ended).toBe(false);
-    await first.goodbye('done');
-    expect(fleet.accessPoint.registry.get(id)?.state).toBe('offline');
+    try {
+      const first = at();
+      await first.start();
+      const second = at(first);
+      await second.start();
+      second.close(); // the new connection drops without Goodbye, mid-rotation
+      await waitFor('old stream current again', () =>
+        local.logs.some((l) => l.startsWith('info: superseding stream ended first')),
+      );
+      expect(local.accessPoint.registry.get(id)?.state).toBe('online');
+      // And the old stream is no longer on its way out: past the point where a superseded stream
+      // is ended, it still has its heartbeats acknowledged. (Had it still been on its way out, it
+      // would have ended inside advance(), before any later heartbeat could be answered.)
+      let ended = false;
+      void first.ended.then(() => (ended = true));
+      await clock.advance(3_250);
+      const acked = first.heartbeats.acked;
+      await waitFor('two heartbeats acknowledged on the old stream past the grace', () => {
+        if (ended) throw new Error('the old stream ended after the superseding one had died');
+        return first.heartbeats.acked >= acked + 2;
+      });
+      await first.goodbye('done');
+      expect(local.accessPoint.registry.get(id)?.state).toBe('offline');
+    } finally {
+      await clock.settle(local.stop(), 'the access point stopping');
+      dir.cleanup();
+    }
   });
 
   it('marks an executor offline after three missed heartbeats', async () => {
@@ -217,7 +251,7 @@ describe('heartbeat liveness', () => {
       logger: silentLogger,
     });
     const started = s.start();
-    await clock.waitForTimer(); // the connect timeout is armed; the real network does the rest
+    await clock.waitForTimer('the connect timeout'); // armed; the real network does the rest
     await started;
     // Within the validity of both certificates (an hour): past it, the session would end, rightly.
     clock.jump(30 * 60_000);
@@ -283,7 +317,7 @@ describe('a stalled process', () => {
     });
     try {
       const started = s.start();
-      await clock.waitForTimer(); // the connect timeout is armed; the real network does the rest
+      await clock.waitForTimer('the connect timeout'); // armed; the real network does the rest
       await started;
       let ended: string | undefined;
       void s.ended.then((e) => (ended = e?.message ?? 'closed'));

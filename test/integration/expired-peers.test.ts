@@ -20,7 +20,8 @@ import {
   type RenewalStatus,
 } from '../../src/identity/identity.js';
 import { Enroller } from '../../src/executor/enroller.js';
-import { waitFor } from '../support/wait.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { waitFor, within } from '../support/wait.js';
 import { AgentProcess, startAccessPoint } from '../support/agent-process.js';
 import { captureLogger, startFleet, unvalidatedIdentity, type FleetFixture } from '../support/fleet-fixture.js';
 import type { IdentityFiles } from '../support/test-ca.js';
@@ -49,44 +50,68 @@ const shortLived = (name: string, ms: number): Promise<IdentityFiles> =>
     notAfter: new Date(Date.now() + ms),
   });
 
-function session(files: IdentityFiles, name: string, port = fleet.port): FleetSession {
-  return new FleetSession({
-    target: { host: '127.0.0.1', port },
-    identity: unvalidatedIdentity(files),
-    expectedServerId: 'spiffe://example.org/ah/serve',
-    hello: { name, labels: {}, version: 'test', host: null, heartbeat_interval_ms: 200 },
-    connectTimeoutMs: 5_000,
-    clock: systemClock,
-    logger: silentLogger,
-  });
-}
-
 describe('the access point', () => {
   it("ends an executor's stream when its certificate expires, with the guide's line", async () => {
-    const files = await shortLived('lapsing', 2_500);
-    const notAfter = unvalidatedIdentity(files).notAfter;
-    const s = session(files, 'lapsing');
-    await s.start();
-    const ended = await s.ended;
-    expect(ended).toMatchObject({ code: 'CERT_NOT_VALID_NOW', message: 'certificate has expired or is not yet valid' });
-    expect(ended?.detail).toBe(
-      `the access point ended the stream: the executor certificate expired at ${new Date(notAfter).toISOString()}`,
-    );
-    // At expiry (the certificate's seconds), not a heartbeat limit later.
-    expect(Date.now()).toBeGreaterThanOrEqual(notAfter);
-    expect(Date.now() - notAfter).toBeLessThan(2_000);
-    const record = fleet.accessPoint.registry.get('spiffe://example.org/ah/agent/lapsing');
-    expect(record?.state).toBe('offline');
-    expect(record?.disconnectReason).toBe('certificate expired');
+    // An access point of its own on a fake clock: the executor's certificate (10 minutes, real
+    // ones: the TLS handshake checks them against the wall) runs out when the test says, and the
+    // end is stamped with the access point's time, so "at expiry" is exact. A 5-minute heartbeat
+    // interval keeps the heartbeat watchdog (17.5 minutes) out of the way.
+    const clock = new FakeClock();
+    const dir = makeTempDir('ah-expiry-');
+    const local = await startFleet(dir.dir, { minMs: 50 }, { clock });
+    try {
+      const files = await local.ca.issueFiles('lapsing', {
+        commonName: 'lapsing',
+        uris: ['spiffe://example.org/ah/agent/lapsing'],
+        notBefore: new Date(clock.now() - 1_000),
+        notAfter: new Date(clock.now() + 600_000),
+      });
+      const notAfter = unvalidatedIdentity(files).notAfter;
+      const s = new FleetSession({
+        target: { host: '127.0.0.1', port: local.port },
+        identity: unvalidatedIdentity(files),
+        expectedServerId: 'spiffe://example.org/ah/serve',
+        hello: { name: 'lapsing', labels: {}, version: 'test', host: null, heartbeat_interval_ms: 300_000 },
+        connectTimeoutMs: 5_000,
+        clock: systemClock,
+        logger: silentLogger,
+      });
+      await s.start();
+      const id = 'spiffe://example.org/ah/agent/lapsing';
+      // A second before expiry the stream is still there...
+      await clock.advance(notAfter - 1_000 - clock.now());
+      expect(local.accessPoint.registry.get(id)?.state).toBe('online');
+      // ... and at expiry it is ended, with the guide's line.
+      await clock.advance(1_000);
+      const ended = await within('the stream ended at expiry', s.ended);
+      expect(ended).toMatchObject({
+        code: 'CERT_NOT_VALID_NOW',
+        message: 'certificate has expired or is not yet valid',
+      });
+      expect(ended?.detail).toBe(
+        `the access point ended the stream: the executor certificate expired at ${new Date(notAfter).toISOString()}`,
+      );
+      const record = local.accessPoint.registry.get(id);
+      expect(record?.state).toBe('offline');
+      expect(record?.disconnectReason).toBe('certificate expired');
+      // At expiry (the certificate's seconds), not a heartbeat limit later.
+      expect(record?.disconnectedAt).toBe(new Date(notAfter).toISOString());
+    } finally {
+      await clock.settle(local.stop(), 'the access point stopping');
+      dir.cleanup();
+    }
   });
 });
 
 describe('the executor', () => {
   it("ends its session when the access point's certificate expires", async () => {
-    // A second access point of the same CA whose own certificate lives 3 s.
+    // A second access point of the same CA whose own certificate lives 10 minutes, and an
+    // executor on a fake clock: the certificate runs out, for the executor, when the test says.
+    // (A 5-minute heartbeat interval keeps the executor's acknowledgement deadline, 15 minutes, out of the way.)
+    const clock = new FakeClock();
     const server = await fleet.ca.server('short-ap', 'example.org', {
-      notBefore: new Date(Date.now() - 1_000),
-      notAfter: new Date(Date.now() + 3_000),
+      notBefore: new Date(clock.now() - 1_000),
+      notAfter: new Date(clock.now() + 600_000),
     });
     const identity = await loadFilesIdentity({ cert: server.cert, key: server.key, ca: [server.ca] }, Date.now());
     const { logger } = captureLogger();
@@ -102,15 +127,30 @@ describe('the executor', () => {
     });
     const { port } = await ap.start();
     try {
-      const s = session(await fleet.ca.executor('patient'), 'patient', port);
+      const s = new FleetSession({
+        target: { host: '127.0.0.1', port },
+        identity: unvalidatedIdentity(await fleet.ca.executor('patient')),
+        expectedServerId: 'spiffe://example.org/ah/serve',
+        hello: { name: 'patient', labels: {}, version: 'test', host: null, heartbeat_interval_ms: 300_000 },
+        connectTimeoutMs: 5_000,
+        clock,
+        logger: silentLogger,
+      });
       await s.start();
       expect(s.serverCertificate?.notAfter).toBe(identity.notAfter);
-      const ended = await s.ended;
+      let endedAt: number | undefined;
+      void s.ended.then(() => (endedAt = clock.now()));
+      // A second before the access point's certificate ends, the session is still on...
+      await clock.advance(identity.notAfter - 1_000 - clock.now());
+      expect(endedAt).toBeUndefined();
+      // ... and at its end, it is over, with the reason.
+      await clock.advance(1_000);
+      const ended = await within("the session ended at the access point's expiry", s.ended);
       expect(ended).toMatchObject({
         code: 'CONNECTION_LOST',
         message: `connection to access point lost: the access point certificate expired at ${new Date(identity.notAfter).toISOString()}`,
       });
-      expect(Date.now()).toBeGreaterThanOrEqual(identity.notAfter);
+      expect(endedAt).toBe(identity.notAfter);
     } finally {
       await ap.stop();
     }

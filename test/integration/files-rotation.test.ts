@@ -20,6 +20,7 @@ import { servedSerial, waitForServedSerial } from '../support/served-certificate
 import { TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
 import { openFileStore } from '../../src/fleet/state/file-store.js';
+import { waitFor } from '../support/wait.js';
 
 const tmp = makeTempDir('ah-files-');
 // Long enough for a loaded CI machine, far shorter than the 30 s periodic re-check: a rotation seen
@@ -112,12 +113,8 @@ describe('files provider keeps the last good identity', () => {
     const { dir, port, logs, first } = await startWith('rename');
     const next = await serverPems();
     await replace(dir, { cert: next.cert }, 'rename');
-    // Wait for the reload to have judged the half-replaced pair (a loaded machine may take a
-    // while), then check it kept serving the old one.
-    const deadline = Date.now() + 10_000;
-    while (!logs.includes('warn: private key does not match certificate') && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(logs).toContain('warn: private key does not match certificate');
+    // Wait for the reload to have judged the half-replaced pair, then check it kept serving the old one.
+    await waitFor('the half-replaced pair judged', () => logs.includes('warn: private key does not match certificate'));
     expect(await servedSerial(port, client)).toBe(first);
     await replace(dir, { key: next.key }, 'rename');
     await waitForServedSerial(port, client, next.serial, ROTATION_WAIT_MS);
@@ -143,9 +140,7 @@ describe('files provider keeps the last good identity', () => {
     }
     await replace(dir, bad, 'rename');
     const expected = `warn: ${message.replace('CERT', identityDir(dir).cert)}`;
-    const deadline = Date.now() + 2_000;
-    while (!logs.includes(expected) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(logs).toContain(expected);
+    await waitFor(`the bad replacement judged: ${expected}`, () => logs.includes(expected));
     expect(await servedSerial(port, client)).toBe(first);
     // A good replacement afterwards goes live as usual.
     const good = await serverPems();
@@ -157,10 +152,7 @@ describe('files provider keeps the last good identity', () => {
     const { dir, port, logs, first } = await startWith('rename');
     const cert = identityDir(dir).cert;
     await rm(cert);
-    const deadline = Date.now() + 2_000;
-    while (!logs.includes(`warn: no such file: ${cert}`) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(logs).toContain(`warn: no such file: ${cert}`);
+    await waitFor('the missing file noticed', () => logs.includes(`warn: no such file: ${cert}`));
     expect(await servedSerial(port, client)).toBe(first);
     const good = await serverPems();
     await replace(dir, { cert: good.cert, key: good.key }, 'rename');
@@ -168,7 +160,7 @@ describe('files provider keeps the last good identity', () => {
   });
 
   it('applies a new CA bundle to new handshakes at once', async () => {
-    const { dir, port } = await startWith('rename');
+    const { dir, port, source } = await startWith('rename');
     const second = await TestCa.create(path.join(tmp.dir, 'pki'), 'second');
     const newcomer = unvalidatedIdentity({ ...(await second.executor('newcomer')), ca: ca.caFile });
     const enroll = (): Promise<unknown> =>
@@ -184,10 +176,12 @@ describe('files provider keeps the last good identity', () => {
     await expect(enroll()).rejects.toMatchObject({
       message: 'client certificate rejected: certificate signed by unknown authority',
     });
+    // Once the source has taken the new bundle in, the very next handshake trusts it: one try,
+    // not a retry loop against a deadline.
+    let loaded = false;
+    source.onUpdate(() => (loaded = true));
     await replace(dir, { ca: client.ca + readFileSync(second.caFile, 'utf8') }, 'rename');
-    const deadline = Date.now() + 1_000;
-    let welcome: unknown;
-    while (!welcome && Date.now() < deadline) welcome = await enroll().catch(() => undefined);
-    expect(welcome).toMatchObject({ executor_id: 'spiffe://example.org/ah/agent/newcomer' });
+    await waitFor('the new CA bundle loaded', () => loaded);
+    await expect(enroll()).resolves.toMatchObject({ executor_id: 'spiffe://example.org/ah/agent/newcomer' });
   });
 });

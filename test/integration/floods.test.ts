@@ -6,8 +6,8 @@
 //   health and control);
 // - clients without a certificate on the refused path, each opening a thousand HTTP/2 streams
 //   with large headers (one stream per refused connection, small session memory, then closed).
-// Throughout, a new executor from another address enrolls within seconds, and the old one never
-// goes offline. Every loop is bounded in count and time; everything stays on 127.0.0.x.
+// Throughout, a new executor from another address enrolls (within 8 s, the bound of the wait),
+// and the old one keeps heartbeating and never goes offline. Every loop is bounded in count and time; everything stays on 127.0.0.x.
 
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -131,7 +131,6 @@ describe('a flood of idle connections from 40 addresses', () => {
   it('cannot fill the descriptors or keep a new executor out', async () => {
     const ATTACKERS = 40;
     const PER_ADDRESS = 100;
-    const FLOOD_MS = 9_000;
     const MAX_ATTEMPTS = 40_000;
     let attempts = 0;
     let stop = false;
@@ -150,7 +149,6 @@ describe('a flood of idle connections from 40 addresses', () => {
       });
     };
     for (let a = 0; a < ATTACKERS; a++) for (let i = 0; i < PER_ADDRESS; i++) keepOpen(`127.0.0.${a + 2}`);
-    const flood = new Promise<void>((resolve) => setTimeout(resolve, FLOOD_MS));
     try {
       // The flood takes hold: the cap is reached and the limits are working.
       await waitFor(
@@ -158,10 +156,10 @@ describe('a flood of idle connections from 40 addresses', () => {
         async () => metric(await metrics(), 'ah_connections_open') >= 700,
         8_000,
       );
-      const started = Date.now();
+      const heartbeatsAtCap = metric(await metrics(), 'ah_heartbeats_total');
+      // The new executor enrolls while the flood goes on (bounded: 8 s, then this names what it waited for).
       const newcomer = enroll('newcomer');
       await newcomer.waitForLine(/^info: enrolled /, 8_000);
-      const enrolledAfter = Date.now() - started;
 
       // Health, readiness (state written), metrics and the control socket all still answer, and
       // a revocation (revocations.json and the audit log written) goes through.
@@ -173,15 +171,18 @@ describe('a flood of idle connections from 40 addresses', () => {
       expect(revoked.code, revoked.stderr).toBe(0);
       const text = await metrics();
       const fds = metric(text, 'process_open_fds');
-      await flood;
-      stop = true;
-
-      expect(enrolledAfter, 'the new executor enrolled within seconds').toBeLessThan(8_000);
       expect(fds).toBeLessThan(1024 - 100);
       expect(
         metric(text, 'ah_connections_refused_total{reason="evicted to make room"}'),
         'eviction at the cap',
       ).toBeGreaterThan(0);
+      // The flood goes on until the checks are done (no fixed flood time): heartbeats keep coming
+      // through it, and the connections that sent nothing are dropped by the first-byte deadline.
+      await waitFor(
+        'twenty heartbeats taken in under the flood',
+        async () => metric(await metrics(), 'ah_heartbeats_total') >= heartbeatsAtCap + 20,
+        10_000,
+      );
       await waitFor(
         'idle connections dropped for sending nothing',
         async () => metric(await metrics(), 'ah_connections_refused_total{reason="sent nothing"}') > 0,

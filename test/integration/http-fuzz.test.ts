@@ -10,6 +10,7 @@ import { AgentProcess, startAccessPoint } from '../support/agent-process.js';
 import { rawExchange, request, type RawTarget } from '../support/raw-http.js';
 import { makeTempDir } from '../support/tmp.js';
 import { seededRandom } from '../support/seeded-random.js';
+import { within } from '../support/wait.js';
 
 const tmp = makeTempDir('ah-http-fuzz-');
 const env = { AH_DEV_CA_DIR: path.join(tmp.dir, 'dev-ca') };
@@ -199,21 +200,19 @@ describe(`a bounded fuzz of every HTTP surface (seed ${SEED}, AH_FUZZ_SEED to re
           socket.on('error', () => {});
           // Read, or the server's close is never noticed.
           socket.resume();
-          const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+          const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
           socket.on('connect', () => socket.write('GET /healthz HTTP/1.1\r\nhost: '));
           return { socket, closed };
         });
       }),
     );
-    const opened = Date.now();
     await stillServing();
-    const closedAt = await Promise.race([
-      Promise.all(slow.map((s) => s.closed)),
-      new Promise<number[]>((resolve) => setTimeout(() => resolve([]), 15_000)),
-    ]);
-    for (const s of slow) s.socket.destroy();
-    expect(closedAt.length, 'every slow client was closed by the server within 15 s').toBe(30);
-    expect(Math.max(...closedAt) - opened).toBeLessThan(15_000);
+    try {
+      // Bounded, and named if it fails; how soon is the server's header timeout's business.
+      await within('every slow client closed by the server', Promise.all(slow.map((s) => s.closed)), 15_000);
+    } finally {
+      for (const s of slow) s.socket.destroy();
+    }
 
     await stillServing();
     // The executor stayed enrolled throughout: the fuzz could not revoke it or cut its stream.

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVER_APP_DATA } from '../support/openssl.js';
 import { AgentProcess, startAccessPoint } from '../support/agent-process.js';
 import { TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -24,8 +25,12 @@ interface SClient {
   closedByServer: boolean;
 }
 
-/** Runs s_client with stdin held open for `holdMs`: a server that refuses us closes first. */
-function sClient(args: string[], holdMs = 1_500): Promise<SClient> {
+/**
+ * Runs s_client with stdin held open: until `done(stdout)` holds (then we hang up), or, without
+ * it, until the server closes the connection. Bounded: killed after 10 s, which counts as the
+ * server not having closed.
+ */
+function sClient(args: string[], done?: (stdout: string) => boolean): Promise<SClient> {
   return new Promise((resolve, reject) => {
     const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -33,18 +38,23 @@ function sClient(args: string[], holdMs = 1_500): Promise<SClient> {
     let stdout = '';
     let stderr = '';
     let holding = true;
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    let killed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString('latin1');
+      if (holding && done?.(stdout)) {
+        holding = false;
+        child.stdin.end();
+      }
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const release = setTimeout(() => {
-      holding = false;
-      child.stdin.end();
-    }, holdMs);
-    const kill = setTimeout(() => child.kill('SIGKILL'), holdMs + 10_000);
+    const kill = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, 10_000);
     child.on('error', reject);
     child.on('exit', (code) => {
-      clearTimeout(release);
       clearTimeout(kill);
-      resolve({ stdout, stderr, code, closedByServer: holding });
+      resolve({ stdout, stderr, code, closedByServer: holding && !killed });
     });
   });
 }
@@ -93,19 +103,26 @@ describe('openssl s_client against the access point', () => {
   });
 
   it('completes the handshake with a valid executor certificate and shows the chain', async () => {
-    const result = await sClient([
-      '-CAfile',
-      server.ca,
-      '-cert',
-      executor.cert,
-      '-key',
-      executor.key,
-      '-alpn',
-      'h2',
-      '-showcerts',
-      '-verify_return_error',
-    ]);
+    const refusedBefore = ap.count(/^warn: client certificate/);
+    const result = await sClient(
+      [
+        '-CAfile',
+        server.ca,
+        '-cert',
+        executor.cert,
+        '-key',
+        executor.key,
+        '-alpn',
+        'h2',
+        '-showcerts',
+        '-verify_return_error',
+        '-msg',
+      ],
+      (out) => SERVER_APP_DATA.test(out),
+    );
+    // Served: the server's HTTP/2 settings came before any close, and nothing was refused.
     expect(result.closedByServer).toBe(false);
+    expect(ap.count(/^warn: client certificate/)).toBe(refusedBefore);
     expect(result.stdout).toContain('Verify return code: 0 (ok)');
     expect(result.stdout).toContain('ALPN protocol: h2');
     expect(result.stdout).toMatch(/^ 0 s:CN = access-point$/m);
@@ -120,9 +137,11 @@ describe('openssl s_client against the access point', () => {
     // TLS 1.2 with h2 is what would resume if session tickets were on (the connection stays open).
     ['TLS 1.2 with h2', ['-tls1_2', '-alpn', 'h2']],
   ])('never resumes a TLS session over %s (every connection is a full handshake)', async (_name, extra) => {
+    // -reconnect: one connection, then five more with the first one's session; we hang up once
+    // the sixth is summed up.
     const result = await sClient(
       ['-CAfile', server.ca, '-cert', executor.cert, '-key', executor.key, '-reconnect', ...extra],
-      4_000,
+      (out) => (out.match(/^(New|Reused), /gm) ?? []).length >= 6,
     );
     const fresh = result.stdout.match(/^New, TLSv1\.[23]/gm) ?? [];
     const reused = result.stdout.match(/^Reused,/gm) ?? [];

@@ -10,6 +10,7 @@ import { workloadClientConstructor } from '../../src/protocol/workload-protocol.
 import { captureLogger } from '../support/fleet-fixture.js';
 import { FakeTrustDomain, FakeWorkloadApi } from '../support/fake-workload-api.js';
 import { makeTempDir } from '../support/tmp.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { waitFor } from '../support/wait.js';
 
 const tmp = makeTempDir('ah-spiffe-');
@@ -165,12 +166,17 @@ describe('SPIFFE provider', () => {
   it('stops and reports when the agent answers INVALID_ARGUMENT', async () => {
     const api = await fake();
     api.refuse('security header missing from request');
-    await expect(start(api.socketPath).promise).rejects.toMatchObject({
+    // On a fake clock, a retry could only come from a timer (the source waits on nothing else).
+    const clock = new FakeClock();
+    await expect(start(api.socketPath, { clock }).promise).rejects.toMatchObject({
       code: 'WORKLOAD_API_REFUSED',
       message: 'workload API refused the request: security header missing from request',
     });
     const calls = api.calls.length;
-    await new Promise((r) => setTimeout(r, 300));
+    expect(calls).toBe(1);
+    // Stopped: no retry is scheduled, and a day later there has been none.
+    expect(clock.pendingTimers).toBe(0);
+    await clock.advance(86_400_000);
     expect(api.calls.length).toBe(calls);
   });
 });

@@ -1,16 +1,12 @@
-// Both sides on Vault-issued certificates: in real processes (enrollment, renewal at the
-// threshold, rotation, no secret in the logs), and in-process under heartbeat load.
+// Both sides on Vault-issued certificates, in real processes: enrollment, renewal at the
+// threshold, rotation, no secret in the logs. (In-process under heartbeat load, with the other
+// providers: test/integration/rotation-under-load.test.ts.)
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/core/clock.js';
-import { startVaultSource } from '../../src/identity/vault-source.js';
-import { DEFAULT_RENEWAL_POLICY } from '../../src/renewal/policy.js';
 import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
 import { FakeVault } from '../support/fake-vault.js';
-import { captureLogger } from '../support/fleet-fixture.js';
-import { startLoadFleet, waitFor } from '../support/load-fleet.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const ROLE_ID = 'role-e2e';
@@ -180,54 +176,5 @@ describe('Vault identities end to end', () => {
       'error: failed to issue certificate: common name x.other.com not allowed by this role',
     );
   });
-
-  it('renews and rotates under heartbeat load with zero failed heartbeats', async () => {
-    const source = (role: string, cn: string, uri: string) =>
-      startVaultSource({
-        address: vault.address,
-        caPem: vault.tlsCa.certPem,
-        timeoutMs: 5_000,
-        credentials: {
-          kind: 'approle',
-          mount: 'approle',
-          read: async () => ({ roleId: ROLE_ID, secretId: SECRET_ID }),
-        },
-        mount: 'pki_int',
-        role,
-        mode: 'sign',
-        commonName: cn,
-        uriSan: uri,
-        ttl: '4s',
-        policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.5 },
-        clock: systemClock,
-        logger: captureLogger('info').logger,
-      });
-    const apSource = await source('access-point', 'ap.example.org', 'spiffe://example.org/ah/serve');
-    const executors = [];
-    for (let i = 0; i < 10; i++)
-      executors.push({
-        name: `v${i}`,
-        source: await source('executor', `v${i}.example.org`, `spiffe://example.org/ah/agent/v${i}`),
-      });
-    const fleet = await startLoadFleet({ dir: path.join(tmp.dir, 'load'), apSource, executors, heartbeatMs: 200 });
-    try {
-      const firstSerials = new Map(fleet.members.map((m) => [m.name, fleet.recordOf(m.name)?.certSerial]));
-      // Two renewals each (every ~2 s).
-      await waitFor(
-        'every executor rotated twice',
-        () =>
-          fleet.execLogs.filter((l) => l.startsWith('info: rotated ')).length >= 20 &&
-          fleet.members.every((m) => fleet.recordOf(m.name)?.certSerial !== firstSerials.get(m.name)),
-        20_000,
-      );
-      await new Promise((r) => setTimeout(r, 300));
-      // Errors first: a lost heartbeat is a symptom, the error line says what happened.
-      expect(fleet.execLogs.filter((l) => l.startsWith('error:'))).toEqual([]);
-      expect(fleet.heartbeatStats().filter((s) => s.lost > 0)).toEqual([]);
-      expect(fleet.apLogs.filter((l) => l.startsWith('info: executor offline'))).toEqual([]);
-      expect(fleet.apLogs.filter((l) => l.startsWith('info: rotated ')).length).toBeGreaterThan(0);
-    } finally {
-      await fleet.stop();
-    }
-  }, 60_000);
+  // Under heartbeat load (in-process, ten executors): test/integration/rotation-under-load.test.ts.
 });

@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import type { RenewingIdentitySource } from '../../src/identity/renewing-source.js';
 import { identityStatus, waitingStatus } from '../../src/identity/identity-status.js';
@@ -16,6 +16,7 @@ import type { ExecutorStatus } from '../../src/executor/executor-status.js';
 import { captureLogger } from '../support/fleet-fixture.js';
 import { FakeVault } from '../support/fake-vault.js';
 import { makeTempDir } from '../support/tmp.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { waitFor } from '../support/wait.js';
 
 const ROLE_ID = 'role-7f3a';
@@ -185,20 +186,6 @@ describe('Vault provider', () => {
     vault.garbage = false;
   });
 
-  it.each([0.5, 0.67])('renews at threshold %s and publishes the new certificate', async (threshold) => {
-    const { source } = await start({ ttl: '4s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold } });
-    const first = source.current();
-    const updates: number[] = [];
-    source.onUpdate(() => updates.push(Date.now()));
-    await waitFor('renewal', () => updates.length > 0, 8_000);
-    const elapsed = (updates[0] as number) - first.notBefore;
-    const lifetime = first.notAfter - first.notBefore;
-    // At the threshold, give or take the 5 % jitter (and a little scheduling slack).
-    expect(elapsed / lifetime).toBeGreaterThan(threshold - 0.06);
-    expect(elapsed / lifetime).toBeLessThan(threshold + 0.3); // a loaded CI machine adds scheduling delay
-    expect(source.current().serial).not.toBe(first.serial);
-  });
-
   it('keeps serving while Vault is sealed across a renewal point, and renews once unsealed', async () => {
     const { source, logs } = await start({ ttl: '6s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.4 } });
     const first = source.current();
@@ -260,19 +247,6 @@ describe('Vault provider', () => {
     expect(source.current().notAfter - Date.now()).toBeGreaterThan(10_000);
   });
 
-  it('treats a lease of 0 as a token that does not expire (no login loop)', async () => {
-    vault.approles.set('forever', {
-      secretId: SECRET_ID,
-      tokenTtlSeconds: 0,
-      tokenMaxTtlSeconds: 0,
-      policies: ['pki'],
-    });
-    const logins = vault.counts.logins;
-    await start({ credentials: appRole('forever', SECRET_ID) });
-    await new Promise((r) => setTimeout(r, 1_500));
-    expect(vault.counts.logins).toBe(logins + 1);
-  });
-
   it('logs in again when Vault refuses the token on a renewal (revoked), and renews', async () => {
     const { source, logs } = await start({ ttl: '3s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.5 } });
     const first = source.current();
@@ -308,5 +282,109 @@ describe('Vault provider', () => {
     const text = allLogs.join('\n');
     expect(text).not.toContain(SECRET_ID);
     for (const token of tokens) expect(text).not.toContain(token);
+  });
+});
+
+// The source and a Vault of its own on one fake clock: certificate lifetimes, token leases and the
+// renewal point are in the test's time, so they are asserted exactly, with no allowance for a
+// loaded machine, and "nothing happens" is a statement about what the source waits for.
+describe('Vault provider on the test clock', () => {
+  let clock: FakeClock;
+  let timed: FakeVault;
+
+  beforeEach(async () => {
+    clock = new FakeClock();
+    timed = await (await FakeVault.create('pki_int', clock)).start();
+    timed.roles.set('executor', {
+      allowedDomains: ['example.org'],
+      allowedUriSans: 'spiffe://example.org/ah/agent/*',
+      maxTtlSeconds: 3600,
+      notBeforeDurationSeconds: 1,
+    });
+    timed.approles.set(ROLE_ID, {
+      secretId: SECRET_ID,
+      tokenTtlSeconds: 60,
+      tokenMaxTtlSeconds: 600,
+      policies: ['pki'],
+    });
+    // A token without expiry, as Vault reports a lease of 0 (root and periodic-less tokens).
+    timed.approles.set('forever', {
+      secretId: SECRET_ID,
+      tokenTtlSeconds: 0,
+      tokenMaxTtlSeconds: 0,
+      policies: ['pki'],
+    });
+  });
+  afterEach(async () => {
+    for (const s of sources.splice(0)) await s.close();
+    await timed.stop();
+  });
+
+  async function startTimed(extra: Partial<VaultSourceOptions>): Promise<RenewingIdentitySource> {
+    const { logger, lines } = captureLogger('debug');
+    try {
+      const source = await startVaultSource({
+        ...options(logger, extra),
+        address: timed.address,
+        caPem: timed.tlsCa.certPem,
+        clock,
+      });
+      sources.push(source);
+      return source;
+    } finally {
+      allLogs.push(...lines);
+    }
+  }
+
+  it.each([0.5, 0.67])('renews at threshold %s and publishes the new certificate', async (threshold) => {
+    // A 30 s certificate (plus the 1 s backdating): its renewal point comes before the token's
+    // first renewal (two thirds of its 60 s lease), so the source waits for nothing else first.
+    const source = await startTimed({ ttl: '30s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold } });
+    const first = source.current();
+    const lifetime = first.notAfter - first.notBefore;
+    const due = source.renewalStatus().nextRenewalAt as number;
+    // At the threshold, give or take the 5 % jitter (certificate times are whole seconds).
+    expect((due - first.notBefore) / lifetime).toBeGreaterThanOrEqual(threshold - 0.05 - 1 / lifetime);
+    expect((due - first.notBefore) / lifetime).toBeLessThanOrEqual(threshold + 0.05);
+    // Nothing the source waits for comes before that point: it cannot renew early.
+    expect(clock.now() + (clock.nextTimerIn() as number)).toBe(due);
+    const published: number[] = [];
+    source.onUpdate(() => published.push(clock.now()));
+    const issued = timed.counts.issued;
+    await clock.advance(due - clock.now());
+    // The clock stands still from here: the new certificate is published at the renewal point.
+    await waitFor('the renewed certificate published', () => published.length > 0);
+    expect(published).toEqual([due]);
+    expect(timed.counts.issued).toBe(issued + 1);
+    expect(source.current().serial).not.toBe(first.serial);
+    // Issued in the clock's time: backdated 1 s from the renewal point (to whole seconds).
+    expect(Math.abs(source.current().notBefore - (due - 1_000))).toBeLessThanOrEqual(1_000);
+  });
+
+  it('treats a lease of 0 as a token that does not expire (no login loop)', async () => {
+    const source = await startTimed({ credentials: appRole('forever', SECRET_ID), ttl: '1h' });
+    const { logins, renewals } = timed.counts;
+    expect(logins).toBe(1);
+    for (let round = 1; round <= 3; round++) {
+      // All the source waits for is its certificate's renewal: no token renewal, no new login.
+      expect(clock.pendingTimers, `round ${round}: timers armed`).toBe(1);
+      const serial = source.current().serial;
+      const due = source.renewalStatus().nextRenewalAt as number;
+      await clock.advance(due - clock.now());
+      await waitFor(`round ${round}: the certificate renewed`, () => source.current().serial !== serial);
+    }
+    // Three certificates later (about two hours of the token's life), still the one login.
+    expect(timed.counts).toMatchObject({ logins, renewals });
+  });
+
+  it('keeps a token with a lease renewed on its own timer (the control for the test above)', async () => {
+    await startTimed({ ttl: '1h' });
+    // The certificate's renewal and the token's renewal (at two thirds of its 60 s lease).
+    expect(clock.pendingTimers).toBe(2);
+    expect(clock.nextTimerIn()).toBe(40_000);
+    const renewals = timed.counts.renewals;
+    await clock.advance(40_000);
+    await waitFor('the token renewed', () => timed.counts.renewals === renewals + 1);
+    expect(timed.counts.logins).toBe(1);
   });
 });

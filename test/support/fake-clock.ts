@@ -1,7 +1,8 @@
 // A Clock for tests: time moves only when the test says so. Timers fire in due order during
 // advance(). jump() moves the wall clock without moving timers, like a laptop waking from sleep
 // (timers run on a monotonic clock that stood still). waitForTimer() resolves when the code under
-// test starts waiting, so tests never race it.
+// test starts waiting, so tests never race it. Every wait that depends on the code under test
+// (waitForTimer, tick, advanceUntil, settle) is bounded, and its failure names what it waited for.
 
 import type { Clock, Timer } from '../../src/core/clock.js';
 
@@ -69,11 +70,28 @@ export class FakeClock implements Clock {
     return live[0] ? Math.max(0, live[0].due - this.mono) : undefined;
   }
 
-  /** Resolves once at least one timer is pending (immediately if one is). */
-  async waitForTimer(): Promise<void> {
+  /**
+   * Resolves once at least one timer is pending (immediately if one is); rejects after `timeoutMs`
+   * of real time, naming `what` (the timer the test expected the code to arm).
+   */
+  async waitForTimer(what: string, timeoutMs = 5_000): Promise<void> {
     for (let i = 0; i < 50 && this.pendingTimers === 0; i++) await flush();
     if (this.pendingTimers > 0) return;
-    await new Promise<void>((resolve) => this.timerWaiters.push(resolve));
+    let waiter: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        waiter = resolve;
+        this.timerWaiters.push(resolve);
+        timer = setTimeout(
+          () => reject(new Error(`fake clock: timed out after ${timeoutMs} ms waiting for a timer: ${what}`)),
+          timeoutMs,
+        );
+      });
+    } finally {
+      clearTimeout(timer);
+      this.timerWaiters = this.timerWaiters.filter((w) => w !== waiter);
+    }
   }
 
   /** Moves time forward by `ms`, firing due timers in order and letting promises settle between them. */
@@ -100,12 +118,48 @@ export class FakeClock implements Clock {
     await flush();
   }
 
-  /** Advances to the next timer and fires it; returns the delay that passed. */
-  async tick(): Promise<number> {
-    await this.waitForTimer();
+  /** Advances to the next timer (waiting for one to be armed, see waitForTimer) and fires it; returns the delay that passed. */
+  async tick(what: string): Promise<number> {
+    await this.waitForTimer(what);
     const delay = this.nextTimerIn() ?? 0;
     await this.advance(delay);
     return delay;
+  }
+
+  /**
+   * For code that waits on this clock and on real I/O in turn (a socket, a TLS handshake, an HTTP
+   * request): advances `stepMs` at a time, letting real time pass between steps (`realMs`, for the
+   * I/O), until `done()` holds. Fails, naming `what`, once `maxMs` of fake time has passed without
+   * it: a bound in the test's own time, so a failure says how far the clock got, not how loaded
+   * the machine was. Resolves with the fake time that passed.
+   */
+  async advanceUntil(
+    what: string,
+    done: () => boolean | Promise<boolean>,
+    { stepMs = 20, maxMs = 60_000, realMs = 2 }: { stepMs?: number; maxMs?: number; realMs?: number } = {},
+  ): Promise<number> {
+    const start = this.mono;
+    while (!(await done())) {
+      if (this.mono - start >= maxMs)
+        throw new Error(`fake clock: ${what} did not happen within ${maxMs} ms of fake time`);
+      await this.advance(Math.min(stepMs, start + maxMs - this.mono));
+      await new Promise((r) => setTimeout(r, realMs));
+    }
+    return this.mono - start;
+  }
+
+  /** advanceUntil() the promise settles; resolves or rejects as it does. */
+  async settle<T>(
+    promise: Promise<T>,
+    what: string,
+    options: { stepMs?: number; maxMs?: number; realMs?: number } = {},
+  ): Promise<T> {
+    let settled = false;
+    const watched = promise.finally(() => (settled = true));
+    // The outcome is taken from `watched` below; this only keeps an early rejection from being unhandled.
+    watched.catch(() => undefined);
+    await this.advanceUntil(what, () => settled, options);
+    return watched;
   }
 
   /**

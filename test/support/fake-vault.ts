@@ -8,10 +8,14 @@
 //   role checks: CN against allowed domains, URI SANs against an allowed glob, TTL capped with a warning
 //   sealed: any other endpoint 503 {"errors":["Vault is sealed"]}
 //   token without the policy: 403 {"errors":["1 error occurred:\n\t* permission denied\n\n"]}
+// Its time is a Clock (src/core/clock.ts): token TTLs and expiry, certificate validity and
+// server_time_utc follow the clock it is given, so a test on a FakeClock moves Vault's time with
+// its own. (Its HTTPS certificate is on real time: the TLS handshake checks it against the wall.)
 
 import { randomBytes } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from '../../src/core/clock.js';
 import { CertificateAuthority } from '../../src/x509/authority.js';
 import { x509 } from '../../src/x509/peculiar.js';
 
@@ -65,13 +69,19 @@ export class FakeVault {
     readonly pkiCa: CertificateAuthority,
     private readonly tls: { cert: string; key: string },
     readonly mount: string,
+    readonly clock: Clock,
   ) {}
 
-  static async create(mount = 'pki_int'): Promise<FakeVault> {
+  static async create(mount = 'pki_int', clock: Clock = systemClock): Promise<FakeVault> {
     const tlsCa = await CertificateAuthority.create({ commonName: 'fake vault TLS CA', ttlMs: 86_400_000 });
     const serverCert = await tlsCa.issue({ commonName: 'vault', dns: ['localhost'], ips: ['127.0.0.1'] });
-    const pkiCa = await CertificateAuthority.create({ commonName: 'fake vault PKI CA', ttlMs: 86_400_000 });
-    return new FakeVault(tlsCa, pkiCa, { cert: serverCert.certPem, key: serverCert.keyPem as string }, mount);
+    // The PKI CA is valid for a year of the given clock's time: a test may move it on by days.
+    const pkiCa = await CertificateAuthority.create({
+      commonName: 'fake vault PKI CA',
+      ttlMs: 365 * 86_400_000,
+      now: clock.now(),
+    });
+    return new FakeVault(tlsCa, pkiCa, { cert: serverCert.certPem, key: serverCert.keyPem as string }, mount, clock);
   }
 
   get address(): string {
@@ -125,7 +135,7 @@ export class FakeVault {
 
   private tokenInfo(token: string | undefined): TokenInfo | undefined {
     const info = token ? this.tokens.get(token) : undefined;
-    if (!info || info.expiresAt <= Date.now()) return undefined;
+    if (!info || info.expiresAt <= this.clock.now()) return undefined;
     return info;
   }
 
@@ -143,7 +153,7 @@ export class FakeVault {
         standby: false,
         performance_standby: false,
         version: '1.17.0',
-        server_time_utc: Math.floor(Date.now() / 1000),
+        server_time_utc: Math.floor(this.clock.now() / 1000),
       };
       return [
         this.sealed ? 503 : 200,
@@ -157,7 +167,7 @@ export class FakeVault {
       if (!role || role.secretId !== body.secret_id) return [400, { errors: ['invalid role or secret ID'] }];
       this.counts.logins += 1;
       const clientToken = `hvs.${randomBytes(12).toString('base64url')}`;
-      const now = Date.now();
+      const now = this.clock.now();
       // A TTL of 0 is a token without expiry, as Vault reports for root tokens.
       const never = role.tokenTtlSeconds === 0;
       this.tokens.set(clientToken, {
@@ -195,7 +205,7 @@ export class FakeVault {
     if (!info) return [403, { errors: [PERMISSION_DENIED] }];
     if (method === 'POST' && path === '/v1/auth/token/renew-self') {
       this.counts.renewals += 1;
-      const now = Date.now();
+      const now = this.clock.now();
       const wanted = now + info.ttlSeconds * 1000;
       const capped = Math.min(wanted, info.maxExpiresAt);
       info.expiresAt = capped;
@@ -271,7 +281,7 @@ export class FakeVault {
       );
       ttl = role.maxTtlSeconds;
     }
-    const now = Date.now();
+    const now = this.clock.now();
     const options = {
       commonName: cn,
       uris,

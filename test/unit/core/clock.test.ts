@@ -236,3 +236,45 @@ describe('setWallTimer', () => {
     expect(fired).toBe(1);
   });
 });
+
+describe('FakeClock waits (test support)', () => {
+  it('fails a wait for a timer nobody arms, naming what it waited for', async () => {
+    const clock = new FakeClock();
+    await expect(clock.waitForTimer('the renewal timer', 30)).rejects.toThrow(
+      'fake clock: timed out after 30 ms waiting for a timer: the renewal timer',
+    );
+    await expect(clock.tick('the heartbeat timer')).rejects.toThrow(/waiting for a timer: the heartbeat timer$/);
+  });
+
+  it('resolves a wait for a timer as soon as one is armed', async () => {
+    const clock = new FakeClock();
+    const waiting = clock.waitForTimer('a timer armed later');
+    setImmediate(() => clock.setTimer(() => {}, 1_000));
+    await waiting;
+    expect(await clock.tick('the same timer')).toBe(1_000);
+  });
+
+  it('advances until a condition holds, and fails by name past its bound in fake time', async () => {
+    const clock = new FakeClock();
+    let fired = false;
+    clock.setTimer(() => (fired = true), 450);
+    expect(await clock.advanceUntil('the timer firing', () => fired, { stepMs: 100 })).toBe(500);
+    await expect(clock.advanceUntil('something that never happens', () => false, { maxMs: 300 })).rejects.toThrow(
+      'fake clock: something that never happens did not happen within 300 ms of fake time',
+    );
+  });
+
+  it('settles a promise that waits on the clock, with its outcome', async () => {
+    const clock = new FakeClock();
+    await expect(
+      clock.settle(
+        clock.sleep(5_000).then(() => 'slept'),
+        'a 5 s sleep',
+      ),
+    ).resolves.toBe('slept');
+    const failing = clock.sleep(100).then(() => {
+      throw new Error('after 100 ms');
+    });
+    await expect(clock.settle(failing, 'a failing sleep')).rejects.toThrow('after 100 ms');
+  });
+});

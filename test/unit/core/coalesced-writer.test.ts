@@ -33,7 +33,7 @@ describe('coalesced JSON writer', () => {
       value = i;
       writer.request();
     }
-    await clock.waitForTimer();
+    await clock.waitForTimer('the writer waiting out its interval');
     expect(snapshots).toBe(1);
     await clock.advance(1_000);
     await writer.flush();

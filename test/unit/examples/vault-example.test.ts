@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../support/agent-process.js';
+import { REPO_ROOT } from '../../support/repo.js';
 
 const dir = path.join(REPO_ROOT, 'examples', 'vault');
 const readme = readFileSync(path.join(dir, 'README.md'), 'utf8');

@@ -3,7 +3,6 @@
 // record: written after every batch, compared at start-up and before every append, a disagreement
 // said out loud and chained as a gap entry; links and FIFOs refused.
 
-import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
@@ -460,14 +459,5 @@ describe('links and other files planted where the log should be', () => {
     expect(existsSync(file)).toBe(false);
   });
 
-  it.skipIf(spawnSync('mkfifo', ['--version']).status !== 0)(
-    'refuses a FIFO at audit.log without hanging',
-    async () => {
-      const file = logIn('fifo');
-      expect(spawnSync('mkfifo', [file]).status).toBe(0);
-      await expectAhRejection(new AuditLog(file, new FakeClock(), captureLogger().logger).open(), 'UNSAFE_FILE', {
-        message: `refusing to open ${file}: it is not a regular file`,
-      });
-    },
-  );
+  // A FIFO at audit.log (made by mkfifo(1), a process): test/integration/planted-fifos.test.ts.
 });

@@ -74,9 +74,12 @@ async function flushed(registry: Registry): Promise<void> {
   const flushing = registry.flush().then(() => {
     done = true;
   });
+  // Time moves only when the writer is waiting out its interval. Bounded (the file write itself
+  // takes real time): a writer that never finishes fails here, by name, not at the test timeout.
+  const giveUp = Date.now() + 5_000;
   while (!done) {
-    // Time moves only when the writer is waiting out its interval.
-    if (clock.pendingTimers > 0) await clock.tick();
+    if (Date.now() > giveUp) throw new Error('registry.flush() did not finish within 5 s');
+    if (clock.pendingTimers > 0) await clock.tick('the registry writer waiting out its interval');
     await new Promise((r) => setImmediate(r));
   }
   await flushing;

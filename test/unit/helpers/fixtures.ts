@@ -3,8 +3,6 @@
 // Static ones (broken whatever the date) live in test/fixtures/x509/; see its README.md.
 // Time-dependent ones are minted at runtime from a TestCa, under the names in BAD_IDENTITIES.
 
-import { spawnSync } from 'node:child_process';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestCa, type IdentityFiles } from '../../support/test-ca.js';
@@ -84,15 +82,4 @@ export async function mintBadIdentities(ca: TestCa, now = Date.now()): Promise<R
   };
 }
 
-/** Runs the openssl CLI; returns the exit status and stdout followed by stderr, never throws. */
-export function openssl(args: string[], input?: string): { status: number; output: string } {
-  const r = spawnSync('openssl', args, { input, encoding: 'utf8', timeout: 10_000 });
-  if (r.error) throw r.error;
-  return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
-}
-
-export async function writeTemp(dir: string, name: string, data: string | Uint8Array): Promise<string> {
-  const file = path.join(dir, name);
-  await fs.writeFile(file, data);
-  return file;
-}
+export { writeTemp } from '../../support/tmp.js';

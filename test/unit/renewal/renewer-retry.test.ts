@@ -232,7 +232,8 @@ describe('Renewer: an issuer that recovers', () => {
         const announced = h.renewer.nextAttemptAt as number;
         // Timer by timer until the new certificate is in use (bounded: a wait lasts at most 5 min,
         // one timer at most a minute).
-        for (let i = 0; i < 20 && h.published.length === 0; i++) await h.fake.tick();
+        for (let i = 0; i < 20 && h.published.length === 0; i++)
+          await h.fake.tick('the renewer waiting for its next attempt');
         const [at] = h.publishedAt;
         expect(at, facts).toBeDefined();
         // Before expiry when the issuer was back before it; within 5 s when it came back after.

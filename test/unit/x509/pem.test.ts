@@ -1,31 +1,27 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CertificateAuthority, type IssuedCertificate } from '../../../src/x509/authority.js';
 import { certificatesToPem, parseCertificates, parsePrivateKey, pemBlocks, splitDer } from '../../../src/x509/pem.js';
-import { makeTempDir } from '../../support/tmp.js';
 import { expectAhError } from '../helpers/errors.js';
-import { fixturePath, openssl, writeTemp } from '../helpers/fixtures.js';
+import { fixturePath } from '../helpers/fixtures.js';
 
 let root: CertificateAuthority;
 let intermediate: IssuedCertificate;
 let leaf: IssuedCertificate;
-let tmp: ReturnType<typeof makeTempDir>;
 
 beforeAll(async () => {
-  tmp = makeTempDir('ah-pem-');
   root = await CertificateAuthority.create({ commonName: 'pem root', ttlMs: 86_400_000 });
   intermediate = await root.issue({ commonName: 'pem intermediate', isCa: true });
   const issuing = await CertificateAuthority.load(intermediate.certPem, intermediate.keyPem as string);
   leaf = await issuing.issue({ commonName: 'pem leaf', uris: ['spiffe://example.org/pem'] });
 });
 
-afterAll(() => tmp.cleanup());
-
 function pkcs8Der(key: KeyObject): Buffer {
   return key.export({ format: 'der', type: 'pkcs8' });
 }
 
+// Files as openssl writes them (x509 -trustout, ecparam -genkey): test/integration/openssl/pem.test.ts.
 describe('parseCertificates', () => {
   it('parses a PEM chain leaf first, in file order', () => {
     const certs = parseCertificates(leaf.certPem + intermediate.certPem, 'chain.pem');
@@ -52,16 +48,6 @@ describe('parseCertificates', () => {
     const certs = parseCertificates(leaf.certPem.replace(/\n/g, '\r\n'), 'crlf.pem');
     expect(certs).toHaveLength(1);
     expect(certs[0]?.raw.equals(leaf.cert.raw)).toBe(true);
-  });
-
-  it('accepts a TRUSTED CERTIFICATE block as written by openssl x509 -trustout', async () => {
-    const caFile = await writeTemp(tmp.dir, 'root.pem', root.certPem);
-    const trusted = openssl(['x509', '-in', caFile, '-trustout', '-addtrust', 'clientAuth']);
-    expect(trusted.status).toBe(0);
-    expect(trusted.output).toContain('-----BEGIN TRUSTED CERTIFICATE-----');
-    const certs = parseCertificates(trusted.output, 'trusted.pem');
-    expect(certs).toHaveLength(1);
-    expect(certs[0]?.fingerprint256).toBe(root.certificate.fingerprint256);
   });
 
   it('parses concatenated DER certificates leaf first', () => {
@@ -251,14 +237,6 @@ describe('parsePrivateKey', () => {
   it('parses a PKCS#8 DER key', () => {
     const key = parsePrivateKey(pkcs8Der(ec.privateKey), 'key.der');
     expect(pkcs8Der(key).equals(pkcs8Der(ec.privateKey))).toBe(true);
-  });
-
-  it('parses the EC PARAMETERS + EC PRIVATE KEY file that openssl ecparam -genkey writes', () => {
-    const out = openssl(['ecparam', '-name', 'prime256v1', '-genkey']);
-    expect(out.status).toBe(0);
-    expect(out.output).toContain('-----BEGIN EC PARAMETERS-----');
-    const key = parsePrivateKey(out.output, 'ecparam.pem');
-    expect(key.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
   });
 
   it('parses a key file that holds the key followed by its certificate', () => {
