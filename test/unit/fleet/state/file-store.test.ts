@@ -8,7 +8,7 @@ import { systemClock } from '../../../../src/core/clock.js';
 import { createLogger, silentLogger } from '../../../../src/core/logger.js';
 import { openFileStore, REGISTRY_FILE, REVOCATIONS_FILE } from '../../../../src/fleet/state/file-store.js';
 import { makeTempDir } from '../../../support/tmp.js';
-import { describeStoreContract, record } from './store-contract.js';
+import { describeStoreContract, record } from '../../../support/store-contract.js';
 
 const tmp = makeTempDir('ah-file-store-');
 afterAll(() => tmp.cleanup());

@@ -4,9 +4,10 @@
 // storage, as a restarted access point (or another access point of the fleet) would have.
 
 import { describe, expect, it } from 'vitest';
-import type { ExecutorRecord } from '../../../../src/fleet/registry.js';
-import type { Revocation } from '../../../../src/fleet/revocations.js';
-import type { FleetStore } from '../../../../src/fleet/state/ports.js';
+import type { ExecutorRecord } from '../../src/fleet/registry.js';
+import type { Revocation } from '../../src/fleet/revocations.js';
+import type { FleetStore } from '../../src/fleet/state/ports.js';
+import { waitFor } from './wait.js';
 
 export interface StoreBackend {
   /** A store over new, empty storage, and a way to open another store over the same storage. */
@@ -122,7 +123,6 @@ export function describeStoreContract(name: string, backend: StoreBackend): void
         // A change made here is not news to this store's own watchers in either case.
         await store.revocations.put(revocation('here'));
         if (backend.shared) {
-          const { waitFor } = await import('../../../support/wait.js');
           await waitFor('the other store’s put and remove', () => seen.length >= 2, 10_000);
           expect(seen).toEqual([
             [revocation('elsewhere').id, revocation('elsewhere')],
