@@ -323,11 +323,20 @@ main()
     console.error(e);
     process.exitCode = 1;
   })
-  .finally(() => {
-    for (const c of children) c.kill('SIGTERM');
-    // The fakes (Vault's HTTPS server, the Workload API socket) keep this process alive.
-    setTimeout(() => {
-      rmSync(dir, { recursive: true, force: true });
-      process.exit();
-    }, 1000);
+  .finally(async () => {
+    // Stop every process and wait for it (an access point still writing its state would make the
+    // directory's removal fail), then the fakes, which keep this process alive.
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+            setTimeout(() => c.kill('SIGKILL'), 5_000).unref();
+          }),
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    process.exit();
   });
