@@ -34,8 +34,9 @@ export default tseslint.config(
     },
   },
   {
-    // This file itself is plain JavaScript outside the TypeScript project.
-    files: ['eslint.config.js'],
+    // This file itself, and the `node --import` hook of the start-up test (Node runs it as it is,
+    // before any TypeScript), are plain JavaScript outside the TypeScript project.
+    files: ['eslint.config.js', 'test/support/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
   },
 );

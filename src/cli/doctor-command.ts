@@ -30,7 +30,7 @@ import type { Identity } from '../identity/identity.js';
 import { createIdentitySource, resolveProvider } from '../identity/select.js';
 import { VaultClient } from '../identity/vault-client.js';
 import { AH_VERSION } from '../core/version.js';
-import { DEV_SERVER_ID } from '../identity/dev.js';
+import { DEV_SERVER_ID } from '../identity/dev-names.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 import type { CliIo } from './io.js';
 import { parseIdentityFlags, type ParsedIdentityFlags } from './identity-from-flags.js';

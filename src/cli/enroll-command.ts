@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { systemClock } from '../core/clock.js';
 import { Enroller } from '../executor/enroller.js';
-import { DEV_SERVER_ID } from '../identity/dev.js';
+import { DEV_SERVER_ID } from '../identity/dev-names.js';
 import type { CliIo } from './io.js';
 import { loggerFromFlags, prepareStateDir, untilStopSignal } from './daemon.js';
 import {
@@ -14,7 +14,7 @@ import {
   parseName,
   parseRemoteServer,
 } from './options.js';
-import { ExecutorAdmin } from '../executor/executor-admin.js';
+import type { ExecutorAdmin } from '../executor/executor-admin.js';
 import { parseIdentityFlags, startIdentitySource } from './identity-from-flags.js';
 import { resolveProvider } from '../identity/select.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
@@ -85,6 +85,8 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
     const stopRequested = untilStopSignal(logger);
     try {
       if (admin) {
+        // Only with --admin-listen: the metrics library (prom-client) is not loaded otherwise.
+        const { ExecutorAdmin } = await import('../executor/executor-admin.js');
         executorAdmin = new ExecutorAdmin(() => enroller.state, identitySource, clock, logger.child('admin'));
         const bound = await executorAdmin.listen(admin.host, admin.port);
         logger.info('admin endpoint listening', { address: `${bound.address}:${bound.port}` });

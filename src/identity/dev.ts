@@ -14,21 +14,13 @@ import { parseCertificates, parsePrivateKey } from '../x509/pem.js';
 import { validity } from '../x509/certificate.js';
 import { buildIdentity, type Identity } from './identity.js';
 
-export const DEV_TRUST_DOMAIN = 'ah-dev.local';
-export const DEV_SERVER_ID = `spiffe://${DEV_TRUST_DOMAIN}/ah/serve`;
-export const DEV_EXECUTOR_PREFIX = `spiffe://${DEV_TRUST_DOMAIN}/ah/agent/`;
+export { DEV_EXECUTOR_PREFIX, DEV_SERVER_ID, DEV_TRUST_DOMAIN, devExecutorId } from './dev-names.js';
 
 const CA_TTL_MS = 365 * 86_400_000;
 /** Replace the dev CA this long before it expires, so leaves never outlive their issuer. */
 const CA_RENEW_BEFORE_MS = 30 * 86_400_000;
 /** Dev leaves live an hour and renew at the threshold, so rotation is exercised all the time. */
 export const DEFAULT_DEV_CERT_TTL_MS = 3_600_000;
-
-/** A SPIFFE path segment from a friendly name: letters, digits, dot, dash and underscore only. */
-export function devExecutorId(name: string): string {
-  const segment = name.replace(/[^a-zA-Z0-9._-]/g, '-').replace(/^\.+$/, 'executor') || 'executor';
-  return `${DEV_EXECUTOR_PREFIX}${segment}`;
-}
 
 async function readCa(dir: string): Promise<CertificateAuthority | undefined> {
   try {

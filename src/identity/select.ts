@@ -7,16 +7,14 @@ import { isIP } from 'node:net';
 import { AhError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import { DEV_SERVER_ID, devExecutorId, issueDevIdentity, loadOrCreateDevCa } from './dev.js';
-import { FilesIdentitySource } from './files-source.js';
+import { DEV_SERVER_ID, devExecutorId } from './dev-names.js';
 import type { IdentitySource, ProviderName } from './identity.js';
-import { RenewingIdentitySource } from './renewing-source.js';
-import { SpiffeIdentitySource } from './spiffe-source.js';
-import { launchVaultSource } from './vault-source.js';
-import { credentialsFromEnvironment } from './vault-token.js';
-import { parseVaultBool } from './vault-client.js';
 import type { RenewalPolicy } from '../renewal/policy.js';
 import { readIdentityFile } from './read-file.js';
+
+// Each provider's module is imported when that provider starts: a process holds only the code of
+// the provider it runs (chokidar for files, the Workload API client for spiffe, node-vault and
+// axios for vault, the certificate generator for dev). See docs/PERFORMANCE.md, "Footprint".
 
 export type Role = 'access-point' | 'executor';
 
@@ -132,6 +130,7 @@ export async function launchIdentitySource(flags: IdentityFlags, ctx: IdentityCo
       if (!flags.cert || !flags.key || flags.ca.length === 0) {
         throw new AhError('USAGE', { reason: '--identity files needs --cert, --key and --ca' });
       }
+      const { FilesIdentitySource } = await import('./files-source.js');
       return FilesIdentitySource.start({
         paths: { cert: flags.cert, key: flags.key, ca: flags.ca },
         clock: ctx.clock,
@@ -149,6 +148,10 @@ export async function launchIdentitySource(flags: IdentityFlags, ctx: IdentityCo
           },
         );
       }
+      const [{ issueDevIdentity, loadOrCreateDevCa }, { RenewingIdentitySource }] = await Promise.all([
+        import('./dev.js'),
+        import('./renewing-source.js'),
+      ]);
       const ca = await loadOrCreateDevCa(ctx.devCaDir, now);
       const extra = await Promise.all(flags.ca.map(async (p) => (await readIdentityFile(p)).toString('utf8')));
       const names = ctx.role === 'access-point' ? devServerNames(ctx.host) : { dns: [], ips: [] };
@@ -170,7 +173,8 @@ export async function launchIdentitySource(flags: IdentityFlags, ctx: IdentityCo
         logger: ctx.logger,
       });
     }
-    case 'spiffe':
+    case 'spiffe': {
+      const { SpiffeIdentitySource } = await import('./spiffe-source.js');
       return SpiffeIdentitySource.launch({
         socketPath: flags.spiffeSocket as string,
         select: {
@@ -181,10 +185,16 @@ export async function launchIdentitySource(flags: IdentityFlags, ctx: IdentityCo
         clock: ctx.clock,
         logger: ctx.logger,
       });
+    }
     case 'vault': {
       const v = flags.vault;
       if (!v)
         throw new AhError('USAGE', { reason: '--identity vault needs --vault-addr (or VAULT_ADDR) and --vault-role' });
+      const [{ parseVaultBool }, { credentialsFromEnvironment }, { launchVaultSource }] = await Promise.all([
+        import('./vault-client.js'),
+        import('./vault-token.js'),
+        import('./vault-source.js'),
+      ]);
       const skipVerify = parseVaultBool((ctx.env ?? process.env).VAULT_SKIP_VERIFY);
       if (skipVerify) ctx.logger.warn("INSECURE: VAULT_SKIP_VERIFY is set, so Vault's TLS certificate is not verified");
       if (v.address.startsWith('http://') && !isLoopbackHost(new URL(v.address).hostname)) {

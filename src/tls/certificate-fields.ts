@@ -3,7 +3,7 @@
 // and the extensions with their critical flags, with basicConstraints, keyUsage and
 // extendedKeyUsage decoded. Throws when the DER is malformed.
 
-import { derElements, derOne, oidText, smallInteger } from './der.js';
+import { derElements, derOne, oidText, smallInteger } from '../x509/der.js';
 
 export interface CertificateExtension {
   oid: string;

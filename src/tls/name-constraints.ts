@@ -5,7 +5,7 @@
 // which constraint. The input comes from a peer: der.ts checks every length, and the number of
 // subtrees and names looked at is capped.
 
-import { derElements, type DerElement } from './der.js';
+import { derElements, type DerElement } from '../x509/der.js';
 
 /** One GeneralName of a subtree; `type` other than uri/dns is kept only to be shown. */
 export interface SubtreeName {

@@ -1,12 +1,27 @@
-// A small certificate authority on @peculiar/x509: the dev identity's CA, and the CA that tests
-// use to mint good and deliberately bad certificates. Leaves follow the X509-SVID profile:
-// not a CA, digitalSignature (critical), serverAuth + clientAuth, NotBefore backdated 30 s
-// so that a few seconds of clock skew between machines does not reject a fresh certificate.
+// A small certificate authority on node:crypto and a DER writer (der-writer.ts, build.ts): the
+// dev identity's CA, and the CA that tests use to mint good and deliberately bad certificates.
+// Leaves follow the X509-SVID profile: not a CA, digitalSignature (critical), serverAuth +
+// clientAuth, NotBefore backdated 30 s so that a few seconds of clock skew between machines does
+// not reject a fresh certificate. Keys and signatures are ECDSA P-256 with SHA-256.
 
-import { randomBytes, X509Certificate, createPrivateKey } from 'node:crypto';
+import { createPrivateKey, KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import { systemClock } from '../core/clock.js';
-import { generateKeyPair, importSigningKey, SIGNING_ALGORITHM } from './keys.js';
-import { x509 } from './peculiar.js';
+import {
+  authorityKeyIdentifier,
+  basicConstraints,
+  commonNameDer,
+  ECDSA_WITH_SHA256,
+  extendedKeyUsageServerClient,
+  KEY_USAGE,
+  keyUsage,
+  pem,
+  signed,
+  subjectAltName,
+  subjectKeyIdentifier,
+} from './build.js';
+import { derElements, derOne } from './der.js';
+import { element, explicit, integer, sequence, time } from './der-writer.js';
+import { generateKeyPair, SIGNING_ALGORITHM } from './keys.js';
 
 export const BACKDATE_MS = 30_000;
 
@@ -39,54 +54,95 @@ export function withNewline(pem: string): string {
   return pem.endsWith('\n') ? pem : `${pem}\n`;
 }
 
-function serialNumber(): string {
+/** 16 random bytes, positive, as RFC 5280 requires. */
+function serialNumber(): Buffer {
   const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] as number) & 0x7f; // positive, as RFC 5280 requires
-  return bytes.toString('hex');
+  bytes[0] = (bytes[0] as number) & 0x7f;
+  return bytes;
 }
 
-function sanExtension(options: IssueOptions): x509.Extension[] {
-  const names = [
-    ...(options.uris ?? []).map((value) => ({ type: 'url' as const, value })),
-    ...(options.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
-    ...(options.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
-  ];
-  return names.length ? [new x509.SubjectAlternativeNameExtension(names, false)] : [];
+interface CertificateContents {
+  issuer: Buffer;
+  subject: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  spki: Buffer;
+  extensions: Buffer[];
 }
+
+/** An X.509 v3 certificate, DER, signed with `key`. */
+function certificate(contents: CertificateContents, key: KeyObject): Buffer {
+  const tbs = sequence(
+    explicit(0, integer(2)),
+    integer(serialNumber()),
+    ECDSA_WITH_SHA256,
+    contents.issuer,
+    sequence(time(contents.notBefore), time(contents.notAfter)),
+    contents.subject,
+    contents.spki,
+    explicit(3, sequence(...contents.extensions)),
+  );
+  return signed(tbs, key);
+}
+
+/** The subject Name of a DER certificate, as it is encoded there (it becomes the issuer of what the CA signs). */
+function subjectDer(cert: Buffer): Buffer {
+  const tbs = derElements(derOne(cert, 0x30, 'the certificate').body, 1)[0];
+  if (!tbs || tbs.tag !== 0x30) throw new Error('not an X.509 certificate');
+  // [0] version (absent in v1), serial, signature, issuer, validity, subject.
+  const fields = derElements(tbs.body, 7);
+  const subject = fields[fields[0]?.tag === 0xa0 ? 5 : 4];
+  if (!subject || subject.tag !== 0x30) throw new Error('not an X.509 certificate');
+  return element(0x30, subject.body);
+}
+
+const spkiOf = (key: KeyObject): Buffer => key.export({ format: 'der', type: 'spki' });
 
 export class CertificateAuthority {
   private constructor(
     readonly certPem: string,
     readonly keyPem: string,
-    private readonly cert: x509.X509Certificate,
-    private readonly signingKey: CryptoKey,
+    /** Our subject Name, DER: the issuer of every certificate we sign. */
+    private readonly name: Buffer,
+    /** Our public key, DER SPKI: the authority key identifier of every certificate we sign. */
+    private readonly spki: Buffer,
+    private readonly signingKey: KeyObject,
   ) {}
 
   /** A new self-signed root CA. */
   static async create(options: { commonName: string; ttlMs: number; now?: number }): Promise<CertificateAuthority> {
     const now = options.now ?? systemClock.now();
     const { keys, privateKeyPem } = await generateKeyPair();
-    const cert = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: serialNumber(),
-      name: `CN=${options.commonName}`,
-      keys,
-      signingAlgorithm: SIGNING_ALGORITHM,
-      notBefore: new Date(now - BACKDATE_MS),
-      notAfter: new Date(now + options.ttlMs),
-      extensions: [
-        new x509.BasicConstraintsExtension(true, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      ],
-    });
-    return new CertificateAuthority(withNewline(cert.toString('pem')), privateKeyPem, cert, keys.privateKey);
+    const spki = spkiOf(KeyObject.from(keys.publicKey));
+    const name = commonNameDer(options.commonName);
+    const key = KeyObject.from(keys.privateKey);
+    const der = certificate(
+      {
+        issuer: name,
+        subject: name,
+        notBefore: new Date(now - BACKDATE_MS),
+        notAfter: new Date(now + options.ttlMs),
+        spki,
+        extensions: [
+          basicConstraints(true),
+          keyUsage(KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign),
+          subjectKeyIdentifier(spki),
+        ],
+      },
+      key,
+    );
+    return new CertificateAuthority(pem(der, 'CERTIFICATE'), privateKeyPem, name, spki, key);
   }
 
-  /** Loads a CA from its PEM certificate and key. */
-  static async load(certPem: string, keyPem: string): Promise<CertificateAuthority> {
-    const cert = new x509.X509Certificate(certPem);
-    const signingKey = await importSigningKey(createPrivateKey(keyPem));
-    return new CertificateAuthority(certPem, keyPem, cert, signingKey);
+  /** Loads a CA from its PEM certificate and key (ECDSA P-256, PKCS#8 or SEC1). */
+  static load(certPem: string, keyPem: string): Promise<CertificateAuthority> {
+    return Promise.resolve().then(() => {
+      const cert = new X509Certificate(certPem);
+      const key = createPrivateKey(keyPem);
+      if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+        throw new Error(`the CA key must be ${SIGNING_ALGORITHM.name} ${SIGNING_ALGORITHM.namedCurve}`);
+      return new CertificateAuthority(certPem, keyPem, subjectDer(cert.raw), spkiOf(cert.publicKey), key);
+    });
   }
 
   get certificate(): X509Certificate {
@@ -95,43 +151,45 @@ export class CertificateAuthority {
 
   async issue(options: IssueOptions): Promise<IssuedCertificate> {
     const now = options.now ?? systemClock.now();
-    let publicKey = options.publicKey;
+    let spki: Buffer;
     let keyPem: string | undefined;
-    if (!publicKey) {
+    if (options.publicKey) spki = spkiOf(KeyObject.from(options.publicKey));
+    else {
       const pair = await generateKeyPair();
-      publicKey = pair.keys.publicKey;
+      spki = spkiOf(KeyObject.from(pair.keys.publicKey));
       keyPem = pair.privateKeyPem;
     }
-    const notBefore = options.notBefore ?? new Date(now - BACKDATE_MS);
-    const notAfter = options.notAfter ?? new Date(now + (options.ttlMs ?? 3_600_000));
-    const usage = options.isCa
-      ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature
-      : x509.KeyUsageFlags.digitalSignature;
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serialNumber(),
-      subject: `CN=${options.commonName}`,
-      issuer: this.cert.subject,
-      publicKey,
-      signingKey: this.signingKey,
-      signingAlgorithm: SIGNING_ALGORITHM,
-      notBefore,
-      notAfter,
-      extensions: [
-        new x509.BasicConstraintsExtension(options.isCa ?? false, undefined, true),
-        new x509.KeyUsagesExtension(usage, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-        ...sanExtension(options),
-        await x509.AuthorityKeyIdentifierExtension.create(this.cert),
-        // RFC 5280 requires a subject key identifier on CA certificates.
-        ...(options.isCa ? [await x509.SubjectKeyIdentifierExtension.create(publicKey)] : []),
-      ],
-    });
-    const certPem = withNewline(cert.toString('pem'));
+    const isCa = options.isCa ?? false;
+    const usage = isCa
+      ? KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign | KEY_USAGE.digitalSignature
+      : KEY_USAGE.digitalSignature;
+    const der = certificate(
+      {
+        issuer: this.name,
+        subject: commonNameDer(options.commonName),
+        notBefore: options.notBefore ?? new Date(now - BACKDATE_MS),
+        notAfter: options.notAfter ?? new Date(now + (options.ttlMs ?? 3_600_000)),
+        spki,
+        extensions: [
+          basicConstraints(isCa),
+          keyUsage(usage),
+          extendedKeyUsageServerClient(),
+          ...subjectAltName(options),
+          authorityKeyIdentifier(this.spki),
+          // RFC 5280 requires a subject key identifier on CA certificates.
+          ...(isCa ? [subjectKeyIdentifier(spki)] : []),
+        ],
+      },
+      this.signingKey,
+    );
+    const certPem = pem(der, 'CERTIFICATE');
     return { certPem, ...(keyPem ? { keyPem } : {}), cert: new X509Certificate(certPem) };
   }
 
   /** Signs a PEM CSR, taking its public key; names come from `options`, never from the CSR alone. */
   async signCsr(csrPem: string, options: Omit<IssueOptions, 'publicKey'>): Promise<IssuedCertificate> {
+    // Only Vault's side signs requests (the fake Vault of the tests): the decoder is loaded for it alone.
+    const { x509 } = await import('./peculiar.js');
     const csr = new x509.Pkcs10CertificateRequest(csrPem);
     if (!(await csr.verify())) throw new Error('CSR signature does not verify');
     const publicKey = await csr.publicKey.export(SIGNING_ALGORITHM, ['verify']);

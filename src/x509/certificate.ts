@@ -2,7 +2,7 @@
 
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
-import { x509 } from './peculiar.js';
+import { derElements, derOne, oidText } from './der.js';
 
 export interface SubjectAltNames {
   uris: string[];
@@ -73,16 +73,47 @@ export function subjectAltNames(cert: Pick<CertificateView, 'subjectAltName' | '
   return decodeSubjectAltNames(cert);
 }
 
-/** The full decode through @peculiar/x509, for names node had to quote. */
+const SUBJECT_ALT_NAME = '2.5.29.17';
+/** GeneralName's context tags (RFC 5280): [2] dNSName, [6] uniformResourceIdentifier, [7] iPAddress. */
+const GENERAL_NAME = { dns: 0x82, uri: 0x86, ip: 0x87 } as const;
+
+function ipText(bytes: Uint8Array): string | undefined {
+  if (bytes.length === 4) return [...bytes].join('.');
+  if (bytes.length !== 16) return undefined;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
+  // The usual compressed form (::1), as the fast path above writes it.
+  return new URL(`http://[${groups.join(':')}]`).hostname.slice(1, -1);
+}
+
+/**
+ * The full decode of the subjectAltName extension from the DER, for names node had to quote
+ * (read with the DER reader: @peculiar/x509 would be loaded for this alone). Throws when the DER
+ * is malformed.
+ */
 export function decodeSubjectAltNames(cert: Pick<CertificateView, 'raw'>): SubjectAltNames {
-  const parsed = new x509.X509Certificate(new Uint8Array(cert.raw));
-  const ext = parsed.getExtension(x509.SubjectAlternativeNameExtension);
   const out: SubjectAltNames = { uris: [], dns: [], ips: [] };
-  if (!ext) return out;
-  for (const name of ext.names.items) {
-    if (name.type === 'url') out.uris.push(name.value);
-    else if (name.type === 'dns') out.dns.push(name.value);
-    else if (name.type === 'ip') out.ips.push(name.value);
+  const tbs = derElements(derOne(cert.raw, 0x30, 'the certificate').body, 1)[0];
+  if (!tbs || tbs.tag !== 0x30) throw new Error('not an X.509 certificate');
+  // version [0], serial, signature, issuer, validity, subject, subjectPublicKeyInfo, then [1] [2] [3].
+  const extensions = derElements(tbs.body, 11).find((f) => f.tag === 0xa3);
+  if (!extensions) return out;
+  for (const ext of derElements(derOne(extensions.body, 0x30, 'the extensions').body)) {
+    const parts = derElements(ext.body, 3);
+    if (parts[0]?.tag !== 0x06 || oidText(parts[0].body) !== SUBJECT_ALT_NAME) continue;
+    const value = parts[parts[1]?.tag === 0x01 ? 2 : 1];
+    if (!value || value.tag !== 0x04) throw new Error('an extension must hold an OCTET STRING');
+    for (const name of derElements(derOne(value.body, 0x30, 'subjectAltName').body, 256)) {
+      // IA5String content, one byte per character (as @peculiar/x509 decoded it).
+      const text = (): string => Buffer.from(name.body).toString('latin1');
+      if (name.tag === GENERAL_NAME.uri) out.uris.push(text());
+      else if (name.tag === GENERAL_NAME.dns) out.dns.push(text());
+      else if (name.tag === GENERAL_NAME.ip) {
+        const ip = ipText(name.body);
+        if (ip !== undefined) out.ips.push(ip);
+      }
+    }
+    return out;
   }
   return out;
 }
