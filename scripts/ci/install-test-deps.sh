@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the tests run besides Node, with apt when it is missing (as root, or through sudo):
+# systemd-analyze (verify, security, syscall-filter), strace (the program traced against the
+# units' sandbox), prlimit (util-linux), and etcd 3.4 (scripts/ci/install-etcd.sh). The tests that
+# need them fail, never skip, without them. `npm run test:deps` and .ci/run call this.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+die() {
+  echo "install-test-deps: $*" >&2
+  exit 1
+}
+
+missing=()
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v strace >/dev/null 2>&1 || missing+=(strace)
+command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+if ((${#missing[@]})); then
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them with"
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "missing ${missing[*]}: run as root (or with sudo) to install them"
+    sudo=(sudo)
+  fi
+  echo "install-test-deps: installing ${missing[*]}"
+  "${sudo[@]}" apt-get update || die "apt-get update failed; cannot install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" ||
+    die "apt-get install ${missing[*]} failed"
+fi
+systemd-analyze --version | head -n 1
+strace -V | head -n 1
+# A container may forbid ptrace; say so here rather than as a test failure.
+strace -f -qq -o /dev/null true || die "strace cannot trace processes here (ptrace not permitted?)"
+
+# The etcd tests start real etcd 3.4 members (Debian etcd-server): installed here, never skipped.
+bash scripts/ci/install-etcd.sh || die "cannot install etcd-server 3.4 (see above)"
+etcd --version | head -n 1
