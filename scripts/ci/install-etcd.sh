@@ -14,18 +14,9 @@ missing=()
 command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
 if ((${#missing[@]})); then
-  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them with"
-  sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || die "missing ${missing[*]}: run as root (or with sudo) to install them"
-    sudo=(sudo)
-  fi
-  echo "install-etcd: installing ${missing[*]}"
-  "${sudo[@]}" apt-get update || die "apt-get update failed; cannot install ${missing[*]}"
   # The package's postinst starts a system etcd on 2379 where systemd runs; policy-rc.d is not
   # touched here: the tests never use 2379 and pick their own free ports.
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" ||
-    die "apt-get install ${missing[*]} failed"
+  bash "$(dirname "$0")/apt-install.sh" install-etcd "${missing[@]}" || exit 1
 fi
 
 command -v etcd >/dev/null 2>&1 || die "etcd is still not on PATH after installing etcd-server"

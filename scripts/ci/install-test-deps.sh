@@ -16,16 +16,7 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
 command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
 if ((${#missing[@]})); then
-  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them with"
-  sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || die "missing ${missing[*]}: run as root (or with sudo) to install them"
-    sudo=(sudo)
-  fi
-  echo "install-test-deps: installing ${missing[*]}"
-  "${sudo[@]}" apt-get update || die "apt-get update failed; cannot install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" ||
-    die "apt-get install ${missing[*]} failed"
+  bash "$(dirname "$0")/apt-install.sh" install-test-deps "${missing[@]}" || exit 1
 fi
 systemd-analyze --version | head -n 1
 strace -V | head -n 1
