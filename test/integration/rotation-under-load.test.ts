@@ -246,13 +246,18 @@ describe.each([files, spiffe, vault])(
       const onNewest = (): boolean =>
         fleet.members.every((m) => fleet.recordOf(m.name)?.certSerial === current(m.name));
       const firstSerials = new Map(fleet.members.map((m) => [m.name, current(m.name)]));
-      const sentBefore = fleet.heartbeatStats().reduce((sum, s) => sum + s.sent, 0);
+      const acked = (): Map<string, number> => new Map(fleet.heartbeatStats().map((s) => [s.name, s.acked]));
       for (let round = 1; round <= ROUNDS; round++) {
+        const ackedAtStart = acked();
         await sources.rotate();
         // Each source has taken its new identity in (files: seen and validated; SPIFFE: pushed)...
         await published(round);
-        // ... and each executor has rotated onto it, as the access point sees.
+        // ... and each executor has rotated onto it, as the access point sees ...
         await waitFor(`round ${round}: every executor enrolled with its newest certificate`, onNewest, 20_000);
+        // ... with heartbeats going on across the rotation: under load, not between loads.
+        await waitFor(`round ${round}: a heartbeat acknowledged by every executor since the round began`, () =>
+          fleet.heartbeatStats().every((s) => s.acked > (ackedAtStart.get(s.name) as number)),
+        );
       }
       // Heartbeats go on on the final connections: three more acknowledged by every executor
       // (an event to wait for, not a while to sleep).
@@ -264,7 +269,6 @@ describe.each([files, spiffe, vault])(
       // Errors first: a lost heartbeat is a symptom, the error line says what happened.
       expect(fleet.execLogs.filter((l) => l.startsWith('error:'))).toEqual([]);
       const stats = fleet.heartbeatStats();
-      expect(stats.reduce((sum, s) => sum + s.sent, 0) - sentBefore).toBeGreaterThan(executors * 5);
       expect(stats.filter((s) => s.lost > 0)).toEqual([]);
       expect(stats.filter((s) => s.inFlight > 1)).toEqual([]);
       expect(fleet.apLogs.filter((l) => l.startsWith('info: executor offline'))).toEqual([]);
