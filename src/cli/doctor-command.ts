@@ -15,15 +15,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { formatDuration, systemClock } from '../core/clock.js';
-import { AhError, errorText, isAhError, toAhError } from '../core/errors.js';
+import { AhError, errorText, isAhError } from '../core/errors.js';
 import { forDisplay } from '../core/escape.js';
 import { silentLogger } from '../core/logger.js';
 import { defaultDevCaDir } from '../core/paths.js';
-import { processAlive } from '../core/pid-lock.js';
-import { readFileNoFollow } from '../core/no-follow.js';
 import { checkTrustedDirectory } from '../core/trusted-directory.js';
-import { EXECUTOR_STATUS_FILE } from '../executor/executor-status.js';
-import { ACCESS_POINT_STATUS_FILE } from '../fleet/access-point-status.js';
 import { hostFacts } from '../executor/enroller.js';
 import { FleetSession } from '../executor/session.js';
 import type { Identity } from '../identity/identity.js';
@@ -36,6 +32,8 @@ import type { CliIo } from './io.js';
 import { parseIdentityFlags, type ParsedIdentityFlags } from './identity-from-flags.js';
 import { parseDurationFlag, parseExpectedServerId, parseRemoteServer } from './options.js';
 import type { IdentityFlagValues } from './shared-flags.js';
+import { Doctor, summary } from './doctor-report.js';
+import { agentsIn, type AgentFound } from './state-dir-agents.js';
 
 export interface DoctorFlags extends IdentityFlagValues {
   remoteServer?: string;
@@ -43,46 +41,6 @@ export interface DoctorFlags extends IdentityFlagValues {
   connectTimeout: string;
   stateDir: string;
   name?: string;
-}
-
-interface Outcome {
-  name: string;
-  ok: boolean;
-  info?: string;
-  error?: AhError;
-}
-
-class Doctor {
-  readonly outcomes: Outcome[] = [];
-
-  constructor(private readonly io: CliIo) {}
-
-  /** Runs one check, sync or async; a thrown error fails it (and, with `stop`, the checks that depend on it). */
-  async check(name: string, run: () => string | void | Promise<string | void>): Promise<boolean> {
-    try {
-      const info = await run();
-      this.outcomes.push({ name, ok: true, ...(info ? { info } : {}) });
-      this.io.out(`ok    ${forDisplay(name)}${info ? `: ${forDisplay(info)}` : ''}`);
-      return true;
-    } catch (e) {
-      const error = toAhError(e);
-      this.outcomes.push({ name, ok: false, error });
-      this.io.out(`FAIL  ${forDisplay(name)}: error: ${forDisplay(error.message)}`);
-      if (error.detail) this.io.out(`      detail: ${forDisplay(error.detail)}`);
-      this.io.out(`      hint: ${forDisplay(error.hint)}`);
-      return false;
-    }
-  }
-
-  /** Records a failure found without running anything (the check is the finding itself). */
-  fail(name: string, error: AhError): Promise<boolean> {
-    return this.check(name, () => Promise.reject(error));
-  }
-
-  skip(name: string, why: string): void {
-    this.outcomes.push({ name, ok: false });
-    this.io.out(`skip  ${forDisplay(name)}: ${forDisplay(why)}`);
-  }
 }
 
 /**
@@ -117,44 +75,6 @@ function identityConfigured(flags: DoctorFlags): boolean {
   return (
     given.some((v) => v !== undefined) || flags.ca.length > 0 || flags.caFile.length > 0 || flags.spiffeWait === true
   );
-}
-
-const ROLES = [
-  { role: 'access-point', label: 'access point', statusFile: ACCESS_POINT_STATUS_FILE, unit: 'ah-access-point' },
-  { role: 'executor', label: 'executor', statusFile: EXECUTOR_STATUS_FILE, unit: 'ah-executor' },
-] as const;
-
-interface AgentFound {
-  label: string;
-  unit: string;
-  /** The pid of the process holding the state directory's lock, when it is alive. */
-  pid: number | undefined;
-  /** The identity provider its status file names, if it says. */
-  provider: string | undefined;
-}
-
-/** What the state directory says about the agents that use it: which ran there, which runs now (by its pid lock). */
-async function agentsIn(dir: string): Promise<AgentFound[]> {
-  const found: AgentFound[] = [];
-  for (const { role, label, statusFile, unit } of ROLES) {
-    const pid = Number.parseInt(await readFileNoFollow(path.join(dir, `${role}.pid`)).catch(() => ''), 10);
-    const alive = processAlive(pid) ? pid : undefined;
-    // A status file that does not parse still says an agent ran here.
-    const status = await readFileNoFollow(path.join(dir, statusFile)).then(
-      (text): { identity?: { provider?: unknown } | null } => {
-        try {
-          return JSON.parse(text) as { identity?: { provider?: unknown } | null };
-        } catch {
-          return {};
-        }
-      },
-      () => undefined,
-    );
-    if (alive === undefined && status === undefined) continue;
-    const provider = typeof status?.identity?.provider === 'string' ? status.identity.provider : undefined;
-    found.push({ label, unit, pid: alive, provider });
-  }
-  return found;
 }
 
 /**
@@ -416,12 +336,6 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
   }
   await doctor.check('state directory owner and permissions', () => checkStateDirectory(flags.stateDir));
   return summary(doctor, io);
-}
-
-function summary(doctor: Doctor, io: CliIo): number {
-  const failed = doctor.outcomes.filter((o) => !o.ok).length;
-  io.out(failed === 0 ? '\nall checks passed' : `\n${failed} check(s) failed or skipped`);
-  return failed === 0 ? 0 : 1;
 }
 
 function tcpConnect(host: string, port: number, timeoutMs: number): Promise<string> {
