@@ -82,6 +82,37 @@ describe('etcd store: what comes back from etcd', () => {
   });
 });
 
+describe('etcd store: etcd down while records are written', () => {
+  it('says why it cannot write, keeps the records, and writes them once etcd is back', async () => {
+    const down = await EtcdCluster.start({ members: 1, tls: true, label: 'etcd-store-down' });
+    try {
+      const prefix = '/ah-down';
+      const store = await storeAt(down, prefix);
+      await store.executors.load();
+      await down.stopAll();
+      const r = record('while-down');
+      store.executors.changed(r);
+      await store.executors.flush();
+      expect(store.executors.writeFailure, 'the failure is reported, not swallowed').toBeDefined();
+      await down.startAll();
+      await waitFor(
+        'the record written after etcd returned',
+        async () => {
+          const next = await storeAt(down, prefix);
+          const loaded = await next.executors.load().catch(() => []);
+          await next.close();
+          return loaded.some((x) => x.id === r.id);
+        },
+        20_000,
+      );
+      expect(store.executors.writeFailure).toBeUndefined();
+      await store.close();
+    } finally {
+      await down.destroy();
+    }
+  });
+});
+
 describe('etcd store: a watch broken across a compaction', () => {
   let three: EtcdCluster;
   beforeAll(async () => {

@@ -258,7 +258,14 @@ export class EtcdRevocationStore implements RevocationStore {
     if (JSON.stringify(before) === JSON.stringify(revocation)) return;
     if (revocation) this.known.set(id, revocation);
     else this.known.delete(id);
-    for (const listener of this.listeners) listener(id, revocation);
+    for (const listener of this.listeners) {
+      // Called from etcd3's stream events: a listener's fault must not escape into them.
+      try {
+        listener(id, revocation);
+      } catch (e) {
+        this.logger.error('revocation change not applied', { executor_id: id, reason: errorText(e) });
+      }
+    }
   }
 
   /** Lists every revocation; after the first listing, differences are reported as changes. */
