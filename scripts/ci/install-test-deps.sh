@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests run besides Node, with apt when it is missing (as root, or through sudo):
 # systemd-analyze (verify, security, syscall-filter), strace (the program traced against the
-# units' sandbox), prlimit (util-linux), and etcd 3.4 (scripts/ci/install-etcd.sh). The tests that
-# need them fail, never skip, without them. `npm run test:deps` and .ci/run call this.
+# units' sandbox), prlimit and setpriv (util-linux), openssl, and etcd 3.4
+# (scripts/ci/install-etcd.sh). The tests that need them fail, never skip, without them.
+# `npm run test:deps` and .ci/run call this.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -15,6 +16,9 @@ missing=()
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
 command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+# The tests use openssl as an independent TLS peer and certificate checker.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if ((${#missing[@]})); then
   bash "$(dirname "$0")/apt-install.sh" install-test-deps "${missing[@]}" || exit 1
 fi
