@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasControlCharacters } from '../../src/core/escape.js';
 import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
 import { FakeVault } from '../support/fake-vault.js';
-import { TestCa, type IdentityFiles } from '../support/test-ca.js';
+import { filesIdentityFlags, TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const tmp = makeTempDir('ah-doctor-');
@@ -25,14 +25,7 @@ beforeAll(async () => {
     '127.0.0.1:0',
     '--state-dir',
     path.join(tmp.dir, 'ap'),
-    '--identity',
-    'files',
-    '--cert',
-    server.cert,
-    '--key',
-    server.key,
-    '--ca',
-    server.ca,
+    ...filesIdentityFlags(server),
   ]));
 });
 afterAll(async () => {

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
-import { TestCa, type IdentityFiles } from '../support/test-ca.js';
+import { filesIdentityFlags, TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const tmp = makeTempDir('ah-impersonation-');
@@ -13,7 +13,7 @@ let ca: TestCa;
 let rogue: IdentityFiles;
 let victim: IdentityFiles;
 const processes: AgentProcess[] = [];
-const files = (f: IdentityFiles): string[] => ['--identity', 'files', '--cert', f.cert, '--key', f.key, '--ca', f.ca];
+const files = filesIdentityFlags;
 
 beforeAll(async () => {
   ca = await TestCa.create(path.join(tmp.dir, 'pki'), 'fleet');

@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVER_APP_DATA } from '../support/openssl.js';
 import { AgentProcess, startAccessPoint } from '../support/agent-process.js';
-import { TestCa, type IdentityFiles } from '../support/test-ca.js';
+import { filesIdentityFlags, TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const tmp = makeTempDir('ah-openssl-');
@@ -68,14 +68,7 @@ beforeAll(async () => {
     '127.0.0.1:0',
     '--state-dir',
     path.join(tmp.dir, 'ap'),
-    '--identity',
-    'files',
-    '--cert',
-    server.cert,
-    '--key',
-    server.key,
-    '--ca',
-    server.ca,
+    ...filesIdentityFlags(server),
   ]));
 });
 

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, startAccessPoint } from '../support/agent-process.js';
-import { TestCa, type IdentityFiles } from '../support/test-ca.js';
+import { filesIdentityFlags, TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const tmp = makeTempDir('ah-openssl-validate-');
@@ -32,14 +32,7 @@ beforeAll(async () => {
     '127.0.0.1:0',
     '--state-dir',
     path.join(tmp.dir, 'ap'),
-    '--identity',
-    'files',
-    '--cert',
-    server.cert,
-    '--key',
-    server.key,
-    '--ca',
-    server.ca,
+    ...filesIdentityFlags(server),
   ]));
 });
 

@@ -15,7 +15,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, REPO_ROOT, startAccessPoint } from '../support/agent-process.js';
-import { TestCa, type IdentityFiles } from '../support/test-ca.js';
+import { filesIdentityFlags, TestCa, type IdentityFiles } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
 import { waitFor } from '../support/wait.js';
 
@@ -63,7 +63,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-const files = (f: IdentityFiles): string[] => ['--identity', 'files', '--cert', f.cert, '--key', f.key, '--ca', f.ca];
+const files = filesIdentityFlags;
 
 interface NewerMessage {
   body?: string;

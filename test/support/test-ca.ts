@@ -12,6 +12,11 @@ export interface IdentityFiles {
   ca: string;
 }
 
+/** The command-line flags of the files identity provider for these files. */
+export function filesIdentityFlags(f: IdentityFiles): string[] {
+  return ['--identity', 'files', '--cert', f.cert, '--key', f.key, '--ca', f.ca];
+}
+
 export class TestCa {
   private constructor(
     readonly authority: CertificateAuthority,
