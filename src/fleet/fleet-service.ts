@@ -20,7 +20,6 @@ import type { Revocations } from './revocations.js';
 import { judgeSupersede, type SupersedeKind } from './supersede.js';
 
 export { DEFAULT_HEARTBEAT_POLICY, type HeartbeatPolicy } from './heartbeat-policy.js';
-export { errorStatus } from './error-status.js';
 
 /** What happens on the fleet port, for the audit log and metrics. */
 export interface FleetEvents {

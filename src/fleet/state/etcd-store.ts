@@ -136,11 +136,16 @@ export class EtcdExecutorStore implements ExecutorStore {
   private start(): void {
     if (this.running || this.closed || this.pending.size === 0) return;
     this.retry?.cancel();
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.failure === undefined) this.start();
-      else if (!this.closed) this.retry = this.clock.setTimer(() => this.start(), RETRY_MS);
-    });
+    this.running = this.drain()
+      // Whatever goes wrong in a write behind the streams is a write failure, never an unhandled rejection.
+      .catch((e: unknown) => {
+        this.failure = errorText(e);
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.failure === undefined) this.start();
+        else if (!this.closed) this.retry = this.clock.setTimer(() => this.start(), RETRY_MS);
+      });
   }
 
   private async drain(): Promise<void> {
@@ -150,11 +155,14 @@ export class EtcdExecutorStore implements ExecutorStore {
       const values = batch.map((r) => ({ r, json: JSON.stringify(r) }));
       for (const { r } of values) this.pending.delete(r.id);
       const results = await Promise.allSettled(
+        // Inside a promise: a put that throws at once is a failed put (put back in line), not lost.
         values.map(({ r, json }) =>
-          this.ns
-            .put(`${EtcdExecutorStore.DIR}${encodeURIComponent(r.id)}`)
-            .value(json)
-            .exec(),
+          Promise.resolve().then(() =>
+            this.ns
+              .put(`${EtcdExecutorStore.DIR}${encodeURIComponent(r.id)}`)
+              .value(json)
+              .exec(),
+          ),
         ),
       );
       const failed = results.findIndex((x) => x.status === 'rejected');
