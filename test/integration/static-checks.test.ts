@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../support/tmp.js';
 
@@ -40,8 +41,12 @@ function tree(name: string, files: Record<string, string>): string {
 }
 
 const check = (dir: string): { status: number | null; output: string } => {
-  const r = spawnSync('bash', [path.join(dir, 'scripts/check.sh')], { encoding: 'utf8', timeout: 120_000 });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  // CI may force colour (FORCE_COLOR): Prettier then writes `[\x1b[33mwarn\x1b[39m]`, so colour is
+  // turned off for the child and any escape that still comes through is stripped before matching.
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.FORCE_COLOR;
+  const r = spawnSync('bash', [path.join(dir, 'scripts/check.sh')], { encoding: 'utf8', timeout: 120_000, env });
+  return { status: r.status, output: stripVTControlCharacters(`${r.stdout}${r.stderr}`) };
 };
 const count = (text: string, pattern: RegExp): number => text.match(new RegExp(pattern, 'g'))?.length ?? 0;
 
