@@ -13,12 +13,13 @@ import { DEFAULT_HEARTBEAT_POLICY } from '../fleet/fleet-service.js';
 import type { CliIo } from './io.js';
 import { loggerFromFlags, prepareStateDir, untilStopSignal } from './daemon.js';
 import { parseIdentityFlags, startIdentitySource } from './identity-from-flags.js';
-import { parseListenAddress, parseSpiffeIdFlag } from './options.js';
+import { parseDurationFlag, parseListenAddress, parseSpiffeIdFlag } from './options.js';
 import { isLoopbackHost } from '../identity/select.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
-import { openFileStore } from '../fleet/state/file-store.js';
+import { openStoreFromConfig } from './store-from-flags.js';
+import { parseStoreFlags, type StoreFlagValues } from './store-flags.js';
 
-export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
+export interface AccessPointFlags extends CommonFlags, IdentityFlagValues, StoreFlagValues {
   fleetListen: string;
   executorSanUriPrefix?: string;
   adminListen: string;
@@ -28,6 +29,7 @@ export interface AccessPointFlags extends CommonFlags, IdentityFlagValues {
   handshakeRate: string;
   maxHandshakes: string;
   maxConnectionsPerAddress: string;
+  revocationFreshness: string;
   /** Whether --max-connections was given (not the default): only a default is lowered to fit. */
   maxConnectionsGiven?: boolean;
 }
@@ -37,6 +39,8 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
   if (flags.executorSanUriPrefix !== undefined)
     parseSpiffeIdFlag(flags.executorSanUriPrefix.replace(/\/$/, ''), '--executor-san-uri-prefix');
   const identityFlags = parseIdentityFlags(flags, io.env);
+  const storeConfig = parseStoreFlags(flags, listen.port, (line) => io.err(line));
+  const revocationFreshnessMs = parseDurationFlag(flags.revocationFreshness, '--revocation-freshness', 1_000);
   const count = (value: string, flag: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1)
@@ -89,17 +93,19 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
       clock,
       logger,
     });
+    // The composition root picks the store; the access point only sees its ports.
+    const store = await openStoreFromConfig(storeConfig, { stateDir, clock, logger });
     const accessPoint = new AccessPoint({
       host: listen.host,
       port: listen.port,
       identitySource,
       ...(flags.executorSanUriPrefix ? { sanPrefix: flags.executorSanUriPrefix } : {}),
       stateDir,
-      // The composition root picks the store; the access point only sees its ports.
-      store: openFileStore(stateDir, clock, logger),
+      store,
       ...(admin ? { admin } : {}),
       ...(controlSocket ? { controlSocket } : {}),
       maxExecutors,
+      revocationFreshnessMs,
       limits,
       policy: DEFAULT_HEARTBEAT_POLICY,
       clock,

@@ -47,7 +47,10 @@ const cell = (value: unknown): string => forDisplay(textOf(value, '-'));
 export async function runExecutors(flags: ControlFlags, io: CliIo): Promise<number> {
   const { status, body } = await controlRequest(socketOf(flags), 'GET', '/v1/executors');
   if (status !== 200) throw fail(status, body);
-  const executors = (body as { executors: Array<ExecutorRecord & { revoked: Revocation | null }> }).executors;
+  const listing = body as { store?: unknown; executors: Array<ExecutorRecord & { revoked: Revocation | null }> };
+  const executors = listing.executors;
+  // Several access points on one store: which one holds each executor.
+  const shared = listing.store === 'etcd';
   if (flags.json) {
     io.out(escapeJsonControl(JSON.stringify(executors, null, 2)));
     return 0;
@@ -63,9 +66,10 @@ export async function runExecutors(flags: ControlFlags, io: CliIo): Promise<numb
       e.version || '-',
       e.state === 'online' ? `${formatDuration(now - Date.parse(e.lastSeen))} ago` : (e.disconnectedAt ?? e.lastSeen),
       e.certNotAfter,
+      ...(shared ? [e.state === 'online' ? e.accessPoint : '-'] : []),
     ].map(cell),
   );
-  const header = ['NAME', 'ID', 'STATE', 'VERSION', 'LAST SEEN', 'CERT EXPIRES'];
+  const header = ['NAME', 'ID', 'STATE', 'VERSION', 'LAST SEEN', 'CERT EXPIRES', ...(shared ? ['ACCESS POINT'] : [])];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   for (const row of [header, ...rows])
     io.out(

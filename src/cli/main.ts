@@ -66,6 +66,22 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
           'TLS handshakes at once; more connections wait their turn (reconnect storms)',
           '64',
         )
+        .option(
+          '--store <kind>',
+          'where the fleet state is kept: file (this state dir) or etcd (several access points)',
+        )
+        .option('--etcd-endpoints <urls>', 'etcd client URLs, comma-separated: https://host:2379,...')
+        .option('--etcd-ca <file>', 'CA bundle that signed the etcd servers')
+        .option('--etcd-cert <file>', 'client certificate for etcd (its CN is the etcd user)')
+        .option('--etcd-key <file>', 'key of --etcd-cert')
+        .option('--etcd-prefix <path>', 'key prefix of this fleet in etcd (default: /ah/v1)')
+        .option('--etcd-lease-ttl <seconds>', "how long a killed access point's executors stay held (default: 10)")
+        .option('--access-point-id <id>', 'name of this access point in the fleet (default: <host name>:<fleet port>)')
+        .option(
+          '--revocation-freshness <duration>',
+          'with --store etcd: refuse new enrollments once revocations are unconfirmed this long (fail closed)',
+          '30s',
+        )
         .exitOverride(),
       'access-point',
     ),

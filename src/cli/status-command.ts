@@ -181,6 +181,14 @@ function renderExecutor(s: ExecutorStatus, v: Verdict, now: number, showCert: bo
   return [headline('executor', s.state, v), ...rows(pairs)];
 }
 
+/** The store line: only worth a line when it is shared (etcd) or in trouble. */
+function storeRows(store: AccessPointStatus['store']): Array<[string, Value]> {
+  if (!store || (store.kind === 'file' && !store.problem)) return [];
+  const rows: Array<[string, Value]> = [['store', `${store.kind}, as access point ${store.accessPointId}`]];
+  if (store.problem) rows.push(['store problem', store.problem]);
+  return rows;
+}
+
 function renderAccessPoint(s: AccessPointStatus, v: Verdict, now: number, showCert: boolean): string[] {
   const cert = s.identity?.certificate;
   const pairs: Array<[string, Value]> = [
@@ -188,6 +196,7 @@ function renderAccessPoint(s: AccessPointStatus, v: Verdict, now: number, showCe
     ['server id', s.identity?.spiffeId ?? '-'],
     ['executor SAN prefix', s.executorSanPrefix || '-'],
     ['executors', `${s.executors.online} online, ${s.executors.known} known`],
+    ...storeRows(s.store),
     ['identity', s.identity?.provider ?? '-'],
     ...waitingRows(s.waitingFor, now),
     ['expires', expiry(cert, now)],

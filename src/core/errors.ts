@@ -285,6 +285,25 @@ export const ERROR_SPECS = {
     'cannot reach the access point control socket {path}: {reason}',
     'is the access point running with this --state-dir (or --control-socket)? The socket is mode 0660: run as the service user or a member of its group, e.g. sudo -u agent-harbor ah agent executors',
   ),
+  // Several access points on one store (issue 14).
+  STORE_UNREACHABLE: spec(
+    'cannot read the fleet state from {store}: {reason}',
+    'check that etcd answers from this machine (etcdctl --endpoints <--etcd-endpoints> --cacert <--etcd-ca> --cert <--etcd-cert> --key <--etcd-key> endpoint health) and that the certificate CN is an etcd user with readwrite on the prefix (docs/ETCD.md)',
+    1,
+    true,
+  ),
+  STORE_WRITE_FAILED: spec(
+    'cannot write to the fleet state in {store}: {reason}',
+    'nothing was changed; try again once etcd answers (etcdctl --endpoints <--etcd-endpoints> endpoint health)',
+    1,
+    true,
+  ),
+  STORE_UNAVAILABLE: spec(
+    'access point refuses new enrollments: {reason}',
+    'the access point cannot reach its store (etcd), so a revocation made elsewhere could be missed; executors already connected stay connected. Check etcd from the access point: etcdctl --endpoints <--etcd-endpoints> endpoint health, and journalctl -u ah-access-point for "cannot list"',
+    1,
+    true,
+  ),
   INTERNAL: spec('internal error: {reason}', 'please report this with the debug log (--log-level debug)'),
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -22,4 +22,6 @@ export interface AccessPointStatus {
   admin?: string;
   /** The control socket (ah agent executors, revoke, unrevoke). */
   controlSocket?: string;
+  /** Where the fleet state is (absent in files of older versions): file, or etcd shared with other access points. */
+  store?: { kind: 'file' | 'etcd'; accessPointId: string; problem: string | null };
 }

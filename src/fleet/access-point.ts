@@ -50,6 +50,8 @@ export interface AccessPointOptions {
   controlSocket?: string;
   maxExecutors?: number;
   limits?: ConnectionLimitOptions;
+  /** How long a shared store's revocations may go unconfirmed before new enrollments are refused (default 30 s). */
+  revocationFreshnessMs?: number;
   /** How often connections refused by the limits are summed up in the log (default one minute). */
   refusalLogIntervalMs?: number;
 }
@@ -85,6 +87,13 @@ async function removeStaleTempFiles(dir: string, logger: Logger): Promise<void> 
     }
   }
 }
+
+/**
+ * How long a shared store's revocations may go unconfirmed before new enrollments are refused
+ * (fail closed): enrolled executors stay, but nobody new is let in on a revocation list that may
+ * have missed a change.
+ */
+export const REVOCATION_FRESHNESS_MS = 30_000;
 
 /** Concurrent streams on one executor connection. */
 const MAX_STREAMS_PER_CONNECTION = 4;
@@ -127,7 +136,13 @@ export class AccessPoint {
       // lease on a descriptor (a stuck or hostile client, a copied key).
       'grpc.max_connection_idle_ms': options.policy.helloTimeoutMs,
     });
-    this.registry = new Registry(options.store.executors, options.clock, () => this.touch());
+    this.registry = new Registry(
+      options.store.executors,
+      options.store.presence,
+      options.clock,
+      () => this.touch(),
+      (id, connectionId, holder) => this.service.moved(id, connectionId, holder.accessPoint),
+    );
     this.revocations = new Revocations(options.store.revocations, options.clock, (r) => this.revokedElsewhere(r));
     this.audit = options.store.audit;
     this.metrics = new AccessPointMetrics(this.registry, options.identitySource, () => this.listener?.connectionStats);
@@ -137,6 +152,7 @@ export class AccessPoint {
     this.service = new FleetService({
       registry: this.registry,
       revocations: this.revocations,
+      storeProblem: () => this.storeProblem(),
       clock: options.clock,
       logger: options.logger,
       policy: options.policy,
@@ -286,7 +302,13 @@ export class AccessPoint {
     if (this.auditOpen) void this.audit.record('stop', {});
     await Promise.all([this.registry.flush(), this.statusWriter.flush(), this.audit.close()]);
     this.revocations.close();
+    this.registry.close();
     await this.options.store.close();
+  }
+
+  /** file or etcd: whether other access points share the fleet's state. */
+  get storeKind(): 'file' | 'etcd' {
+    return this.options.store.kind;
   }
 
   /** The admin endpoint's bound address, once listening. */
@@ -294,11 +316,23 @@ export class AccessPoint {
     return this.adminAddress;
   }
 
+  /**
+   * Why new enrollments are refused (a shared store whose revocations may be stale past
+   * REVOCATION_FRESHNESS_MS: a revocation made elsewhere might be missed), or undefined.
+   */
+  storeProblem(): string | undefined {
+    const stale = this.options.store.revocations.staleForMs();
+    if (stale <= (this.options.revocationFreshnessMs ?? REVOCATION_FRESHNESS_MS)) return undefined;
+    return `revocations in ${this.options.store.revocations.description} not confirmed for ${formatDuration(stale)}`;
+  }
+
   /** Why the access point is degraded (state or audit trail not persisted), or undefined. */
   get degraded(): string | undefined {
     // Every probe is also a retry: recovery needs no new enrollment.
     const registryFailure = this.registry.writeFailure;
     if (registryFailure) this.registry.retryWrite();
+    const storeProblem = this.storeProblem();
+    if (storeProblem) return `new enrollments refused: ${storeProblem}`;
     const auditProblem = this.audit.problem;
     if (registryFailure) return `cannot write ${this.registry.description}: ${registryFailure}`;
     return auditProblem;
@@ -444,6 +478,11 @@ export class AccessPoint {
       executors: { online: this.registry.onlineCount(), known: this.registry.list().length },
       ...(this.adminAddress ? { admin: this.adminAddress } : {}),
       ...(this.control && this.options.controlSocket ? { controlSocket: this.options.controlSocket } : {}),
+      store: {
+        kind: this.options.store.kind,
+        accessPointId: this.registry.self,
+        problem: this.storeProblem() ?? this.registry.writeFailure ?? null,
+      },
     };
   }
 }

@@ -33,10 +33,12 @@ export type CloseKind =
   | 'goodbye'
   | 'revoked'
   | 'superseded'
+  | 'moved'
   | 'probe'
   | 'no-hello'
   | 'protocol-error'
   | 'fleet-full'
+  | 'store-unavailable'
   | 'enrolling-too-often'
   | 'heartbeat-flood'
   | 'message-flood'
@@ -56,7 +58,7 @@ export interface CloseReason {
 const because = (kind: CloseKind, text: string = kind.replace(/-/g, ' ')): CloseReason => ({ kind, text });
 
 /** Ways out after which a superseded predecessor must not become current again: the executor left. */
-const LEAVING: ReadonlySet<CloseKind> = new Set(['goodbye', 'revoked', 'superseded']);
+const LEAVING: ReadonlySet<CloseKind> = new Set(['goodbye', 'revoked', 'superseded', 'moved']);
 
 /** What a stream needs of the service that holds every stream. */
 export interface StreamHost {
@@ -166,6 +168,15 @@ export class ConnectStream {
   }
 
   /**
+   * The executor is connected to another access point of the fleet now (its presence was claimed
+   * there). The registry already let go here, so nothing is written: the stream just ends.
+   */
+  moved(accessPoint: string): void {
+    const error = new AhError('SUPERSEDED', {}, { detail: `the executor connected to access point ${accessPoint}` });
+    this.finish(errorStatus(grpc.status.ABORTED, error), because('moved', `moved to access point ${accessPoint}`));
+  }
+
+  /**
    * A newer stream of the same executor took over. The old stream of a rotating executor may still
    * have a heartbeat in flight: keep acking it until the executor lets go, and end it only if it
    * lingers (two processes, one identity).
@@ -261,6 +272,12 @@ export class ConnectStream {
       !registry.get(this.executorId)?.connectedSince
     )
       return this.refuse(new AhError('FLEET_FULL', { max: String(max) }), because('fleet-full'));
+    const storeProblem = hello.probe ? undefined : options.storeProblem?.();
+    if (storeProblem)
+      return this.refuse(
+        new AhError('STORE_UNAVAILABLE', { reason: storeProblem }),
+        because('store-unavailable', 'store unavailable'),
+      );
     if (!this.host.mayEnroll(this.executorId)) {
       // One identity enrolling over and over (Hello, cancel, Hello...) would write two audit
       // entries each time: a real executor enrolls at start, on reconnects with backoff, and on

@@ -17,7 +17,10 @@ export function controlRoutes(ap: AccessPoint): Record<string, HttpHandler> {
   return {
     'GET /v1/executors': () => ({
       status: 200,
-      body: { executors: ap.registry.list().map((e) => ({ ...e, revoked: ap.revocations.get(e.id) ?? null })) },
+      body: {
+        store: ap.storeKind,
+        executors: ap.registry.list().map((e) => ({ ...e, revoked: ap.revocations.get(e.id) ?? null })),
+      },
     }),
     'GET /v1/revocations': () => ({ status: 200, body: { revoked: ap.revocations.list() } }),
     'POST /v1/revocations': async ({ body }) => {
@@ -34,13 +37,21 @@ export function controlRoutes(ap: AccessPoint): Record<string, HttpHandler> {
         const result = await ap.revoke(id, reason || DEFAULT_REASON);
         return { status: 200, body: { revoked: id, ...result } };
       } catch (e) {
+        // The store could not take it (etcd unreachable): nothing changed, say so and why.
+        if (isAhError(e) && e.code === 'STORE_WRITE_FAILED') return { status: 503, body: { error: e.message } };
         if (isAhError(e)) return refuse(e.message);
         throw e;
       }
     },
-    'DELETE /v1/revocations/*': async ({ tail }) =>
-      (await ap.unrevoke(tail))
-        ? { status: 200, body: { unrevoked: tail } }
-        : { status: 404, body: { error: `${tail} is not revoked` } },
+    'DELETE /v1/revocations/*': async ({ tail }) => {
+      try {
+        return (await ap.unrevoke(tail))
+          ? { status: 200, body: { unrevoked: tail } }
+          : { status: 404, body: { error: `${tail} is not revoked` } };
+      } catch (e) {
+        if (isAhError(e) && e.code === 'STORE_WRITE_FAILED') return { status: 503, body: { error: e.message } };
+        throw e;
+      }
+    },
   };
 }

@@ -41,6 +41,8 @@ export interface FleetEvents {
 export interface FleetServiceOptions {
   registry: Registry;
   revocations: Revocations;
+  /** Why new enrollments must be refused right now (the store cannot confirm revocations), or undefined. */
+  storeProblem?: () => string | undefined;
   clock: Clock;
   logger: Logger;
   policy: HeartbeatPolicy;
@@ -113,6 +115,16 @@ export class FleetService implements StreamHost {
       ended += 1;
     }
     return ended;
+  }
+
+  /** Ends the stream of an executor that another access point of the fleet now holds. */
+  moved(id: string, connectionId: string, accessPoint: string): void {
+    const stream = this.live.get(connectionId);
+    if (!stream || stream.executorId !== id) return;
+    this.options.logger
+      .child('connect')
+      .info('executor moved to another access point', { executor_id: id, access_point: accessPoint });
+    stream.moved(accessPoint);
   }
 
   /** Logs, audits and counts a supersede; a takeover (no proof of continuity) is a warning. */

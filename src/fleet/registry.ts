@@ -1,11 +1,13 @@
 // The access point's registry of executors, keyed by SPIFFE ID. It knows who is online now and,
 // through its ExecutorStore (state/ports.ts), who was ever enrolled, so a restarted access point
-// still lists its fleet (as offline until each executor reconnects).
+// still lists its fleet (as offline until each executor reconnects). Through its PresenceStore it
+// knows where each executor is connected: here, or (a shared store) at another access point of
+// the fleet, whose records it then lists too.
 
 import type { Clock } from '../core/clock.js';
 import { boundLength } from '../core/escape.js';
 import type { HostFacts } from '../protocol/fleet-protocol.js';
-import type { ExecutorStore } from './state/ports.js';
+import type { ExecutorStore, Holder, PresenceStore } from './state/ports.js';
 
 export type ExecutorState = 'online' | 'offline';
 
@@ -25,6 +27,8 @@ export interface ExecutorRecord {
   certSerial: string;
   certNotAfter: string;
   heartbeatIntervalMs: number;
+  /** The access point that wrote the record (it holds the executor while the record says online). */
+  accessPoint: string | null;
 }
 
 export interface EnrollFacts {
@@ -85,19 +89,31 @@ export function recordFromFile(raw: unknown): ExecutorRecord {
     certSerial: text(r.certSerial),
     certNotAfter: text(r.certNotAfter),
     heartbeatIntervalMs: number(r.heartbeatIntervalMs),
+    accessPoint: nullableText(r.accessPoint),
   };
 }
 
+/** last-seen reaches a shared store at most this often per executor (heartbeats never do). */
+export const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
+
 export class Registry {
   private readonly records = new Map<string, ExecutorRecord>();
-  /** The live connection per executor: only it may mark the executor offline. */
+  /** The live connection per executor here: only it may mark the executor offline. */
   private readonly current = new Map<string, string>();
+  /** When each executor's record was last handed to a shared store (monotonic ms). */
+  private readonly lastWritten = new Map<string, number>();
+  private readonly unwatch: Array<() => void> = [];
+  /** Records another access point wrote while the executor was still connected here (taken if it moves). */
+  private readonly writtenElsewhere = new Map<string, ExecutorRecord>();
 
   constructor(
     private readonly store: ExecutorStore,
+    private readonly presence: PresenceStore,
     private readonly clock: Clock,
     /** Called after every change of presence (enroll, disconnect). */
     private readonly onChange: () => void = () => {},
+    /** An executor connected here was claimed by another access point: its stream here ends. */
+    private readonly onMoved: (id: string, connectionId: string, holder: Holder) => void = () => {},
   ) {}
 
   /** Where the records are kept, for messages. */
@@ -105,11 +121,24 @@ export class Registry {
     return this.store.description;
   }
 
-  /** Loads the stored records; every executor starts offline because no connection survives a restart. */
+  /** This access point's id. */
+  get self(): string {
+    return this.presence.self;
+  }
+
+  /**
+   * Loads the stored records. Alone (file store), every executor starts offline because no
+   * connection survives a restart; in a shared store, presence says who is online elsewhere.
+   */
   async load(): Promise<void> {
+    await this.presence.load();
     const stored = await this.store.load();
     const now = new Date(this.clock.now()).toISOString();
     for (const r of stored) {
+      if (this.presence.shared) {
+        this.records.set(r.id, r);
+        continue;
+      }
       const wasOnline = r.state === 'online';
       const record: ExecutorRecord = {
         ...r,
@@ -123,17 +152,28 @@ export class Registry {
       // stored as it is until it changes, and a change always comes through enroll().
       if (wasOnline) this.store.changed(record);
     }
+    this.unwatch.push(
+      this.store.watch((record) => this.recordChangedElsewhere(record)),
+      this.presence.watch((id, holder) => this.presenceChangedElsewhere(id, holder)),
+    );
+  }
+
+  /** Stops following other access points' changes. */
+  close(): void {
+    for (const off of this.unwatch.splice(0)) off();
   }
 
   /**
    * Records an executor as online on `connectionId`. Returns the connection it supersedes (a
-   * previous live stream of the same SPIFFE ID), which the caller ends.
+   * previous live stream of the same SPIFFE ID here), which the caller ends.
    */
   enroll(facts: EnrollFacts): string | undefined {
     const now = new Date(this.clock.now()).toISOString();
     const previous = this.records.get(facts.id);
     const superseded = this.current.get(facts.id);
+    const heldElsewhere = !superseded && this.presence.holder(facts.id);
     this.current.set(facts.id, facts.connectionId);
+    this.writtenElsewhere.delete(facts.id);
     this.records.set(facts.id, {
       id: facts.id,
       name: facts.name,
@@ -144,28 +184,41 @@ export class Registry {
       firstSeen: previous?.firstSeen ?? now,
       lastSeen: now,
       // A superseding stream continues the same presence: the executor was never offline.
-      connectedSince: superseded && previous?.connectedSince ? previous.connectedSince : now,
+      connectedSince: (superseded || heldElsewhere) && previous?.connectedSince ? previous.connectedSince : now,
       disconnectedAt: null,
       disconnectReason: null,
       peerAddress: facts.peerAddress,
       certSerial: facts.certSerial,
       certNotAfter: facts.certNotAfter,
       heartbeatIntervalMs: facts.heartbeatIntervalMs,
+      accessPoint: this.presence.self,
     });
+    this.presence.claim(facts.id, { accessPoint: this.presence.self, connectionId: facts.connectionId, since: now });
     this.persist(facts.id);
     return superseded;
   }
 
-  /** Notes a heartbeat; kept in memory only (registry.json records presence, not every beat). */
+  /**
+   * Notes a heartbeat, in memory (heartbeats are never written). A shared store gets last-seen at
+   * most once a minute per executor, so the other access points' listings stay roughly current.
+   */
   seen(id: string, connectionId: string): void {
     const record = this.records.get(id);
-    if (record && this.current.get(id) === connectionId) record.lastSeen = new Date(this.clock.now()).toISOString();
+    if (!record || this.current.get(id) !== connectionId) return;
+    record.lastSeen = new Date(this.clock.now()).toISOString();
+    if (!this.presence.shared) return;
+    const now = this.clock.monotonic();
+    if (now - (this.lastWritten.get(id) ?? 0) < LAST_SEEN_WRITE_INTERVAL_MS) return;
+    this.lastWritten.set(id, now);
+    this.store.changed(record);
   }
 
   /** Marks the executor offline if `connectionId` is still its live connection. Returns whether it did. */
   disconnect(id: string, connectionId: string, reason: string): boolean {
     if (this.current.get(id) !== connectionId) return false;
     this.current.delete(id);
+    this.lastWritten.delete(id);
+    this.writtenElsewhere.delete(id);
     const record = this.records.get(id);
     if (!record) return false;
     const now = new Date(this.clock.now()).toISOString();
@@ -173,6 +226,7 @@ export class Registry {
     record.connectedSince = null;
     record.disconnectedAt = now;
     record.disconnectReason = reason;
+    this.presence.release(id, connectionId);
     this.persist(id);
     return true;
   }
@@ -181,6 +235,11 @@ export class Registry {
   reinstate(id: string, from: string, to: string): boolean {
     if (this.current.get(id) !== from) return false;
     this.current.set(id, to);
+    this.presence.claim(id, {
+      accessPoint: this.presence.self,
+      connectionId: to,
+      since: new Date(this.clock.now()).toISOString(),
+    });
     return true;
   }
 
@@ -190,12 +249,12 @@ export class Registry {
 
   get(id: string): ExecutorRecord | undefined {
     const r = this.records.get(id);
-    return r ? { ...r } : undefined;
+    return r ? this.view(r) : undefined;
   }
 
   /** Every record, by SPIFFE ID (plain code-unit order: IDs are ASCII, and localeCompare costs ICU time per pair). */
   list(): ExecutorRecord[] {
-    return [...this.records.values()].map((r) => ({ ...r })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...this.records.values()].map((r) => this.view(r)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** Executors known, online or not. */
@@ -203,14 +262,70 @@ export class Registry {
     return this.records.size;
   }
 
+  /** Executors online here. */
   onlineCount(): number {
     return this.current.size;
+  }
+
+  /**
+   * A record as listed. One held here is the record itself; otherwise (a shared store) its state
+   * is what presence says, wherever the executor is: a record only says what its writer last saw.
+   */
+  private view(r: ExecutorRecord): ExecutorRecord {
+    if (!this.presence.shared || this.current.has(r.id)) return { ...r };
+    const holder = this.presence.holder(r.id);
+    if (holder)
+      return {
+        ...r,
+        state: 'online',
+        accessPoint: holder.accessPoint,
+        connectedSince: r.connectedSince ?? holder.since,
+        disconnectedAt: null,
+        disconnectReason: null,
+      };
+    if (r.state !== 'online') return { ...r };
+    // Online by its record, held by nobody: its access point went away (killed: its lease expired).
+    return {
+      ...r,
+      state: 'offline',
+      connectedSince: null,
+      disconnectReason: r.disconnectReason ?? 'access point gone',
+    };
+  }
+
+  /** Another access point wrote a record: taken, unless the executor is connected here (ours is newer). */
+  private recordChangedElsewhere(record: ExecutorRecord): void {
+    if (record.accessPoint === this.presence.self) return;
+    if (this.current.has(record.id)) {
+      this.writtenElsewhere.set(record.id, record);
+      return;
+    }
+    this.records.set(record.id, record);
+    this.onChange();
+  }
+
+  /** Another access point claimed an executor (or let it go): a stream here for it gives way. */
+  private presenceChangedElsewhere(id: string, holder: Holder | undefined): void {
+    const connectionId = this.current.get(id);
+    if (holder && connectionId && holder.connectionId !== connectionId) {
+      // Not offline, and not written as such: it is online there. The stream here just ends.
+      this.current.delete(id);
+      this.lastWritten.delete(id);
+      const newer = this.writtenElsewhere.get(id);
+      if (newer) this.records.set(id, newer);
+      this.writtenElsewhere.delete(id);
+      this.onMoved(id, connectionId, holder);
+    }
+    this.onChange();
   }
 
   /** Hands the record to the store, which writes it soon; a burst of enrollments costs one or two writes. */
   private persist(id: string): void {
     const record = this.records.get(id);
-    if (record) this.store.changed(record);
+    if (record) {
+      if (this.presence.shared) this.lastWritten.set(id, this.clock.monotonic());
+      this.store.changed(record);
+    }
     this.onChange();
   }
 

@@ -33,7 +33,7 @@ async function storeAt(cluster: EtcdCluster, prefix: string, members: EtcdMember
   return openEtcdStore({
     client: await cluster.client({ members }),
     prefix,
-    trustDomain: 'example.org',
+    accessPointId: 'ap-test',
     audit: AuditLog.in(tmp.dir, systemClock, silentLogger),
     clock: systemClock,
     logger: silentLogger,
@@ -53,7 +53,7 @@ describe('etcd store: what comes back from etcd', () => {
     const prefix = `/ah-test/${n++}`;
     const store = await storeAt(etcd, prefix);
     const raw = await etcd.client();
-    const base = `${prefix}/example.org/`;
+    const base = `${prefix}/`;
     const good = record('good');
     await raw.put(`${base}executors/${encodeURIComponent(good.id)}`).value(JSON.stringify(good));
     await raw.put(`${base}executors/${encodeURIComponent(record('torn').id)}`).value('{"id":');
@@ -75,7 +75,7 @@ describe('etcd store: what comes back from etcd', () => {
     await store.executors.flush();
     const raw = await etcd.client();
     const keys = await raw.getAll().prefix(`${prefix}/`).keys();
-    expect(keys).toEqual([`${prefix}/example.org/executors/${encodeURIComponent(r.id)}`]);
+    expect(keys).toEqual([`${prefix}/executors/${encodeURIComponent(r.id)}`]);
     const value = await raw.get(keys[0] as string).buffer();
     expect(value?.length).toBeLessThan(64 * 1024);
     await store.close();

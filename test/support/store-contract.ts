@@ -33,6 +33,7 @@ export function record(name: string, fields: Partial<ExecutorRecord> = {}): Exec
     certSerial: 'AB01',
     certNotAfter: '2026-12-02T00:00:00.000Z',
     heartbeatIntervalMs: 5_000,
+    accessPoint: null,
     ...fields,
   };
 }

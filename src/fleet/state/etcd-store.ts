@@ -1,20 +1,25 @@
 // The etcd store: the fleet's state shared by several access points (DESIGN.md section 8).
-// Keys live under `<prefix>/<trust domain>/`: `executors/<id>` (a record as JSON), and
-// `revocations/<id>`. IDs are URI-escaped so that one ID can never be a prefix of another's key.
-// Heartbeats never reach etcd: records are written on connect and disconnect only, behind the
-// stream, in small writes well under etcd's request limit.
+// Keys live under `--etcd-prefix` (default /ah/v1): `executors/<id>` (a record as JSON),
+// `presence/<id>` (who holds it, on the holder's lease) and `revocations/<id>`. IDs are full
+// SPIFFE IDs, URI-escaped, so one ID is never a prefix of another's key and two trust domains
+// never share a key. Heartbeats never reach etcd: records are written on connect, disconnect and
+// at most once a minute for last-seen, behind the stream, in small writes well under etcd's
+// request limit.
 //
 // What comes back from etcd is checked like a file from the state directory: another process (or
 // an operator with etcdctl) wrote it.
 
-import type { Etcd3, IKeyValue, Namespace, Watcher } from 'etcd3';
-import type { Clock, Timer } from '../../core/clock.js';
+import type { Etcd3, IKeyValue, Namespace } from 'etcd3';
+import type { Clock } from '../../core/clock.js';
 import { boundLength } from '../../core/escape.js';
-import { errorText } from '../../core/errors.js';
+import { AhError, errorText } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { AuditLog } from '../audit-log.js';
 import { recordFromFile, type ExecutorRecord } from '../registry.js';
 import type { Revocation } from '../revocations.js';
+import { EtcdExecutorWrites, EXECUTORS_DIR } from './etcd-executor-writes.js';
+import { EtcdMirror, keyOf, parseJson } from './etcd-mirror.js';
+import { EtcdPresenceStore } from './etcd-presence.js';
 import type { ExecutorStore, FleetStore, RevocationStore } from './ports.js';
 
 export interface EtcdStoreOptions {
@@ -22,164 +27,97 @@ export interface EtcdStoreOptions {
   client: Etcd3;
   /** `--etcd-prefix`, e.g. /ah/v1. */
   prefix: string;
-  trustDomain: string;
+  /** The endpoints, for messages ("etcd https://a:2379 /ah/v1/executors/"). */
+  endpoints?: readonly string[];
+  /** `--access-point-id`: names this access point in presence and listings. */
+  accessPointId: string;
+  /** The presence lease's TTL (seconds); default 10. */
+  presenceTtlSeconds?: number;
   /** The local audit log: the trail stays a file per access point. */
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
 }
 
-/** Keys per range call: far below the 16 MiB the client accepts, whatever the records hold. */
-const PAGE = 500;
-/** Writes in flight at once: a reconnect storm is spread, not sent all at once. */
-const WRITES_IN_FLIGHT = 32;
-/** A failed write is tried again after this long. */
-const RETRY_MS = 1_000;
 /** Longest revocation reason kept from etcd (the control API allows far less). */
 const MAX_REASON = 1_024;
 
-const idOfKey = (key: Buffer, dir: string): string | undefined => {
-  const name = key.toString('utf8');
-  if (!name.startsWith(dir)) return undefined;
-  try {
-    return decodeURIComponent(name.slice(dir.length));
-  } catch {
-    return undefined;
-  }
-};
+/**
+ * A revocation write is tried this often, each try bounded, all within the control client's 10 s:
+ * a write caught in a leader change (its proposal lost with the old leader) times out, and the
+ * next try lands on the new one. Puts and deletes of one key are idempotent, so a retry is safe.
+ */
+const REVOCATION_TRIES = 3;
+const REVOCATION_TRY_MS = 2_500;
+const REVOCATION_PAUSE_MS = 250;
 
-/** Every key under `dir` of the namespace, page by page; with the revision the listing is of. */
-async function listAll(ns: Namespace, dir: string): Promise<{ kvs: IKeyValue[]; revision: string }> {
-  const kvs: IKeyValue[] = [];
-  let start = dir;
-  const end = `${dir.slice(0, -1)}${String.fromCharCode(dir.charCodeAt(dir.length - 1) + 1)}`;
-  let revision: string | undefined;
-  for (;;) {
-    let query = ns.getAll().inRange({ start, end }).limit(PAGE);
-    // Every page from the same revision: a consistent listing even while others write.
-    if (revision) query = query.revision(revision);
-    const page = await query.exec();
-    revision ??= page.header.revision;
-    kvs.push(...page.kvs);
-    if (!page.more || page.kvs.length === 0) return { kvs, revision };
-    start = `${page.kvs[page.kvs.length - 1]?.key.toString('utf8') ?? ''}\0`;
-  }
-}
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-function parseJson(kv: IKeyValue): unknown {
-  try {
-    return JSON.parse(kv.value.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Executor records, one key each, written behind the streams. */
+/** Executor records, one key each: written behind the streams, watched for other access points' changes. */
 export class EtcdExecutorStore implements ExecutorStore {
-  private readonly pending = new Map<string, ExecutorRecord>();
-  private running: Promise<void> | undefined;
-  private retry: Timer | undefined;
-  private failure: string | undefined;
-  private closed = false;
-  private static readonly DIR = 'executors/';
+  private readonly mirror: EtcdMirror<ExecutorRecord>;
 
   constructor(
-    private readonly ns: Namespace,
+    ns: Namespace,
     readonly description: string,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {}
+    private readonly writes: EtcdExecutorWrites,
+    clock: Clock,
+    logger: Logger,
+  ) {
+    this.mirror = new EtcdMirror<ExecutorRecord>({
+      ns,
+      dir: EXECUTORS_DIR,
+      name: 'executor records',
+      where: description,
+      parse: (id, kv) => {
+        try {
+          const record = recordFromFile(parseJson(kv));
+          // A value under another ID's key is not taken for either.
+          if (record.id !== id) throw new Error(`the record names ${boundLength(record.id, 200)}`);
+          return record;
+        } catch (e) {
+          logger.warn('executor record in etcd unreadable; skipped', {
+            key: boundLength(kv.key.toString('utf8'), 300),
+            reason: errorText(e),
+          });
+          return undefined;
+        }
+      },
+      same: sameJson,
+      clock,
+      logger,
+    });
+  }
 
   async load(): Promise<ExecutorRecord[]> {
-    const { kvs } = await listAll(this.ns, EtcdExecutorStore.DIR);
-    const records: ExecutorRecord[] = [];
-    for (const kv of kvs) {
-      const id = idOfKey(kv.key, EtcdExecutorStore.DIR);
-      try {
-        const record = recordFromFile(parseJson(kv));
-        // A value under another ID's key is not taken for either.
-        if (record.id !== id) throw new Error(`the record names ${boundLength(record.id, 200)}`);
-        records.push(record);
-      } catch (e) {
-        this.logger.warn('executor record in etcd unreadable; skipped', {
-          key: boundLength(kv.key.toString('utf8'), 300),
-          reason: errorText(e),
-        });
-      }
-    }
-    return records;
+    return [...(await this.mirror.load()).values()];
   }
 
   changed(record: ExecutorRecord): void {
-    this.pending.set(record.id, record);
-    this.start();
+    this.writes.record(record);
   }
 
   get writeFailure(): string | undefined {
-    return this.failure;
+    return this.writes.writeFailure;
   }
 
   retryWrite(): void {
-    this.start();
+    this.writes.retryWrite();
   }
 
-  async flush(): Promise<void> {
-    // Until what was handed in is written, or a write failed (writeFailure says so).
-    while (this.running) await this.running;
+  flush(): Promise<void> {
+    return this.writes.flush();
   }
 
-  close(): void {
-    this.closed = true;
-    this.retry?.cancel();
+  watch(listener: (record: ExecutorRecord) => void): () => void {
+    return this.mirror.onChange((_id, record) => {
+      if (record) listener(record);
+    });
   }
 
-  private start(): void {
-    if (this.running || this.closed || this.pending.size === 0) return;
-    this.retry?.cancel();
-    this.running = this.drain()
-      // Whatever goes wrong in a write behind the streams is a write failure, never an unhandled rejection.
-      .catch((e: unknown) => {
-        this.failure = errorText(e);
-      })
-      .finally(() => {
-        this.running = undefined;
-        if (this.failure === undefined) this.start();
-        else if (!this.closed) this.retry = this.clock.setTimer(() => this.start(), RETRY_MS);
-      });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.pending.size > 0 && !this.closed) {
-      const batch = [...this.pending.values()].slice(0, WRITES_IN_FLIGHT);
-      // Taken now, as they are now: a change made while this batch is in flight is written next.
-      const values = batch.map((r) => ({ r, json: JSON.stringify(r) }));
-      for (const { r } of values) this.pending.delete(r.id);
-      const results = await Promise.allSettled(
-        // Inside a promise: a put that throws at once is a failed put (put back in line), not lost.
-        values.map(({ r, json }) =>
-          Promise.resolve().then(() =>
-            this.ns
-              .put(`${EtcdExecutorStore.DIR}${encodeURIComponent(r.id)}`)
-              .value(json)
-              .exec(),
-          ),
-        ),
-      );
-      const failed = results.findIndex((x) => x.status === 'rejected');
-      if (failed >= 0) {
-        // Back in line (unless changed again meanwhile), to be tried again.
-        values.forEach(({ r }, i) => {
-          if (results[i]?.status === 'rejected' && !this.pending.has(r.id)) this.pending.set(r.id, r);
-        });
-        const reason: unknown = (results[failed] as PromiseRejectedResult).reason;
-        if (this.failure === undefined)
-          this.logger.warn('cannot write executor records to etcd; retrying', { reason: errorText(reason) });
-        this.failure = errorText(reason);
-        return;
-      }
-      if (this.failure !== undefined) this.logger.info('executor records written to etcd again');
-      this.failure = undefined;
-    }
+  async close(): Promise<void> {
+    this.writes.close();
+    await this.mirror.close();
   }
 }
 
@@ -187,177 +125,136 @@ export class EtcdExecutorStore implements ExecutorStore {
 export class EtcdRevocationStore implements RevocationStore {
   private static readonly DIR = 'revocations/';
   /** What this store believes etcd holds: its own writes at once, others' from the watch. */
-  private readonly known = new Map<string, Revocation>();
-  private readonly listeners = new Set<(id: string, revocation: Revocation | undefined) => void>();
-  private watcher: Watcher | undefined;
-  private closed = false;
-  private relisting: Promise<void> | undefined;
+  private readonly mirror: EtcdMirror<Revocation>;
 
   constructor(
     private readonly ns: Namespace,
     readonly description: string,
     private readonly clock: Clock,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.mirror = new EtcdMirror<Revocation>({
+      ns,
+      dir: EtcdRevocationStore.DIR,
+      name: 'revocations',
+      where: description,
+      parse: (id, kv) => EtcdRevocationStore.parse(id, kv),
+      same: sameJson,
+      clock,
+      logger,
+    });
+  }
 
   async load(): Promise<Revocation[]> {
-    const revision = await this.list(false);
-    this.watchFrom(revision);
-    return [...this.known.values()];
+    return [...(await this.mirror.load()).values()];
   }
 
   async put(revocation: Revocation): Promise<void> {
-    const before = this.known.get(revocation.id);
-    this.known.set(revocation.id, revocation);
+    const before = this.mirror.get(revocation.id);
+    this.mirror.setLocal(revocation.id, revocation);
     try {
-      await this.ns.put(this.key(revocation.id)).value(JSON.stringify(revocation)).exec();
+      await this.durably((options) =>
+        this.ns.put(this.key(revocation.id)).value(JSON.stringify(revocation)).options(options).exec(),
+      );
     } catch (e) {
-      if (before) this.known.set(before.id, before);
-      else this.known.delete(revocation.id);
+      this.mirror.setLocal(revocation.id, before);
       throw e;
     }
   }
 
   async remove(id: string): Promise<boolean> {
-    const before = this.known.get(id);
-    this.known.delete(id);
+    const before = this.mirror.get(id);
+    this.mirror.setLocal(id, undefined);
     try {
-      const result = await this.ns.delete().key(this.key(id)).exec();
-      return Number(result.deleted) > 0;
+      // A retry after a delete that did land finds nothing to delete: "there was one" is kept.
+      let deleted = false;
+      await this.durably(async (options) => {
+        const result = await this.ns.delete().key(this.key(id)).options(options).exec();
+        deleted ||= Number(result.deleted) > 0;
+      });
+      return deleted || before !== undefined;
     } catch (e) {
-      if (before) this.known.set(id, before);
+      this.mirror.setLocal(id, before);
       throw e;
     }
   }
 
-  watch(listener: (id: string, revocation: Revocation | undefined) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** Runs an idempotent write, tried again on failure; the last failure names the store. */
+  private async durably(write: (options: { deadline: number }) => Promise<unknown>): Promise<void> {
+    let last: unknown;
+    for (let attempt = 1; attempt <= REVOCATION_TRIES; attempt++) {
+      try {
+        await write({ deadline: this.clock.now() + REVOCATION_TRY_MS });
+        return;
+      } catch (e) {
+        last = e;
+        this.logger.debug('revocation write failed; trying again', { attempt, reason: errorText(e) });
+        if (attempt < REVOCATION_TRIES) await this.clock.sleep(REVOCATION_PAUSE_MS);
+      }
+    }
+    throw new AhError('STORE_WRITE_FAILED', { store: this.description, reason: errorText(last) }, { cause: last });
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    const watcher = this.watcher;
-    this.watcher = undefined;
-    await watcher?.cancel().catch(() => undefined);
-    await this.relisting;
+  watch(listener: (id: string, revocation: Revocation | undefined) => void): () => void {
+    return this.mirror.onChange((id, revocation) => listener(id, revocation));
+  }
+
+  staleForMs(): number {
+    return this.mirror.staleForMs();
+  }
+
+  close(): Promise<void> {
+    return this.mirror.close();
   }
 
   private key(id: string): string {
-    return `${EtcdRevocationStore.DIR}${encodeURIComponent(id)}`;
+    return keyOf(EtcdRevocationStore.DIR, id);
   }
 
-  /** A revocation as etcd holds it, checked: the key's ID, a reason, a time. */
-  private parse(kv: IKeyValue): Revocation | undefined {
-    const id = idOfKey(kv.key, EtcdRevocationStore.DIR);
-    if (id === undefined) return undefined;
+  /** A revocation as etcd holds it, checked. A revocation must never be lost to a bad value: the key alone revokes. */
+  private static parse(id: string, kv: IKeyValue): Revocation {
     const raw = parseJson(kv) as Partial<Revocation> | undefined;
-    // A revocation must never be lost to a bad value: the key alone revokes.
     return {
       id,
       reason: typeof raw?.reason === 'string' ? boundLength(raw.reason, MAX_REASON) : 'revoked',
       at: typeof raw?.at === 'string' ? boundLength(raw.at, 64) : '',
     };
   }
-
-  /** Tells the listeners when what etcd holds differs from what this store knew. */
-  private learn(id: string, revocation: Revocation | undefined): void {
-    const before = this.known.get(id);
-    if (JSON.stringify(before) === JSON.stringify(revocation)) return;
-    if (revocation) this.known.set(id, revocation);
-    else this.known.delete(id);
-    for (const listener of this.listeners) {
-      // Called from etcd3's stream events: a listener's fault must not escape into them.
-      try {
-        listener(id, revocation);
-      } catch (e) {
-        this.logger.error('revocation change not applied', { executor_id: id, reason: errorText(e) });
-      }
-    }
-  }
-
-  /** Lists every revocation; after the first listing, differences are reported as changes. */
-  private async list(report: boolean): Promise<string> {
-    const { kvs, revision } = await listAll(this.ns, EtcdRevocationStore.DIR);
-    const listed = new Map<string, Revocation>();
-    for (const kv of kvs) {
-      const r = this.parse(kv);
-      if (r) listed.set(r.id, r);
-    }
-    if (!report) {
-      for (const [id, r] of listed) this.known.set(id, r);
-      return revision;
-    }
-    for (const id of [...this.known.keys()]) if (!listed.has(id)) this.learn(id, undefined);
-    for (const [id, r] of listed) this.learn(id, r);
-    return revision;
-  }
-
-  private watchFrom(revision: string): void {
-    if (this.closed) return;
-    const watcher = this.ns
-      .watch()
-      .prefix(EtcdRevocationStore.DIR)
-      .startRevision(String(BigInt(revision) + 1n))
-      .watcher();
-    this.watcher = watcher;
-    watcher.on('put', (kv) => {
-      const r = this.parse(kv);
-      if (r) this.learn(r.id, r);
-    });
-    watcher.on('delete', (kv) => {
-      const id = idOfKey(kv.key, EtcdRevocationStore.DIR);
-      if (id !== undefined) this.learn(id, undefined);
-    });
-    // Any break of the watch (compaction, a reconnect that may have skipped events, an error)
-    // means: list again, then watch from the listing's revision. Nothing is missed that way.
-    const restart = (why: string): void => {
-      if (this.closed || this.watcher !== watcher || this.relisting) return;
-      this.watcher = undefined;
-      this.logger.debug('revocation watch broken; listing again', { reason: why });
-      void watcher.cancel().catch(() => undefined);
-      this.relisting = this.relist().finally(() => (this.relisting = undefined));
-    };
-    watcher.on('error', (e) => restart(errorText(e)));
-    watcher.on('disconnected', (e) => restart(errorText(e)));
-    watcher.on('end', () => restart('watch ended'));
-  }
-
-  private async relist(): Promise<void> {
-    for (let attempt = 0; !this.closed; attempt++) {
-      try {
-        this.watchFrom(await this.list(true));
-        return;
-      } catch (e) {
-        if (attempt === 0) this.logger.warn('cannot list revocations in etcd; retrying', { reason: errorText(e) });
-        await this.clock.sleep(Math.min(5_000, 200 * 2 ** attempt));
-      }
-    }
-  }
 }
 
-/** The store for several access points: etcd, under `<prefix>/<trust domain>/`. */
+/** The store for several access points: etcd, under `--etcd-prefix`. */
 export function openEtcdStore(options: EtcdStoreOptions): FleetStore & {
   executors: EtcdExecutorStore;
   revocations: EtcdRevocationStore;
+  presence: EtcdPresenceStore;
+  writes: EtcdExecutorWrites;
 } {
-  const base = `${options.prefix.replace(/\/+$/, '')}/${options.trustDomain}/`;
+  const base = `${options.prefix.replace(/\/+$/, '')}/`;
   const ns = options.client.namespace(base);
-  const executors = new EtcdExecutorStore(ns, `etcd ${base}executors/`, options.clock, options.logger.child('store'));
-  const revocations = new EtcdRevocationStore(
+  const at = `etcd ${options.endpoints ? `${options.endpoints.join(',')} ` : ''}${base}`;
+  const logger = options.logger.child('store');
+  const presence = new EtcdPresenceStore({
     ns,
-    `etcd ${base}revocations/`,
-    options.clock,
-    options.logger.child('store'),
-  );
+    self: options.accessPointId,
+    where: `${at}presence/`,
+    ...(options.presenceTtlSeconds ? { ttlSeconds: options.presenceTtlSeconds } : {}),
+    clock: options.clock,
+    logger,
+  });
+  const writes = new EtcdExecutorWrites(ns, () => presence.leaseId(), options.clock, logger);
+  presence.attach(writes);
+  const executors = new EtcdExecutorStore(ns, `${at}${EXECUTORS_DIR}`, writes, options.clock, logger);
+  const revocations = new EtcdRevocationStore(ns, `${at}revocations/`, options.clock, logger);
   return {
     kind: 'etcd',
     executors,
     revocations,
+    presence,
+    writes,
     audit: options.audit,
     async close() {
-      executors.close();
-      await revocations.close();
+      // Watchers and the lease first: etcd3's close() leaves them running (docs/ETCD.md).
+      await Promise.all([executors.close(), revocations.close(), presence.close()]);
       options.client.close();
     },
   };

@@ -14,7 +14,7 @@ import { AuditLog } from '../audit-log.js';
 import type { AuditHeadStore } from '../audit-head.js';
 import { recordFromFile, type ExecutorRecord } from '../registry.js';
 import type { Revocation } from '../revocations.js';
-import type { ExecutorStore, FleetStore, RevocationStore } from './ports.js';
+import type { ExecutorStore, FleetStore, Holder, PresenceStore, RevocationStore } from './ports.js';
 
 export const REGISTRY_FILE = 'registry.json';
 export const REVOCATIONS_FILE = 'revocations.json';
@@ -100,6 +100,11 @@ export class FileExecutorStore implements ExecutorStore {
     return this.writer.flush();
   }
 
+  /** Only this process writes the file: nothing changes elsewhere. */
+  watch(): () => void {
+    return () => {};
+  }
+
   /** By SPIFFE ID (plain code-unit order: IDs are ASCII, and localeCompare costs ICU time per pair). */
   private sorted(): ExecutorRecord[] {
     return [...this.records.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -162,19 +167,58 @@ export class FileRevocationStore implements RevocationStore {
     return () => {};
   }
 
+  /** Nothing can be missed: there is no elsewhere. */
+  staleForMs(): number {
+    return 0;
+  }
+
   private save(): Promise<void> {
     const revoked = [...this.entries.values()].sort((a, b) => a.id.localeCompare(b.id));
     return writeJsonAtomic(this.file, { version: 1, revoked }, { mode: 0o640 });
   }
 }
 
+/** Presence of one access point: in memory only (no connection survives the process). */
+export class LocalPresenceStore implements PresenceStore {
+  readonly shared = false;
+  private readonly holders = new Map<string, Holder>();
+
+  constructor(readonly self: string) {}
+
+  load(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  claim(id: string, holder: Holder): void {
+    this.holders.set(id, holder);
+  }
+
+  release(id: string, connectionId: string): void {
+    if (this.holders.get(id)?.connectionId === connectionId) this.holders.delete(id);
+  }
+
+  holder(id: string): Holder | undefined {
+    return this.holders.get(id);
+  }
+
+  watch(): () => void {
+    return () => {};
+  }
+}
+
 /** The default store: everything in the state directory, for one access point. */
-export function openFileStore(stateDir: string, clock: Clock, logger: Logger, auditHead?: AuditHeadStore): FleetStore {
+export function openFileStore(
+  stateDir: string,
+  clock: Clock,
+  logger: Logger,
+  options: { auditHead?: AuditHeadStore; accessPointId?: string } = {},
+): FleetStore {
   return {
     kind: 'file',
     executors: new FileExecutorStore(stateDir, clock, logger.child('registry')),
     revocations: new FileRevocationStore(stateDir),
-    audit: AuditLog.in(stateDir, clock, logger, auditHead),
+    presence: new LocalPresenceStore(options.accessPointId ?? 'local'),
+    audit: AuditLog.in(stateDir, clock, logger, options.auditHead),
     close: () => Promise.resolve(),
   };
 }

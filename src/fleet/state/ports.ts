@@ -25,6 +25,41 @@ export interface ExecutorStore {
   /** Tries a failed write again now. */
   retryWrite(): void;
   flush(): Promise<void>;
+  /**
+   * Records changed by other access points, after load() (etcd). A store that only this process
+   * writes (the file store) never calls the listener. Returns the unsubscribe function.
+   */
+  watch(listener: (record: ExecutorRecord) => void): () => void;
+}
+
+/** Who holds an executor's presence: the access point and the stream it is connected on. */
+export interface Holder {
+  accessPoint: string;
+  connectionId: string;
+  /** When this holder took it (ISO time). */
+  since: string;
+}
+
+/**
+ * Who is connected where. claim() and release() are written behind, like executor records (the
+ * stream never waits on the store); holder() answers from memory. In a shared store presence
+ * lives as long as the access point process does (one etcd lease per process): a killed access
+ * point's executors are nobody's within the lease's TTL.
+ */
+export interface PresenceStore {
+  /** This access point's id (--access-point-id). */
+  readonly self: string;
+  /** Whether other access points share it (etcd): a record's stored state is then not the truth, presence is. */
+  readonly shared: boolean;
+  /** Reads what other access points hold; before the executors are loaded. */
+  load(): Promise<void>;
+  claim(id: string, holder: Holder): void;
+  /** Lets go, if `connectionId` still holds it. */
+  release(id: string, connectionId: string): void;
+  /** Who holds it, here or elsewhere, as last known. */
+  holder(id: string): Holder | undefined;
+  /** Changes made by other access points (a claim elsewhere, a release, a lease expired). */
+  watch(listener: (id: string, holder: Holder | undefined) => void): () => void;
 }
 
 /** Revoked SPIFFE IDs. A revocation is durable before put() resolves: a crash cannot undo it. */
@@ -39,6 +74,12 @@ export interface RevocationStore {
    * process writes (the file store) never calls the listener. Returns the unsubscribe function.
    */
   watch(listener: (id: string, revocation: Revocation | undefined) => void): () => void;
+  /**
+   * How long the revocations known here may have missed a change made elsewhere (ms): 0 while
+   * the store is in step (always, for the file store). The access point refuses new enrollments
+   * once this passes a bound: a revocation it cannot see must not let a revoked executor in.
+   */
+  staleForMs(): number;
 }
 
 /** The audit trail: a local hash-chained file per access point, whatever the store. */
@@ -50,6 +91,7 @@ export interface FleetStore {
   readonly kind: 'file' | 'etcd';
   readonly executors: ExecutorStore;
   readonly revocations: RevocationStore;
+  readonly presence: PresenceStore;
   readonly audit: AuditSink;
   /** Ends watches and connections; called after the access point has flushed its state. */
   close(): Promise<void>;

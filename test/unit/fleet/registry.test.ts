@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger, silentLogger } from '../../../src/core/logger.js';
 import { Registry, type EnrollFacts, type ExecutorRecord } from '../../../src/fleet/registry.js';
-import { FileExecutorStore, REGISTRY_FILE } from '../../../src/fleet/state/file-store.js';
+import { FileExecutorStore, LocalPresenceStore, REGISTRY_FILE } from '../../../src/fleet/state/file-store.js';
 import type { Logger } from '../../../src/core/logger.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { makeTempDir } from '../../support/tmp.js';
@@ -95,7 +95,7 @@ async function readRegistryFile(dir = tmp.dir): Promise<{ version: number; execu
 const created: Registry[] = [];
 const fileStore = (logger: Logger = silentLogger): FileExecutorStore => new FileExecutorStore(tmp.dir, clock, logger);
 function newRegistry(onChange?: () => void): Registry {
-  const registry = new Registry(fileStore(), clock, onChange);
+  const registry = new Registry(fileStore(), new LocalPresenceStore('local'), clock, onChange);
   created.push(registry);
   return registry;
 }
@@ -314,7 +314,11 @@ describe('Registry persistence across restarts', () => {
     const file = path.join(tmp.dir, REGISTRY_FILE);
     await fs.writeFile(file, '{"version": 1, "executors": [');
     const lines: string[] = [];
-    const registry = new Registry(fileStore(createLogger({ level: 'debug', write: (l) => lines.push(l) })), clock);
+    const registry = new Registry(
+      fileStore(createLogger({ level: 'debug', write: (l) => lines.push(l) })),
+      new LocalPresenceStore('local'),
+      clock,
+    );
     await registry.load();
 
     expect(registry.list()).toEqual([]);
@@ -371,7 +375,9 @@ describe('Registry change notifications and writes', () => {
 
   it('lets onChange see the new state already', () => {
     const seen: number[] = [];
-    const registry: Registry = new Registry(fileStore(), clock, () => seen.push(registry.onlineCount()));
+    const registry: Registry = new Registry(fileStore(), new LocalPresenceStore('local'), clock, () =>
+      seen.push(registry.onlineCount()),
+    );
     registry.enroll(facts('a', 'c1'));
     registry.disconnect(idOf('a'), 'c1', 'closed');
     expect(seen).toEqual([1, 0]);

@@ -1,0 +1,146 @@
+// Several access points, one fleet (issue 14, section 2): three real `ah agent access-point`
+// processes on one real 3-member etcd cluster over mTLS, real `ah agent enroll` processes, and the
+// operator's own commands (`ah agent executors`, `ah agent revoke`) against any access point.
+// The lease TTL (3 s) is the flag's small value, so the faults below take seconds; the paths they
+// exercise are the same as with the default (10 s).
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runAh } from '../support/agent-process.js';
+import { devIdOf, HaFleet } from '../support/ha-fleet.js';
+import { waitFor } from '../support/wait.js';
+
+const LEASE_TTL_S = 3;
+let fleet: HaFleet;
+const ap = (id: string) => fleet.ap(id);
+const enroll = (name: string, ...at: ReturnType<typeof ap>[]) => fleet.enroll(name, ...at);
+const executorsAt = (at: ReturnType<typeof ap>) => fleet.executorsAt(at);
+const waitListed = (...args: Parameters<HaFleet['waitListed']>) => fleet.waitListed(...args);
+
+beforeAll(async () => {
+  fleet = await HaFleet.start(
+    { etcd: { members: 3, tls: true }, leaseTtlSeconds: LEASE_TTL_S, freshness: '30s', label: 'ha-fleet' },
+    ['ap1', 'ap2', 'ap3'],
+  );
+}, 60_000);
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail') console.error(fleet.report());
+});
+
+afterAll(() => fleet?.destroy(), 30_000);
+
+describe('three access points on one etcd', () => {
+  it('list every executor once, with the access point that holds it, on any of them', async () => {
+    const w1 = enroll('w1', ap('ap1'));
+    const w2 = enroll('w2', ap('ap2'));
+    await Promise.all([w1.waitForLine(/^info: enrolled /), w2.waitForLine(/^info: enrolled /)]);
+    for (const at of fleet.aps.values()) {
+      await waitListed(at, 'w1', { state: 'online', accessPoint: 'ap1' });
+      await waitListed(at, 'w2', { state: 'online', accessPoint: 'ap2' });
+      const listed = await executorsAt(at);
+      expect(listed.filter((e) => e.name === 'w1')).toHaveLength(1);
+      expect(listed.filter((e) => e.name === 'w2')).toHaveLength(1);
+    }
+    // The table names the holder too.
+    const table = await runAh(['agent', 'executors', '--state-dir', ap('ap3').stateDir]);
+    expect(table.stdout.split('\n')[0]).toMatch(/ACCESS POINT$/);
+    expect(table.stdout).toMatch(/w1 .* online .* ap1\n/);
+  });
+
+  it('ends the old stream of an executor that moved to another access point, long before its heartbeats run out', async () => {
+    const before = enroll('mover', ap('ap1'));
+    await before.waitForLine(/^info: enrolled /);
+    await waitListed(ap('ap3'), 'mover', { accessPoint: 'ap1' });
+    // Frozen, its connection to ap1 stays open: only the claim at ap2 can end the stream there
+    // (its watchdog would take 3 missed 1 s heartbeats and more).
+    before.child.kill('SIGSTOP');
+    try {
+      const after = enroll('mover', ap('ap2'));
+      await after.waitForLine(/^info: enrolled /);
+      const enrolledAt = performance.now();
+      await ap('ap1').proc.waitForLine(/executor moved to another access point .*ah\/agent\/mover.*access_point=ap2/);
+      const latency = performance.now() - enrolledAt;
+      console.log(`moved: ap1 ended its stream ${Math.round(latency)} ms after ap2 welcomed the executor`);
+      expect(latency).toBeLessThan(2_500);
+      const listed = await waitListed(ap('ap1'), 'mover', { state: 'online', accessPoint: 'ap2' });
+      expect(listed.state).toBe('online');
+      // ap1 did not write "offline" over ap2's record: ap3 shows it online at ap2 too.
+      await waitListed(ap('ap3'), 'mover', { state: 'online', accessPoint: 'ap2' });
+      await after.stop();
+    } finally {
+      before.child.kill('SIGCONT');
+      await before.stop('SIGKILL');
+    }
+  });
+
+  it('disconnects a revoked executor wherever it is connected, and every access point refuses it from then on', async () => {
+    const victim = enroll('victim', ap('ap2'));
+    await victim.waitForLine(/^info: enrolled /);
+    await waitListed(ap('ap1'), 'victim', { accessPoint: 'ap2' });
+    const revokedAt = performance.now();
+    const r = await runAh(['agent', 'revoke', devIdOf('victim'), '--state-dir', ap('ap1').stateDir]);
+    expect(r.code, r.stderr).toBe(0);
+    await victim.waitForLine(/executor revoked by the access point/);
+    console.log(`revoked through ap1, ended at ap2 after ${Math.round(performance.now() - revokedAt)} ms`);
+    await ap('ap2').proc.waitForLine(/executor revoked elsewhere .*ah\/agent\/victim/);
+    await victim.stop('SIGKILL');
+    // A new attempt at a third access point is refused.
+    const again = enroll('victim', ap('ap3'));
+    await again.waitForLine(/executor revoked by the access point/);
+    await again.stop('SIGKILL');
+  });
+
+  it('keeps revocations across restarts of every access point', async () => {
+    for (const id of ['ap1', 'ap2', 'ap3']) {
+      await ap(id).proc.stop();
+      await fleet.startAp(id);
+    }
+    for (const at of fleet.aps.values()) {
+      const listed = await executorsAt(at);
+      expect(listed.find((e) => e.name === 'victim')?.revoked).toBeTruthy();
+    }
+    const again = enroll('victim', ap('ap1'));
+    await again.waitForLine(/executor revoked by the access point/);
+    await again.stop('SIGKILL');
+  });
+
+  it('frees the executors of an access point killed with SIGKILL within its lease TTL, and they enroll elsewhere', async () => {
+    const orphan = enroll('orphan', ap('ap3'));
+    await orphan.waitForLine(/^info: enrolled /);
+    await waitListed(ap('ap1'), 'orphan', { state: 'online', accessPoint: 'ap3' });
+    const killedAt = performance.now();
+    await ap('ap3').proc.stop('SIGKILL');
+    await waitListed(ap('ap1'), 'orphan', { state: 'offline' }, (LEASE_TTL_S + 5) * 1_000);
+    const freedMs = performance.now() - killedAt;
+    console.log(`SIGKILL: presence gone after ${Math.round(freedMs)} ms (lease TTL ${LEASE_TTL_S} s)`);
+    await orphan.stop('SIGKILL');
+    const moved = enroll('orphan', ap('ap1'));
+    await moved.waitForLine(/^info: enrolled /);
+    const listed = await waitListed(ap('ap2'), 'orphan', { state: 'online', accessPoint: 'ap1' });
+    expect((await executorsAt(ap('ap2'))).filter((e) => e.id === listed.id)).toHaveLength(1);
+    await moved.stop();
+    await fleet.startAp('ap3');
+  });
+
+  it('writes nothing to etcd for heartbeats', async () => {
+    const beating = enroll('beating', ap('ap1'));
+    await beating.waitForLine(/^info: enrolled /);
+    await waitListed(ap('ap2'), 'beating', { state: 'online' });
+    // The enrollment's writes have landed once ap2 lists it; from here on, only heartbeats.
+    const start = await fleet.etcd.revision();
+    // Five heartbeats acknowledged (five distinct lastAck times in the executor's status file).
+    const acks = new Set<string>();
+    await waitFor(
+      'five heartbeats acknowledged',
+      () => {
+        const status = HaFleet.executorStatus(beating);
+        if (status?.lastAck) acks.add(status.lastAck);
+        return acks.size >= 6;
+      },
+      15_000,
+      50,
+    );
+    expect(await fleet.etcd.revision()).toBe(start);
+    await beating.stop();
+  });
+});
