@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { Etcd3, type IOptions } from 'etcd3';
 import { recommendedEtcd3Options } from '../../src/fleet/state/etcd-client-options.js';
 import { onTestFailed, onTestFinished } from 'vitest';
+import type { IssueOptions } from '../../src/x509/authority.js';
 import { TestCa, type IdentityFiles } from './test-ca.js';
 
 // The options the product's etcd store uses; re-exported for the tests that show why.
@@ -245,6 +246,11 @@ class MemberProcess implements EtcdMember {
 export interface EtcdClientOptions {
   /** The client certificate's CN (the etcd user when auth is on); default 'root'. */
   user?: string;
+  /**
+   * Client certificate files to use instead of the CN=`user` one: from issueClientIdentity (other
+   * names in it), or from another CA altogether.
+   */
+  identity?: IdentityFiles;
   /** Members to connect to; default all. */
   members?: EtcdMember[];
   /** Replaces recommendedEtcd3Options (hosts and credentials are still filled in). */
@@ -359,10 +365,22 @@ export class EtcdCluster {
     return identity;
   }
 
-  /** etcd3's `credentials` for a client certificate with CN=`user` (undefined on plain http). */
-  async credentials(user = 'root'): Promise<IOptions['credentials']> {
+  /**
+   * A client certificate from the cluster's CA with the names in `options` (CN = the etcd user; URI
+   * or DNS SANs, which etcd ignores), written to `<file>.pem` and `<file>-key.pem`. Not cached.
+   */
+  issueClientIdentity(file: string, options: IssueOptions): Promise<IdentityFiles> {
+    if (!this.ca) return Promise.reject(new Error(`${this.label} runs plain http: there are no client certificates`));
+    return this.ca.issueFiles(`client-${file}`, options);
+  }
+
+  /**
+   * etcd3's `credentials` for a client certificate with CN=`user`, or for the files `identity`
+   * (undefined on plain http).
+   */
+  async credentials(user = 'root', identity?: IdentityFiles): Promise<IOptions['credentials']> {
     if (!this.tls) return undefined;
-    const id = await this.clientIdentity(user);
+    const id = identity ?? (await this.clientIdentity(user));
     const [rootCertificate, certChain, privateKey] = await Promise.all([
       fs.readFile(id.ca),
       fs.readFile(id.cert),
@@ -374,22 +392,25 @@ export class EtcdCluster {
   /** An etcd3 client (recommendedEtcd3Options unless `options` replaces them), closed on destroy. */
   async client(options: EtcdClientOptions = {}): Promise<Etcd3> {
     const hosts = this.endpoints(options.members);
-    const credentials = await this.credentials(options.user);
+    const credentials = await this.credentials(options.user, options.identity);
     const base = options.options ?? recommendedEtcd3Options(hosts);
     const client = new Etcd3({ ...base, hosts, ...(credentials ? { credentials } : {}) });
     this.clients.add(client);
     return client;
   }
 
-  /** Runs etcdctl against `endpoints` (default all running members) as `user` (default root). */
+  /**
+   * Runs etcdctl against `endpoints` (default all running members) as `user` (default root), or
+   * with the certificate files `identity`. A failure rejects with etcdctl's stderr in the message.
+   */
   async etcdctl(
     args: string[],
-    options: { user?: string; members?: readonly EtcdMember[]; timeoutMs?: number } = {},
+    options: { user?: string; identity?: IdentityFiles; members?: readonly EtcdMember[]; timeoutMs?: number } = {},
   ): Promise<string> {
     const members = options.members ?? this.memberList.filter((m) => m.running);
     const tlsArgs: string[] = [];
     if (this.tls) {
-      const id = await this.clientIdentity(options.user ?? 'root');
+      const id = options.identity ?? (await this.clientIdentity(options.user ?? 'root'));
       tlsArgs.push('--cacert', id.ca, '--cert', id.cert, '--key', id.key);
     }
     const all = ['--endpoints', this.endpoints(members).join(','), ...tlsArgs, '--command-timeout', '5s', ...args];
