@@ -292,6 +292,11 @@ export const ERROR_SPECS = {
     1,
     true,
   ),
+  STORE_PERMISSION_DENIED: spec(
+    'etcd refused the fleet state in {store}: permission denied',
+    "the --etcd-cert's CN must be an etcd user whose role has readwrite on the --etcd-prefix: etcdctl user get <CN>; etcdctl role get <role> (docs/ETCD.md, etcd user and role for access points)",
+    2,
+  ),
   STORE_WRITE_FAILED: spec(
     'cannot write to the fleet state in {store}: {reason}',
     'nothing was changed; try again once etcd answers (etcdctl --endpoints <--etcd-endpoints> endpoint health)',

@@ -38,7 +38,8 @@ export function controlRoutes(ap: AccessPoint): Record<string, HttpHandler> {
         return { status: 200, body: { revoked: id, ...result } };
       } catch (e) {
         // The store could not take it (etcd unreachable): nothing changed, say so and why.
-        if (isAhError(e) && e.code === 'STORE_WRITE_FAILED') return { status: 503, body: { error: e.message } };
+        if (isAhError(e) && (e.code === 'STORE_WRITE_FAILED' || e.code === 'STORE_PERMISSION_DENIED'))
+          return { status: 503, body: { error: e.message } };
         if (isAhError(e)) return refuse(e.message);
         throw e;
       }
@@ -49,7 +50,8 @@ export function controlRoutes(ap: AccessPoint): Record<string, HttpHandler> {
           ? { status: 200, body: { unrevoked: tail } }
           : { status: 404, body: { error: `${tail} is not revoked` } };
       } catch (e) {
-        if (isAhError(e) && e.code === 'STORE_WRITE_FAILED') return { status: 503, body: { error: e.message } };
+        if (isAhError(e) && (e.code === 'STORE_WRITE_FAILED' || e.code === 'STORE_PERMISSION_DENIED'))
+          return { status: 503, body: { error: e.message } };
         throw e;
       }
     },

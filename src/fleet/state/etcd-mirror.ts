@@ -4,7 +4,7 @@
 // that may have skipped events, an error) means: list again, report the differences, and watch
 // from the new listing's revision. Nothing is missed that way (docs/ETCD.md, "etcd3 behaviour").
 
-import type { IKeyValue, Namespace, Watcher } from 'etcd3';
+import { EtcdPermissionDeniedError, type IKeyValue, type Namespace, type Watcher } from 'etcd3';
 import type { Clock } from '../../core/clock.js';
 import { AhError, errorText } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -88,6 +88,9 @@ export class EtcdMirror<T> {
     try {
       revision = await this.list(false);
     } catch (e) {
+      // Refused is not unreachable: a wrong user or role is fixed in etcd, not by waiting.
+      if (e instanceof EtcdPermissionDeniedError)
+        throw new AhError('STORE_PERMISSION_DENIED', { store: this.options.where }, { cause: e, detail: errorText(e) });
       throw new AhError('STORE_UNREACHABLE', { store: this.options.where, reason: errorText(e) }, { cause: e });
     }
     this.watchFrom(revision);

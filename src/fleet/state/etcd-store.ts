@@ -9,7 +9,7 @@
 // What comes back from etcd is checked like a file from the state directory: another process (or
 // an operator with etcdctl) wrote it.
 
-import type { Etcd3, IKeyValue, Namespace } from 'etcd3';
+import { EtcdPermissionDeniedError, type Etcd3, type IKeyValue, type Namespace } from 'etcd3';
 import type { Clock } from '../../core/clock.js';
 import { boundLength } from '../../core/escape.js';
 import { AhError, errorText } from '../../core/errors.js';
@@ -187,6 +187,9 @@ export class EtcdRevocationStore implements RevocationStore {
         await write({ deadline: this.clock.now() + REVOCATION_TRY_MS });
         return;
       } catch (e) {
+        // A refusal does not pass by itself: say so at once.
+        if (e instanceof EtcdPermissionDeniedError)
+          throw new AhError('STORE_PERMISSION_DENIED', { store: this.description }, { cause: e, detail: errorText(e) });
         last = e;
         this.logger.debug('revocation write failed; trying again', { attempt, reason: errorText(e) });
         if (attempt < REVOCATION_TRIES) await this.clock.sleep(REVOCATION_PAUSE_MS);
