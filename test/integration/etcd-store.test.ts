@@ -29,11 +29,16 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-async function storeAt(cluster: EtcdCluster, prefix: string, members: EtcdMember[] = [...cluster.members]) {
+async function storeAt(
+  cluster: EtcdCluster,
+  prefix: string,
+  members: EtcdMember[] = [...cluster.members],
+  accessPointId = 'ap-test',
+) {
   return openEtcdStore({
     client: await cluster.client({ members }),
     prefix,
-    accessPointId: 'ap-test',
+    accessPointId,
     audit: AuditLog.in(tmp.dir, systemClock, silentLogger),
     clock: systemClock,
     logger: silentLogger,
@@ -44,7 +49,10 @@ describeStoreContract('etcd', {
   shared: true,
   async open() {
     const prefix = `/ah-test/${n++}`;
-    return { store: await storeAt(etcd, prefix), reopen: () => storeAt(etcd, prefix) };
+    return {
+      store: await storeAt(etcd, prefix),
+      reopen: (accessPointId?: string) => storeAt(etcd, prefix, undefined, accessPointId),
+    };
   },
 });
 

@@ -6,12 +6,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ExecutorRecord } from '../../src/fleet/registry.js';
 import type { Revocation } from '../../src/fleet/revocations.js';
-import type { FleetStore } from '../../src/fleet/state/ports.js';
+import type { FleetStore, Holder } from '../../src/fleet/state/ports.js';
 import { waitFor } from './wait.js';
 
 export interface StoreBackend {
-  /** A store over new, empty storage, and a way to open another store over the same storage. */
-  open(): Promise<{ store: FleetStore; reopen: () => Promise<FleetStore> }>;
+  /**
+   * A store over new, empty storage (as access point "ap-test"), and a way to open another store
+   * over the same storage, optionally as another access point.
+   */
+  open(): Promise<{ store: FleetStore; reopen: (accessPointId?: string) => Promise<FleetStore> }>;
   /** Whether a change made through one store reaches the others' watches (etcd) or not (file). */
   shared: boolean;
 }
@@ -136,5 +139,89 @@ export function describeStoreContract(name: string, backend: StoreBackend): void
         await Promise.all([store.close(), other.close()]);
       },
     );
+  });
+
+  describe(`${name} store: presence`, () => {
+    const holder = (accessPoint: string, connectionId: string): Holder => ({
+      accessPoint,
+      connectionId,
+      since: '2026-12-01T00:00:00.000Z',
+    });
+
+    it('holds what it claims until the same connection lets go', async () => {
+      const { store } = await backend.open();
+      await store.presence.load();
+      await store.executors.load();
+      const id = record('p1').id;
+      store.presence.claim(id, holder(store.presence.self, 'c1'));
+      expect(store.presence.holder(id)).toEqual(holder(store.presence.self, 'c1'));
+      // A newer stream here takes over; the older one letting go changes nothing.
+      store.presence.claim(id, holder(store.presence.self, 'c2'));
+      store.presence.release(id, 'c1');
+      expect(store.presence.holder(id)?.connectionId).toBe('c2');
+      store.presence.release(id, 'c2');
+      expect(store.presence.holder(id)).toBeUndefined();
+      await store.executors.flush();
+      expect(store.executors.writeFailure).toBeUndefined();
+      await store.close();
+    });
+
+    it(
+      backend.shared
+        ? 'shows a claim to the other access points; a claim there ends ours, and our release then writes nothing over theirs'
+        : 'is this access point’s alone: another store over the same storage sees none of it',
+      async () => {
+        const { store: a, reopen } = await backend.open();
+        const b = await reopen('ap-other');
+        for (const s of [a, b]) {
+          await s.presence.load();
+          await s.executors.load();
+        }
+        const r = record('roamer', { accessPoint: a.presence.self });
+        const moves: Array<[string, Holder | undefined]> = [];
+        a.presence.watch((id, h) => moves.push([id, h]));
+        a.presence.claim(r.id, holder(a.presence.self, 'a1'));
+        a.executors.changed(r);
+        await a.executors.flush();
+        if (!backend.shared) {
+          expect(b.presence.holder(r.id)).toBeUndefined();
+          await Promise.all([a.close(), b.close()]);
+          return;
+        }
+        await waitFor('b sees a’s claim', () => b.presence.holder(r.id)?.connectionId === 'a1');
+        // The executor reconnects at b.
+        const there = { ...r, accessPoint: b.presence.self, peerAddress: '127.0.0.2:6000' };
+        b.presence.claim(r.id, holder(b.presence.self, 'b1'));
+        b.executors.changed(there);
+        await b.executors.flush();
+        await waitFor('a told of the move', () => moves.length > 0);
+        expect(moves).toEqual([[r.id, holder(b.presence.self, 'b1')]]);
+        expect(a.presence.holder(r.id)?.accessPoint).toBe(b.presence.self);
+        // a's stream ends late and a writes the executor offline: guarded, it lands nowhere.
+        a.executors.changed({ ...r, state: 'offline', connectedSince: null, disconnectReason: 'late' });
+        a.presence.release(r.id, 'a1');
+        await a.executors.flush();
+        const c = await reopen('ap-third');
+        await c.presence.load();
+        expect(await c.executors.load()).toEqual([there]);
+        expect(c.presence.holder(r.id)).toEqual(holder(b.presence.self, 'b1'));
+        await Promise.all([a.close(), b.close(), c.close()]);
+      },
+    );
+
+    if (backend.shared)
+      it('lets go of everything at once when the store is closed (a clean stop)', async () => {
+        const { store: a, reopen } = await backend.open();
+        const b = await reopen('ap-other');
+        for (const s of [a, b]) await s.presence.load();
+        const id = record('leaver').id;
+        a.presence.claim(id, holder(a.presence.self, 'a1'));
+        await a.executors.flush();
+        await waitFor('b sees the claim', () => b.presence.holder(id) !== undefined);
+        await a.close();
+        // The lease is revoked, not left to its TTL: b sees the executor free at once.
+        await waitFor('b sees it free', () => b.presence.holder(id) === undefined, 2_000);
+        await b.close();
+      });
   });
 }

@@ -26,7 +26,8 @@ describeStoreContract('file', {
     const dir = await fresh();
     return {
       store: openFileStore(dir, systemClock, silentLogger),
-      reopen: () => Promise.resolve(openFileStore(dir, systemClock, silentLogger)),
+      reopen: (accessPointId?: string) =>
+        Promise.resolve(openFileStore(dir, systemClock, silentLogger, accessPointId ? { accessPointId } : {})),
     };
   },
 });
