@@ -10,7 +10,7 @@
 //
 // A burst of changes for one executor costs one write: only the latest of each is kept per ID.
 
-import type { Namespace } from 'etcd3';
+import { EtcdLeaseInvalidError, type Namespace } from 'etcd3';
 import type { Clock, Timer } from '../../core/clock.js';
 import { errorText } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -46,6 +46,8 @@ export class EtcdExecutorWrites {
     private readonly lease: () => Promise<string>,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Called when a write was refused for its lease: the presence store takes a new one. */
+    private readonly onLeaseInvalid: () => void = () => {},
   ) {}
 
   /** Writes done (puts and transactions), for tests and the benchmark's write count. */
@@ -72,7 +74,8 @@ export class EtcdExecutorWrites {
    */
   reclaim(holders: Iterable<[string, Holder]>): void {
     for (const [id, holder] of holders) {
-      this.written.delete(id);
+      // `written` stays: etcd keeps leases across its own restart, so our key may still be there on
+      // the old lease (until that expires); a reclaim then moves it, as it is ours.
       const slot = this.slot(id);
       if (!slot.presence) slot.presence = { op: 'reclaim', holder };
     }
@@ -139,6 +142,9 @@ export class EtcdExecutorWrites {
           this.pending.set(id, { ...slot, ...now });
         });
         const reason: unknown = (results[failed] as PromiseRejectedResult).reason;
+        // A lease etcd no longer knows (it expired while etcd was away): a new one, not the same error again.
+        if (results.some((x) => x.status === 'rejected' && x.reason instanceof EtcdLeaseInvalidError))
+          this.onLeaseInvalid();
         if (this.failure === undefined)
           this.logger.warn('cannot write executor records to etcd; retrying', { reason: errorText(reason) });
         this.failure = errorText(reason);
@@ -157,15 +163,26 @@ export class EtcdExecutorWrites {
     this.writes += 1;
     if (op === 'claim' || op === 'reclaim') {
       const value = JSON.stringify(slot.presence?.holder);
-      const put = this.ns
-        .put(presenceKey)
-        .value(value)
-        .lease(await this.lease());
-      // A claim always wins (it is the newest connection); a reclaim only if nobody claimed meanwhile.
-      const result = await this.ns
-        .if(presenceKey, 'Version', op === 'claim' ? '>' : '==', op === 'claim' ? -1 : 0)
-        .then(put, ...recordOps)
-        .commit();
+      const lease = await this.lease();
+      const put = () => this.ns.put(presenceKey).value(value).lease(lease);
+      // A claim always wins (it is the newest connection). A reclaim only if the key is still ours
+      // (on the old lease, which etcd may have kept across its restart) or nobody's: another access
+      // point may have claimed the executor meanwhile.
+      let result =
+        op === 'claim' || mine === undefined
+          ? await this.ns
+              .if(presenceKey, 'Version', op === 'claim' ? '>' : '==', op === 'claim' ? -1 : 0)
+              .then(put(), ...recordOps)
+              .commit()
+          : await this.ns
+              .if(presenceKey, 'Value', '==', mine)
+              .then(put(), ...recordOps)
+              .commit();
+      if (!result.succeeded && op === 'reclaim' && mine !== undefined)
+        result = await this.ns
+          .if(presenceKey, 'Version', '==', 0)
+          .then(put(), ...recordOps)
+          .commit();
       if (result.succeeded) this.written.set(id, value);
       return;
     }

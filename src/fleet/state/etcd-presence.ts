@@ -80,6 +80,21 @@ export class EtcdPresenceStore implements PresenceStore {
     this.newLease();
   }
 
+  /**
+   * etcd refused a write for the lease (it expired while etcd was unreachable, before the client
+   * noticed): the same as losing it.
+   */
+  leaseInvalid(): void {
+    const lease = this.lease;
+    if (!lease || this.closed) return;
+    this.lease = undefined;
+    this.granted = undefined;
+    this.regrantAttempt = Math.max(this.regrantAttempt, 1);
+    this.options.logger.warn('presence lease unknown to etcd; taking a new one');
+    void lease.revoke().catch(() => undefined);
+    this.newLease();
+  }
+
   /** The lease's ID once granted; waits for a new grant after a loss. */
   leaseId(): Promise<string> {
     if (!this.granted) this.newLease();

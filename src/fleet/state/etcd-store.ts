@@ -244,7 +244,13 @@ export function openEtcdStore(options: EtcdStoreOptions): FleetStore & {
     clock: options.clock,
     logger,
   });
-  const writes = new EtcdExecutorWrites(ns, () => presence.leaseId(), options.clock, logger);
+  const writes = new EtcdExecutorWrites(
+    ns,
+    () => presence.leaseId(),
+    options.clock,
+    logger,
+    () => presence.leaseInvalid(),
+  );
   presence.attach(writes);
   const executors = new EtcdExecutorStore(ns, `${at}${EXECUTORS_DIR}`, writes, options.clock, logger);
   const revocations = new EtcdRevocationStore(ns, `${at}revocations/`, options.clock, logger);
