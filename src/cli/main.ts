@@ -19,6 +19,16 @@ import type { StatusFlags } from './status-command.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** Where the fleet's etcd is: every command that reads or writes it takes the same flags. */
+function addEtcdConnectionFlags(command: Command): Command {
+  return command
+    .option('--etcd-endpoints <urls>', 'etcd client URLs, comma-separated: https://host:2379,...')
+    .option('--etcd-ca <file>', 'CA bundle that signed the etcd servers')
+    .option('--etcd-cert <file>', 'client certificate for etcd (its CN is the etcd user)')
+    .option('--etcd-key <file>', 'key of --etcd-cert')
+    .option('--etcd-prefix <path>', 'key prefix of this fleet in etcd (default: /ah/v1)');
+}
+
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('ah')
     .description('ah agent: fleet identity and executor enrollment over mutual TLS')
@@ -32,8 +42,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 
   addCommonFlags(
     addIdentityFlags(
-      agent
-        .command('access-point')
+      addEtcdConnectionFlags(agent.command('access-point'))
         .description('serve the fleet port: executors enroll here over mutual TLS')
         .option('--fleet-listen <host:port>', 'address of the fleet port', '0.0.0.0:4433')
         .option(
@@ -70,11 +79,6 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
           '--store <kind>',
           'where the fleet state is kept: file (this state dir) or etcd (several access points)',
         )
-        .option('--etcd-endpoints <urls>', 'etcd client URLs, comma-separated: https://host:2379,...')
-        .option('--etcd-ca <file>', 'CA bundle that signed the etcd servers')
-        .option('--etcd-cert <file>', 'client certificate for etcd (its CN is the etcd user)')
-        .option('--etcd-key <file>', 'key of --etcd-cert')
-        .option('--etcd-prefix <path>', 'key prefix of this fleet in etcd (default: /ah/v1)')
         .option('--etcd-lease-ttl <seconds>', "how long a killed access point's executors stay held (default: 10)")
         .option('--access-point-id <id>', 'name of this access point in the fleet (default: <host name>:<fleet port>)')
         .option(

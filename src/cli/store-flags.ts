@@ -18,17 +18,23 @@ export interface StoreFlagValues {
   etcdLeaseTtl?: string;
 }
 
+/** The etcd flags every command that reads or writes the fleet's etcd takes. */
+export type EtcdConnectionFlagValues = Pick<
+  StoreFlagValues,
+  'etcdEndpoints' | 'etcdCert' | 'etcdKey' | 'etcdCa' | 'etcdPrefix'
+>;
+
+/** Where a fleet's etcd is and how to reach it. */
+export interface EtcdConnection {
+  endpoints: string[];
+  /** Plain http (loopback only, for trials), or https with the CA and, for mTLS, a client pair. */
+  tls: { ca: string; cert?: string; key?: string } | undefined;
+  prefix: string;
+}
+
 export type StoreConfig =
   | { kind: 'file'; accessPointId: string }
-  | {
-      kind: 'etcd';
-      accessPointId: string;
-      endpoints: string[];
-      /** Plain http (loopback only, for trials), or https with the CA and, for mTLS, a client pair. */
-      tls: { ca: string; cert?: string; key?: string } | undefined;
-      prefix: string;
-      leaseTtlSeconds: number;
-    };
+  | ({ kind: 'etcd'; accessPointId: string; leaseTtlSeconds: number } & EtcdConnection);
 
 export const DEFAULT_ETCD_PREFIX = '/ah/v1';
 const MAX_ENDPOINTS = 16;
@@ -107,7 +113,28 @@ export function parseStoreFlags(flags: StoreFlagValues, fleetPort: number, warn:
     return { kind: 'file', accessPointId };
   }
   if (kind !== 'etcd') throw usage(`invalid --store "${kind}": expected file or etcd`);
-  if (flags.etcdEndpoints === undefined) throw usage('--store etcd needs --etcd-endpoints https://host:2379[,...]');
+  const connection = parseEtcdConnection(flags, warn, '--store etcd');
+  let leaseTtlSeconds = 10;
+  if (flags.etcdLeaseTtl !== undefined) {
+    leaseTtlSeconds = Number(flags.etcdLeaseTtl);
+    // etcd grants no lease under 2 s (docs/ETCD.md); over 5 minutes, a dead access point's
+    // executors would look held for too long.
+    if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds < 2 || leaseTtlSeconds > 300)
+      throw usage(`invalid --etcd-lease-ttl "${flags.etcdLeaseTtl}": expected whole seconds from 2 to 300`);
+  }
+  return { kind: 'etcd', accessPointId, ...connection, leaseTtlSeconds };
+}
+
+/**
+ * The etcd endpoints, TLS files and prefix; `needer` names what asked for etcd in the error when
+ * --etcd-endpoints is missing (`--store etcd`, `--to etcd`).
+ */
+export function parseEtcdConnection(
+  flags: EtcdConnectionFlagValues,
+  warn: (line: string) => void,
+  needer: string,
+): EtcdConnection {
+  if (flags.etcdEndpoints === undefined) throw usage(`${needer} needs --etcd-endpoints https://host:2379[,...]`);
   const endpoints = parseEtcdEndpoints(flags.etcdEndpoints);
   const plain = endpoints[0]?.startsWith('http:') === true;
   if ((flags.etcdCert === undefined) !== (flags.etcdKey === undefined))
@@ -130,20 +157,5 @@ export function parseStoreFlags(flags: StoreFlagValues, fleetPort: number, warn:
       ...(flags.etcdKey !== undefined ? { key: flags.etcdKey } : {}),
     };
   }
-  let leaseTtlSeconds = 10;
-  if (flags.etcdLeaseTtl !== undefined) {
-    leaseTtlSeconds = Number(flags.etcdLeaseTtl);
-    // etcd grants no lease under 2 s (docs/ETCD.md); over 5 minutes, a dead access point's
-    // executors would look held for too long.
-    if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds < 2 || leaseTtlSeconds > 300)
-      throw usage(`invalid --etcd-lease-ttl "${flags.etcdLeaseTtl}": expected whole seconds from 2 to 300`);
-  }
-  return {
-    kind: 'etcd',
-    accessPointId,
-    endpoints,
-    tls,
-    prefix: parseEtcdPrefix(flags.etcdPrefix ?? DEFAULT_ETCD_PREFIX),
-    leaseTtlSeconds,
-  };
+  return { endpoints, tls, prefix: parseEtcdPrefix(flags.etcdPrefix ?? DEFAULT_ETCD_PREFIX) };
 }

@@ -9,7 +9,8 @@ import { AuditLog } from '../fleet/audit-log.js';
 import { openFileStore } from '../fleet/state/file-store.js';
 import type { FleetStore } from '../fleet/state/ports.js';
 import { readIdentityFile } from '../identity/read-file.js';
-import type { StoreConfig } from './store-flags.js';
+import type { Etcd3 } from 'etcd3';
+import type { EtcdConnection, StoreConfig } from './store-flags.js';
 
 export async function openStoreFromConfig(
   config: StoreConfig,
@@ -17,21 +18,11 @@ export async function openStoreFromConfig(
 ): Promise<FleetStore> {
   const { stateDir, clock, logger } = context;
   if (config.kind === 'file') return openFileStore(stateDir, clock, logger, { accessPointId: config.accessPointId });
-  const [{ Etcd3 }, { recommendedEtcd3Options }, { openEtcdStore }] = await Promise.all([
-    import('etcd3'),
-    import('../fleet/state/etcd-client-options.js'),
+  const [client, { openEtcdStore }] = await Promise.all([
+    openEtcdClient(config),
     import('../fleet/state/etcd-store.js'),
   ]);
   const tls = config.tls;
-  const credentials = tls
-    ? {
-        rootCertificate: await readIdentityFile(tls.ca),
-        ...(tls.cert && tls.key
-          ? { certChain: await readIdentityFile(tls.cert), privateKey: await readIdentityFile(tls.key, 'key') }
-          : {}),
-      }
-    : undefined;
-  const client = new Etcd3({ ...recommendedEtcd3Options(config.endpoints), ...(credentials ? { credentials } : {}) });
   logger.info('fleet state in etcd', {
     endpoints: config.endpoints.join(','),
     prefix: config.prefix,
@@ -49,4 +40,22 @@ export async function openStoreFromConfig(
     clock,
     logger,
   });
+}
+
+/** An etcd client for the connection flags (the TLS files read now); etcd3 is loaded here, lazily. */
+export async function openEtcdClient(connection: EtcdConnection): Promise<Etcd3> {
+  const [{ Etcd3 }, { recommendedEtcd3Options }] = await Promise.all([
+    import('etcd3'),
+    import('../fleet/state/etcd-client-options.js'),
+  ]);
+  const tls = connection.tls;
+  const credentials = tls
+    ? {
+        rootCertificate: await readIdentityFile(tls.ca),
+        ...(tls.cert && tls.key
+          ? { certChain: await readIdentityFile(tls.cert), privateKey: await readIdentityFile(tls.key, 'key') }
+          : {}),
+      }
+    : undefined;
+  return new Etcd3({ ...recommendedEtcd3Options(connection.endpoints), ...(credentials ? { credentials } : {}) });
 }
