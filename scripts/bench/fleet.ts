@@ -68,8 +68,7 @@ async function main(): Promise<void> {
   const enrollers = sources.map(
     (source, i) =>
       new Enroller({
-        target: { host: '127.0.0.1', port },
-        accessPointUrl: `https://127.0.0.1:${port}`,
+        servers: [{ host: '127.0.0.1', port: port, url: `https://127.0.0.1:${port}` }],
         name: `e${i}`,
         labels: {},
         identitySource: source,

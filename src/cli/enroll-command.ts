@@ -12,18 +12,17 @@ import {
   parseLabels,
   parseListenAddress,
   parseName,
-  parseRemoteServer,
+  parseRemoteServers,
 } from './options.js';
 import type { ExecutorAdmin } from '../executor/executor-admin.js';
 import { parseIdentityFlags, startIdentitySource } from './identity-from-flags.js';
-import { resolveProvider } from '../identity/select.js';
+import { isLoopbackHost, resolveProvider } from '../identity/select.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
-import { AhError } from '../core/errors.js';
 import type { Identity } from '../identity/identity.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 
 export interface EnrollFlags extends CommonFlags, IdentityFlagValues {
-  remoteServer?: string;
+  remoteServer: string[];
   name?: string;
   label: string[];
   expectedServerId?: string;
@@ -33,8 +32,9 @@ export interface EnrollFlags extends CommonFlags, IdentityFlagValues {
 }
 
 export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> {
-  if (!flags.remoteServer) throw new AhError('USAGE', { reason: 'missing --remote-server https://host:4433' });
-  const remote = parseRemoteServer(flags.remoteServer);
+  const servers = parseRemoteServers(flags.remoteServer);
+  // Dev identity is chosen silently only when every access point is on this machine.
+  const remoteHost = (servers.find((s) => !isLoopbackHost(s.host)) ?? servers[0]).host;
   const heartbeatIntervalMs = parseDurationFlag(flags.heartbeatInterval, '--heartbeat-interval', 100);
   const connectTimeoutMs = parseDurationFlag(flags.connectTimeout, '--connect-timeout', 100);
   const identityFlags = parseIdentityFlags(flags, io.env);
@@ -43,7 +43,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
   let expectedServerId =
     flags.expectedServerId === undefined ? undefined : parseExpectedServerId(flags.expectedServerId);
   // The dev access point is always spiffe://ah-dev.local/ah/serve: pin it unless told otherwise.
-  if (resolveProvider(identityFlags.flags, remote.host) === 'dev') expectedServerId ??= DEV_SERVER_ID;
+  if (resolveProvider(identityFlags.flags, remoteHost) === 'dev') expectedServerId ??= DEV_SERVER_ID;
   const name = flags.name === undefined ? parseName(os.hostname(), 'host name (pass --name)') : parseName(flags.name);
   const logger = loggerFromFlags(flags, io.env);
   const clock = systemClock;
@@ -52,7 +52,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
     const identitySource = await startIdentitySource(identityFlags, {
       role: 'executor',
       name,
-      host: remote.host,
+      host: remoteHost,
       io,
       clock,
       logger,
@@ -67,8 +67,7 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
         : undefined);
     let executorAdmin: ExecutorAdmin | undefined;
     const enroller: Enroller = new Enroller({
-      target: { host: remote.host, port: remote.port },
-      accessPointUrl: remote.url,
+      servers,
       name,
       labels,
       identitySource,

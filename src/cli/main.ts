@@ -103,7 +103,12 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       agent
         .command('enroll')
         .description('enroll this machine as an executor and stay connected')
-        .option('--remote-server <url>', 'access point, https://host:4433')
+        .option(
+          '--remote-server <url>',
+          "access point, https://host:4433; repeatable: the fleet's access points, tried in a random order",
+          collect,
+          [] as string[],
+        )
         .option('--name <name>', 'friendly name shown in the fleet (default: host name)')
         .option('--label <key=value>', 'label sent to the access point; repeatable', collect, [] as string[])
         .option('--expected-server-id <spiffe-id>', "the access point's SPIFFE ID (instead of host name checks)")

@@ -10,6 +10,7 @@ import { PROVIDERS, type ProviderName } from '../identity/identity.js';
 import { labelsProblem, nameProblem } from '../protocol/hello-rules.js';
 import { EXECUTOR_ID_PATH, isExecutorId } from '../tls/check-server-identity.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
+import { MAX_ACCESS_POINTS } from '../executor/executor-status.js';
 
 export const DEFAULT_FLEET_PORT = 4433;
 
@@ -45,6 +46,29 @@ export function parseRemoteServer(value: string): HostPort & { url: string } {
   const port = url.port ? parsePort(url.port, '--remote-server', value) : DEFAULT_FLEET_PORT;
   if (port === 0) throw usage(`invalid --remote-server "${value}": port 0`);
   return { host, port, url: `https://${isIP(host) === 6 ? `[${host}]` : host}:${port}` };
+}
+
+/**
+ * `--remote-server` given once or more (each may also list several, comma-separated, for a unit's
+ * single environment variable): the fleet's access points, checked one by one, the same one given
+ * twice counted once.
+ */
+export function parseRemoteServers(
+  values: readonly string[],
+): [HostPort & { url: string }, ...Array<HostPort & { url: string }>] {
+  const all = values.flatMap((v) => v.split(',')).map((v) => v.trim());
+  if (all.length === 0 || all.every((v) => v === '')) throw usage('missing --remote-server https://host:4433');
+  const byUrl = new Map<string, HostPort & { url: string }>();
+  for (const value of all) {
+    if (value === '') throw usage(`invalid --remote-server "${values.join(',')}": an empty entry`);
+    const parsed = parseRemoteServer(value);
+    byUrl.set(parsed.url.toLowerCase(), byUrl.get(parsed.url.toLowerCase()) ?? parsed);
+  }
+  if (byUrl.size > MAX_ACCESS_POINTS)
+    throw usage(`--remote-server is given ${byUrl.size} access points: at most ${MAX_ACCESS_POINTS}`);
+  const [first, ...rest] = byUrl.values();
+  if (!first) throw usage('missing --remote-server https://host:4433');
+  return [first, ...rest];
 }
 
 /** `--fleet-listen host:port` or `[v6]:port`. */

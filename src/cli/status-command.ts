@@ -13,7 +13,7 @@ import { formatDuration, systemClock } from '../core/clock.js';
 import { AhError } from '../core/errors.js';
 import { escapeJsonControl, forDisplay } from '../core/escape.js';
 import { processAlive } from '../core/pid-lock.js';
-import { EXECUTOR_STATUS_FILE, type ExecutorStatus } from '../executor/executor-status.js';
+import { EXECUTOR_STATUS_FILE, MAX_ACCESS_POINTS, type ExecutorStatus } from '../executor/executor-status.js';
 import { ACCESS_POINT_STATUS_FILE, type AccessPointStatus } from '../fleet/access-point-status.js';
 import type { CertificateFacts } from '../x509/certificate.js';
 import { identityProblems } from '../identity/identity-health.js';
@@ -154,10 +154,19 @@ function headline(role: string, state: string, verdict: Verdict): string {
   return `${role}: ${display(shown)} (${verdict.healthy ? 'healthy' : `unhealthy: ${verdict.problems.map(display).join('; ')}`})`;
 }
 
+/** With several access points: the others, where the executor goes when this one fails. */
+function failoverRows(s: ExecutorStatus): Array<[string, Value]> {
+  // The file is read as it is found: only strings, and no more than the flag allows.
+  const listed: unknown[] = Array.isArray(s.accessPoints) ? s.accessPoints.slice(0, MAX_ACCESS_POINTS) : [];
+  const others = listed.filter((url): url is string => typeof url === 'string' && url !== s.accessPoint);
+  return others.length > 0 ? [['fails over to', others]] : [];
+}
+
 function renderExecutor(s: ExecutorStatus, v: Verdict, now: number, showCert: boolean): string[] {
   const cert = s.identity?.certificate;
   const pairs: Array<[string, Value]> = [
     ['access point', s.accessPoint],
+    ...failoverRows(s),
     ['executor id', s.executorId ?? s.identity?.spiffeId ?? '(not enrolled yet)'],
     ['name', s.name],
     ['connected since', s.state === 'connected' ? ago(s.connectedSince, now) : '-'],

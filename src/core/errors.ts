@@ -402,10 +402,16 @@ export function fromSerialized(
   return new AhError(s.code, s.facts ?? {}, options);
 }
 
-/** Text of any thrown value, for logs and `detail` lines. */
+/**
+ * Text of any thrown value, for logs and `detail` lines. grpc-js (under the etcd client too) wraps
+ * a socket's error in its own bookkeeping ("No connection established. Last error: Error: ...
+ * Resolution note: ..."): what an operator needs is the socket's reason, so the wrapping goes.
+ */
 export function errorText(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return String(e);
+  const text = e instanceof Error ? e.message : String(e);
+  return text
+    .replace(/No connection established\. Last error: (?:\w*Error: )?/, '')
+    .replace(/\.?\s*Resolution note:[\s\S]*$/, '');
 }
 
 /** Wraps anything thrown into an AhError; an AhError passes through unchanged. */

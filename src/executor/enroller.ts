@@ -1,6 +1,7 @@
-// `ah agent enroll` as a component: keep one session to the access point alive for as long as the
-// process runs, reconnecting after any failure with capped, jittered exponential backoff, and keep
-// status.json current. Stopping says Goodbye so the access point marks us offline at once.
+// `ah agent enroll` as a component: keep one session to an access point alive for as long as the
+// process runs, reconnecting after any failure (to the next access point when there are several,
+// server-rotation.ts) with capped, jittered exponential backoff, and keep status.json current.
+// Stopping says Goodbye so the access point marks us offline at once.
 
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -15,14 +16,13 @@ import type { Hello } from '../protocol/fleet-protocol.js';
 import { serverTime } from '../protocol/welcome-rules.js';
 import type { Identity, IdentitySource } from '../identity/identity.js';
 import { identityStatus, waitingStatus } from '../identity/identity-status.js';
-import type { Target } from '../tls/connect-errors.js';
 import { EXECUTOR_STATUS_FILE, type ExecutorState, type ExecutorStatus } from './executor-status.js';
 import { FleetSession } from './session.js';
+import { ServerRotation, type AccessPointAddress } from './server-rotation.js';
 
 export interface EnrollerOptions {
-  target: Target;
-  /** As the operator wrote it, for status and logs. */
-  accessPointUrl: string;
+  /** The access points of the fleet (--remote-server, one or more); tried in a shuffled order. */
+  servers: readonly AccessPointAddress[];
   name: string;
   labels: Record<string, string>;
   identitySource: IdentitySource;
@@ -36,9 +36,19 @@ export interface EnrollerOptions {
   backoff?: Backoff;
   /** Called with each heartbeat round trip (ms), for metrics. */
   onHeartbeatAck?: (roundTripMs: number) => void;
-  /** Jitter source for the handover before the access point's certificate ends (tests fix it). */
+  /**
+   * Randomness for the order of the access points, the pause before trying the next one, and the
+   * handover before the access point's certificate ends (tests fix it).
+   */
   random?: () => number;
 }
+
+/**
+ * The pause before dialling the next access point after one failed, drawn from this range: short,
+ * because another access point is likely fine, and spread, so the executors of an access point
+ * that died do not all arrive at the others in the same millisecond.
+ */
+export const NEXT_SERVER_DELAY_MS = { min: 200, max: 600 } as const;
 
 /** Clock difference to the access point that is worth a warning. */
 export const CLOCK_SKEW_WARN_MS = 60_000;
@@ -73,12 +83,16 @@ export class Enroller {
   private stopping = false;
   private readonly stopController = new AbortController();
   private readonly backoff: Backoff;
+  private readonly servers: ServerRotation;
+  private readonly random: () => number;
   private readonly statusWriter: CoalescedJsonWriter;
   private status: ExecutorStatus;
   private finished: Promise<void> | undefined;
 
   constructor(private readonly options: EnrollerOptions) {
     this.backoff = options.backoff ?? new Backoff({ initialMs: 500, maxMs: 30_000, jitter: 0.5 });
+    this.random = options.random ?? Math.random;
+    this.servers = new ServerRotation(options.servers, this.random);
     this.statusWriter = new CoalescedJsonWriter(
       path.join(options.stateDir, EXECUTOR_STATUS_FILE),
       () => this.status,
@@ -93,7 +107,8 @@ export class Enroller {
       pid: process.pid,
       version: AH_VERSION,
       state: 'starting',
-      accessPoint: options.accessPointUrl,
+      accessPoint: this.servers.current.url,
+      ...(this.servers.all.length > 1 ? { accessPoints: this.servers.all.map((s) => s.url) } : {}),
       name: options.name,
       executorId: null,
       connectedSince: null,
@@ -208,8 +223,9 @@ export class Enroller {
     const { options } = this;
     const expectedServerId =
       typeof options.expectedServerId === 'function' ? options.expectedServerId(identity) : options.expectedServerId;
+    const server = this.servers.current;
     return new FleetSession({
-      target: options.target,
+      target: { host: server.host, port: server.port },
       identity,
       ...(expectedServerId ? { expectedServerId } : {}),
       hello: {
@@ -341,8 +357,7 @@ export class Enroller {
     this.serverRefresh = undefined;
     const cert = session.serverCertificate;
     if (!cert || cert.serial === previousServerSerial || !(cert.notAfter > cert.notBefore)) return;
-    const random = this.options.random ?? Math.random;
-    const at = cert.notBefore + (cert.notAfter - cert.notBefore) * (0.85 + 0.1 * random());
+    const at = cert.notBefore + (cert.notAfter - cert.notBefore) * (0.85 + 0.1 * this.random());
     this.serverRefresh = setWallTimer(this.options.clock, at, () => {
       if (this.session !== session || this.stopping) return;
       this.options.logger.info("reconnecting before the access point's certificate ends", {
@@ -390,6 +405,22 @@ export class Enroller {
     }
   }
 
+  /**
+   * How long to wait after `failure`, moving on to the next access point when that may help. A
+   * revocation or another holder of our identity is the fleet's answer, the same at every access
+   * point: the backoff applies as it is. Anything else may be this access point's trouble (down,
+   * unreachable, its store out of reach): the next one is tried after a short pause, and the
+   * backoff grows only once a whole round of them has failed.
+   */
+  private delayAfter(failure: AhError): number {
+    // Another process holds this identity: wait the longest, instead of taking turns every second.
+    if (failure.code === 'SUPERSEDED') return this.backoff.longest();
+    if (failure.code === 'REVOKED') return this.backoff.next();
+    if (this.servers.failed()) return this.backoff.next();
+    const { min, max } = NEXT_SERVER_DELAY_MS;
+    return Math.round(min + (max - min) * this.random());
+  }
+
   private async loop(): Promise<void> {
     const { options } = this;
     const log = options.logger;
@@ -412,8 +443,10 @@ export class Enroller {
     }
     while (!this.stopping) {
       const identity = options.identitySource.current();
+      const server = this.servers.current;
       this.update({
         state: this.status.lastError ? 'reconnecting' : 'connecting',
+        accessPoint: server.url,
         ...this.identityFields(),
         nextAttemptAt: null,
       });
@@ -445,7 +478,7 @@ export class Enroller {
         }
         log.info('enrolled', {
           executor_id: welcome.executor_id,
-          access_point: options.accessPointUrl,
+          access_point: server.url,
           name: options.name,
           heartbeat_ms: welcome.heartbeat_interval_ms,
           serial: identity.serial,
@@ -466,15 +499,22 @@ export class Enroller {
       failure ??= new AhError('CONNECTION_LOST', { reason: 'session closed' });
       // Start backoff afresh only after a connection that really worked (a few acknowledged beats),
       // so a connection that is accepted and then dropped at once still backs off.
-      if (ended && ended.heartbeats.acked >= 3) this.backoff.reset();
-      // Another process holds this identity: wait the longest, instead of taking turns every second.
-      const delay = failure.code === 'SUPERSEDED' ? this.backoff.longest() : this.backoff.next();
+      if (ended && ended.heartbeats.acked >= 3) {
+        this.backoff.reset();
+        this.servers.succeeded();
+      }
+      const delay = this.delayAfter(failure);
       if (failure.code === 'REVOKED')
         log.warn('this executor is revoked; it keeps retrying in case the revocation is lifted', {
           executor_id: this.status.executorId,
         });
       const retryAt = options.clock.now() + delay;
-      log.failure('error', failure, { retry_in: formatDuration(delay), attempt: this.backoff.failures });
+      const next = this.servers.current;
+      log.failure('error', failure, {
+        retry_in: formatDuration(delay),
+        attempt: this.backoff.failures,
+        ...(next === server ? {} : { access_point: server.url, next_access_point: next.url }),
+      });
       this.update({
         state: 'reconnecting',
         connectedSince: null,

@@ -5,6 +5,9 @@ import type { IdentityStatus, TroubleStatus } from '../identity/identity-status.
 
 export const EXECUTOR_STATUS_FILE = 'status.json';
 
+/** --remote-server given more often than this is refused: a fleet has a few access points, not a list to scan. */
+export const MAX_ACCESS_POINTS = 16;
+
 /** waiting: no identity yet (SPIFFE not registered, Vault down at start); see waitingFor. */
 export type ExecutorState = 'starting' | 'waiting' | 'connecting' | 'connected' | 'reconnecting' | 'stopped';
 
@@ -20,7 +23,10 @@ export interface ExecutorStatus {
   pid: number;
   version: string;
   state: ExecutorState;
+  /** The access point dialled or connected to. */
   accessPoint: string;
+  /** With several --remote-server: all of them, in the order they are tried (absent with one). */
+  accessPoints?: string[];
   name: string;
   executorId: string | null;
   connectedSince: string | null;

@@ -201,8 +201,7 @@ describe("an enrolled executor before the access point's certificate ends", () =
     const { port } = await ap.start();
     const execLog = captureLogger();
     const enroller = new Enroller({
-      target: { host: '127.0.0.1', port },
-      accessPointUrl: `https://127.0.0.1:${port}`,
+      servers: [{ host: '127.0.0.1', port: port, url: `https://127.0.0.1:${port}` }],
       name: 'steady',
       labels: {},
       identitySource: new FixedIdentitySource(unvalidatedIdentity(await fleet.ca.executor('handover'))),

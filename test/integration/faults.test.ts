@@ -216,8 +216,7 @@ describe('a machine whose clock is ten minutes off', () => {
     const skewed: Clock = { ...systemClock, now: () => systemClock.now() + 10 * 60_000 };
     const log = captureLogger('info');
     const enroller = new Enroller({
-      target: { host: '127.0.0.1', port: fleet.port },
-      accessPointUrl: `https://127.0.0.1:${fleet.port}`,
+      servers: [{ host: '127.0.0.1', port: fleet.port, url: `https://127.0.0.1:${fleet.port}` }],
       name: 'skewed',
       labels: {},
       identitySource: new FixedIdentitySource(unvalidatedIdentity(await fleet.ca.executor('skewed'))),

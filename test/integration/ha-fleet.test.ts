@@ -104,22 +104,61 @@ describe('three access points on one etcd', () => {
     await again.stop('SIGKILL');
   });
 
-  it('frees the executors of an access point killed with SIGKILL within its lease TTL, and they enroll elsewhere', async () => {
-    const orphan = enroll('orphan', ap('ap3'));
+  it('moves the executors of an access point killed with SIGKILL to the others, and frees the rest within its lease TTL', async () => {
+    // Six executors that know all three access points (each shuffles them), and one that knows
+    // only the access point about to be killed: the first kind fails over, the second shows the
+    // lease at work.
+    const all = [ap('ap1'), ap('ap2'), ap('ap3')];
+    const names = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6'];
+    const movers = names.map((n) => enroll(n, ...all));
+    await Promise.all(movers.map((p) => p.waitForLine(/^info: enrolled /)));
+    for (const n of names) await waitListed(ap('ap1'), n, { state: 'online' });
+    // The access point holding the most of the six (two at least) is the one to kill.
+    const listing = await executorsAt(ap('ap1'));
+    const held = (id: string) =>
+      listing.filter((e) => names.includes(e.name) && e.accessPoint === id).map((e) => e.name);
+    const victim = ['ap1', 'ap2', 'ap3'].reduce((a, b) => (held(b).length > held(a).length ? b : a));
+    const survivors = ['ap1', 'ap2', 'ap3'].filter((id) => id !== victim);
+    const orphaned = held(victim);
+    expect(orphaned.length).toBeGreaterThanOrEqual(2);
+    const orphan = enroll('orphan', ap(victim));
     await orphan.waitForLine(/^info: enrolled /);
-    await waitListed(ap('ap1'), 'orphan', { state: 'online', accessPoint: 'ap3' });
+    await waitListed(ap(survivors[0] as string), 'orphan', { state: 'online', accessPoint: victim });
     const killedAt = performance.now();
-    await ap('ap3').proc.stop('SIGKILL');
-    await waitListed(ap('ap1'), 'orphan', { state: 'offline' }, (LEASE_TTL_S + 5) * 1_000);
+    await ap(victim).proc.stop('SIGKILL');
+    const [watcher, other] = survivors.map(ap) as [ReturnType<typeof ap>, ReturnType<typeof ap>];
+    // Every one of them online again at a survivor, and never listed twice or lost meanwhile.
+    await waitFor(
+      `the executors of ${victim} online elsewhere`,
+      async () => {
+        const now = await executorsAt(watcher);
+        for (const n of [...names, 'orphan']) expect(now.filter((e) => e.name === n)).toHaveLength(1);
+        return orphaned.every((n) => {
+          const e = now.find((x) => x.name === n);
+          return e?.state === 'online' && e.accessPoint !== victim;
+        });
+      },
+      (LEASE_TTL_S + 10) * 1_000,
+      100,
+    );
+    const movedMs = performance.now() - killedAt;
+    console.log(`SIGKILL: ${orphaned.length} executors of ${victim} online elsewhere after ${Math.round(movedMs)} ms`);
+    // Both survivors agree on where each one is now; none of the movers ever stopped.
+    const a = await executorsAt(watcher);
+    const b = await executorsAt(other);
+    for (const n of names) {
+      const x = a.find((e) => e.name === n);
+      const y = b.find((e) => e.name === n);
+      expect([x?.state, x?.accessPoint]).toEqual([y?.state, y?.accessPoint]);
+      expect(x?.state).toBe('online');
+    }
+    for (const p of movers) expect([p.child.exitCode, p.child.signalCode]).toEqual([null, null]);
+    // The orphan knows no other access point: its presence goes with the killed one's lease.
+    await waitListed(watcher, 'orphan', { state: 'offline' }, (LEASE_TTL_S + 5) * 1_000);
     const freedMs = performance.now() - killedAt;
     console.log(`SIGKILL: presence gone after ${Math.round(freedMs)} ms (lease TTL ${LEASE_TTL_S} s)`);
-    await orphan.stop('SIGKILL');
-    const moved = enroll('orphan', ap('ap1'));
-    await moved.waitForLine(/^info: enrolled /);
-    const listed = await waitListed(ap('ap2'), 'orphan', { state: 'online', accessPoint: 'ap1' });
-    expect((await executorsAt(ap('ap2'))).filter((e) => e.id === listed.id)).toHaveLength(1);
-    await moved.stop();
-    await fleet.startAp('ap3');
+    await Promise.all([...movers.map((p) => p.stop()), orphan.stop('SIGKILL')]);
+    await fleet.startAp(victim);
   });
 
   it('writes nothing to etcd for heartbeats', async () => {

@@ -37,8 +37,10 @@ export async function startFleet(
   dir: string,
   policy: Partial<HeartbeatPolicy> = {},
   extra: Partial<AccessPointOptions> = {},
+  /** Another fleet's CA: access points that trust the same executors (several --remote-server). */
+  sharedCa?: TestCa,
 ): Promise<FleetFixture> {
-  const ca = await TestCa.create(path.join(dir, 'pki'), 'fleet');
+  const ca = sharedCa ?? (await TestCa.create(path.join(dir, 'pki'), 'fleet'));
   const server = await ca.server();
   const identity = await loadFilesIdentity({ cert: server.cert, key: server.key, ca: [server.ca] }, Date.now());
   const { logger, lines } = captureLogger();

@@ -55,8 +55,7 @@ export async function startLoadFleet(options: {
   const { port } = await accessPoint.start();
   const members = options.executors.map(({ name, source }) => {
     const enroller = new Enroller({
-      target: { host: '127.0.0.1', port },
-      accessPointUrl: `https://127.0.0.1:${port}`,
+      servers: [{ host: '127.0.0.1', port: port, url: `https://127.0.0.1:${port}` }],
       name,
       labels: {},
       identitySource: source,

@@ -219,4 +219,12 @@ describe('toAhError and errorText', () => {
     expect(errorText(undefined)).toBe('undefined');
     expect(errorText(new Error('msg'))).toBe('msg');
   });
+
+  it("leaves out grpc-js's bookkeeping around a socket's reason (etcd unreachable)", () => {
+    const grpc = new Error(
+      '14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:2379. Resolution note: ',
+    );
+    expect(errorText(grpc)).toBe('14 UNAVAILABLE: connect ECONNREFUSED 127.0.0.1:2379');
+    expect(errorText(new Error('deadline exceeded. Resolution note: dns lookup\nmore'))).toBe('deadline exceeded');
+  });
 });
