@@ -49,7 +49,13 @@ export async function metricByLabel(admin: string, name: string): Promise<Record
   return out;
 }
 
-export function startAccessPoint(port: number, stateDir: string, files: IdentityFiles): Promise<RunningAccessPoint> {
+export function startAccessPoint(
+  port: number,
+  stateDir: string,
+  files: IdentityFiles,
+  /** More flags, e.g. the etcd store's (bench:ha). */
+  extraArgs: string[] = [],
+): Promise<RunningAccessPoint> {
   // AH_BENCH_AP_NODE_ARGS passes node flags to the access point only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
   const nodeArgs = (process.env.AH_BENCH_AP_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(
@@ -81,6 +87,7 @@ export function startAccessPoint(port: number, stateDir: string, files: Identity
       files.key,
       '--ca',
       files.ca,
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

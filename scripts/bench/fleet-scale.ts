@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     // Each worker connects from its own loopback address, so each has a full ephemeral port range.
     workers.push(
       startWorker({
-        port,
+        ports: [port],
         localAddress: `127.0.0.${w + 2}`,
         caCertPem: ca.certPem,
         caKeyPem: ca.keyPem,

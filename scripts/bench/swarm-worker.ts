@@ -6,8 +6,10 @@
 // Why not the real Enroller: it carries a grpc-js channel, a status file and rotation machinery
 // per executor, which is right for one executor per host but makes one load process the limit
 // long before the access point is (bench:fleet stalled near 5,000 that way). This client costs
-// one TLS socket and one HTTP/2 session. It reconnects with the executor's own backoff policy
-// (0.5 s doubling to 30 s, jittered, reset after 3 acked beats) and never gives up.
+// one TLS socket and one HTTP/2 session. It reconnects with the executor's own policy and never
+// gives up: given several access points (bench:ha), each executor tries them in its own shuffled
+// order (the executor's ServerRotation), the next one 200-600 ms after a failure; the backoff
+// (0.5 s doubling to 30 s, jittered, reset after 3 acked beats) grows once a whole round failed.
 //
 // Talks to the parent over IPC: 'ready' after minting, then a stats report every second;
 // the parent sends 'go' to start every executor at once and 'stop' to end.
@@ -16,12 +18,14 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Backoff } from '../../src/core/backoff.js';
+import { ServerRotation } from '../../src/executor/server-rotation.js';
 import { fleetServiceDefinition } from '../../src/protocol/fleet-protocol.js';
 import type { AccessPointMessage, ExecutorMessage } from '../../src/protocol/fleet-protocol.js';
 import { CertificateAuthority } from '../../src/x509/authority.js';
 
 export interface SwarmWorkerConfig {
-  port: number;
+  /** The access points' fleet ports on 127.0.0.1 (one, or several to fail over between). */
+  ports: number[];
   /** Source address for this worker's connections (its own ephemeral port range). */
   localAddress: string;
   caCertPem: string;
@@ -63,6 +67,9 @@ function frame(message: ExecutorMessage): Buffer {
 
 class SimulatedExecutor {
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000, jitter: 0.5 });
+  private readonly servers = new ServerRotation(
+    config.ports.map((port) => ({ host: '127.0.0.1', port, url: `https://127.0.0.1:${port}` })),
+  );
   private session: http2.ClientHttp2Session | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -80,15 +87,16 @@ class SimulatedExecutor {
     let acked = 0;
     let ackedHere = 0;
     let pending: Buffer = Buffer.alloc(0);
+    const { port } = this.servers.current;
     const socket = tls.connect({
-      socket: net.connect({ host: '127.0.0.1', port: config.port, localAddress: config.localAddress }),
+      socket: net.connect({ host: '127.0.0.1', port, localAddress: config.localAddress }),
       host: '127.0.0.1',
       cert: this.cert,
       key: this.key,
       ca: config.caCertPem,
       ALPNProtocols: ['h2'],
     });
-    const session = http2.connect(`https://127.0.0.1:${config.port}`, { createConnection: () => socket });
+    const session = http2.connect(`https://127.0.0.1:${port}`, { createConnection: () => socket });
     this.session = session;
     const end = (reason: string): void => {
       if (ended) return;
@@ -103,8 +111,13 @@ class SimulatedExecutor {
           stats.reasons[reason] = (stats.reasons[reason] ?? 0) + 1;
       }
       session.destroy();
-      if (ackedHere >= 3) this.backoff.reset();
-      if (!stopping) setTimeout(() => this.start(), this.backoff.next());
+      if (ackedHere >= 3) {
+        this.backoff.reset();
+        this.servers.succeeded();
+      }
+      if (stopping) return;
+      const delay = reason === 'revoked' || this.servers.failed() ? this.backoff.next() : 200 + 400 * Math.random();
+      setTimeout(() => this.start(), delay);
     };
     // Like the executor's --connect-timeout (30 s): TLS, Connect and Welcome, or try again.
     const connectTimer = setTimeout(() => end('connect timeout'), 30_000);
