@@ -18,10 +18,11 @@ export async function openStoreFromConfig(
 ): Promise<FleetStore> {
   const { stateDir, clock, logger } = context;
   if (config.kind === 'file') return openFileStore(stateDir, clock, logger, { accessPointId: config.accessPointId });
-  const [client, { openEtcdStore }] = await Promise.all([
-    openEtcdClient(config),
+  const [makeClient, { openEtcdStore }] = await Promise.all([
+    etcdClientFactory(config),
     import('../fleet/state/etcd-store.js'),
   ]);
+  const client = makeClient();
   const tls = config.tls;
   logger.info('fleet state in etcd', {
     endpoints: config.endpoints.join(','),
@@ -31,6 +32,8 @@ export async function openStoreFromConfig(
   });
   return openEtcdStore({
     client,
+    // etcd3 can wedge its watches after etcd refuses one (etcd-mirror.ts): a fresh client then.
+    freshClient: makeClient,
     prefix: config.prefix,
     endpoints: config.endpoints,
     accessPointId: config.accessPointId,
@@ -44,6 +47,11 @@ export async function openStoreFromConfig(
 
 /** An etcd client for the connection flags (the TLS files read now); etcd3 is loaded here, lazily. */
 export async function openEtcdClient(connection: EtcdConnection): Promise<Etcd3> {
+  return (await etcdClientFactory(connection))();
+}
+
+/** Builds etcd clients for the connection flags, all alike: the TLS files are read once, now. */
+export async function etcdClientFactory(connection: EtcdConnection): Promise<() => Etcd3> {
   const [{ Etcd3 }, { recommendedEtcd3Options }] = await Promise.all([
     import('etcd3'),
     import('../fleet/state/etcd-client-options.js'),
@@ -57,5 +65,6 @@ export async function openEtcdClient(connection: EtcdConnection): Promise<Etcd3>
           : {}),
       }
     : undefined;
-  return new Etcd3({ ...recommendedEtcd3Options(connection.endpoints), ...(credentials ? { credentials } : {}) });
+  const options = { ...recommendedEtcd3Options(connection.endpoints), ...(credentials ? { credentials } : {}) };
+  return () => new Etcd3(options);
 }

@@ -16,6 +16,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { AuditLog } from '../../src/fleet/audit-log.js';
 import type { Revocation } from '../../src/fleet/revocations.js';
 import { openEtcdStore } from '../../src/fleet/state/etcd-store.js';
+import { EtcdMirror } from '../../src/fleet/state/etcd-mirror.js';
 import { EtcdCluster, recommendedEtcd3Options, startEtcdForTest } from '../support/etcd.js';
 import { record } from '../support/store-contract.js';
 import { TestCa } from '../support/test-ca.js';
@@ -369,6 +370,59 @@ describe('etcd auth: the access points user, set up with the commands of docs/ET
     // the client's close on destroy ends its stream.
     await fresh.cancel();
     await etcd.etcdctl(['del', `${BASE}/probe`]);
+  });
+  it('a mirror whose watches etcd3 wedged: stale (not trusted) until its watch runs on a fresh client, and then in step', async () => {
+    // Wedged as in the test above: on one namespace (one watch stream), a refused watch and one
+    // asked for at once after it, which etcd3 never sends; later watches queue behind it.
+    const wedged = (await etcd.client({ user: AP_USER })).namespace('/');
+    await expectDenied('a watch on /other/', wedged.watch().prefix('other/').create(), WATCH_DENIED);
+    const stuck = wedged.watch().prefix('ah/v1/unused/').watcher();
+    let stuckConnected = false;
+    stuck.on('connected', () => (stuckConnected = true));
+    const fresh: Etcd3[] = [];
+    const credentials = await etcd.credentials(AP_USER);
+    const mirror = new EtcdMirror<string>({
+      ns: wedged,
+      recovery: {
+        freshClient: () => {
+          const client = new Etcd3({
+            ...recommendedEtcd3Options(etcd.endpoints()),
+            ...(credentials ? { credentials } : {}),
+          });
+          fresh.push(client);
+          return { ns: client.namespace('/'), close: () => client.close() };
+        },
+        startMs: 1_000,
+      },
+      dir: 'ah/v1/revocations/',
+      name: 'revocations',
+      where: 'etcd /ah/v1/revocations/',
+      parse: (_id, kv) => kv.value.toString('utf8'),
+      same: (a, b) => a === b,
+      clock: systemClock,
+      logger: silentLogger,
+    });
+    try {
+      await mirror.load();
+      // Its watch is never confirmed: the mirror says it may be missing changes, more so as time
+      // goes on (not only in the moment between listing and watching).
+      await waitFor('the unconfirmed watch to count as stale', () => mirror.staleForMs() > 500, 5_000);
+      const seen: string[] = [];
+      mirror.onChange((id, value) => value !== undefined && seen.push(id));
+      // A change made elsewhere reaches it once its watch runs on a fresh client.
+      await etcd.etcdctl(['put', `${BASE}/revocations/wedged`, 'x'], { user: AP_USER });
+      await waitFor('the change to arrive through the fresh client', () => seen.includes('wedged'), 15_000);
+      expect(fresh).toHaveLength(1);
+      expect(stuckConnected).toBe(false);
+      expect(mirror.staleForMs()).toBe(0);
+      // And the next change comes by the watch (no relisting needed any more).
+      await etcd.etcdctl(['put', `${BASE}/revocations/wedged2`, 'y'], { user: AP_USER });
+      await waitFor('the next change', () => seen.includes('wedged2'), 5_000);
+      expect(fresh).toHaveLength(1);
+    } finally {
+      await mirror.close();
+      await etcd.etcdctl(['del', '--prefix', `${BASE}/revocations/wedged`]);
+    }
   });
 });
 

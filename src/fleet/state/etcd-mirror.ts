@@ -3,9 +3,12 @@
 // the listing's revision + 1; any break of the watch (compaction, a leader change, a reconnect
 // that may have skipped events, an error) means: list again, report the differences, and watch
 // from the new listing's revision. Nothing is missed that way (docs/ETCD.md, "etcd3 behaviour").
+// A watch counts as in step only once etcd has confirmed it: one that is never confirmed (etcd3
+// 1.1.2 never sends a watch asked for after one etcd refused at creation, on the same client) is
+// stale, not quietly trusted, and after a deadline it is asked for again on a fresh client.
 
 import { EtcdPermissionDeniedError, type IKeyValue, type Namespace, type Watcher } from 'etcd3';
-import type { Clock } from '../../core/clock.js';
+import type { Clock, Timer } from '../../core/clock.js';
 import { AhError, errorText } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 
@@ -52,8 +55,26 @@ export async function listAll(ns: Namespace, dir: string): Promise<{ kvs: IKeyVa
   }
 }
 
+/** How long a new watch may take to be confirmed by etcd before it is asked for again. */
+export const WATCH_START_MS = 10_000;
+
+/** A client of its own to watch on, when the shared one cannot watch any more; close() ends it. */
+export interface WatchClient {
+  ns: Namespace;
+  close(): void;
+}
+
+/** What a mirror needs to recover a watch that etcd never confirmed. */
+export interface WatchRecovery {
+  /** A fresh client (same endpoints and credentials) under the same namespace. */
+  freshClient?: () => WatchClient;
+  /** The deadline for etcd to confirm a watch (default WATCH_START_MS). */
+  startMs?: number;
+}
+
 export interface MirrorOptions<T> {
   ns: Namespace;
+  recovery?: WatchRecovery;
   /** The key prefix inside the namespace, ending in "/". */
   dir: string;
   /** What the logs call these values ("revocations"). */
@@ -79,6 +100,11 @@ export class EtcdMirror<T> {
   /** When the mirror was last known to be in step with etcd (monotonic ms), for freshness checks. */
   private syncedAt: number | undefined;
   private broken = false;
+  /** Whether etcd confirmed the current watch (its 'connected'). */
+  private confirmed = false;
+  private startDeadline: Timer | undefined;
+  /** The client watches run on after the shared one failed to start one (never, usually). */
+  private ownClient: WatchClient | undefined;
 
   constructor(private readonly options: MirrorOptions<T>) {}
 
@@ -126,16 +152,20 @@ export class EtcdMirror<T> {
    * it was last in step (ms, monotonic), so a caller can decide when stale is too stale.
    */
   staleForMs(): number {
-    if (!this.broken || this.syncedAt === undefined) return 0;
+    if ((!this.broken && this.confirmed) || this.syncedAt === undefined) return 0;
     return this.options.clock.monotonic() - this.syncedAt;
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.startDeadline?.cancel();
     const watcher = this.watcher;
     this.watcher = undefined;
-    await watcher?.cancel().catch(() => undefined);
+    // An unconfirmed watch's cancel() waits for a confirmation that may never come.
+    if (this.confirmed) await watcher?.cancel().catch(() => undefined);
+    else void watcher?.cancel().catch(() => undefined);
     await this.relisting;
+    this.ownClient?.close();
   }
 
   private learn(id: string, value: T | undefined): void {
@@ -177,7 +207,9 @@ export class EtcdMirror<T> {
 
   private watchFrom(revision: string): void {
     if (this.closed) return;
-    const { ns, dir, parse, logger, name } = this.options;
+    const { dir, parse, logger, name, clock } = this.options;
+    const ns = this.ownClient?.ns ?? this.options.ns;
+    this.confirmed = false;
     const watcher = ns
       .watch()
       .prefix(dir)
@@ -194,16 +226,38 @@ export class EtcdMirror<T> {
     });
     // etcd's progress notifications and every event say the watch is alive and in step.
     watcher.on('data', () => {
-      if (this.watcher === watcher) this.syncedAt = this.options.clock.monotonic();
+      if (this.watcher === watcher) this.syncedAt = clock.monotonic();
+    });
+    watcher.on('connected', () => {
+      if (this.watcher !== watcher) return;
+      this.confirmed = true;
+      this.startDeadline?.cancel();
     });
     const restart = (why: string): void => {
       if (this.closed || this.watcher !== watcher || this.relisting) return;
       this.watcher = undefined;
       this.broken = true;
+      this.startDeadline?.cancel();
       logger.debug(`${name} watch broken; listing again`, { reason: why });
       void watcher.cancel().catch(() => undefined);
       this.relisting = this.relist().finally(() => (this.relisting = undefined));
     };
+    const startMs = this.options.recovery?.startMs ?? WATCH_START_MS;
+    this.startDeadline?.cancel();
+    this.startDeadline = clock.setTimer(() => {
+      if (this.closed || this.watcher !== watcher || this.confirmed) return;
+      const fresh = this.options.recovery?.freshClient;
+      logger.warn(`${name} watch in etcd not confirmed in time; asking again${fresh ? ' on a new connection' : ''}`, {
+        waited_ms: startMs,
+      });
+      if (fresh) {
+        // The stuck watch belongs to the client being replaced: closing it ends that too.
+        const old = this.ownClient;
+        this.ownClient = fresh();
+        old?.close();
+      }
+      restart('watch not confirmed');
+    }, startMs);
     watcher.on('error', (e) => restart(errorText(e)));
     watcher.on('disconnected', (e) => restart(errorText(e)));
     watcher.on('end', () => restart('watch ended'));

@@ -13,7 +13,7 @@ import type { Clock } from '../../core/clock.js';
 import { boundLength } from '../../core/escape.js';
 import { errorText } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { EtcdMirror, parseJson } from './etcd-mirror.js';
+import { EtcdMirror, parseJson, type WatchRecovery } from './etcd-mirror.js';
 import { PRESENCE_DIR, type EtcdExecutorWrites } from './etcd-executor-writes.js';
 import type { Holder, PresenceStore } from './ports.js';
 
@@ -36,6 +36,8 @@ export function parseHolder(kv: IKeyValue): Holder | undefined {
 
 export interface EtcdPresenceOptions {
   ns: Namespace;
+  /** How its watch recovers when etcd never confirms it (etcd-mirror.ts). */
+  recovery?: WatchRecovery;
   self: string;
   /** Where presence lives, for errors. */
   where: string;
@@ -60,6 +62,7 @@ export class EtcdPresenceStore implements PresenceStore {
     this.self = options.self;
     this.mirror = new EtcdMirror<Holder>({
       ns: options.ns,
+      ...(options.recovery ? { recovery: options.recovery } : {}),
       dir: PRESENCE_DIR,
       name: 'presence',
       where: options.where,

@@ -18,13 +18,20 @@ import type { AuditLog } from '../audit-log.js';
 import { recordFromFile, type ExecutorRecord } from '../registry.js';
 import type { Revocation } from '../revocations.js';
 import { EtcdExecutorWrites, EXECUTORS_DIR } from './etcd-executor-writes.js';
-import { EtcdMirror, keyOf, parseJson } from './etcd-mirror.js';
+import { EtcdMirror, keyOf, parseJson, type WatchRecovery } from './etcd-mirror.js';
 import { EtcdPresenceStore } from './etcd-presence.js';
 import type { ExecutorStore, FleetStore, RevocationStore } from './ports.js';
 
 export interface EtcdStoreOptions {
   /** The client, built by the CLI (endpoints, mTLS); the store closes it. */
   client: Etcd3;
+  /**
+   * Builds another client like `client`: a watch etcd never confirms is asked for again on one of
+   * these (etcd-mirror.ts). Without it, it is asked for again on `client`.
+   */
+  freshClient?: () => Etcd3;
+  /** How long etcd may take to confirm a watch (default WATCH_START_MS, 10 s). */
+  watchStartMs?: number;
   /** `--etcd-prefix`, e.g. /ah/v1. */
   prefix: string;
   /** The endpoints, for messages ("etcd https://a:2379 /ah/v1/executors/"). */
@@ -63,9 +70,11 @@ export class EtcdExecutorStore implements ExecutorStore {
     private readonly writes: EtcdExecutorWrites,
     clock: Clock,
     logger: Logger,
+    recovery: WatchRecovery = {},
   ) {
     this.mirror = new EtcdMirror<ExecutorRecord>({
       ns,
+      recovery,
       dir: EXECUTORS_DIR,
       name: 'executor records',
       where: description,
@@ -132,9 +141,11 @@ export class EtcdRevocationStore implements RevocationStore {
     readonly description: string,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    recovery: WatchRecovery = {},
   ) {
     this.mirror = new EtcdMirror<Revocation>({
       ns,
+      recovery,
       dir: EtcdRevocationStore.DIR,
       name: 'revocations',
       where: description,
@@ -236,8 +247,21 @@ export function openEtcdStore(options: EtcdStoreOptions): FleetStore & {
   const ns = options.client.namespace(base);
   const at = `etcd ${options.endpoints ? `${options.endpoints.join(',')} ` : ''}${base}`;
   const logger = options.logger.child('store');
+  const { freshClient } = options;
+  const recovery: WatchRecovery = {
+    ...(freshClient
+      ? {
+          freshClient: () => {
+            const client = freshClient();
+            return { ns: client.namespace(base), close: () => client.close() };
+          },
+        }
+      : {}),
+    ...(options.watchStartMs !== undefined ? { startMs: options.watchStartMs } : {}),
+  };
   const presence = new EtcdPresenceStore({
     ns,
+    recovery,
     self: options.accessPointId,
     where: `${at}presence/`,
     ...(options.presenceTtlSeconds ? { ttlSeconds: options.presenceTtlSeconds } : {}),
@@ -252,8 +276,8 @@ export function openEtcdStore(options: EtcdStoreOptions): FleetStore & {
     () => presence.leaseInvalid(),
   );
   presence.attach(writes);
-  const executors = new EtcdExecutorStore(ns, `${at}${EXECUTORS_DIR}`, writes, options.clock, logger);
-  const revocations = new EtcdRevocationStore(ns, `${at}revocations/`, options.clock, logger);
+  const executors = new EtcdExecutorStore(ns, `${at}${EXECUTORS_DIR}`, writes, options.clock, logger, recovery);
+  const revocations = new EtcdRevocationStore(ns, `${at}revocations/`, options.clock, logger, recovery);
   return {
     kind: 'etcd',
     executors,
