@@ -52,6 +52,16 @@ export async function listAll(ns: Namespace, dir: string): Promise<{ kvs: IKeyVa
   }
 }
 
+/**
+ * What a failed read of etcd is to the operator. Refused is not unreachable: a wrong user or role
+ * is fixed in etcd, not by waiting. `where` names the endpoints and the key prefix.
+ */
+export function storeReadError(e: unknown, where: string): AhError {
+  if (e instanceof EtcdPermissionDeniedError)
+    return new AhError('STORE_PERMISSION_DENIED', { store: where }, { cause: e, detail: errorText(e) });
+  return new AhError('STORE_UNREACHABLE', { store: where, reason: errorText(e) }, { cause: e });
+}
+
 export interface MirrorOptions<T> {
   ns: Namespace;
   /** The key prefix inside the namespace, ending in "/". */
@@ -88,10 +98,7 @@ export class EtcdMirror<T> {
     try {
       revision = await this.list(false);
     } catch (e) {
-      // Refused is not unreachable: a wrong user or role is fixed in etcd, not by waiting.
-      if (e instanceof EtcdPermissionDeniedError)
-        throw new AhError('STORE_PERMISSION_DENIED', { store: this.options.where }, { cause: e, detail: errorText(e) });
-      throw new AhError('STORE_UNREACHABLE', { store: this.options.where, reason: errorText(e) }, { cause: e });
+      throw storeReadError(e, this.options.where);
     }
     this.watchFrom(revision);
     return new Map(this.known);
