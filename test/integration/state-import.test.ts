@@ -23,7 +23,9 @@ import {
 } from '../../src/fleet/state/state-import.js';
 import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
 import { runMain } from '../support/cli.js';
-import { EtcdCluster, startEtcdForTest } from '../support/etcd.js';
+import { Etcd3 } from 'etcd3';
+import type { AhError } from '../../src/core/errors.js';
+import { EtcdCluster, recommendedEtcd3Options, startEtcdForTest } from '../support/etcd.js';
 import { devIdOf } from '../support/ha-fleet.js';
 import { record } from '../support/store-contract.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -296,6 +298,45 @@ describe('applyImport: a record written by an access point on etcd after the pla
     expect(held.executors).toHaveLength(70);
     expect(held.executors.find((r) => r.id === late.id)).toEqual(late);
     expect(held.revocations).toEqual([revocation('race-r1'), lateRevocation]);
+  });
+});
+
+describe('ah agent state import: what it prints and what it stops at', () => {
+  it('escapes an ID from the files before printing it, in text and in JSON', async () => {
+    const prefix = prefixFor();
+    const hostile = record('evil\u001b[2J\u009b31m\u202e', { name: 'evil' });
+    const raw = await etcd.client();
+    await raw.put(`${prefix}/executors/${encodeURIComponent(hostile.id)}`).value(JSON.stringify(hostile));
+    const dir = await fileStateDir([hostile], []);
+    const text = await importInto(prefix, dir, '--dry-run');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('skipped: spiffe://example.org/ah/agent/evil\\x1b[2J\\x9b31m\\u202e');
+    expect(text.stdout).not.toMatch(/[\u001b\u009b\u202e]/);
+    const json = await importInto(prefix, dir, '--dry-run', '--json');
+    expect(json.stdout).not.toMatch(/[\u001b\u009b\u202e]/);
+    expect((JSON.parse(json.stdout) as { executors: { skipped: string[] } }).executors.skipped).toEqual([hostile.id]);
+  });
+
+  it('stops with STORE_WRITE_FAILED, saying a new run finishes the job, when etcd goes away before the writes', async () => {
+    const dir = await fileStateDir([record('w')], [revocation('w')]);
+    const plan = planImport(
+      await readFileState(dir),
+      { executors: new Set(), revocations: new Set() },
+      new Date().toISOString(),
+    );
+    // Nothing listens on port 9: the first transaction cannot land.
+    const gone = new Etcd3(recommendedEtcd3Options(['http://127.0.0.1:9']));
+    try {
+      const failure = await applyImport(gone.namespace('/ah/v1/'), plan, 'etcd http://127.0.0.1:9 /ah/v1/').then(
+        () => undefined,
+        (e: unknown) => e as AhError,
+      );
+      expect(failure?.code).toBe('STORE_WRITE_FAILED');
+      expect(failure?.message).toMatch(/^cannot write to the fleet state in etcd http:\/\/127\.0\.0\.1:9 \/ah\/v1\/: /);
+      expect(failure?.hint).toContain('run the import again');
+    } finally {
+      gone.close();
+    }
   });
 });
 
