@@ -15,6 +15,7 @@ import type { AuditVerifyFlags } from './audit-verify-command.js';
 import type { DoctorFlags } from './doctor-command.js';
 import type { EnrollFlags } from './enroll-command.js';
 import type { ControlFlags } from './fleet-commands.js';
+import type { StateImportFlags } from './state-import-command.js';
 import type { StatusFlags } from './status-command.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -182,6 +183,36 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .exitOverride()
     .action((flags: AuditVerifyFlags) =>
       run(async () => (await import('./audit-verify-command.js')).runAuditVerify(flags, io)),
+    );
+
+  // `ah agent state import`: a single access point's file store into etcd (docs/ETCD.md).
+  const state = agent
+    .command('state')
+    .description("move a fleet's state between stores")
+    .exitOverride()
+    // `ah agent state` alone: show what there is, and fail like any incomplete command.
+    .action(() => {
+      state.outputHelp({ error: true });
+      setExit(2);
+    });
+  addEtcdConnectionFlags(
+    state
+      .command('import')
+      .description(
+        "copy a stopped access point's registry and revocations from its state directory into etcd (etcd's own records win)",
+      )
+      .option(
+        '--state-dir <dir>',
+        "the access point's state directory (registry.json, revocations.json)",
+        defaultStateDir(),
+      )
+      .option('--dry-run', 'connect to etcd and print what would be written; write nothing')
+      .option('--json', 'print the summary as JSON'),
+  )
+    .exitOverride()
+    .allowExcessArguments(false)
+    .action((flags: StateImportFlags) =>
+      run(async () => (await import('./state-import-command.js')).runStateImport(flags, io)),
     );
 
   addCommonFlags(

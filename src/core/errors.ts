@@ -309,6 +309,10 @@ export const ERROR_SPECS = {
     1,
     true,
   ),
+  STATE_FILE_UNREADABLE: spec(
+    'cannot import {path}: {reason}',
+    'nothing was written to etcd; restore the file from a backup (or fix it by hand), then run the import again',
+  ),
   INTERNAL: spec('internal error: {reason}', 'please report this with the debug log (--log-level debug)'),
 } as const satisfies Record<string, ErrorSpec>;
 

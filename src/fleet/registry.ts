@@ -93,6 +93,21 @@ export function recordFromFile(raw: unknown): ExecutorRecord {
   };
 }
 
+/**
+ * A stored record as offline, for a process that holds none of its connections (a restart, an
+ * import into etcd): one still online says so at `now`, for `reason`; an offline one is unchanged.
+ */
+export function asOffline(r: ExecutorRecord, now: string, reason: string): ExecutorRecord {
+  const wasOnline = r.state === 'online';
+  return {
+    ...r,
+    state: 'offline',
+    connectedSince: null,
+    disconnectedAt: wasOnline ? now : r.disconnectedAt,
+    disconnectReason: wasOnline ? reason : r.disconnectReason,
+  };
+}
+
 /** last-seen reaches a shared store at most this often per executor (heartbeats never do). */
 export const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
 
@@ -140,13 +155,7 @@ export class Registry {
         continue;
       }
       const wasOnline = r.state === 'online';
-      const record: ExecutorRecord = {
-        ...r,
-        state: 'offline',
-        connectedSince: null,
-        disconnectedAt: wasOnline ? now : r.disconnectedAt,
-        disconnectReason: wasOnline ? 'access point restarted' : r.disconnectReason,
-      };
+      const record = asOffline(r, now, 'access point restarted');
       this.records.set(r.id, record);
       // What changed is stored now (it was online when the last process ended); the rest is
       // stored as it is until it changes, and a change always comes through enroll().

@@ -21,6 +21,9 @@ import type { Holder } from './ports.js';
 export const EXECUTORS_DIR = 'executors/';
 export const PRESENCE_DIR = 'presence/';
 
+/** An executor record as its etcd value: JSON (read back through recordFromFile, etcd-store.ts). */
+export const recordValue = (record: ExecutorRecord): string => JSON.stringify(record);
+
 /** Writes in flight at once: a reconnect storm is spread, not sent all at once. */
 const WRITES_IN_FLIGHT = 32;
 /** A failed write is tried again after this long. */
@@ -157,7 +160,7 @@ export class EtcdExecutorWrites {
 
   private async write(id: string, slot: Slot): Promise<void> {
     const presenceKey = keyOf(PRESENCE_DIR, id);
-    const recordOps = slot.record ? [this.ns.put(keyOf(EXECUTORS_DIR, id)).value(JSON.stringify(slot.record))] : [];
+    const recordOps = slot.record ? [this.ns.put(keyOf(EXECUTORS_DIR, id)).value(recordValue(slot.record))] : [];
     const mine = this.written.get(id);
     const op = slot.presence?.op;
     this.writes += 1;

@@ -72,6 +72,16 @@ export interface WatchRecovery {
   startMs?: number;
 }
 
+/**
+ * What a failed read of etcd is to the operator. Refused is not unreachable: a wrong user or role
+ * is fixed in etcd, not by waiting. `where` names the endpoints and the key prefix.
+ */
+export function storeReadError(e: unknown, where: string): AhError {
+  if (e instanceof EtcdPermissionDeniedError)
+    return new AhError('STORE_PERMISSION_DENIED', { store: where }, { cause: e, detail: errorText(e) });
+  return new AhError('STORE_UNREACHABLE', { store: where, reason: errorText(e) }, { cause: e });
+}
+
 export interface MirrorOptions<T> {
   ns: Namespace;
   recovery?: WatchRecovery;
@@ -114,10 +124,7 @@ export class EtcdMirror<T> {
     try {
       revision = await this.list(false);
     } catch (e) {
-      // Refused is not unreachable: a wrong user or role is fixed in etcd, not by waiting.
-      if (e instanceof EtcdPermissionDeniedError)
-        throw new AhError('STORE_PERMISSION_DENIED', { store: this.options.where }, { cause: e, detail: errorText(e) });
-      throw new AhError('STORE_UNREACHABLE', { store: this.options.where, reason: errorText(e) }, { cause: e });
+      throw storeReadError(e, this.options.where);
     }
     this.watchFrom(revision);
     return new Map(this.known);

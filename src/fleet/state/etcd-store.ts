@@ -60,6 +60,28 @@ const REVOCATION_PAUSE_MS = 250;
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/** Where revocations are: `revocations/<id>` in the namespace (one key each, the key alone revokes). */
+export const REVOCATIONS_DIR = 'revocations/';
+
+/** The namespace of a fleet in etcd: `--etcd-prefix` with one trailing "/" (every key is under it). */
+export const etcdBase = (prefix: string): string => `${prefix.replace(/\/+$/, '')}/`;
+
+/** A revocation as its etcd value: JSON. */
+export const revocationValue = (revocation: Revocation): string => JSON.stringify(revocation);
+
+/**
+ * A revocation as etcd holds it (any JSON value, or none), checked and bounded. A revocation must
+ * never be lost to a bad value: the key alone revokes. Also bounds a revocation on its way in.
+ */
+export function revocationOf(id: string, raw: unknown): Revocation {
+  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Revocation>;
+  return {
+    id,
+    reason: typeof r.reason === 'string' ? boundLength(r.reason, MAX_REASON) : 'revoked',
+    at: typeof r.at === 'string' ? boundLength(r.at, 64) : '',
+  };
+}
+
 /** Executor records, one key each: written behind the streams, watched for other access points' changes. */
 export class EtcdExecutorStore implements ExecutorStore {
   private readonly mirror: EtcdMirror<ExecutorRecord>;
@@ -132,7 +154,7 @@ export class EtcdExecutorStore implements ExecutorStore {
 
 /** Revocations, one key each, watched so a revocation made anywhere is known everywhere. */
 export class EtcdRevocationStore implements RevocationStore {
-  private static readonly DIR = 'revocations/';
+  private static readonly DIR = REVOCATIONS_DIR;
   /** What this store believes etcd holds: its own writes at once, others' from the watch. */
   private readonly mirror: EtcdMirror<Revocation>;
 
@@ -165,7 +187,7 @@ export class EtcdRevocationStore implements RevocationStore {
     this.mirror.setLocal(revocation.id, revocation);
     try {
       await this.durably((options) =>
-        this.ns.put(this.key(revocation.id)).value(JSON.stringify(revocation)).options(options).exec(),
+        this.ns.put(this.key(revocation.id)).value(revocationValue(revocation)).options(options).exec(),
       );
     } catch (e) {
       this.mirror.setLocal(revocation.id, before);
@@ -225,14 +247,9 @@ export class EtcdRevocationStore implements RevocationStore {
     return keyOf(EtcdRevocationStore.DIR, id);
   }
 
-  /** A revocation as etcd holds it, checked. A revocation must never be lost to a bad value: the key alone revokes. */
+  /** A revocation as etcd holds it, checked (revocationOf). */
   private static parse(id: string, kv: IKeyValue): Revocation {
-    const raw = parseJson(kv) as Partial<Revocation> | undefined;
-    return {
-      id,
-      reason: typeof raw?.reason === 'string' ? boundLength(raw.reason, MAX_REASON) : 'revoked',
-      at: typeof raw?.at === 'string' ? boundLength(raw.at, 64) : '',
-    };
+    return revocationOf(id, parseJson(kv));
   }
 }
 
@@ -243,7 +260,7 @@ export function openEtcdStore(options: EtcdStoreOptions): FleetStore & {
   presence: EtcdPresenceStore;
   writes: EtcdExecutorWrites;
 } {
-  const base = `${options.prefix.replace(/\/+$/, '')}/`;
+  const base = etcdBase(options.prefix);
   const ns = options.client.namespace(base);
   const at = `etcd ${options.endpoints ? `${options.endpoints.join(',')} ` : ''}${base}`;
   const logger = options.logger.child('store');

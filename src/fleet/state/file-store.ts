@@ -31,6 +31,43 @@ interface RegistryFile {
   executors: ExecutorRecord[];
 }
 
+/**
+ * The executor records of a registry.json. Throws on a torn or hand-broken file (not JSON, no
+ * `executors` list, a record without an id): the whole file is read first, so a file that breaks
+ * half-way never yields half a fleet. Shared by the store and `ah agent state import`.
+ */
+export function parseRegistry(text: string): ExecutorRecord[] {
+  const parsed = JSON.parse(text) as Partial<RegistryFile> | null;
+  const executors: unknown = parsed?.executors;
+  if (!Array.isArray(executors)) throw new Error('no "executors" list');
+  return executors.map((raw, i) => {
+    try {
+      return recordFromFile(raw);
+    } catch (e) {
+      throw new Error(`entry ${i}: ${errorText(e)}`, { cause: e });
+    }
+  });
+}
+
+/**
+ * The revocations of a revocations.json. Throws if the file is not JSON at all; otherwise a
+ * revocation is never lost to a bad entry: every one with an id is kept, whatever else it says.
+ */
+export function parseRevocations(text: string): Revocation[] {
+  const parsed = JSON.parse(text) as { revoked?: unknown } | null;
+  if (typeof parsed !== 'object' || parsed === null) throw new Error('not a revocations file');
+  const entries = new Map<string, Revocation>();
+  for (const r of Array.isArray(parsed.revoked) ? (parsed.revoked as Array<Partial<Revocation>>) : []) {
+    if (typeof r?.id !== 'string') continue;
+    entries.set(r.id, {
+      id: r.id,
+      reason: typeof r.reason === 'string' ? r.reason : 'revoked',
+      at: typeof r.at === 'string' ? r.at : '',
+    });
+  }
+  return [...entries.values()];
+}
+
 /** Not through a link: the state directory's files are ours alone (core/no-follow.ts). */
 async function readIfExists(file: string): Promise<string | undefined> {
   try {
@@ -69,9 +106,7 @@ export class FileExecutorStore implements ExecutorStore {
     const text = await readIfExists(this.file);
     if (text === undefined) return [];
     try {
-      const parsed = JSON.parse(text) as RegistryFile;
-      // Read everything first: a file that breaks half-way must not leave half a fleet loaded.
-      const loaded = parsed.executors.map(recordFromFile);
+      const loaded = parseRegistry(text);
       for (const r of loaded) this.records.set(r.id, r);
       return loaded;
     } catch (e) {
@@ -127,16 +162,7 @@ export class FileRevocationStore implements RevocationStore {
   async load(): Promise<Revocation[]> {
     const text = await readIfExists(this.file);
     if (text === undefined) return [];
-    const parsed = JSON.parse(text) as { revoked?: unknown };
-    // A revocation must never be lost to a bad entry: keep every one with an id, whatever else it says.
-    for (const r of Array.isArray(parsed.revoked) ? (parsed.revoked as Array<Partial<Revocation>>) : []) {
-      if (typeof r?.id !== 'string') continue;
-      this.entries.set(r.id, {
-        id: r.id,
-        reason: typeof r.reason === 'string' ? r.reason : 'revoked',
-        at: typeof r.at === 'string' ? r.at : '',
-      });
-    }
+    for (const r of parseRevocations(text)) this.entries.set(r.id, r);
     return [...this.entries.values()];
   }
 
