@@ -30,13 +30,13 @@ import { DEV_SERVER_ID } from '../identity/dev-names.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
 import type { CliIo } from './io.js';
 import { parseIdentityFlags, type ParsedIdentityFlags } from './identity-from-flags.js';
-import { parseDurationFlag, parseExpectedServerId, parseRemoteServer } from './options.js';
+import { parseDurationFlag, parseExpectedServerId, parseRemoteServers, type HostPort } from './options.js';
 import type { IdentityFlagValues } from './shared-flags.js';
 import { Doctor, summary } from './doctor-report.js';
 import { agentsIn, type AgentFound } from './state-dir-agents.js';
 
 export interface DoctorFlags extends IdentityFlagValues {
-  remoteServer?: string;
+  remoteServer: string[];
   expectedServerId?: string;
   connectTimeout: string;
   stateDir: string;
@@ -191,11 +191,15 @@ async function checkProvider(doctor: Doctor, parsed: ParsedIdentityFlags, host: 
 
 export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> {
   const doctor = new Doctor(io);
-  const remote = flags.remoteServer ? parseRemoteServer(flags.remoteServer) : undefined;
+  // An executor's access points (--remote-server, repeatable as for enroll): each one is checked.
+  const remotes = flags.remoteServer.length > 0 ? parseRemoteServers(flags.remoteServer) : undefined;
+  const remote = remotes?.[0];
   const parsed = parseIdentityFlags(flags, io.env);
   const host = remote?.host ?? '127.0.0.1';
   const role = remote ? 'executor' : 'access-point';
-  io.out(`ah ${AH_VERSION} doctor (${role}${remote ? ` -> ${forDisplay(remote.url)}` : ''})`);
+  io.out(
+    `ah ${AH_VERSION} doctor (${role}${remotes ? ` -> ${remotes.map((r) => forDisplay(r.url)).join(', ')}` : ''})`,
+  );
 
   const configured = identityConfigured(flags);
   if (!remote) {
@@ -254,72 +258,9 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
     });
   }
 
-  if (remote) {
+  if (remotes) {
     const timeoutMs = parseDurationFlag(flags.connectTimeout, '--connect-timeout', 100);
-    const dnsOk = await doctor.check(`DNS ${remote.host}`, async () => {
-      if (net.isIP(remote.host)) return 'an IP address';
-      try {
-        return (await lookup(remote.host, { all: true })).map((a) => a.address).join(', ');
-      } catch {
-        throw new AhError('NAME_NOT_RESOLVED', { host: remote.host });
-      }
-    });
-    const tcpOk =
-      dnsOk &&
-      (await doctor.check(`TCP ${remote.url.replace('https://', '')}`, () =>
-        tcpConnect(remote.host, remote.port, timeoutMs),
-      ));
-    if (!tcpOk) doctor.skip('TLS handshake and authorization', 'no TCP connection');
-    else if (!identity) doctor.skip('TLS handshake and authorization', 'no own identity to present');
-    else {
-      let expected = flags.expectedServerId === undefined ? undefined : parseExpectedServerId(flags.expectedServerId);
-      if (!expected && identity.provider === 'dev') expected = DEV_SERVER_ID;
-      if (!expected && identity.provider === 'spiffe' && identity.spiffeId)
-        expected = `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/serve`;
-      const current = identity;
-      let skew: number | undefined;
-      const accepted = await doctor.check('TLS handshake, server identity and authorization', async () => {
-        const session = new FleetSession({
-          target: { host: remote.host, port: remote.port },
-          identity: current,
-          ...(expected ? { expectedServerId: expected } : {}),
-          hello: {
-            name: flags.name ?? os.hostname(),
-            labels: {},
-            version: AH_VERSION,
-            host: hostFacts(),
-            heartbeat_interval_ms: 0,
-            probe: true,
-          },
-          connectTimeoutMs: timeoutMs,
-          clock: systemClock,
-          logger: silentLogger,
-        });
-        try {
-          const welcome = await session.start();
-          if (welcome.serverTimeKnown) skew = welcome.server_time_unix_ms - systemClock.now();
-          return `accepted as ${welcome.executor_id}`;
-        } finally {
-          session.close();
-        }
-      });
-      if (accepted) {
-        await doctor.check('clock skew against the access point', () => {
-          if (skew === undefined) return 'not known: the access point sent no time (another ah version?)';
-          if (Math.abs(skew) > 30_000) {
-            throw new AhError(
-              'CERT_NOT_VALID_NOW',
-              {},
-              {
-                detail: `the access point clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'ahead' : 'behind'}`,
-                hint: 'sync time: sudo systemctl start systemd-timesyncd; timedatectl status',
-              },
-            );
-          }
-          return `${Math.round(skew)} ms`;
-        });
-      }
-    }
+    for (const r of remotes) await checkAccessPoint(doctor, r, identity, flags, timeoutMs, remotes.length > 1);
   } else {
     await doctor.check('state directory writable', async () => {
       // Looked at, never made: the agent creates it itself (mode 0750, as its own user).
@@ -356,4 +297,83 @@ function tcpConnect(host: string, port: number, timeoutMs: number): Promise<stri
       else reject(new AhError('CONNECTION_LOST', { reason: e.message }));
     });
   });
+}
+
+/**
+ * DNS, TCP, the handshake with our identity, the server's identity, authorization and clock skew
+ * against one access point. With several, each check names the access point it was about.
+ */
+async function checkAccessPoint(
+  doctor: Doctor,
+  remote: HostPort & { url: string },
+  identity: Identity | undefined,
+  flags: DoctorFlags,
+  timeoutMs: number,
+  several: boolean,
+): Promise<void> {
+  const of = (label: string): string => (several ? `${label} (${remote.url})` : label);
+  const dnsOk = await doctor.check(`DNS ${remote.host}`, async () => {
+    if (net.isIP(remote.host)) return 'an IP address';
+    try {
+      return (await lookup(remote.host, { all: true })).map((a) => a.address).join(', ');
+    } catch {
+      throw new AhError('NAME_NOT_RESOLVED', { host: remote.host });
+    }
+  });
+  const tcpOk =
+    dnsOk &&
+    (await doctor.check(`TCP ${remote.url.replace('https://', '')}`, () =>
+      tcpConnect(remote.host, remote.port, timeoutMs),
+    ));
+  if (!tcpOk) doctor.skip(of('TLS handshake and authorization'), 'no TCP connection');
+  else if (!identity) doctor.skip(of('TLS handshake and authorization'), 'no own identity to present');
+  else {
+    let expected = flags.expectedServerId === undefined ? undefined : parseExpectedServerId(flags.expectedServerId);
+    if (!expected && identity.provider === 'dev') expected = DEV_SERVER_ID;
+    if (!expected && identity.provider === 'spiffe' && identity.spiffeId)
+      expected = `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/serve`;
+    const current = identity;
+    let skew: number | undefined;
+    const accepted = await doctor.check(of('TLS handshake, server identity and authorization'), async () => {
+      const session = new FleetSession({
+        target: { host: remote.host, port: remote.port },
+        identity: current,
+        ...(expected ? { expectedServerId: expected } : {}),
+        hello: {
+          name: flags.name ?? os.hostname(),
+          labels: {},
+          version: AH_VERSION,
+          host: hostFacts(),
+          heartbeat_interval_ms: 0,
+          probe: true,
+        },
+        connectTimeoutMs: timeoutMs,
+        clock: systemClock,
+        logger: silentLogger,
+      });
+      try {
+        const welcome = await session.start();
+        if (welcome.serverTimeKnown) skew = welcome.server_time_unix_ms - systemClock.now();
+        return `accepted as ${welcome.executor_id}`;
+      } finally {
+        session.close();
+      }
+    });
+    if (accepted) {
+      await doctor.check(of('clock skew against the access point'), () => {
+        if (skew === undefined) return 'not known: the access point sent no time (another ah version?)';
+        if (Math.abs(skew) > 30_000) {
+          throw new AhError(
+            'CERT_NOT_VALID_NOW',
+            {},
+            {
+              detail: `the access point clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'ahead' : 'behind'}`,
+              hint: 'sync time: sudo systemctl start systemd-timesyncd; timedatectl status',
+            },
+          );
+        }
+        return `${Math.round(skew)} ms`;
+      });
+    }
+  }
 }

@@ -158,7 +158,12 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .description(
         "run the troubleshooting guide's checks; with --remote-server as an executor, else as an access point",
       )
-      .option('--remote-server <url>', 'check enrollment with this access point, https://host:4433')
+      .option(
+        '--remote-server <url>',
+        'check enrollment with this access point, https://host:4433; repeatable: each one is checked',
+        collect,
+        [] as string[],
+      )
       .option('--name <name>', 'executor name (dev identity)')
       .option('--expected-server-id <spiffe-id>', "the access point's SPIFFE ID")
       .option('--connect-timeout <duration>', 'per-check network timeout', '5s')

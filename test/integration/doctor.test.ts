@@ -88,6 +88,26 @@ describe('ah agent doctor', () => {
     expect(code).toBe(1);
   });
 
+  it('checks every access point an executor is given, and names the one that is down', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const free = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    const live = `https://127.0.0.1:${port}`;
+    const dead = `https://127.0.0.1:${free}`;
+    const { code, out } = await doctor([...files(await ca.executor('several')), '--remote-server', dead], live);
+    expect(out).toMatch(new RegExp(`^ah \\S+ doctor \\(executor -> ${live}, ${dead}\\)$`, 'm'));
+    expect(out).toMatch(
+      new RegExp(
+        `^ok {4}TLS handshake, server identity and authorization \\(${live}\\): accepted as spiffe://example.org/ah/agent/several$`,
+        'm',
+      ),
+    );
+    expect(out).toContain(`FAIL  TCP 127.0.0.1:${free}: error: connection refused to 127.0.0.1:${free}`);
+    expect(out).toContain(`skip  TLS handshake and authorization (${dead}): no TCP connection`);
+    expect(code).toBe(1);
+  });
+
   it('names a server certificate from a CA we do not trust', async () => {
     const id = await foreign.executor('suspicious');
     const { out } = await doctor(files(id));
