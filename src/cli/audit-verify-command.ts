@@ -54,14 +54,28 @@ async function anchorFromFlags(
   }
   const connection = parseEtcdConnection(flags, (line) => io.err(line), 'checking the audit anchor');
   const peek = await readFileNoFollowIfExists(file);
-  const named = peek === undefined ? undefined : accessPointOfLog(peek);
+  const found = peek === undefined ? undefined : accessPointOfLog(peek);
+  // The log may have been tampered with: an id in it that the flag would refuse is not used.
+  const named = found !== undefined && isAccessPointId(found) ? found : undefined;
   const id = flags.accessPointId !== undefined ? parseAccessPointId(flags.accessPointId) : named;
   if (id === undefined)
     throw new AhError('USAGE', {
-      reason: `the audit log names no access point (its entries are from before they carried one): give --access-point-id`,
+      reason:
+        found === undefined
+          ? 'the audit log names no access point (its entries are from before they carried one): give --access-point-id'
+          : 'the audit log names its access point with an id --access-point-id would refuse: give --access-point-id',
     });
   const { readAnchor } = await import('./audit-anchor-check.js');
   return { ...(await readAnchor(connection, id)), id, named };
+}
+
+function isAccessPointId(value: string): boolean {
+  try {
+    parseAccessPointId(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 interface Report {

@@ -259,7 +259,13 @@ export class AuditLog {
           anchored_seq: record.head.seq,
           seq: tail?.last?.seq ?? 0,
         });
-    }
+    } else if (tail?.last)
+      // The first start with an anchor, or the key deleted: as for a missing head record.
+      this.logger.warn('audit log has no anchor in the store; anchoring its end from now on', {
+        file: this.file,
+        anchor: anchor.location,
+        seq: tail.last.seq,
+      });
     this.anchorChecked = true;
     if (this.lastWhole) anchor.advance(this.lastWhole);
     return queued;

@@ -7,11 +7,11 @@
 // anchor never goes back: a writer with a lower seq is refused, and so is the access point
 // restarted on the old copy, which says so and chains a gap entry. Burst writes are coalesced.
 
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import type { Etcd3 } from 'etcd3';
+import { EtcdPermissionDeniedError, type Etcd3 } from 'etcd3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -20,6 +20,7 @@ import { entryHash, GENESIS, type AuditEntry } from '../../src/fleet/audit-chain
 import { EtcdAuditAnchor } from '../../src/fleet/state/etcd-audit-anchor.js';
 import { AgentProcess, startAccessPoint } from '../support/agent-process.js';
 import { runMain } from '../support/cli.js';
+import { captureLogger } from '../support/fleet-fixture.js';
 import { startEtcdForTest, type EtcdCluster } from '../support/etcd.js';
 import { makeTempDir } from '../support/tmp.js';
 import { waitFor } from '../support/wait.js';
@@ -277,5 +278,68 @@ describe('audit anchor in etcd', () => {
     await waitFor('the burst anchored', async () => (await anchorSeq()) === 300);
     expect((await version()) - v0).toBeLessThanOrEqual(3);
     await c.close();
+  });
+  it('under a per-access-point role: its own anchor is written, another one refused (logged once, nothing waits), and audit-verify says STORE_PERMISSION_DENIED', async () => {
+    const etcd = await startEtcdForTest({ tls: true, label: 'audit-anchor-role' });
+    const prefix = '/ah-role/v1';
+    // docs/SECURITY.md: each access point confined to the shared dirs and its own anchor key.
+    for (const command of [
+      ['user', 'add', 'root', '--no-password'],
+      ['user', 'grant-role', 'root', 'root'],
+      ['user', 'add', 'ap1', '--no-password'],
+      ['role', 'add', 'ap1'],
+      ...['executors', 'presence', 'revocations'].map((d) => [
+        'role',
+        'grant-permission',
+        'ap1',
+        '--prefix',
+        'readwrite',
+        `${prefix}/${d}/`,
+      ]),
+      ['role', 'grant-permission', 'ap1', 'readwrite', `${prefix}/audit-heads/ap1`],
+      ['user', 'grant-role', 'ap1', 'ap1'],
+      ['auth', 'enable'],
+    ])
+      await etcd.etcdctl(command);
+    const client = await etcd.client({ user: 'ap1' });
+    const ns = client.namespace(`${prefix}/`);
+    const logs = captureLogger();
+    const anchorOf = (id: string): EtcdAuditAnchor =>
+      new EtcdAuditAnchor({
+        ns,
+        accessPointId: id,
+        where: 'test ',
+        intervalMs: 100,
+        clock: systemClock,
+        logger: logs.logger,
+      });
+    const hash = 'ab'.repeat(32);
+    expect(await anchorOf('ap1').writeGuarded({ seq: 3, hash })).toEqual({ outcome: 'written' });
+    const other = anchorOf('ap2');
+    await expect(other.writeGuarded({ seq: 9, hash })).rejects.toBeInstanceOf(EtcdPermissionDeniedError);
+    other.advance({ seq: 9, hash });
+    await waitFor('the refusal logged', () => other.writeFailure !== undefined);
+    other.advance({ seq: 10, hash });
+    await other.close();
+    expect(logs.lines.filter((l) => l.startsWith('error: etcd refused the audit anchor'))).toHaveLength(1);
+
+    const identity = await etcd.clientIdentity('ap1');
+    const dir = path.join(tmp.dir, 'role');
+    mkdirSync(dir);
+    writeEntries(
+      path.join(dir, 'audit.log'),
+      rechain([
+        { seq: 1, time: '2026-12-01T00:00:00.000Z', event: 'start', access_point: 'ap2', prev: GENESIS, hash: '' },
+      ]),
+    );
+    const flags = [
+      ...['--etcd-endpoints', etcd.endpoints().join(','), '--etcd-ca', etcd.caFile as string],
+      ...['--etcd-cert', identity.cert, '--etcd-key', identity.key, '--etcd-prefix', prefix],
+    ];
+    const denied = await runMain(['agent', 'audit-verify', '--state-dir', dir, ...flags]);
+    expect(denied.code).toBe(2);
+    expect(denied.stderr.split('\n')[0]).toMatch(
+      new RegExp(`^error: etcd refused the fleet state in etcd \\S+ ${prefix}/audit-heads/ap2: permission denied$`),
+    );
   });
 });

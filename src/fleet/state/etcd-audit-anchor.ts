@@ -20,6 +20,8 @@ export const AUDIT_HEADS_DIR = 'audit-heads/';
 export const ANCHOR_INTERVAL_MS = 3_000;
 /** Each etcd call of the anchor is bounded by this, well inside the interval. */
 const CALL_MS = 2_500;
+/** A clean stop waits this long at most for the last anchor write. */
+const CLOSE_BOUND_MS = 3_000;
 /** Guarded puts lost to another writer before this one gives up until the next interval. */
 const GUARD_TRIES = 4;
 
@@ -71,13 +73,28 @@ export class EtcdAuditAnchor implements AuditAnchor {
     return this.failure;
   }
 
+  /** The last write, bounded by CLOSE_BOUND_MS: a stop never waits long for etcd. */
   async close(): Promise<void> {
     this.closed = true;
     this.timer?.cancel();
     this.timer = undefined;
+    let timer: Timer | undefined;
+    const bound = new Promise<'late'>((resolve) => {
+      timer = this.options.clock.setTimer(() => resolve('late'), CLOSE_BOUND_MS);
+    });
+    const outcome = await Promise.race([this.lastWrite(), bound]);
+    timer?.cancel();
+    if (outcome === 'late')
+      this.options.logger.warn('audit anchor not written at stop in time; it catches up at the next start', {
+        key: this.location,
+        seq: this.wanted?.seq,
+      });
+  }
+
+  private async lastWrite(): Promise<'done'> {
     await this.running;
     const wanted = this.wanted;
-    if (!wanted || wanted.seq <= this.stored) return;
+    if (!wanted || wanted.seq <= this.stored) return 'done';
     try {
       await this.writeGuarded(wanted);
     } catch (e) {
@@ -88,6 +105,7 @@ export class EtcdAuditAnchor implements AuditAnchor {
         reason: errorText(e),
       });
     }
+    return 'done';
   }
 
   /**

@@ -296,6 +296,10 @@ describe('the audit log against its anchor', () => {
     failing = false;
     await clock.tick('anchor check retry');
     expect(anchor.reads).toBe(3);
+    // None yet (first start with an anchor, or the key deleted): said, as for a missing head record.
+    expect(logs.lines.some((l) => l.startsWith('warn: audit log has no anchor in the store; anchoring its end'))).toBe(
+      true,
+    );
     expect(anchor.advanced).toEqual([{ seq: 2, hash: expect.any(String) as string }]);
     await log.close();
     expect(clock.pendingTimers).toBe(0);
