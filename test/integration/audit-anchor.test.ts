@@ -265,6 +265,30 @@ describe('audit anchor in etcd', () => {
     await b.close();
     expect(await client.get(`${prefix}audit-heads/ap%3A1`).string()).toBe(stored);
 
+    // Writers racing, every write in flight at once (each a read, then a put): every value etcd
+    // held, in order, only ever goes up. Writes that lost the race too often give up (caught).
+    const seen: number[] = [];
+    const watcher = await client.watch().key(`${prefix}audit-heads/ap%3A1`).create();
+    watcher.on('put', (kv) => seen.push((JSON.parse(kv.value.toString('utf8')) as { seq: number }).seq));
+    const racers = [writer(), writer(), writer(), writer()];
+    // 11..210, high and low interleaved by a fixed stride.
+    const seqs = Array.from({ length: 200 }, (_, i) => 11 + ((i * 37) % 200));
+    await Promise.all(
+      seqs.map((seq, i) =>
+        (racers[i % racers.length] as EtcdAuditAnchor).writeGuarded({ seq, hash: hash(seq) }).catch(() => undefined),
+      ),
+    );
+    const top = Math.max(...seqs) + 5;
+    await racers[0]?.writeGuarded({ seq: top, hash: hash(top) });
+    await waitFor(
+      'the last put seen by the watch',
+      async () => seen.at(-1) === (await a.read().then((r) => (r.state === 'recorded' ? r.head.seq : 0))),
+    );
+    await watcher.cancel();
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen).toEqual([...seen].sort((p, q) => p - q));
+    expect(seen.at(-1)).toBe(top);
+
     // A burst of heads: a handful of puts, the last one the newest head.
     const c = writer(200);
     const version = async (): Promise<number> =>
@@ -274,7 +298,7 @@ describe('audit anchor in etcd', () => {
       return r.state === 'recorded' ? r.head.seq : 0;
     };
     const v0 = await version();
-    for (let seq = 11; seq <= 300; seq++) c.advance({ seq, hash: hash(seq) });
+    for (let seq = top + 1; seq <= 300; seq++) c.advance({ seq, hash: hash(seq) });
     await waitFor('the burst anchored', async () => (await anchorSeq()) === 300);
     expect((await version()) - v0).toBeLessThanOrEqual(3);
     await c.close();
