@@ -117,8 +117,12 @@ describe('audit anchor in etcd', () => {
     const before = lastSeq();
     for (let n = 7; n <= 11; n++) await refuseFrom(n, port);
     await waitFor('entries written while etcd is down', () => lastSeq() === before + 5);
+    // The anchor tried and failed meanwhile (said once), and catches up once etcd is back.
+    await ap.waitForLine(/cannot anchor the audit head in etcd; the local audit log goes on/, 20_000);
     await etcd.startAll();
     await waitFor('the anchor to catch up', async () => (await anchored()) === lastSeq(), 20_000, 100);
+    await ap.waitForLine(/audit head anchored in etcd again/);
+    expect(ap.lines.map(plain).filter((l) => l.startsWith('warn: cannot anchor the audit head'))).toHaveLength(1);
 
     // A healthy log verifies against its anchor; the id comes from the log itself.
     const healthy = await runMain(['agent', 'audit-verify', '--state-dir', dir, ...flags]);
