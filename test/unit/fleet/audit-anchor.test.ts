@@ -24,6 +24,7 @@ import {
   type AuditEntry,
 } from '../../../src/fleet/audit-chain.js';
 import { ANCHOR_CHECK_WAIT_MS, AuditLog } from '../../../src/fleet/audit-log.js';
+import { openFileStore } from '../../../src/fleet/state/file-store.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { captureLogger } from '../../support/fleet-fixture.js';
 import { makeTempDir } from '../../support/tmp.js';
@@ -175,6 +176,26 @@ describe('the access point id in entries', () => {
     expect(verifyAuditLog(content).brokenAt).toBeUndefined();
     expect(entriesOf(file).map((e) => e.access_point)).toEqual([undefined, undefined, undefined, 'ap1']);
     expect(accessPointOfLog(content)).toBe('ap1');
+  });
+});
+
+describe('the access point id from the store', () => {
+  it('the file store hands its --access-point-id to the log; without one, entries carry none', async () => {
+    const named = path.join(tmp.dir, 'store-named');
+    mkdirSync(named);
+    const store = openFileStore(named, new FakeClock(), captureLogger().logger, { accessPointId: 'host-a:4433' });
+    await store.audit.open();
+    await store.audit.record('start');
+    await store.audit.close();
+    expect(entriesOf(path.join(named, 'audit.log'))[0]?.access_point).toBe('host-a:4433');
+
+    const bare = path.join(tmp.dir, 'store-bare');
+    mkdirSync(bare);
+    const plain = openFileStore(bare, new FakeClock(), captureLogger().logger);
+    await plain.audit.open();
+    await plain.audit.record('start');
+    await plain.audit.close();
+    expect(entriesOf(path.join(bare, 'audit.log'))[0]).not.toHaveProperty('access_point');
   });
 });
 
