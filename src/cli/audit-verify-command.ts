@@ -1,13 +1,14 @@
 // `ah agent audit-verify`: walks the audit log's chain, compares its end with the recorded head
-// (and, with --expect-head, with a head the operator saw elsewhere, e.g. in the journal), and
-// reports gap entries. Exit 0 only when all of that holds; otherwise 1, with one `error:` line per
-// problem (and a `detail:` line under it). Reads files only, never through a link.
+// (and, with --expect-head, with a head the operator saw elsewhere, e.g. in the journal; with the
+// etcd flags, with the access point's anchor in etcd), and reports gap entries. Exit 0 only when
+// all of that holds; otherwise 1, with one `error:` line per problem (and a `detail:` line under
+// it). Reads files never through a link; reads etcd only when --etcd-endpoints is given.
 
 import path from 'node:path';
 import { AhError } from '../core/errors.js';
 import { forDisplay, textOf } from '../core/escape.js';
 import { readFileNoFollowIfExists } from '../core/no-follow.js';
-import { readTail, verifyAuditLog, type AuditEntry, type LogTail } from '../fleet/audit-chain.js';
+import { accessPointOfLog, readTail, verifyAuditLog, type AuditEntry, type LogTail } from '../fleet/audit-chain.js';
 import {
   compareWithHead,
   FileAuditHeadStore,
@@ -16,15 +17,65 @@ import {
   type AuditHead,
   type HeadMismatchKind,
 } from '../fleet/audit-head.js';
+import { ANCHOR_MISMATCH_TEXT } from '../fleet/audit-anchor.js';
 import { AUDIT_FILE } from '../fleet/audit-log.js';
+import type { ReadAnchor } from './audit-anchor-check.js';
 import type { CliIo } from './io.js';
+import { parseAccessPointId, parseEtcdConnection, type EtcdConnectionFlagValues } from './store-flags.js';
 
-export interface AuditVerifyFlags {
+export interface AuditVerifyFlags extends EtcdConnectionFlagValues {
   stateDir: string;
   file?: string;
   head?: string;
   expectHead?: string;
   acceptGap?: string[];
+  /** Whose anchor to compare with (default: the id in the log's last entry). */
+  accessPointId?: string;
+}
+
+const ETCD_FLAGS = ['etcdEndpoints', 'etcdCa', 'etcdCert', 'etcdKey', 'etcdPrefix'] as const;
+
+/**
+ * With any etcd flag: reads the anchor of the access point the log names (or --access-point-id).
+ * Read after the head record and before the log, for the same reason: it is written after the
+ * lines it names.
+ */
+async function anchorFromFlags(
+  flags: AuditVerifyFlags,
+  file: string,
+  io: CliIo,
+): Promise<(ReadAnchor & { id: string; named: string | undefined }) | undefined> {
+  if (!ETCD_FLAGS.some((k) => flags[k] !== undefined)) {
+    if (flags.accessPointId !== undefined)
+      throw new AhError('USAGE', {
+        reason: '--access-point-id needs --etcd-endpoints: it names the anchor in etcd to compare the log with',
+      });
+    return undefined;
+  }
+  const connection = parseEtcdConnection(flags, (line) => io.err(line), 'checking the audit anchor');
+  const peek = await readFileNoFollowIfExists(file);
+  const found = peek === undefined ? undefined : accessPointOfLog(peek);
+  // The log may have been tampered with: an id in it that the flag would refuse is not used.
+  const named = found !== undefined && isAccessPointId(found) ? found : undefined;
+  const id = flags.accessPointId !== undefined ? parseAccessPointId(flags.accessPointId) : named;
+  if (id === undefined)
+    throw new AhError('USAGE', {
+      reason:
+        found === undefined
+          ? 'the audit log names no access point (its entries are from before they carried one): give --access-point-id'
+          : 'the audit log names its access point with an id --access-point-id would refuse: give --access-point-id',
+    });
+  const { readAnchor } = await import('./audit-anchor-check.js');
+  return { ...(await readAnchor(connection, id)), id, named };
+}
+
+function isAccessPointId(value: string): boolean {
+  try {
+    parseAccessPointId(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 interface Report {
@@ -109,8 +160,10 @@ function checkGaps(gaps: Array<{ line: number; entry: AuditEntry }>, accepted: S
       );
       continue;
     }
+    // A gap the access point chained for its anchor in etcd says so (its `anchor` field).
+    const texts = entry.anchor !== undefined ? ANCHOR_MISMATCH_TEXT : MISMATCH_TEXT;
     const what = HEAD_MISMATCH_KINDS.includes(kind as HeadMismatchKind)
-      ? MISMATCH_TEXT[kind as HeadMismatchKind]
+      ? texts[kind as HeadMismatchKind]
       : textOf(entry.reason, 'unknown gap');
     const facts = [
       entry.expected_seq !== undefined
@@ -125,6 +178,7 @@ function checkGaps(gaps: Array<{ line: number; entry: AuditEntry }>, accepted: S
           ? 'the log was gone'
           : undefined,
       entry.head_problem !== undefined ? `head record: ${textOf(entry.head_problem)}` : undefined,
+      entry.anchor !== undefined ? `anchor: ${textOf(entry.anchor)}` : undefined,
     ].filter(Boolean);
     const headline = `line ${line} records tampering the access point found ${entry.detected === 'running' ? 'while running' : 'at start-up'} (${entry.time}): ${what}`;
     const detail = `detail: ${facts.join('; ')}${facts.length ? '; ' : ''}entries before line ${line} are not the whole history`;
@@ -141,16 +195,29 @@ export async function runAuditVerify(flags: AuditVerifyFlags, io: CliIo): Promis
   // The head before the log: the access point writes the head only after the lines it names, so in
   // this order a log that is being appended to never looks shorter than its head.
   const recorded = await headStore.read();
+  const anchor = await anchorFromFlags(flags, file, io);
+  const check = anchor ? await import('./audit-anchor-check.js') : undefined;
   const text = await readFileNoFollowIfExists(file);
   if (text === undefined) {
-    if (recorded.state !== 'recorded') throw new AhError('FILE_NOT_FOUND', { path: file });
-    const { head } = recorded;
+    if (recorded.state !== 'recorded' && anchor?.record.state !== 'recorded')
+      throw new AhError('FILE_NOT_FOUND', { path: file });
     io.err(forDisplay(`error: audit log is missing: ${file}`));
-    io.err(
-      forDisplay(
-        `detail: its head record (${headStore.location}, written ${head.time}) names entry ${head.seq} with hash ${head.hash}`,
-      ),
-    );
+    if (recorded.state === 'recorded') {
+      const { head } = recorded;
+      io.err(
+        forDisplay(
+          `detail: its head record (${headStore.location}, written ${head.time}) names entry ${head.seq} with hash ${head.hash}`,
+        ),
+      );
+    }
+    if (anchor?.record.state === 'recorded') {
+      const { head } = anchor.record;
+      io.err(
+        forDisplay(
+          `detail: its anchor (${anchor.location}, written ${head.at}) names entry ${head.seq} with hash ${head.hash}`,
+        ),
+      );
+    }
     return 1;
   }
   const report: Report = { errors: [], warnings: [], notes: [] };
@@ -173,6 +240,13 @@ export async function runAuditVerify(flags: AuditVerifyFlags, io: CliIo): Promis
       `warning: no head record at ${headStore.location}: lines cut from the end of the log cannot be detected`,
     );
   if (expected) checkExpected(tail, expected, report);
+  if (anchor && check) {
+    check.checkAnchor(tail, anchor, anchor.id, verdict.gaps, accepted, report);
+    if (anchor.named !== undefined && anchor.named !== anchor.id)
+      report.warnings.push(
+        `warning: the log's last entries name access point ${anchor.named}, not --access-point-id ${anchor.id}`,
+      );
+  }
   checkGaps(verdict.gaps, accepted, report);
   // The lines quote a file that may have been tampered with: nothing in it reaches the terminal raw.
   for (const line of report.errors) io.err(forDisplay(line));

@@ -170,10 +170,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .option('--state-dir <dir>', 'state directory to check', defaultStateDir())
       .exitOverride(),
   ).action((flags: DoctorFlags) => run(async () => (await import('./doctor-command.js')).runDoctor(flags, io)));
-  agent
-    .command('audit-verify')
+  addEtcdConnectionFlags(agent.command('audit-verify'))
     .description(
-      "check the access point's audit log: the chain, its end against the recorded head, gap entries; exit 1 on any tampering",
+      "check the access point's audit log: the chain, its end against the recorded head (and, with --etcd-endpoints, its anchor in etcd), gap entries; exit 1 on any tampering",
     )
     .option('--state-dir <dir>', "the access point's state directory", defaultStateDir())
     .option('--file <path>', 'audit log file (default: <state-dir>/audit.log)')
@@ -184,6 +183,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       'a tampering gap entry already investigated: warn about it instead of failing; repeatable',
       collect,
       [] as string[],
+    )
+    .option(
+      '--access-point-id <id>',
+      "with --etcd-endpoints: whose anchor to compare with (default: the id in the log's last entry)",
     )
     .exitOverride()
     .action((flags: AuditVerifyFlags) =>

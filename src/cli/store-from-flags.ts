@@ -38,8 +38,9 @@ export async function openStoreFromConfig(
     endpoints: config.endpoints,
     accessPointId: config.accessPointId,
     presenceTtlSeconds: config.leaseTtlSeconds,
-    // The audit trail stays a local hash-chained file per access point, whatever the store.
-    audit: AuditLog.in(stateDir, clock, logger),
+    // The audit trail stays a local hash-chained file per access point, whatever the store; its
+    // head is also anchored in etcd, where the other access points' heads are.
+    audit: (anchor) => AuditLog.in(stateDir, clock, logger, undefined, { accessPoint: config.accessPointId, anchor }),
     clock,
     logger,
   });

@@ -89,6 +89,20 @@ export function readTail(text: string): LogTail {
   return { last, prev: textHash(lastLine), seq: (last?.seq ?? 0) + 1, torn: true, find };
 }
 
+/**
+ * The access point the log's last entry that names one names (`access_point`), or undefined for a
+ * log written before entries carried it. Only a hint for which anchor to compare with: the anchor
+ * comparison is what judges.
+ */
+export function accessPointOfLog(text: string): string | undefined {
+  const lines = logLines(text);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const entry = parseEntry(lines[i] as string);
+    if (typeof entry?.access_point === 'string') return entry.access_point;
+  }
+  return undefined;
+}
+
 export interface AuditVerdict {
   /** Lines that verify, from the first. */
   entries: number;

@@ -9,6 +9,13 @@
 // entry chained onto what the file really holds records what was expected and what was found.
 // The head also goes to the process log (journald) once a minute and at stop, where someone who
 // can rewrite the state directory cannot rewrite it.
+//
+// Each entry names the access point that wrote it (`access_point`, --access-point-id), inside the
+// hashed body, so a line cannot be passed off as another access point's. Entries written before
+// the field existed lack it and stay valid: the hash covers whatever the body holds, and
+// audit-verify reads the id from the last entry that has one. With several access points on etcd
+// the head is also anchored there (audit-anchor.ts): compared at start-up like the head record,
+// then written behind, never waited for.
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +23,7 @@ import type { Clock, Timer } from '../core/clock.js';
 import { errorText } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { openAppendNoFollow, readFileNoFollowIfExists } from '../core/no-follow.js';
+import { ANCHOR_MISMATCH_TEXT, judgeAgainstAnchor, type AnchorRecord, type AuditAnchor } from './audit-anchor.js';
 import { entryHash, GENESIS, readTail, type AuditEvent, type LogTail } from './audit-chain.js';
 import {
   compareWithHead,
@@ -42,6 +50,16 @@ const RETRY_WHILE_FAILING_MS = 1_000;
 export const HEAD_FAILURE_GRACE_MS = 10_000;
 /** The chain head goes to the process log at most this often, and at most this long after it moved. */
 export const HEAD_LOG_INTERVAL_MS = 60_000;
+/** How long start-up waits for the anchor before going on and checking it once the store answers. */
+export const ANCHOR_CHECK_WAIT_MS = 5_000;
+const ANCHOR_CHECK_RETRY_MS = 3_000;
+
+export interface AuditLogOptions {
+  /** --access-point-id: written into every entry (undefined: entries carry no id, as before). */
+  accessPoint?: string;
+  /** Where the head is anchored off this host (etcd), besides the head record. */
+  anchor?: AuditAnchor;
+}
 
 interface PendingEvent {
   time: string;
@@ -91,16 +109,31 @@ export class AuditLog {
   ) as Record<HeadMismatchKind, number>;
   /** Events lost because memory was full while the log could not be written (a metric). */
   droppedTotal = 0;
+  readonly accessPoint: string | undefined;
+  readonly anchor: AuditAnchor | undefined;
+  /** The anchor was compared with the log: only then may it move (our own write is no evidence). */
+  private anchorChecked = false;
+  private readonly stopAnchorCheck = new AbortController();
 
   constructor(
     readonly file: string,
     private readonly clock: Clock,
     private readonly logger: Logger,
     readonly heads: AuditHeadStore = FileAuditHeadStore.nextTo(file),
-  ) {}
+    options: AuditLogOptions = {},
+  ) {
+    this.accessPoint = options.accessPoint;
+    this.anchor = options.anchor;
+  }
 
-  static in(stateDir: string, clock: Clock, logger: Logger, heads?: AuditHeadStore): AuditLog {
-    return new AuditLog(path.join(stateDir, AUDIT_FILE), clock, logger, heads);
+  static in(
+    stateDir: string,
+    clock: Clock,
+    logger: Logger,
+    heads?: AuditHeadStore,
+    options: AuditLogOptions = {},
+  ): AuditLog {
+    return new AuditLog(path.join(stateDir, AUDIT_FILE), clock, logger, heads, options);
   }
 
   /**
@@ -139,7 +172,103 @@ export class AuditLog {
     const head = recorded.state === 'recorded' ? recorded.head : undefined;
     if (this.lastWhole && (head?.seq !== this.lastWhole.seq || head.hash !== this.lastWhole.hash))
       this.headStale = true;
-    if (mismatch || this.headStale) await this.retry();
+    const anchorFound = this.anchor ? await this.checkAnchorAtStart(this.anchor, tail) : false;
+    if (mismatch || anchorFound || this.headStale) await this.retry();
+  }
+
+  /**
+   * Compares the log as opened with its anchor, waiting for the store at most
+   * ANCHOR_CHECK_WAIT_MS; past that the check goes on in the background until the store answers
+   * (an outage must not keep the access point down). Resolves whether a gap entry was queued.
+   */
+  private async checkAnchorAtStart(anchor: AuditAnchor, tail: LogTail | undefined): Promise<boolean> {
+    const first = anchor.read().then(
+      (record) => ({ record }),
+      (e: unknown) => ({ error: errorText(e) }),
+    );
+    let timer: Timer | undefined;
+    const waited = await Promise.race([
+      first,
+      new Promise<undefined>((resolve) => {
+        timer = this.clock.setTimer(() => resolve(undefined), ANCHOR_CHECK_WAIT_MS);
+      }),
+    ]);
+    timer?.cancel();
+    if (waited && 'record' in waited) return this.judgeAnchor(anchor, waited.record, tail);
+    this.logger.warn('audit anchor not checked at start-up; checking it once the store answers', {
+      anchor: anchor.location,
+      reason: waited ? waited.error : `no answer within ${ANCHOR_CHECK_WAIT_MS} ms`,
+    });
+    void this.checkAnchorLater(anchor, tail, first);
+    return false;
+  }
+
+  private async checkAnchorLater(
+    anchor: AuditAnchor,
+    tail: LogTail | undefined,
+    pending: Promise<{ record: AnchorRecord } | { error: string }>,
+  ): Promise<void> {
+    const signal = this.stopAnchorCheck.signal;
+    let attempt = pending;
+    for (;;) {
+      const result = await attempt;
+      if (signal.aborted) return;
+      if ('record' in result) {
+        if (this.judgeAnchor(anchor, result.record, tail)) void this.retry();
+        return;
+      }
+      try {
+        await this.clock.sleep(ANCHOR_CHECK_RETRY_MS, signal);
+      } catch {
+        return;
+      }
+      attempt = anchor.read().then(
+        (record) => ({ record }),
+        (e: unknown) => ({ error: errorText(e) }),
+      );
+    }
+  }
+
+  /**
+   * The log as it was opened against its anchor: behind it (cut, or an older copy restored) or
+   * rewritten at the anchored entry is tampering, said and chained like a head mismatch. Then the
+   * anchor may follow the log. Returns whether a gap entry was queued.
+   */
+  private judgeAnchor(anchor: AuditAnchor, record: AnchorRecord, tail: LogTail | undefined): boolean {
+    let queued = false;
+    if (record.state === 'unreadable') {
+      this.found(
+        { kind: 'head_unreadable', reason: record.reason, ...(tail?.last ? { last: tail.last } : {}) },
+        'start-up',
+        anchor,
+      );
+      queued = true;
+    } else if (record.state === 'recorded') {
+      const verdict = judgeAgainstAnchor(tail, record.head, this.accessPoint ?? record.head.accessPoint);
+      if (verdict.kind === 'mismatch') {
+        this.found(verdict.mismatch, 'start-up', anchor);
+        queued = true;
+      } else if (verdict.kind === 'other_access_point')
+        this.logger.error('audit anchor names another access point; not compared', {
+          anchor: anchor.location,
+          named: verdict.named,
+        });
+      else
+        this.logger.info('audit log checked against its anchor', {
+          anchor: anchor.location,
+          anchored_seq: record.head.seq,
+          seq: tail?.last?.seq ?? 0,
+        });
+    } else if (tail?.last)
+      // The first start with an anchor, or the key deleted: as for a missing head record.
+      this.logger.warn('audit log has no anchor in the store; anchoring its end from now on', {
+        file: this.file,
+        anchor: anchor.location,
+        seq: tail.last.seq,
+      });
+    this.anchorChecked = true;
+    if (this.lastWhole) anchor.advance(this.lastWhole);
+    return queued;
   }
 
   /** Takes up the chain where the file's text ends. */
@@ -151,20 +280,24 @@ export class AuditLog {
     this.needsNewline = text !== '' && !text.endsWith('\n');
   }
 
-  /** Says out loud that the log disagrees with its head, and queues the gap entry that records it. */
-  private found(m: HeadMismatch, detected: 'start-up' | 'running'): void {
+  /**
+   * Says out loud that the log disagrees with its head (or, given `anchor`, with its anchor), and
+   * queues the gap entry that records it; a gap from the anchor names it in `anchor`.
+   */
+  private found(m: HeadMismatch, detected: 'start-up' | 'running', anchor?: AuditAnchor): void {
     this.tampering[m.kind] += 1;
-    const fields = { ...mismatchFields(m), detected };
-    this.logger.error(`audit log tampering found: ${MISMATCH_TEXT[m.kind]}`, {
+    const fields = { ...mismatchFields(m), detected, ...(anchor ? { anchor: anchor.location } : {}) };
+    const text = anchor ? ANCHOR_MISMATCH_TEXT[m.kind] : MISMATCH_TEXT[m.kind];
+    this.logger.error(`audit log tampering found: ${text}`, {
       file: this.file,
-      head: this.heads.location,
+      ...(anchor ? {} : { head: this.heads.location }),
       ...fields,
     });
     // First in the queue: the chain says what is missing before anything else is recorded.
     this.pending.unshift({
       time: new Date(this.clock.now()).toISOString(),
       event: 'gap',
-      fields: { ...fields, reason: MISMATCH_TEXT[m.kind] },
+      fields: { ...fields, reason: text },
       finding: true,
     });
     this.unrecordedFindings += 1;
@@ -227,6 +360,8 @@ export class AuditLog {
     this.headLogTimer?.cancel();
     this.headLogTimer = undefined;
     if (this.lastWhole && this.lastWhole.seq !== this.headLoggedSeq) this.logHead();
+    this.stopAnchorCheck.abort();
+    await this.anchor?.close();
   }
 
   private async writePending(): Promise<void> {
@@ -267,9 +402,11 @@ export class AuditLog {
     const dropped = this.dropped;
     let { prev, seq } = this;
     const lines: string[] = this.needsNewline ? ['\n'] : [];
+    // After the fields: no field can stand in for the access point's own name.
+    const self = this.accessPoint === undefined ? {} : { access_point: this.accessPoint };
     const chain = (time: string, event: AuditEvent, fields: Record<string, unknown>): void => {
       seq += 1;
-      const body = { seq, time, event, ...fields, prev };
+      const body = { seq, time, event, ...fields, ...self, prev };
       prev = entryHash(body);
       lines.push(`${JSON.stringify({ ...body, hash: prev })}\n`);
     };
@@ -302,6 +439,8 @@ export class AuditLog {
     if (this.failure) this.logger.info('audit log written again', { file: this.file, events: batch.length, dropped });
     this.failure = undefined;
     this.noteHead();
+    // Behind the append, never awaited: the anchor writes on its own time.
+    if (this.anchorChecked) this.anchor?.advance(this.lastWhole);
   }
 
   /**

@@ -165,7 +165,9 @@ describe('three access points on one etcd', () => {
     const beating = enroll('beating', ap('ap1'));
     await beating.waitForLine(/^info: enrolled /);
     await waitListed(ap('ap2'), 'beating', { state: 'online' });
-    // The enrollment's writes have landed once ap2 lists it; from here on, only heartbeats.
+    // The enrollment's writes have landed once ap2 lists it, and its audit entry's anchor (written
+    // behind) once every anchor reaches its log; from here on, only heartbeats.
+    await fleet.waitAnchored();
     const start = await fleet.etcd.revision();
     // Five heartbeats acknowledged (five distinct lastAck times in the executor's status file).
     const acks = new Set<string>();

@@ -149,6 +149,32 @@ export class HaFleet {
     return last.find((x) => x.name === name) as ListedExecutor;
   }
 
+  /**
+   * Waits until every running access point's audit head is anchored in etcd: the anchor is written
+   * behind the log (up to a few seconds later), so a test counting etcd writes waits for it first.
+   */
+  async waitAnchored(timeoutMs = 15_000): Promise<void> {
+    const client = await this.etcd.client();
+    const lastSeq = (stateDir: string): number => {
+      const lines = readFileSync(path.join(stateDir, 'audit.log'), 'utf8').trimEnd().split('\n');
+      return (JSON.parse(lines.at(-1) ?? '{}') as { seq?: number }).seq ?? 0;
+    };
+    await waitFor(
+      'every audit anchor to reach its log',
+      async () => {
+        for (const at of this.aps.values()) {
+          if (at.proc.child.exitCode !== null || at.proc.child.signalCode !== null) continue;
+          const key = `/${this.options.label}/v1/audit-heads/${encodeURIComponent(at.id)}`;
+          const value = await client.get(key).string();
+          if (value === null || (JSON.parse(value) as { seq?: number }).seq !== lastSeq(at.stateDir)) return false;
+        }
+        return true;
+      },
+      timeoutMs,
+      100,
+    );
+  }
+
   /** /readyz of an access point: its status code and body. */
   async readyz(at: HaAccessPoint): Promise<{ status: number; body: { status?: string; reason?: string } }> {
     const response = await fetch(`http://127.0.0.1:${at.adminPort}/readyz`);

@@ -4,7 +4,8 @@
 // SPIFFE IDs, URI-escaped, so one ID is never a prefix of another's key and two trust domains
 // never share a key. Heartbeats never reach etcd: records are written on connect, disconnect and
 // at most once a minute for last-seen, behind the stream, in small writes well under etcd's
-// request limit.
+// request limit. `audit-heads/<access point id>` anchors each access point's audit log head
+// (etcd-audit-anchor.ts); the log itself stays a local file.
 //
 // What comes back from etcd is checked like a file from the state directory: another process (or
 // an operator with etcdctl) wrote it.
@@ -14,9 +15,11 @@ import type { Clock } from '../../core/clock.js';
 import { boundLength } from '../../core/escape.js';
 import { AhError, errorText } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { AuditAnchor } from '../audit-anchor.js';
 import type { AuditLog } from '../audit-log.js';
 import { recordFromFile, type ExecutorRecord } from '../registry.js';
 import type { Revocation } from '../revocations.js';
+import { EtcdAuditAnchor } from './etcd-audit-anchor.js';
 import { EtcdExecutorWrites, EXECUTORS_DIR } from './etcd-executor-writes.js';
 import { EtcdMirror, keyOf, parseJson, type WatchRecovery } from './etcd-mirror.js';
 import { EtcdPresenceStore } from './etcd-presence.js';
@@ -40,8 +43,13 @@ export interface EtcdStoreOptions {
   accessPointId: string;
   /** The presence lease's TTL (seconds); default 10. */
   presenceTtlSeconds?: number;
-  /** The local audit log: the trail stays a file per access point. */
-  audit: AuditLog;
+  /**
+   * The local audit log: the trail stays a file per access point. Given as a function, it is
+   * handed this access point's anchor in etcd to keep its head in step with.
+   */
+  audit: AuditLog | ((anchor: AuditAnchor) => AuditLog);
+  /** How often the audit anchor is written at most (ms); default ANCHOR_INTERVAL_MS. */
+  auditAnchorIntervalMs?: number;
   clock: Clock;
   logger: Logger;
 }
@@ -295,13 +303,26 @@ export function openEtcdStore(options: EtcdStoreOptions): FleetStore & {
   presence.attach(writes);
   const executors = new EtcdExecutorStore(ns, `${at}${EXECUTORS_DIR}`, writes, options.clock, logger, recovery);
   const revocations = new EtcdRevocationStore(ns, `${at}revocations/`, options.clock, logger, recovery);
+  const audit =
+    typeof options.audit === 'function'
+      ? options.audit(
+          new EtcdAuditAnchor({
+            ns,
+            accessPointId: options.accessPointId,
+            where: at,
+            ...(options.auditAnchorIntervalMs ? { intervalMs: options.auditAnchorIntervalMs } : {}),
+            clock: options.clock,
+            logger: options.logger.child('audit'),
+          }),
+        )
+      : options.audit;
   return {
     kind: 'etcd',
     executors,
     revocations,
     presence,
     writes,
-    audit: options.audit,
+    audit,
     async close() {
       // Watchers and the lease first: etcd3's close() leaves them running (docs/ETCD.md).
       await Promise.all([executors.close(), revocations.close(), presence.close()]);

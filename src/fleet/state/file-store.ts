@@ -244,7 +244,13 @@ export function openFileStore(
     executors: new FileExecutorStore(stateDir, clock, logger.child('registry')),
     revocations: new FileRevocationStore(stateDir),
     presence: new LocalPresenceStore(options.accessPointId ?? 'local'),
-    audit: AuditLog.in(stateDir, clock, logger, options.auditHead),
+    audit: AuditLog.in(
+      stateDir,
+      clock,
+      logger,
+      options.auditHead,
+      options.accessPointId === undefined ? {} : { accessPoint: options.accessPointId },
+    ),
     close: () => Promise.resolve(),
   };
 }

@@ -82,7 +82,10 @@ export interface RevocationStore {
   staleForMs(): number;
 }
 
-/** The audit trail: a local hash-chained file per access point, whatever the store. */
+/**
+ * The audit trail: a local hash-chained file per access point, whatever the store; each entry
+ * names its access point. A shared store also anchors the log's head (audit-anchor.ts).
+ */
 export type AuditSink = AuditLog;
 
 /** Everything an access point keeps, built by the CLI. */
