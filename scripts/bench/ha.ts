@@ -8,7 +8,7 @@
 //   - failover: SIGKILL of the access point holding the most; time until all its executors are
 //     online at the others, against (held / enrollment rate) + lease TTL;
 //   - access point memory (RSS) per executor held, against the file store's.
-// Usage: npm run bench:ha [N=3000] [workers=3] [steadySeconds=30] [heartbeatSeconds=5] [leaseTtl=10]
+// Usage: npm run bench:ha [N=3000] [workers=3] [steadySeconds=60] [heartbeatSeconds=5] [leaseTtl=10]
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -29,10 +29,11 @@ import {
 import { etcdWrites, startEtcd } from './etcd-process.js';
 import type { SwarmStats, SwarmWorkerConfig } from './swarm-worker.js';
 import type { CertificateAuthority } from '../../src/x509/authority.js';
+import { LAST_SEEN_WRITE_INTERVAL_MS } from '../../src/fleet/registry.js';
 
 const N = Number(process.argv[2] ?? 3_000);
 const workerCount = Number(process.argv[3] ?? 3);
-const steadySeconds = Number(process.argv[4] ?? 30);
+const steadySeconds = Number(process.argv[4] ?? 60);
 const heartbeatMs = Number(process.argv[5] ?? 5) * 1000;
 const leaseTtl = Number(process.argv[6] ?? 10);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ah-bench-ha-'));
@@ -44,14 +45,19 @@ interface Swarm {
   stop(): Promise<void>;
 }
 
-/** The swarm, minted and ready; `go()` starts every executor at once. */
-async function startSwarm(ca: CertificateAuthority, ports: number[], offset: number): Promise<Swarm & { go(): void }> {
-  const per = Math.ceil(N / workerCount);
+/** The swarm of `n` executors, minted and ready; `go()` starts every executor at once. */
+async function startSwarm(
+  ca: CertificateAuthority,
+  ports: number[],
+  offset: number,
+  n = N,
+): Promise<Swarm & { go(): void }> {
+  const per = Math.ceil(n / workerCount);
   const procs: ChildProcess[] = [];
   const stats: SwarmStats[] = [];
   const ready: Promise<void>[] = [];
   for (let w = 0; w < workerCount; w++) {
-    const count = Math.min(per, N - w * per);
+    const count = Math.min(per, n - w * per);
     if (count <= 0) break;
     const config: SwarmWorkerConfig = {
       ports,
@@ -134,32 +140,90 @@ async function until(
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 const randomPort = (): number => 20_000 + Math.floor(Math.random() * 20_000);
 
-async function fileBaseline(
+/** Memory an access point grew by per executor it holds (RSS, and the V8 heap of it), in KiB. */
+interface Growth {
+  rssKb: number;
+  heapKb: number;
+}
+
+async function sample(ap: RunningAccessPoint): Promise<{ rss: number; heap: number }> {
+  return {
+    rss: procStats(ap.proc.pid as number).rssBytes,
+    heap: await metric(ap.admin, 'nodejs_heap_size_used_bytes'),
+  };
+}
+
+/**
+ * Samples access points every 2 s for `ms`: per access point the lowest V8 heap seen in each half
+ * of the window (heap used includes garbage not yet collected; its low points are what is live,
+ * and a second half above the first would be a leak) and the RSS at the end.
+ */
+async function watchMemory(
+  aps: RunningAccessPoint[],
+  ms: number,
+): Promise<Array<{ rss: number; heap: number; heapFirstHalf: number }>> {
+  const start = performance.now();
+  const first = aps.map(() => Infinity);
+  const second = aps.map(() => Infinity);
+  while (performance.now() - start < ms) {
+    const half = performance.now() - start < ms / 2 ? first : second;
+    const samples = await Promise.all(aps.map(sample));
+    samples.forEach((x, i) => (half[i] = Math.min(half[i] as number, x.heap)));
+    await sleep(2_000);
+  }
+  const end = await Promise.all(aps.map(sample));
+  return end.map((x, i) => ({ rss: x.rss, heap: second[i] as number, heapFirstHalf: first[i] as number }));
+}
+
+const growth = (idle: { rss: number; heap: number }, now: { rss: number; heap: number }, held: number): Growth => ({
+  rssKb: (now.rss - idle.rss) / held / 1024,
+  heapKb: (now.heap - idle.heap) / held / 1024,
+});
+
+/**
+ * One access point alone with `n` executors, on files (or on etcd, with `storeArgs`): its
+ * enrollment rate and memory per executor.
+ */
+async function singleBaseline(
   ca: CertificateAuthority,
   files: IdentityFiles,
-): Promise<{ rate: number; perExecutorKb: number }> {
+  n: number,
+  label: string,
+  storeArgs: string[] = [],
+): Promise<{ rate: number; memory: Growth }> {
   const port = randomPort();
-  const ap = await startAccessPoint(port, path.join(dir, 'file-ap'), files);
+  const ap = await startAccessPoint(port, path.join(dir, `single-ap-${label}`), files, storeArgs);
   await sleep(1_000);
-  const idle = procStats(ap.proc.pid as number).rssBytes;
-  const swarm = await startSwarm(ca, [port], 0);
+  const idle = await sample(ap);
+  const swarm = await startSwarm(ca, [port], 0, n);
   swarm.go();
-  const seconds = await until([ap], (c) => sum(c) >= N, 'file store enrollment');
-  await sleep(heartbeatMs + 2_000);
-  const rss = procStats(ap.proc.pid as number).rssBytes;
+  const seconds = await until([ap], (c) => sum(c) >= n, `single access point enrollment (${label})`);
+  await sleep(heartbeatMs);
+  const [watched] = await watchMemory([ap], steadySeconds * 1000);
+  const memory = growth(idle, watched as { rss: number; heap: number }, n);
   await swarm.stop();
   ap.proc.kill('SIGTERM');
   await new Promise((r) => ap.proc.once('exit', r));
-  return { rate: N / seconds, perExecutorKb: (rss - idle) / N / 1024 };
+  return { rate: n / seconds, memory };
 }
 
 async function main(): Promise<void> {
   const { ca, files } = await benchPki(dir);
-  // Baseline first, alone on the machine: one access point on files.
-  const baseline = await fileBaseline(ca, files);
+  // Baselines first, alone on the machine: one access point on files with all N (the enrollment
+  // rate), and one with N/3, what each of the three holds below (memory per executor: an access
+  // point's fixed growth, code and caches warmed by its first connections, is spread over as many
+  // executors on both sides).
+  const baseline = await singleBaseline(ca, files, N, 'all');
+  const baselineThird = await singleBaseline(ca, files, Math.round(N / 3), 'third');
 
   const etcdPort = randomPort();
   const etcd = await startEtcd(path.join(dir, 'etcd'), etcdPort);
+  // What the etcd store itself costs: one access point on etcd, alone, holding N/3 of a fleet of
+  // N/3 (below, each of the three holds N/3 but keeps a copy of the whole fleet's records).
+  const singleEtcd = await singleBaseline(ca, files, Math.round(N / 3), 'etcd', [
+    ...['--store', 'etcd', '--etcd-endpoints', etcd.endpoint, '--etcd-prefix', '/single/v1'],
+    ...['--access-point-id', 'single', '--etcd-lease-ttl', String(leaseTtl)],
+  ]);
   const ports = [randomPort(), randomPort(), randomPort()];
   const aps: RunningAccessPoint[] = [];
   for (const [i, port] of ports.entries()) {
@@ -171,7 +235,7 @@ async function main(): Promise<void> {
     );
   }
   await sleep(1_000);
-  const idle = aps.map((ap) => procStats(ap.proc.pid as number).rssBytes);
+  const idle = await Promise.all(aps.map(sample));
   const swarm = await startSwarm(ca, ports, workerCount);
   const beforeEnroll = await etcdWrites(etcd.endpoint);
   swarm.go();
@@ -181,16 +245,20 @@ async function main(): Promise<void> {
   await sleep(3_000);
   const afterEnroll = await etcdWrites(etcd.endpoint);
 
-  // Steady state: heartbeats only (and last-seen, at most once a minute per executor).
-  await sleep(heartbeatMs);
+  // Steady state: heartbeats only, and last-seen at most once a minute per executor. The first
+  // last-seen after an enrollment is spread over the second minute (registry.ts): a minute in,
+  // the writes run at their steady rate.
+  await sleep(LAST_SEEN_WRITE_INTERVAL_MS);
   const steadyStart = await etcdWrites(etcd.endpoint);
   const ackedStart = totalOf(swarm, 'acked');
-  await sleep(steadySeconds * 1000);
+  const watched = await watchMemory(aps, steadySeconds * 1000);
   const steadyEnd = await etcdWrites(etcd.endpoint);
   const beats = totalOf(swarm, 'acked') - ackedStart;
   const held = await connectedAt(aps);
-  const rss = aps.map((ap) => procStats(ap.proc.pid as number).rssBytes);
-  const perExecutorKb = aps.map((_, i) => ((rss[i] as number) - (idle[i] as number)) / (held[i] || 1) / 1024);
+  const now = watched;
+  const memory = aps.map((_, i) =>
+    growth(idle[i] as { rss: number; heap: number }, now[i] as { rss: number; heap: number }, held[i] || 1),
+  );
 
   // Failover: SIGKILL the access point holding the most.
   const victim = held.indexOf(Math.max(...held));
@@ -208,7 +276,8 @@ async function main(): Promise<void> {
   });
   const enrollWrites = w(beforeEnroll, afterEnroll);
   const steady = w(steadyStart, steadyEnd);
-  const meanKb = sum(perExecutorKb) / perExecutorKb.length;
+  const meanRss = sum(memory.map((m) => m.rssKb)) / memory.length;
+  const meanHeap = sum(memory.map((m) => m.heapKb)) / memory.length;
   console.log(
     `HA benchmark, N=${N}, 3 access points on one etcd (lease TTL ${leaseTtl} s) against 1 on files, heartbeat ${heartbeatMs / 1000} s, node ${process.version}, ${os.cpus().length} cores shared by everything`,
   );
@@ -219,13 +288,22 @@ async function main(): Promise<void> {
     `  etcd writes per enrollment       ${(enrollWrites.revisions / N).toFixed(2)} revisions, ${(enrollWrites.requests / N).toFixed(2)} write requests`,
   );
   console.log(
-    `  etcd writes in steady state      ${(steady.revisions / steadySeconds).toFixed(1)} revisions/s, ${(steady.requests / steadySeconds).toFixed(1)} requests/s over ${steadySeconds} s (bound N/60 = ${(N / 60).toFixed(0)}/s); ${(steady.requests / Math.max(1, beats)).toFixed(4)} per heartbeat (${beats} beats)`,
+    `  etcd writes in steady state      ${(steady.revisions / steadySeconds).toFixed(1)} revisions/s, ${(steady.requests / steadySeconds).toFixed(1)} requests/s over ${steadySeconds} s (bound N/60 = ${(N / 60).toFixed(0)}/s, last-seen); ${(beats / steadySeconds).toFixed(0)} heartbeats/s`,
   );
   console.log(
     `  failover after SIGKILL           ${orphans} executors online elsewhere after ${failoverSeconds.toFixed(1)} s; bound (held/rate + TTL) ${failoverBound.toFixed(1)} s: ratio ${(failoverSeconds / failoverBound).toFixed(2)} (goal <= 1.5)`,
   );
   console.log(
-    `  RSS per executor held            files ${baseline.perExecutorKb.toFixed(1)} KiB, etcd ${perExecutorKb.map((k) => k.toFixed(1)).join('/')} KiB: ratio ${(meanKb / baseline.perExecutorKb).toFixed(2)} (goal <= 1.1)`,
+    `  RSS per executor held            files ${baselineThird.memory.rssKb.toFixed(1)} KiB (N/3 held; ${baseline.memory.rssKb.toFixed(1)} with N), etcd ${memory.map((m) => m.rssKb.toFixed(1)).join('/')} KiB: ratio ${(meanRss / baselineThird.memory.rssKb).toFixed(2)} (goal <= 1.1)`,
+  );
+  console.log(
+    `  RSS per executor, one alone      files ${baselineThird.memory.rssKb.toFixed(1)} KiB, etcd ${singleEtcd.memory.rssKb.toFixed(1)} KiB (N/3 held, fleet N/3): ratio ${(singleEtcd.memory.rssKb / baselineThird.memory.rssKb).toFixed(2)}`,
+  );
+  console.log(
+    `  V8 heap per executor held        files ${baselineThird.memory.heapKb.toFixed(1)} KiB, etcd ${memory.map((m) => m.heapKb.toFixed(1)).join('/')} KiB: ratio ${(meanHeap / baselineThird.memory.heapKb).toFixed(2)}`,
+  );
+  console.log(
+    `  V8 heap low point, halves        etcd ${watched.map((x) => `${(x.heapFirstHalf / 1048576).toFixed(1)} -> ${(x.heap / 1048576).toFixed(1)} MiB`).join(', ')}`,
   );
   console.log(`  heartbeats lost in all           ${lostBeats}`);
   console.log(
@@ -234,20 +312,26 @@ async function main(): Promise<void> {
       leaseTtl,
       heartbeatMs,
       fileRate: baseline.rate,
+      fileThirdRate: baselineThird.rate,
       etcdRate: rate,
       rateRatio: rate / baseline.rate,
       enrollRevisionsPerExecutor: enrollWrites.revisions / N,
       enrollRequestsPerExecutor: enrollWrites.requests / N,
       steadyRevisionsPerSecond: steady.revisions / steadySeconds,
       steadyRequestsPerSecond: steady.requests / steadySeconds,
-      steadyRequestsPerHeartbeat: steady.requests / Math.max(1, beats),
+      heartbeatsPerSecond: beats / steadySeconds,
       held,
       failoverSeconds,
       failoverBound,
       failoverRatio: failoverSeconds / failoverBound,
-      fileKbPerExecutor: baseline.perExecutorKb,
-      etcdKbPerExecutor: perExecutorKb,
-      memoryRatio: meanKb / baseline.perExecutorKb,
+      fileMemoryAll: baseline.memory,
+      fileMemoryThird: baselineThird.memory,
+      singleEtcdMemory: singleEtcd.memory,
+      singleEtcdRatio: singleEtcd.memory.rssKb / baselineThird.memory.rssKb,
+      etcdMemory: memory,
+      memoryRatio: meanRss / baselineThird.memory.rssKb,
+      heapRatio: meanHeap / baselineThird.memory.heapKb,
+      etcdHeapHalves: watched.map((x) => [x.heapFirstHalf, x.heap]),
       lostBeats,
     }),
   );

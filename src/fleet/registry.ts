@@ -108,15 +108,20 @@ export function asOffline(r: ExecutorRecord, now: string, reason: string): Execu
   };
 }
 
-/** last-seen reaches a shared store at most this often per executor (heartbeats never do). */
+/**
+ * last-seen reaches a shared store at most this often per executor (heartbeats never do). After
+ * an enrollment (or any other write of the record) the next one is due a random time between one
+ * and two intervals later: a fleet that enrolled together, after a restart, does not send etcd
+ * all of its last-seen writes in the same second every minute.
+ */
 export const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
 
 export class Registry {
   private readonly records = new Map<string, ExecutorRecord>();
   /** The live connection per executor here: only it may mark the executor offline. */
   private readonly current = new Map<string, string>();
-  /** When each executor's record was last handed to a shared store (monotonic ms). */
-  private readonly lastWritten = new Map<string, number>();
+  /** When each executor's last-seen is next due at a shared store (monotonic ms). */
+  private readonly lastSeenDue = new Map<string, number>();
   private readonly unwatch: Array<() => void> = [];
   /** Records another access point wrote while the executor was still connected here (taken if it moves). */
   private readonly writtenElsewhere = new Map<string, ExecutorRecord>();
@@ -129,6 +134,8 @@ export class Registry {
     private readonly onChange: () => void = () => {},
     /** An executor connected here was claimed by another access point: its stream here ends. */
     private readonly onMoved: (id: string, connectionId: string, holder: Holder) => void = () => {},
+    /** Spreads the last-seen writes (tests fix it). */
+    private readonly random: () => number = Math.random,
   ) {}
 
   /** Where the records are kept, for messages. */
@@ -217,8 +224,8 @@ export class Registry {
     record.lastSeen = new Date(this.clock.now()).toISOString();
     if (!this.presence.shared) return;
     const now = this.clock.monotonic();
-    if (now - (this.lastWritten.get(id) ?? 0) < LAST_SEEN_WRITE_INTERVAL_MS) return;
-    this.lastWritten.set(id, now);
+    if (now < (this.lastSeenDue.get(id) ?? 0)) return;
+    this.lastSeenDue.set(id, now + LAST_SEEN_WRITE_INTERVAL_MS);
     this.store.changed(record);
   }
 
@@ -226,7 +233,7 @@ export class Registry {
   disconnect(id: string, connectionId: string, reason: string): boolean {
     if (this.current.get(id) !== connectionId) return false;
     this.current.delete(id);
-    this.lastWritten.delete(id);
+    this.lastSeenDue.delete(id);
     this.writtenElsewhere.delete(id);
     const record = this.records.get(id);
     if (!record) return false;
@@ -319,7 +326,7 @@ export class Registry {
     if (holder && connectionId && holder.connectionId !== connectionId) {
       // Not offline, and not written as such: it is online there. The stream here just ends.
       this.current.delete(id);
-      this.lastWritten.delete(id);
+      this.lastSeenDue.delete(id);
       const newer = this.writtenElsewhere.get(id);
       if (newer) this.records.set(id, newer);
       this.writtenElsewhere.delete(id);
@@ -332,7 +339,8 @@ export class Registry {
   private persist(id: string): void {
     const record = this.records.get(id);
     if (record) {
-      if (this.presence.shared) this.lastWritten.set(id, this.clock.monotonic());
+      if (this.presence.shared)
+        this.lastSeenDue.set(id, this.clock.monotonic() + LAST_SEEN_WRITE_INTERVAL_MS * (1 + this.random()));
       this.store.changed(record);
     }
     this.onChange();

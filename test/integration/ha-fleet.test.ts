@@ -4,6 +4,7 @@
 // The lease TTL (3 s) is the flag's small value, so the faults below take seconds; the paths they
 // exercise are the same as with the default (10 s).
 
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runAh } from '../support/agent-process.js';
 import { devIdOf, HaFleet } from '../support/ha-fleet.js';
@@ -183,5 +184,25 @@ describe('three access points on one etcd', () => {
     );
     expect(await fleet.etcd.revision()).toBe(start);
     await beating.stop();
+  });
+
+  it('keeps no private key, token or secret in etcd: only records, presence, revocations and audit heads', async () => {
+    // After everything above: every key and value the access points wrote.
+    const dump = await fleet.etcd.etcdctl(['get', '/ha-fleet/', '--prefix']);
+    const lines = dump.split('\n').filter(Boolean);
+    const keys = lines.filter((_, i) => i % 2 === 0);
+    expect(keys.length).toBeGreaterThan(10);
+    for (const key of keys)
+      expect(key).toMatch(/^\/ha-fleet\/v1\/(executors|presence|revocations|audit-heads)\/[^/]+$/);
+    expect(dump).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
+    // Not even a line of the dev CA's key, the access points' keys or the executors' keys.
+    const keyFiles = fleet.privateKeyFiles();
+    // The dev CA, three access points and the executors above.
+    expect(keyFiles.length).toBeGreaterThan(5);
+    for (const keyFile of keyFiles) {
+      const body = readFileSync(keyFile, 'utf8').split('\n')[1] as string;
+      expect(body.length).toBeGreaterThan(20);
+      expect(dump).not.toContain(body);
+    }
   });
 });

@@ -2,7 +2,7 @@
 // `ah agent enroll` processes and the operator's commands run against any access point. The dev
 // identity with one shared dev CA: every process trusts every other, as in one fleet.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { AgentProcess, runAh, startAccessPoint } from './agent-process.js';
 import { EtcdCluster, type EtcdClusterOptions } from './etcd.js';
@@ -189,6 +189,21 @@ export class HaFleet {
     } catch {
       return undefined;
     }
+  }
+
+  /** Every file under this fleet's temp dir that holds a PEM private key (dev CA, access points, executors). */
+  privateKeyFiles(): string[] {
+    const found: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (entry.isFile() && statSync(file).size < 65_536 && readFileSync(file, 'utf8').includes('PRIVATE KEY'))
+          found.push(file);
+      }
+    };
+    walk(this.tmp.dir);
+    return found;
   }
 
   /** What every process printed lately, for a failed test's report. */

@@ -85,7 +85,7 @@ const facts = (name: string, connectionId: string): EnrollFacts => ({
 });
 const holder = (accessPoint: string, connectionId: string): Holder => ({ accessPoint, connectionId, since: 'x' });
 
-async function setup(stored: ExecutorRecord[] = []) {
+async function setup(stored: ExecutorRecord[] = [], random: () => number = () => 0) {
   const clock = new FakeClock();
   const executors = new MemoryExecutors(stored);
   const presence = new MemoryPresence('ap1');
@@ -96,6 +96,7 @@ async function setup(stored: ExecutorRecord[] = []) {
     clock,
     () => {},
     (id, conn, h) => moved.push(`${id} ${conn} -> ${h.accessPoint}`),
+    random,
   );
   await registry.load();
   return { clock, executors, presence, registry, moved };
@@ -150,6 +151,25 @@ describe('Registry on a shared store', () => {
     // ap3 was killed: its lease expired and its presence went with it.
     presence.elsewhere(idOf('b'), undefined);
     expect(registry.get(idOf('b'))).toMatchObject({ state: 'offline', connectedSince: null });
+  });
+
+  it('spreads the first last-seen write after an enrollment over the next minute, so a fleet that enrolled together does not write together', async () => {
+    const draws = [0, 0.25, 0.5, 0.75, 0.999];
+    let n = 0;
+    const { clock, registry, executors } = await setup([], () => draws[n++ % draws.length] as number);
+    for (let i = 0; i < draws.length; i++) registry.enroll(facts(`s${i}`, `c${i}`));
+    const lastSeenWrites: string[] = [];
+    const start = executors.written.length;
+    // Heartbeats every 5 s for two minutes; note when each one's last-seen lands.
+    for (let t = 5_000; t <= 120_000; t += 5_000) {
+      await clock.advance(5_000);
+      for (let i = 0; i < draws.length; i++) registry.seen(idOf(`s${i}`), `c${i}`);
+      while (executors.written.length > start + lastSeenWrites.length)
+        lastSeenWrites.push(`${executors.written[start + lastSeenWrites.length]?.name}@${t / 1000}s`);
+    }
+    // Due at 60, 75, 90, 105 and 120 s (1 + random intervals): five different moments; from
+    // then on once a minute each (s0 again at 120 s).
+    expect(lastSeenWrites).toEqual(['s0@60s', 's1@75s', 's2@90s', 's3@105s', 's0@120s', 's4@120s']);
   });
 
   it('writes last-seen at most once a minute per executor, never for each heartbeat', async () => {
