@@ -8,12 +8,10 @@
 // 127.0.0.3, ... (Linux answers on all of 127/8), so each has its own ephemeral port range.
 // Usage: npm run build && node dist/scripts/bench/fleet-scale.js [N=10000] [workers=4] [steadySeconds=20] [heartbeatSeconds=5]
 
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import {
   benchPki,
   metric,
@@ -25,46 +23,19 @@ import {
   waitConnected,
 } from './access-point-process.js';
 import { bareConnectionFloorKb } from './bare-connection-floor.js';
-import type { SwarmStats, SwarmWorkerConfig } from './swarm-worker.js';
+import { startSwarmWorker, type SwarmWorker } from './swarm-process.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const workerCount = Number(process.argv[3] ?? 4);
 const steadySeconds = Number(process.argv[4] ?? 20);
 const heartbeatMs = Number(process.argv[5] ?? 5) * 1000;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ah-bench-scale-'));
-const workerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'swarm-worker.js');
 
-interface Worker {
-  proc: ChildProcess;
-  stats: SwarmStats;
-  ready: Promise<void>;
-}
-
-function startWorker(config: SwarmWorkerConfig): Worker {
-  const proc = fork(workerScript, [], {
-    env: { ...process.env, AH_SWARM_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const worker: Worker = {
-    proc,
-    stats: { online: 0, welcomes: 0, sent: 0, acked: 0, lost: 0, failures: 0, reasons: {} },
-    ready: Promise.resolve(),
-  };
-  worker.ready = new Promise((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`swarm worker exited with ${String(code)}`)));
-    proc.on('message', (m: { type: string; stats?: SwarmStats }) => {
-      if (m.type === 'ready') resolve();
-      if (m.type === 'stats' && m.stats) worker.stats = m.stats;
-    });
-  });
-  return worker;
-}
-
-function total(workers: Worker[], key: 'online' | 'welcomes' | 'sent' | 'acked' | 'lost' | 'failures'): number {
+function total(workers: SwarmWorker[], key: 'online' | 'welcomes' | 'sent' | 'acked' | 'lost' | 'failures'): number {
   return workers.reduce((sum, w) => sum + w.stats[key], 0);
 }
 
-function swarmCpuSeconds(workers: Worker[]): number {
+function swarmCpuSeconds(workers: SwarmWorker[]): number {
   return workers.reduce((sum, w) => sum + procStats(w.proc.pid as number).cpuSeconds, 0);
 }
 
@@ -86,13 +57,13 @@ async function main(): Promise<void> {
 
   const mintStart = performance.now();
   const per = Math.ceil(N / workerCount);
-  const workers: Worker[] = [];
+  const workers: SwarmWorker[] = [];
   for (let w = 0; w < workerCount; w++) {
     const count = Math.min(per, N - w * per);
     if (count <= 0) break;
     // Each worker connects from its own loopback address, so each has a full ephemeral port range.
     workers.push(
-      startWorker({
+      startSwarmWorker({
         ports: [port],
         localAddress: `127.0.0.${w + 2}`,
         caCertPem: ca.certPem,

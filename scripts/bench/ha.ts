@@ -10,12 +10,11 @@
 //   - access point memory (RSS) per executor held, against the file store's.
 // Usage: npm run bench:ha [N=3000] [workers=3] [steadySeconds=60] [heartbeatSeconds=5] [leaseTtl=10]
 
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import {
   benchPki,
   metric,
@@ -27,7 +26,8 @@ import {
   type RunningAccessPoint,
 } from './access-point-process.js';
 import { etcdWrites, startEtcd } from './etcd-process.js';
-import type { SwarmStats, SwarmWorkerConfig } from './swarm-worker.js';
+import type { SwarmStats } from './swarm-worker.js';
+import { startSwarmWorker, type SwarmWorker } from './swarm-process.js';
 import type { CertificateAuthority } from '../../src/x509/authority.js';
 import { LAST_SEEN_WRITE_INTERVAL_MS } from '../../src/fleet/registry.js';
 
@@ -37,7 +37,6 @@ const steadySeconds = Number(process.argv[4] ?? 60);
 const heartbeatMs = Number(process.argv[5] ?? 5) * 1000;
 const leaseTtl = Number(process.argv[6] ?? 10);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ah-bench-ha-'));
-const workerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'swarm-worker.js');
 
 interface Swarm {
   procs: ChildProcess[];
@@ -53,44 +52,31 @@ async function startSwarm(
   n = N,
 ): Promise<Swarm & { go(): void }> {
   const per = Math.ceil(n / workerCount);
-  const procs: ChildProcess[] = [];
-  const stats: SwarmStats[] = [];
-  const ready: Promise<void>[] = [];
+  const workers: SwarmWorker[] = [];
   for (let w = 0; w < workerCount; w++) {
     const count = Math.min(per, n - w * per);
     if (count <= 0) break;
-    const config: SwarmWorkerConfig = {
-      ports,
-      // Each worker connects from its own loopback address, so each has a full ephemeral port range.
-      localAddress: `127.0.0.${offset + w + 2}`,
-      caCertPem: ca.certPem,
-      caKeyPem: ca.keyPem,
-      trustDomain: 'example.org',
-      first: w * per,
-      count,
-      heartbeatMs,
-    };
-    const proc = fork(workerScript, [], {
-      env: { ...process.env, AH_SWARM_CONFIG: JSON.stringify(config) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const index = procs.length;
-    procs.push(proc);
-    stats.push({ online: 0, welcomes: 0, sent: 0, acked: 0, lost: 0, failures: 0, reasons: {} });
-    ready.push(
-      new Promise((resolve, reject) => {
-        proc.once('exit', (code) => reject(new Error(`swarm worker exited with ${String(code)}`)));
-        proc.on('message', (m: { type: string; stats?: SwarmStats }) => {
-          if (m.type === 'ready') resolve();
-          if (m.type === 'stats' && m.stats) stats[index] = m.stats;
-        });
+    workers.push(
+      startSwarmWorker({
+        ports,
+        // Each worker connects from its own loopback address, so each has a full ephemeral port range.
+        localAddress: `127.0.0.${offset + w + 2}`,
+        caCertPem: ca.certPem,
+        caKeyPem: ca.keyPem,
+        trustDomain: 'example.org',
+        first: w * per,
+        count,
+        heartbeatMs,
       }),
     );
   }
-  await Promise.all(ready);
+  const procs = workers.map((w) => w.proc);
+  await Promise.all(workers.map((w) => w.ready));
   return {
     procs,
-    stats,
+    get stats() {
+      return workers.map((w) => w.stats);
+    },
     go: () => {
       for (const p of procs) p.send({ type: 'go' });
     },

@@ -4,11 +4,11 @@
 // (2379-2384, 4433-4454) meet nothing else on this machine; only the /tmp paths and the dev CA
 // directory are moved into a temp dir.
 
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/agent-process.js';
+import { runDetached } from '../support/run-detached.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const tmp = makeTempDir('ah-readme-ha-');
@@ -25,27 +25,13 @@ function haBlock(): string {
 /** Runs `script` in a new network namespace (with its loopback up), killed whole if it overruns. */
 function inNetworkNamespace(script: string, timeoutMs: number): Promise<{ code: number | null; out: string }> {
   const asRoot = process.getuid?.() === 0;
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'unshare',
-      [...(asRoot ? ['--net'] : ['--net', '--map-root-user']), 'bash', '-c', `ip link set lo up\n${script}`],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, AH_DEV_CA_DIR: path.join(tmp.dir, 'dev-ca'), FORCE_COLOR: '0', NO_COLOR: '1' },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
+  const unshare = asRoot ? ['--net'] : ['--net', '--map-root-user'];
+  return runDetached(
+    'unshare',
+    [...unshare, 'bash', '-c', `ip link set lo up\n${script}`],
+    { AH_DEV_CA_DIR: path.join(tmp.dir, 'dev-ca'), FORCE_COLOR: '0', NO_COLOR: '1' },
+    timeoutMs,
+  );
 }
 
 describe('README: High availability', () => {

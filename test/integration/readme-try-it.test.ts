@@ -3,12 +3,12 @@
 // what would collide with other tests on this machine is changed: the port, the state
 // directories, the dev CA directory, and the access point's HTTP endpoint port.
 
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/agent-process.js';
+import { runDetached } from '../support/run-detached.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const tmp = makeTempDir('ah-readme-');
@@ -29,23 +29,7 @@ function bash(
   env: NodeJS.ProcessEnv,
   timeoutMs = 60_000,
 ): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
+  return runDetached('bash', ['-c', script], env, timeoutMs);
 }
 
 function tryItBlock(): string {
