@@ -52,6 +52,15 @@ describeStoreContract('etcd', {
     return {
       store: await storeAt(etcd, prefix),
       reopen: (accessPointId?: string) => storeAt(etcd, prefix, undefined, accessPointId),
+      stored: async () => {
+        const raw = await etcd.client();
+        try {
+          const all = await raw.getAll().prefix(`${prefix}/`).exec();
+          return all.kvs.map((kv) => `${kv.key.toString('utf8')} ${kv.value.toString('utf8')}`);
+        } finally {
+          raw.close();
+        }
+      },
     };
   },
 });

@@ -28,6 +28,7 @@ describeStoreContract('file', {
       store: openFileStore(dir, systemClock, silentLogger),
       reopen: (accessPointId?: string) =>
         Promise.resolve(openFileStore(dir, systemClock, silentLogger, accessPointId ? { accessPointId } : {})),
+      stored: async () => Promise.all((await fs.readdir(dir)).map((f) => fs.readFile(path.join(dir, f), 'utf8'))),
     };
   },
 });
