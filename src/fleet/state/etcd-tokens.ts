@@ -67,7 +67,7 @@ export class EtcdTokenStore implements TokenStore {
       const { result, next } = judge(stored.record, secret, now);
       if (!next) return result;
       if (await this.guardedPut(id, stored.modRevision, next)) return result;
-      this.logger.debug('join token changed while consumed; reading again', { token_id: id, attempt });
+      this.logger.debug('join token changed while consumed; reading again', { join_id: id, attempt });
     }
     throw this.contended(id);
   }
