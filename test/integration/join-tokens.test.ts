@@ -122,6 +122,23 @@ describe('ah agent token create', () => {
   });
 });
 
+describe('ah agent token', () => {
+  it('alone shows its commands and fails like any incomplete command', async () => {
+    const r = await runMain(['agent', 'token']);
+    expect(r.code).toBe(2);
+    for (const command of ['create', 'list', 'revoke'])
+      expect(strip(r.stderr)).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+  });
+
+  it('says where the control socket is not', async () => {
+    const r = await runMain(['agent', 'token', 'list', '--state-dir', path.join(tmp.dir, 'nowhere')]);
+    expect(r.code).toBe(1);
+    expect(strip(r.stderr).split('\n')[0]).toBe(
+      `error: cannot reach the access point control socket ${path.join(tmp.dir, 'nowhere', 'control.sock')}: no such socket`,
+    );
+  });
+});
+
 describe('ah agent token list and revoke', () => {
   it('lists ids, names, state, uses left and expiry; never a secret or a hash', async () => {
     const { id } = await create('--name', 'lister');
