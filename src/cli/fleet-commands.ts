@@ -18,7 +18,7 @@ export interface ControlFlags {
   reason?: string;
 }
 
-function socketOf(flags: ControlFlags): string {
+export function socketOf(flags: ControlFlags): string {
   if (flags.admin !== undefined) {
     throw new AhError('USAGE', {
       reason:
@@ -28,7 +28,7 @@ function socketOf(flags: ControlFlags): string {
   return controlSocketPath(flags);
 }
 
-function fail(status: number, body: unknown): AhError {
+export function fail(status: number, body: unknown): AhError {
   const error = (body as { error?: unknown } | undefined)?.error;
   const message = typeof error === 'string' ? error : `control socket answered ${status}`;
   return new AhError('USAGE', { reason: message }, { exit: 1 });

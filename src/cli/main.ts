@@ -17,6 +17,7 @@ import type { EnrollFlags } from './enroll-command.js';
 import type { ControlFlags } from './fleet-commands.js';
 import type { StateImportFlags } from './state-import-command.js';
 import type { StatusFlags } from './status-command.js';
+import type { TokenCreateFlags } from './token-commands.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -152,6 +153,45 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   ).action((id: string, flags: ControlFlags) =>
     run(async () => (await import('./fleet-commands.js')).runUnrevoke(id, flags, io)),
   );
+  // `ah agent token create|list|revoke`: join tokens, through the control socket (docs/JOIN-TOKENS.md).
+  const token = agent
+    .command('token')
+    .description('join tokens: a new machine joins the fleet with one')
+    .exitOverride()
+    .action(() => {
+      token.outputHelp({ error: true });
+      setExit(2);
+    });
+  adminFlags(
+    token
+      .command('create')
+      .description('mint a join token for one executor name; printed once, stored hashed')
+      .option('--name <name>', 'the executor name it is for: spiffe://<trust domain>/ah/agent/<name>')
+      .option('--ttl <duration>', 'how long it can be used, 1m to 24h (default: 1h)')
+      .option('--uses <n>', 'how many executors it admits, 1 to 100 (default: 1)')
+      .option('--json', 'print JSON'),
+  )
+    .exitOverride()
+    .allowExcessArguments(false)
+    .action((flags: TokenCreateFlags) =>
+      run(async () => (await import('./token-commands.js')).runTokenCreate(flags, io)),
+    );
+  adminFlags(
+    token
+      .command('list')
+      .description('list join tokens: id, name, state, uses left, expiry')
+      .option('--json', 'print JSON'),
+  )
+    .exitOverride()
+    .allowExcessArguments(false)
+    .action((flags: ControlFlags) => run(async () => (await import('./token-commands.js')).runTokenList(flags, io)));
+  adminFlags(token.command('revoke').argument('<id>').description('refuse a join token from now on'))
+    .exitOverride()
+    .allowExcessArguments(false)
+    .action((id: string, flags: ControlFlags) =>
+      run(async () => (await import('./token-commands.js')).runTokenRevoke(id, flags, io)),
+    );
+
   addIdentityFlags(
     agent
       .command('doctor')

@@ -313,6 +313,24 @@ export const ERROR_SPECS = {
     'cannot import {path}: {reason}',
     'nothing was written to etcd; restore the file from a backup (or fix it by hand), then run the import again',
   ),
+  // Join tokens (issue 15, docs/JOIN-TOKENS.md). Unknown, wrong secret and revoked read alike.
+  TOKEN_EXPIRED: spec(
+    'join token expired',
+    'ask the fleet operator for a new one: ah agent token create --name <name> (tokens live 1h by default, 24h at most)',
+  ),
+  TOKEN_USED: spec(
+    'join token already used',
+    'a token admits as many executors as its --uses (1 by default); ask the fleet operator for a new one, and check ah agent executors for who joined with it',
+  ),
+  TOKEN_UNKNOWN: spec(
+    'join token unknown or revoked',
+    'check that the whole token was copied (ahjoin_<id>_<secret>) and ask the fleet operator: ah agent token list',
+  ),
+  TOKEN_MALFORMED: spec(
+    'join token malformed: {reason}',
+    'pass the token exactly as ah agent token create printed it, in a file (--join-token-file) or AH_JOIN_TOKEN',
+    2,
+  ),
   INTERNAL: spec('internal error: {reason}', 'please report this with the debug log (--log-level debug)'),
 } as const satisfies Record<string, ErrorSpec>;
 

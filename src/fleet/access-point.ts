@@ -277,7 +277,11 @@ export class AccessPoint {
     }
     if (options.controlSocket) {
       this.control = new HttpServer({
-        routes: controlRoutes(this),
+        routes: controlRoutes(this, {
+          tokens: options.store.tokens,
+          clock: options.clock,
+          logger: options.logger.child('tokens'),
+        }),
         logger: options.logger.child('control'),
         maxConnections: CONTROL_MAX_CONNECTIONS,
       });

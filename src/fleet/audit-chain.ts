@@ -9,7 +9,18 @@ import { createHash } from 'node:crypto';
 export const GENESIS = '0'.repeat(64);
 
 export type AuditEvent =
-  'enroll' | 'reject' | 'disconnect' | 'supersede' | 'rotate' | 'revoke' | 'unrevoke' | 'start' | 'stop' | 'gap';
+  | 'enroll'
+  | 'reject'
+  | 'disconnect'
+  | 'supersede'
+  | 'rotate'
+  | 'revoke'
+  | 'unrevoke'
+  | 'start'
+  | 'stop'
+  | 'gap'
+  | 'token-create'
+  | 'token-revoke';
 
 export interface AuditEntry {
   seq: number;

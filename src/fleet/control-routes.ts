@@ -6,6 +6,7 @@ import { hasControlCharacters } from '../core/escape.js';
 import { isAhError } from '../core/errors.js';
 import type { HttpHandler } from '../core/http-server.js';
 import type { AccessPoint } from './access-point.js';
+import { tokenRoutes, type TokenRouteDeps } from './token-routes.js';
 
 /** A revocation reason is shown to the executor and kept in revocations.json and the audit log. */
 export const MAX_REASON_LENGTH = 256;
@@ -13,8 +14,10 @@ const DEFAULT_REASON = 'revoked by operator';
 
 const refuse = (error: string): { status: number; body: { error: string } } => ({ status: 400, body: { error } });
 
-export function controlRoutes(ap: AccessPoint): Record<string, HttpHandler> {
+/** The access point's routes, and the join tokens' (token-routes.ts) from its store. */
+export function controlRoutes(ap: AccessPoint, tokens: Omit<TokenRouteDeps, 'audit'>): Record<string, HttpHandler> {
   return {
+    ...tokenRoutes({ ...tokens, audit: ap.audit }),
     'GET /v1/executors': () => ({
       status: 200,
       body: {

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { AuditLog } from '../../src/fleet/audit-log.js';
+import { mintJoinToken, parseJoinToken } from '../../src/fleet/join-token.js';
 import { openEtcdStore } from '../../src/fleet/state/etcd-store.js';
 import type { Revocation } from '../../src/fleet/revocations.js';
 import { EtcdCluster, type EtcdMember } from '../support/etcd.js';
@@ -52,6 +53,15 @@ describeStoreContract('etcd', {
     return {
       store: await storeAt(etcd, prefix),
       reopen: (accessPointId?: string) => storeAt(etcd, prefix, undefined, accessPointId),
+      stored: async () => {
+        const raw = await etcd.client();
+        try {
+          const all = await raw.getAll().prefix(`${prefix}/`).exec();
+          return all.kvs.map((kv) => `${kv.key.toString('utf8')} ${kv.value.toString('utf8')}`);
+        } finally {
+          raw.close();
+        }
+      },
     };
   },
 });
@@ -69,6 +79,32 @@ describe('etcd store: what comes back from etcd', () => {
     await raw.put(`${base}revocations/${encodeURIComponent(record('r').id)}`).value('not json');
     expect(await store.executors.load()).toEqual([good]);
     expect(await store.revocations.load()).toEqual([{ id: record('r').id, reason: 'revoked', at: '' }]);
+    await store.close();
+  });
+
+  it('refuses a join token whose value is not whole or names another id: it cannot be used', async () => {
+    const prefix = `/ah-test/${n++}`;
+    const store = await storeAt(etcd, prefix);
+    const raw = await etcd.client();
+    const key = (id: string): string => `${prefix}/tokens/${encodeURIComponent(id)}`;
+    const good = mintJoinToken({ name: 'good' }, systemClock);
+    const torn = mintJoinToken({ name: 'torn' }, systemClock);
+    const moved = mintJoinToken({ name: 'moved' }, systemClock);
+    const elsewhere = '0123456789ab';
+    await raw.put(key(good.record.id)).value(JSON.stringify(good.record));
+    await raw.put(key(torn.record.id)).value('{"id":');
+    // A record copied under another id's key is taken for neither.
+    await raw.put(key(elsewhere)).value(JSON.stringify(moved.record));
+    expect((await store.tokens.list()).map((t) => t.name)).toEqual(['good']);
+    const now = Date.now();
+    expect(await store.tokens.consume(torn.record.id, parseJoinToken(torn.token).secret, now)).toEqual({
+      kind: 'unknown',
+    });
+    expect(await store.tokens.consume(elsewhere, parseJoinToken(moved.token).secret, now)).toEqual({ kind: 'unknown' });
+    expect(await store.tokens.consume(good.record.id, parseJoinToken(good.token).secret, now)).toMatchObject({
+      kind: 'ok',
+    });
+    raw.close();
     await store.close();
   });
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExecutorRecord } from '../../src/fleet/registry.js';
 import type { Revocation } from '../../src/fleet/revocations.js';
 import type { FleetStore, Holder } from '../../src/fleet/state/ports.js';
+import { describeTokenContract } from './token-contract.js';
 import { waitFor } from './wait.js';
 
 export interface StoreBackend {
@@ -14,7 +15,12 @@ export interface StoreBackend {
    * A store over new, empty storage (as access point "ap-test"), and a way to open another store
    * over the same storage, optionally as another access point.
    */
-  open(): Promise<{ store: FleetStore; reopen: (accessPointId?: string) => Promise<FleetStore> }>;
+  open(): Promise<{
+    store: FleetStore;
+    reopen: (accessPointId?: string) => Promise<FleetStore>;
+    /** Everything the storage holds, as text (each file of the state dir, each etcd key and value). */
+    stored: () => Promise<string[]>;
+  }>;
   /** Whether a change made through one store reaches the others' watches (etcd) or not (file). */
   shared: boolean;
 }
@@ -224,4 +230,6 @@ export function describeStoreContract(name: string, backend: StoreBackend): void
         await b.close();
       });
   });
+
+  describeTokenContract(name, backend);
 }

@@ -5,7 +5,8 @@
 // never share a key. Heartbeats never reach etcd: records are written on connect, disconnect and
 // at most once a minute for last-seen, behind the stream, in small writes well under etcd's
 // request limit. `audit-heads/<access point id>` anchors each access point's audit log head
-// (etcd-audit-anchor.ts); the log itself stays a local file.
+// (etcd-audit-anchor.ts); the log itself stays a local file. `tokens/<id>` holds join tokens,
+// hashed (etcd-tokens.ts).
 //
 // What comes back from etcd is checked like a file from the state directory: another process (or
 // an operator with etcdctl) wrote it.
@@ -23,6 +24,7 @@ import { EtcdAuditAnchor } from './etcd-audit-anchor.js';
 import { EtcdExecutorWrites, EXECUTORS_DIR } from './etcd-executor-writes.js';
 import { EtcdMirror, keyOf, parseJson, type WatchRecovery } from './etcd-mirror.js';
 import { EtcdPresenceStore } from './etcd-presence.js';
+import { EtcdTokenStore, TOKENS_DIR } from './etcd-tokens.js';
 import type { ExecutorStore, FleetStore, RevocationStore } from './ports.js';
 
 export interface EtcdStoreOptions {
@@ -266,6 +268,7 @@ export function openEtcdStore(options: EtcdStoreOptions): FleetStore & {
   executors: EtcdExecutorStore;
   revocations: EtcdRevocationStore;
   presence: EtcdPresenceStore;
+  tokens: EtcdTokenStore;
   writes: EtcdExecutorWrites;
 } {
   const base = etcdBase(options.prefix);
@@ -303,6 +306,7 @@ export function openEtcdStore(options: EtcdStoreOptions): FleetStore & {
   presence.attach(writes);
   const executors = new EtcdExecutorStore(ns, `${at}${EXECUTORS_DIR}`, writes, options.clock, logger, recovery);
   const revocations = new EtcdRevocationStore(ns, `${at}revocations/`, options.clock, logger, recovery);
+  const tokens = new EtcdTokenStore(ns, `${at}${TOKENS_DIR}`, options.clock, logger.child('tokens'));
   const audit =
     typeof options.audit === 'function'
       ? options.audit(
@@ -321,6 +325,7 @@ export function openEtcdStore(options: EtcdStoreOptions): FleetStore & {
     executors,
     revocations,
     presence,
+    tokens,
     writes,
     audit,
     async close() {

@@ -1,5 +1,5 @@
 // The file store: one access point's state in its state directory, as it always was
-// (registry.json, revocations.json, audit.log and audit-head.json). Moved here from the domain
+// (registry.json, revocations.json, audit.log and audit-head.json; tokens.json, file-tokens.ts). Moved here from the domain
 // classes so that the access point itself no longer knows about files.
 
 import { promises as fs } from 'node:fs';
@@ -14,6 +14,7 @@ import { AuditLog } from '../audit-log.js';
 import type { AuditHeadStore } from '../audit-head.js';
 import { recordFromFile, type ExecutorRecord } from '../registry.js';
 import type { Revocation } from '../revocations.js';
+import { FileTokenStore } from './file-tokens.js';
 import type { ExecutorStore, FleetStore, Holder, PresenceStore, RevocationStore } from './ports.js';
 
 export const REGISTRY_FILE = 'registry.json';
@@ -244,6 +245,7 @@ export function openFileStore(
     executors: new FileExecutorStore(stateDir, clock, logger.child('registry')),
     revocations: new FileRevocationStore(stateDir),
     presence: new LocalPresenceStore(options.accessPointId ?? 'local'),
+    tokens: new FileTokenStore(stateDir, clock, logger.child('tokens')),
     audit: AuditLog.in(
       stateDir,
       clock,

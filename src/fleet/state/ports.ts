@@ -7,6 +7,7 @@
 import type { Revocation } from '../revocations.js';
 import type { ExecutorRecord } from '../registry.js';
 import type { AuditLog } from '../audit-log.js';
+import type { ConsumeResult, JoinTokenRecord } from '../join-token.js';
 
 /** Durable executor records: who was ever enrolled, with what, and when last seen. */
 export interface ExecutorStore {
@@ -83,6 +84,27 @@ export interface RevocationStore {
 }
 
 /**
+ * Join tokens, stored hashed (join-token.ts). Every call reads the store itself, not a cache: a
+ * token consumed through another access point must be seen as consumed here at once. Expired
+ * tokens are deleted, after KEEP_EXPIRED_MS, by list(), create() and consume().
+ */
+export interface TokenStore {
+  readonly description: string;
+  /** Stores a new token, durably before it resolves; refuses an id already stored. */
+  create(token: JoinTokenRecord): Promise<void>;
+  /** Every stored token (revoked, used and recently expired ones too), by creation time. */
+  list(): Promise<JoinTokenRecord[]>;
+  /** Marks it revoked; resolves with the record as it was, or undefined when there is none. */
+  revoke(id: string): Promise<JoinTokenRecord | undefined>;
+  /**
+   * Uses the token once, if `secret` is its secret and it may be used. Atomic: of any number of
+   * consumers at once, across access points, no more succeed than the token had uses. A use is
+   * durable before it resolves.
+   */
+  consume(id: string, secret: string, now: number): Promise<ConsumeResult>;
+}
+
+/**
  * The audit trail: a local hash-chained file per access point, whatever the store; each entry
  * names its access point. A shared store also anchors the log's head (audit-anchor.ts).
  */
@@ -95,6 +117,7 @@ export interface FleetStore {
   readonly executors: ExecutorStore;
   readonly revocations: RevocationStore;
   readonly presence: PresenceStore;
+  readonly tokens: TokenStore;
   readonly audit: AuditSink;
   /** Ends watches and connections; called after the access point has flushed its state. */
   close(): Promise<void>;

@@ -7,6 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../../src/core/clock.js';
 import { createLogger, silentLogger } from '../../../../src/core/logger.js';
 import { openFileStore, REGISTRY_FILE, REVOCATIONS_FILE } from '../../../../src/fleet/state/file-store.js';
+import { mintJoinToken, parseJoinToken } from '../../../../src/fleet/join-token.js';
+import { TOKENS_FILE } from '../../../../src/fleet/state/file-tokens.js';
 import { makeTempDir } from '../../../support/tmp.js';
 import { describeStoreContract, record } from '../../../support/store-contract.js';
 
@@ -28,6 +30,7 @@ describeStoreContract('file', {
       store: openFileStore(dir, systemClock, silentLogger),
       reopen: (accessPointId?: string) =>
         Promise.resolve(openFileStore(dir, systemClock, silentLogger, accessPointId ? { accessPointId } : {})),
+      stored: async () => Promise.all((await fs.readdir(dir)).map((f) => fs.readFile(path.join(dir, f), 'utf8'))),
     };
   },
 });
@@ -78,5 +81,81 @@ describe('file store files', () => {
     await store.revocations.put({ id: record('b').id, reason: 'y', at: '' });
     const reloaded = await openFileStore(dir, systemClock, silentLogger).revocations.load();
     expect(reloaded.map((r) => r.id)).toEqual([record('b').id]);
+  });
+});
+
+describe('file store: tokens.json', () => {
+  const mint = (name: string) => {
+    const { token, record } = mintJoinToken({ name }, systemClock);
+    return { record, ...parseJoinToken(token) };
+  };
+  const capture = () => {
+    const lines: string[] = [];
+    return { lines, logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }) };
+  };
+
+  it('is written with mode 0600, and not at all until a token is made', async () => {
+    const dir = await fresh();
+    const store = openFileStore(dir, systemClock, silentLogger);
+    expect(await store.tokens.list()).toEqual([]);
+    expect(await fs.readdir(dir)).not.toContain(TOKENS_FILE);
+    await store.tokens.create(mint('a').record);
+    expect((await fs.stat(path.join(dir, TOKENS_FILE))).mode & 0o777).toBe(0o600);
+  });
+
+  it('puts a torn file aside with a warning: none of its tokens can be used', async () => {
+    const dir = await fresh();
+    const a = mint('a');
+    await openFileStore(dir, systemClock, silentLogger).tokens.create(a.record);
+    const text = await fs.readFile(path.join(dir, TOKENS_FILE), 'utf8');
+    await fs.writeFile(path.join(dir, TOKENS_FILE), text.slice(0, text.length / 2));
+    const { lines, logger } = capture();
+    const store = openFileStore(dir, systemClock, logger);
+    expect(await store.tokens.consume(a.id, a.secret, Date.now())).toEqual({ kind: 'unknown' });
+    expect(lines.join('\n')).toMatch(/join tokens file unreadable; moved aside, no tokens/);
+    expect((await fs.readdir(dir)).some((f) => f.startsWith(`${TOKENS_FILE}.corrupt-`))).toBe(true);
+  });
+
+  it('skips records that are not whole (refused, not guessed at) and keeps the others', async () => {
+    const dir = await fresh();
+    const a = mint('a');
+    const b = mint('b');
+    await fs.writeFile(
+      path.join(dir, TOKENS_FILE),
+      JSON.stringify({
+        version: 1,
+        tokens: [a.record, { ...b.record, usesLeft: 'many' }, { ...b.record, secretHash: undefined }, null, 7],
+      }),
+    );
+    const { lines, logger } = capture();
+    const store = openFileStore(dir, systemClock, logger);
+    expect((await store.tokens.list()).map((t) => t.id)).toEqual([a.id]);
+    expect(await store.tokens.consume(b.id, b.secret, Date.now())).toEqual({ kind: 'unknown' });
+    expect(lines.join('\n')).toMatch(/join tokens unreadable; skipped .*skipped=4/);
+  });
+
+  it('refuses a link in its place', async () => {
+    const dir = await fresh();
+    await openFileStore(dir, systemClock, silentLogger).tokens.create(mint('a').record);
+    const linked = await fresh();
+    await fs.symlink(path.join(dir, TOKENS_FILE), path.join(linked, TOKENS_FILE));
+    await expect(openFileStore(linked, systemClock, silentLogger).tokens.list()).rejects.toMatchObject({
+      code: 'UNSAFE_FILE',
+    });
+  });
+
+  it('does not count a use it could not write: the token stays usable', async () => {
+    const dir = await fresh();
+    const store = openFileStore(dir, systemClock, silentLogger);
+    const a = mint('a');
+    await store.tokens.create(a.record);
+    await fs.rm(path.join(dir, TOKENS_FILE));
+    await fs.mkdir(path.join(dir, TOKENS_FILE));
+    await expect(store.tokens.consume(a.id, a.secret, Date.now())).rejects.toThrow();
+    await fs.rmdir(path.join(dir, TOKENS_FILE));
+    expect(await store.tokens.consume(a.id, a.secret, Date.now())).toMatchObject({ kind: 'ok' });
+    expect(await store.tokens.consume(a.id, a.secret, Date.now())).toEqual({ kind: 'used' });
+    const reloaded = openFileStore(dir, systemClock, silentLogger);
+    expect(await reloaded.tokens.consume(a.id, a.secret, Date.now())).toEqual({ kind: 'used' });
   });
 });
