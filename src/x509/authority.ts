@@ -11,6 +11,7 @@ import {
   basicConstraints,
   commonNameDer,
   ECDSA_WITH_SHA256,
+  extendedKeyUsageClient,
   extendedKeyUsageServerClient,
   KEY_USAGE,
   keyUsage,
@@ -37,8 +38,10 @@ export interface IssueOptions {
   ttlMs?: number;
   /** Issue a CA certificate (used by tests for intermediates and the "CA as leaf" case). */
   isCa?: boolean;
-  /** Sign this public key (from a CSR) instead of generating a new key pair. */
-  publicKey?: CryptoKey;
+  /** Sign this public key (from a CSR) instead of generating a new key pair; any key type. */
+  publicKey?: CryptoKey | KeyObject;
+  /** 'client' issues clientAuth only (fleet CA leaves); default serverAuth + clientAuth. */
+  extendedKeyUsage?: 'server-client' | 'client';
   now?: number;
 }
 
@@ -110,7 +113,13 @@ export class CertificateAuthority {
   ) {}
 
   /** A new self-signed root CA. */
-  static async create(options: { commonName: string; ttlMs: number; now?: number }): Promise<CertificateAuthority> {
+  static async create(options: {
+    commonName: string;
+    ttlMs: number;
+    now?: number;
+    /** URI SANs of the root, e.g. the trust domain's own SPIFFE ID. */
+    uris?: string[];
+  }): Promise<CertificateAuthority> {
     const now = options.now ?? systemClock.now();
     const { keys, privateKeyPem } = await generateKeyPair();
     const spki = spkiOf(KeyObject.from(keys.publicKey));
@@ -126,6 +135,7 @@ export class CertificateAuthority {
         extensions: [
           basicConstraints(true),
           keyUsage(KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign),
+          ...subjectAltName({ uris: options.uris ?? [] }),
           subjectKeyIdentifier(spki),
         ],
       },
@@ -153,7 +163,8 @@ export class CertificateAuthority {
     const now = options.now ?? systemClock.now();
     let spki: Buffer;
     let keyPem: string | undefined;
-    if (options.publicKey) spki = spkiOf(KeyObject.from(options.publicKey));
+    if (options.publicKey)
+      spki = spkiOf(options.publicKey instanceof KeyObject ? options.publicKey : KeyObject.from(options.publicKey));
     else {
       const pair = await generateKeyPair();
       spki = spkiOf(KeyObject.from(pair.keys.publicKey));
@@ -173,7 +184,7 @@ export class CertificateAuthority {
         extensions: [
           basicConstraints(isCa),
           keyUsage(usage),
-          extendedKeyUsageServerClient(),
+          options.extendedKeyUsage === 'client' ? extendedKeyUsageClient() : extendedKeyUsageServerClient(),
           ...subjectAltName(options),
           authorityKeyIdentifier(this.spki),
           // RFC 5280 requires a subject key identifier on CA certificates.

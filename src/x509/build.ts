@@ -55,6 +55,11 @@ export function extendedKeyUsageServerClient(): Buffer {
   return extension(OID.extendedKeyUsage, false, sequence(oid(OID.serverAuth), oid(OID.clientAuth)));
 }
 
+/** clientAuth alone: a joined executor's certificate must not be usable to pose as a server. */
+export function extendedKeyUsageClient(): Buffer {
+  return extension(OID.extendedKeyUsage, false, sequence(oid(OID.clientAuth)));
+}
+
 function ipBytes(ip: string): Buffer {
   const version = isIP(ip);
   if (version === 4) return Buffer.from(ip.split('.').map(Number));
