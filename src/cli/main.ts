@@ -12,6 +12,7 @@ import { defaultStateDir } from '../core/paths.js';
 // commander hands options over untyped; the types below are what the option definitions declare.
 import type { AccessPointFlags } from './access-point-command.js';
 import type { AuditVerifyFlags } from './audit-verify-command.js';
+import type { CaInitFlags } from './ca-command.js';
 import type { DoctorFlags } from './doctor-command.js';
 import type { EnrollFlags } from './enroll-command.js';
 import type { ControlFlags } from './fleet-commands.js';
@@ -222,6 +223,31 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .action((flags: StateImportFlags) =>
       run(async () => (await import('./state-import-command.js')).runStateImport(flags, io)),
     );
+
+  // `ah agent ca init`: a root and an intermediate for the fleet CA (docs/FLEET-CA.md).
+  const ca = agent
+    .command('ca')
+    .description('make the fleet CA that access points issue joining executors certificates from')
+    .exitOverride()
+    .action(() => {
+      ca.outputHelp({ error: true });
+      setExit(2);
+    });
+  ca.command('init')
+    .description('create a root CA and an intermediate signed by it, and print the root pin')
+    .requiredOption(
+      '--dir <dir>',
+      'directory to write root.pem, root-key.pem, intermediate.pem, intermediate-key.pem, fleet-ca.pem',
+    )
+    .option(
+      '--trust-domain <domain>',
+      'trust domain of the fleet: executors get spiffe://<domain>/ah/agent/<name>',
+      'example.org',
+    )
+    .option('--force', 'replace the files if they exist (the old CA and its pin are gone)')
+    .exitOverride()
+    .allowExcessArguments(false)
+    .action((flags: CaInitFlags) => run(async () => (await import('./ca-command.js')).runCaInit(flags, io)));
 
   addCommonFlags(
     agent

@@ -23,7 +23,7 @@ export async function readPrivateFile(path: string): Promise<Buffer> {
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw unsafe('it is not a regular file');
-    const uid = process.getuid?.();
+    const uid = process.geteuid?.();
     if (uid !== undefined && stat.uid !== uid)
       throw unsafe(`it is owned by uid ${stat.uid}, not by this user (uid ${uid})`);
     const mode = stat.mode & 0o777;
