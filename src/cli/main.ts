@@ -88,6 +88,12 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
           'with --store etcd: refuse new enrollments once revocations are unconfirmed this long (fail closed)',
           '30s',
         )
+        .option(
+          '--fleet-ca-cert <file>',
+          'fleet CA certificate that issues joining executors, then its chain up to the root',
+        )
+        .option('--fleet-ca-key <file>', 'key of --fleet-ca-cert (mode 0600, owned by the service user)')
+        .option('--join-cert-ttl <duration>', 'lifetime of certificates issued to joining executors (5m to 24h)', '4h')
         .exitOverride(),
       'access-point',
     ),

@@ -50,14 +50,19 @@ function trustDomainOf(cert: X509Certificate): string | undefined {
 }
 
 export class FleetCa {
+  // A #private field: JSON.stringify and util.inspect of a FleetCa never reach the key.
+  readonly #authority: CertificateAuthority;
+
   private constructor(
-    private readonly authority: CertificateAuthority,
+    authority: CertificateAuthority,
     /** The issuing CA first, the self-signed root last. */
     readonly chain: readonly X509Certificate[],
     /** From the issuing certificate's SPIFFE ID; undefined when it names none. */
     readonly trustDomain: string | undefined,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.#authority = authority;
+  }
 
   /** Reads and checks the two files; the key must be 0600 or stricter and ours. */
   static async load(certPath: string, keyPath: string, clock: Clock = systemClock): Promise<FleetCa> {
@@ -155,7 +160,7 @@ export class FleetCa {
         reason: `it expired at ${new Date(this.notAfter).toISOString()}`,
       });
     const notAfter = new Date(Math.min(now + request.ttlMs, this.notAfter));
-    const issued = await this.authority.issue({
+    const issued = await this.#authority.issue({
       commonName: request.name,
       uris: [spiffeId],
       notAfter,
