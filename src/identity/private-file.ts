@@ -7,7 +7,8 @@ import { AhError } from '../core/errors.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
-export async function readPrivateFile(path: string): Promise<Buffer> {
+/** `uid` is the user the file must belong to: this process's effective user (a parameter for tests). */
+export async function readPrivateFile(path: string, uid: number | undefined = process.geteuid?.()): Promise<Buffer> {
   const unsafe = (reason: string, cause?: unknown): AhError =>
     new AhError('FLEET_CA_KEY_UNSAFE', { path, reason }, cause === undefined ? {} : { cause });
   let handle: fs.FileHandle;
@@ -23,7 +24,6 @@ export async function readPrivateFile(path: string): Promise<Buffer> {
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw unsafe('it is not a regular file');
-    const uid = process.geteuid?.();
     if (uid !== undefined && stat.uid !== uid)
       throw unsafe(`it is owned by uid ${stat.uid}, not by this user (uid ${uid})`);
     const mode = stat.mode & 0o777;
