@@ -72,6 +72,8 @@ export async function runCaInit(flags: CaInitFlags, io: CliIo, clock: Clock = sy
     isCa: true,
     ttlMs: INTERMEDIATE_TTL_MS,
     uris: [trustDomainId],
+    // Even a leaked intermediate key cannot sign (for OpenSSL peers) an ID of another trust domain.
+    permittedUriHosts: [trustDomain],
     now,
   });
   const intermediateKey = intermediate.keyPem as string;

@@ -15,6 +15,7 @@ import {
   extendedKeyUsageServerClient,
   KEY_USAGE,
   keyUsage,
+  nameConstraintsUriHosts,
   pem,
   signed,
   subjectAltName,
@@ -40,6 +41,8 @@ export interface IssueOptions {
   isCa?: boolean;
   /** Sign this public key (from a CSR) instead of generating a new key pair; any key type. */
   publicKey?: CryptoKey | KeyObject;
+  /** With isCa: limit URI SANs below this CA to these hosts (trust domains); see nameConstraintsUriHosts. */
+  permittedUriHosts?: string[];
   /** 'client' issues clientAuth only (fleet CA leaves); default serverAuth + clientAuth. */
   extendedKeyUsage?: 'server-client' | 'client';
   now?: number;
@@ -187,6 +190,7 @@ export class CertificateAuthority {
           options.extendedKeyUsage === 'client' ? extendedKeyUsageClient() : extendedKeyUsageServerClient(),
           ...subjectAltName(options),
           authorityKeyIdentifier(this.spki),
+          ...(isCa && options.permittedUriHosts ? [nameConstraintsUriHosts(options.permittedUriHosts)] : []),
           // RFC 5280 requires a subject key identifier on CA certificates.
           ...(isCa ? [subjectKeyIdentifier(spki)] : []),
         ],

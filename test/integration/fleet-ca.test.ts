@@ -8,6 +8,7 @@ import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetCa } from '../../src/fleet/fleet-ca.js';
+import { CertificateAuthority } from '../../src/x509/authority.js';
 import { runAh, startAccessPoint } from '../support/agent-process.js';
 import { runMain } from '../support/cli.js';
 import { openssl } from '../support/openssl.js';
@@ -152,6 +153,26 @@ describe('certificates the fleet CA issues', () => {
     expect(text).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
     // The pin of the leaf's issuer chain ends at the root ca init printed.
     expect(ca.rootPin).toBe(opensslPin(file(dev, 'root.pem')));
+  });
+
+  it('cannot be made, even with the intermediate key, for another trust domain (name constraints)', async () => {
+    const text = openssl(['x509', '-in', file(dev, 'intermediate.pem'), '-noout', '-text']).output;
+    expect(text).toMatch(/Name Constraints: critical\s+Permitted:\s+URI:ah-dev\.local\n/);
+    const signer = await CertificateAuthority.load(
+      readFileSync(file(dev, 'intermediate.pem'), 'utf8'),
+      readFileSync(file(dev, 'intermediate-key.pem'), 'utf8'),
+    );
+    const chain = ['-CAfile', file(dev, 'root.pem'), '-untrusted', file(dev, 'intermediate.pem')];
+    for (const [uri, ok] of [
+      [`spiffe://${DEV_TD}/ah/agent/in`, true],
+      ['spiffe://evil.org/ah/agent/out', false],
+    ] as const) {
+      const leaf = file(tmp.dir, `nc-${ok ? 'in' : 'out'}.pem`);
+      writeFileSync(leaf, (await signer.issue({ commonName: 'nc', uris: [uri], ttlMs: 3_600_000 })).certPem);
+      const v = openssl(['verify', ...chain, leaf]);
+      if (ok) expect(v.output).toContain(`${leaf}: OK`);
+      else expect(v.output).toContain('permitted subtree violation');
+    }
   });
 
   it('accept openssl RSA 2048 requests and refuse RSA 1024', async () => {
