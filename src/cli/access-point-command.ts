@@ -138,15 +138,16 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
         return 0;
       }
       if (fleetCa) {
+        let trustDomain: string;
         try {
           // SPIFFE and Vault identities arrive after start-up: the first one is checked here.
-          checkFleetCaTrustDomain(fleetCa.ca, identitySource.current());
+          trustDomain = checkFleetCaTrustDomain(fleetCa.ca, identitySource.current());
         } catch (e) {
           await accessPoint.stop();
           throw e;
         }
         logger.info('fleet CA loaded', {
-          trust_domain: fleetCa.ca.trustDomain ?? '',
+          trust_domain: trustDomain,
           root_pin: fleetCa.ca.rootPin,
           not_after: new Date(fleetCa.ca.notAfter).toISOString(),
           join_cert_ttl_ms: fleetCa.joinCertTtlMs,

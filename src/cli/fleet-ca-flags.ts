@@ -49,11 +49,15 @@ export async function loadFleetCa(config: FleetCaConfig, clock: Clock): Promise<
   return { ca: await FleetCa.load(config.certPath, config.keyPath, clock), joinCertTtlMs: config.joinCertTtlMs };
 }
 
-/** FLEET_CA_TRUST_DOMAIN_MISMATCH unless the CA issues in the access point's own trust domain. */
-export function checkFleetCaTrustDomain(ca: FleetCa, identity: Identity): void {
+/**
+ * FLEET_CA_TRUST_DOMAIN_MISMATCH unless the CA issues in the access point's own trust domain;
+ * returns that trust domain (a CA that names none issues in the access point's).
+ */
+export function checkFleetCaTrustDomain(ca: FleetCa, identity: Identity): string {
   if (!identity.spiffeId)
     throw usage('--fleet-ca-cert needs an access point identity with a SPIFFE ID: its trust domain is the fleet');
   const own = parseSpiffeId(identity.spiffeId).trustDomain;
   if (ca.trustDomain !== undefined && ca.trustDomain !== own)
     throw new AhError('FLEET_CA_TRUST_DOMAIN_MISMATCH', { ca: ca.trustDomain, own });
+  return own;
 }

@@ -1,8 +1,9 @@
 // A small certificate authority on node:crypto and a DER writer (der-writer.ts, build.ts): the
-// dev identity's CA, and the CA that tests use to mint good and deliberately bad certificates.
-// Leaves follow the X509-SVID profile: not a CA, digitalSignature (critical), serverAuth +
-// clientAuth, NotBefore backdated 30 s so that a few seconds of clock skew between machines does
-// not reject a fresh certificate. Keys and signatures are ECDSA P-256 with SHA-256.
+// dev identity's CA, the fleet CA's signer (fleet/fleet-ca.ts), and the CA that tests use to mint
+// good and deliberately bad certificates. Leaves follow the X509-SVID profile: not a CA,
+// digitalSignature (critical), serverAuth + clientAuth (clientAuth alone for the fleet CA's
+// executors), NotBefore backdated 30 s so that a few seconds of clock skew between machines does
+// not reject a fresh certificate. Signatures are ECDSA P-256 with SHA-256; signed keys may be any.
 
 import { createPrivateKey, KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import { systemClock } from '../core/clock.js';
