@@ -3,7 +3,16 @@
 // files (and refusing bad ones with the exact line).
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, lstatSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -204,6 +213,8 @@ describe('ah agent access-point --fleet-ca-cert --fleet-ca-key', () => {
   it('starts with the files ca init made, and says which CA it holds', async () => {
     const { ap } = await startAccessPoint([
       ...base('good'),
+      '--log-level',
+      'debug',
       '--fleet-ca-cert',
       file(dev, 'fleet-ca.pem'),
       '--fleet-ca-key',
@@ -214,9 +225,18 @@ describe('ah agent access-point --fleet-ca-cert --fleet-ca-key', () => {
       expect(line).toContain(`trust_domain=${DEV_TD}`);
       expect(line).toContain(`root_pin=${opensslPin(file(dev, 'root.pem'))}`);
       expect(line).toContain('join_cert_ttl_ms=14400000');
-      expect(ap.output).not.toContain('PRIVATE KEY');
     } finally {
       expect((await ap.stop()).code).toBe(0);
+    }
+    // The CA key is in no log line (debug level) and in no file of the state directory.
+    const keyBody = readFileSync(file(dev, 'intermediate-key.pem'), 'utf8').split('\n')[1] ?? '';
+    expect(keyBody.length).toBeGreaterThan(40);
+    expect(ap.output).not.toContain('PRIVATE KEY');
+    expect(ap.output).not.toContain(keyBody);
+    const stateDir = file(tmp.dir, 'state-good');
+    for (const name of readdirSync(stateDir, { recursive: true }) as string[]) {
+      const at = file(stateDir, name);
+      if (lstatSync(at).isFile()) expect(readFileSync(at, 'utf8'), name).not.toContain(keyBody);
     }
   });
 
