@@ -18,8 +18,9 @@ import { isLoopbackHost } from '../identity/select.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
 import { openStoreFromConfig } from './store-from-flags.js';
 import { parseStoreFlags, type StoreFlagValues } from './store-flags.js';
+import { checkFleetCaTrustDomain, loadFleetCa, parseFleetCaFlags, type FleetCaFlagValues } from './fleet-ca-flags.js';
 
-export interface AccessPointFlags extends CommonFlags, IdentityFlagValues, StoreFlagValues {
+export interface AccessPointFlags extends CommonFlags, IdentityFlagValues, StoreFlagValues, FleetCaFlagValues {
   fleetListen: string;
   executorSanUriPrefix?: string;
   adminListen: string;
@@ -41,6 +42,7 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
   const identityFlags = parseIdentityFlags(flags, io.env);
   const storeConfig = parseStoreFlags(flags, listen.port, (line) => io.err(line));
   const revocationFreshnessMs = parseDurationFlag(flags.revocationFreshness, '--revocation-freshness', 1_000);
+  const fleetCaConfig = parseFleetCaFlags(flags);
   const count = (value: string, flag: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1)
@@ -72,6 +74,8 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
 
   const logger = loggerFromFlags(flags, io.env);
   const clock = systemClock;
+  // Loaded and checked before the state directory is taken: a wrong CA file changes nothing.
+  const fleetCa = fleetCaConfig ? await loadFleetCa(fleetCaConfig, clock) : undefined;
   const { lock, stateDir } = await prepareStateDir(flags.stateDir, 'access-point');
   try {
     // Who may operate the fleet is decided by the socket's directory: one elsewhere than the state
@@ -93,6 +97,8 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
       clock,
       logger,
     });
+    // Sources that have an identity at once (dev, files) are checked before anything listens.
+    if (fleetCa && identitySource.hasIdentity) checkFleetCaTrustDomain(fleetCa.ca, identitySource.current());
     // The composition root picks the store; the access point only sees its ports.
     const store = await openStoreFromConfig(storeConfig, { stateDir, clock, logger });
     const accessPoint = new AccessPoint({
@@ -107,6 +113,7 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
       maxExecutors,
       revocationFreshnessMs,
       limits,
+      ...(fleetCa ? { fleetCa } : {}),
       policy: DEFAULT_HEARTBEAT_POLICY,
       clock,
       logger: logger.child('fleet'),
@@ -129,6 +136,22 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
         await accessPoint.stop();
         logger.info('access point stopped');
         return 0;
+      }
+      if (fleetCa) {
+        let trustDomain: string;
+        try {
+          // SPIFFE and Vault identities arrive after start-up: the first one is checked here.
+          trustDomain = checkFleetCaTrustDomain(fleetCa.ca, identitySource.current());
+        } catch (e) {
+          await accessPoint.stop();
+          throw e;
+        }
+        logger.info('fleet CA loaded', {
+          trust_domain: trustDomain,
+          root_pin: fleetCa.ca.rootPin,
+          not_after: new Date(fleetCa.ca.notAfter).toISOString(),
+          join_cert_ttl_ms: fleetCa.joinCertTtlMs,
+        });
       }
       if (budget.lowered) {
         // The default cap is "20000, or what the open file limit leaves room for": said, not an error.

@@ -12,6 +12,7 @@ import { defaultStateDir } from '../core/paths.js';
 // commander hands options over untyped; the types below are what the option definitions declare.
 import type { AccessPointFlags } from './access-point-command.js';
 import type { AuditVerifyFlags } from './audit-verify-command.js';
+import type { CaInitFlags } from './ca-command.js';
 import type { DoctorFlags } from './doctor-command.js';
 import type { EnrollFlags } from './enroll-command.js';
 import type { ControlFlags } from './fleet-commands.js';
@@ -88,6 +89,12 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
           'with --store etcd: refuse new enrollments once revocations are unconfirmed this long (fail closed)',
           '30s',
         )
+        .option(
+          '--fleet-ca-cert <file>',
+          'fleet CA certificate that issues joining executors, then its chain up to the root',
+        )
+        .option('--fleet-ca-key <file>', 'key of --fleet-ca-cert (mode 0600, owned by the service user)')
+        .option('--join-cert-ttl <duration>', 'lifetime of certificates issued to joining executors (5m to 24h)', '4h')
         .exitOverride(),
       'access-point',
     ),
@@ -262,6 +269,31 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .action((flags: StateImportFlags) =>
       run(async () => (await import('./state-import-command.js')).runStateImport(flags, io)),
     );
+
+  // `ah agent ca init`: a root and an intermediate for the fleet CA (docs/FLEET-CA.md).
+  const ca = agent
+    .command('ca')
+    .description('make the fleet CA that access points issue joining executors certificates from')
+    .exitOverride()
+    .action(() => {
+      ca.outputHelp({ error: true });
+      setExit(2);
+    });
+  ca.command('init')
+    .description('create a root CA and an intermediate signed by it, and print the root pin')
+    .requiredOption(
+      '--dir <dir>',
+      'directory to write root.pem, root-key.pem, intermediate.pem, intermediate-key.pem, fleet-ca.pem',
+    )
+    .option(
+      '--trust-domain <domain>',
+      'trust domain of the fleet: executors get spiffe://<domain>/ah/agent/<name>',
+      'example.org',
+    )
+    .option('--force', 'replace the files if they exist (the old CA and its pin are gone)')
+    .exitOverride()
+    .allowExcessArguments(false)
+    .action((flags: CaInitFlags) => run(async () => (await import('./ca-command.js')).runCaInit(flags, io)));
 
   addCommonFlags(
     agent

@@ -243,6 +243,33 @@ export const ERROR_SPECS = {
     1,
     true,
   ),
+  // The fleet CA of the access point and `ah agent ca init` (issue 15, docs/FLEET-CA.md).
+  FLEET_CA_INVALID: spec(
+    'invalid fleet CA in {path}: {reason}',
+    'give --fleet-ca-cert the issuing CA certificate followed by its chain up to the root, and --fleet-ca-key its key; ah agent ca init makes a pair (docs/FLEET-CA.md)',
+    2,
+  ),
+  FLEET_CA_KEY_UNSAFE: spec(
+    'refusing to use fleet CA key {path}: {reason}',
+    (f) =>
+      `the CA key must be a regular file owned by the service user and readable by nobody else: chown agent-harbor ${f.path ?? '<file>'}; chmod 600 ${f.path ?? '<file>'}`,
+    2,
+  ),
+  FLEET_CA_TRUST_DOMAIN_MISMATCH: spec(
+    'fleet CA is for trust domain {ca} but the access point is in {own}',
+    'use a fleet CA made for the access point trust domain: ah agent ca init --trust-domain <its trust domain>',
+    2,
+  ),
+  CSR_INVALID: spec(
+    'invalid certificate signing request: {reason}',
+    'send one PEM PKCS#10 request signed by its own key (ECDSA P-256 or P-384, or RSA of 2048 bits or more)',
+  ),
+  CA_FILE_EXISTS: spec(
+    'refusing to overwrite {path}',
+    (f) =>
+      `a fleet CA is already there: keep it, pick another --dir, or pass --force to replace it (ls -la ${f.path ? dirOf(f.path) : '<dir>'})`,
+    2,
+  ),
   // Configuration and local state.
   USAGE: spec('{reason}', "see 'ah agent <command> --help'", 2),
   NO_IDENTITY_CONFIGURED: spec(

@@ -29,6 +29,7 @@ import { Revocations, type Revocation } from './revocations.js';
 import type { FleetStore } from './state/ports.js';
 import { addressGroup, type ConnectionLimitOptions } from './connection-limits.js';
 import { RejectionDigest, type RejectionCount } from './rejection-digest.js';
+import type { FleetCa } from './fleet-ca.js';
 
 export interface AccessPointOptions {
   host: string;
@@ -54,6 +55,8 @@ export interface AccessPointOptions {
   revocationFreshnessMs?: number;
   /** How often connections refused by the limits are summed up in the log (default one minute). */
   refusalLogIntervalMs?: number;
+  /** --fleet-ca-cert/--fleet-ca-key: the CA that joining executors get certificates from (issue 15). */
+  fleetCa?: { ca: FleetCa; joinCertTtlMs: number };
 }
 
 /** The executor SAN prefix: the flag's value, or derived from our own SPIFFE ID. */

@@ -1,8 +1,9 @@
 // A small certificate authority on node:crypto and a DER writer (der-writer.ts, build.ts): the
-// dev identity's CA, and the CA that tests use to mint good and deliberately bad certificates.
-// Leaves follow the X509-SVID profile: not a CA, digitalSignature (critical), serverAuth +
-// clientAuth, NotBefore backdated 30 s so that a few seconds of clock skew between machines does
-// not reject a fresh certificate. Keys and signatures are ECDSA P-256 with SHA-256.
+// dev identity's CA, the fleet CA's signer (fleet/fleet-ca.ts), and the CA that tests use to mint
+// good and deliberately bad certificates. Leaves follow the X509-SVID profile: not a CA,
+// digitalSignature (critical), serverAuth + clientAuth (clientAuth alone for the fleet CA's
+// executors), NotBefore backdated 30 s so that a few seconds of clock skew between machines does
+// not reject a fresh certificate. Signatures are ECDSA P-256 with SHA-256; signed keys may be any.
 
 import { createPrivateKey, KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import { systemClock } from '../core/clock.js';
@@ -11,9 +12,11 @@ import {
   basicConstraints,
   commonNameDer,
   ECDSA_WITH_SHA256,
+  extendedKeyUsageClient,
   extendedKeyUsageServerClient,
   KEY_USAGE,
   keyUsage,
+  nameConstraintsUriHosts,
   pem,
   signed,
   subjectAltName,
@@ -37,8 +40,12 @@ export interface IssueOptions {
   ttlMs?: number;
   /** Issue a CA certificate (used by tests for intermediates and the "CA as leaf" case). */
   isCa?: boolean;
-  /** Sign this public key (from a CSR) instead of generating a new key pair. */
-  publicKey?: CryptoKey;
+  /** Sign this public key (from a CSR) instead of generating a new key pair; any key type. */
+  publicKey?: CryptoKey | KeyObject;
+  /** With isCa: limit URI SANs below this CA to these hosts (trust domains); see nameConstraintsUriHosts. */
+  permittedUriHosts?: string[];
+  /** 'client' issues clientAuth only (fleet CA leaves); default serverAuth + clientAuth. */
+  extendedKeyUsage?: 'server-client' | 'client';
   now?: number;
 }
 
@@ -110,7 +117,13 @@ export class CertificateAuthority {
   ) {}
 
   /** A new self-signed root CA. */
-  static async create(options: { commonName: string; ttlMs: number; now?: number }): Promise<CertificateAuthority> {
+  static async create(options: {
+    commonName: string;
+    ttlMs: number;
+    now?: number;
+    /** URI SANs of the root, e.g. the trust domain's own SPIFFE ID. */
+    uris?: string[];
+  }): Promise<CertificateAuthority> {
     const now = options.now ?? systemClock.now();
     const { keys, privateKeyPem } = await generateKeyPair();
     const spki = spkiOf(KeyObject.from(keys.publicKey));
@@ -126,6 +139,7 @@ export class CertificateAuthority {
         extensions: [
           basicConstraints(true),
           keyUsage(KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign),
+          ...subjectAltName({ uris: options.uris ?? [] }),
           subjectKeyIdentifier(spki),
         ],
       },
@@ -153,7 +167,8 @@ export class CertificateAuthority {
     const now = options.now ?? systemClock.now();
     let spki: Buffer;
     let keyPem: string | undefined;
-    if (options.publicKey) spki = spkiOf(KeyObject.from(options.publicKey));
+    if (options.publicKey)
+      spki = spkiOf(options.publicKey instanceof KeyObject ? options.publicKey : KeyObject.from(options.publicKey));
     else {
       const pair = await generateKeyPair();
       spki = spkiOf(KeyObject.from(pair.keys.publicKey));
@@ -173,9 +188,10 @@ export class CertificateAuthority {
         extensions: [
           basicConstraints(isCa),
           keyUsage(usage),
-          extendedKeyUsageServerClient(),
+          options.extendedKeyUsage === 'client' ? extendedKeyUsageClient() : extendedKeyUsageServerClient(),
           ...subjectAltName(options),
           authorityKeyIdentifier(this.spki),
+          ...(isCa && options.permittedUriHosts ? [nameConstraintsUriHosts(options.permittedUriHosts)] : []),
           // RFC 5280 requires a subject key identifier on CA certificates.
           ...(isCa ? [subjectKeyIdentifier(spki)] : []),
         ],

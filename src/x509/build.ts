@@ -8,6 +8,7 @@ import {
   bitString,
   boolean,
   directoryString,
+  explicit,
   implicit,
   namedBits,
   octetString,
@@ -25,6 +26,7 @@ export const OID = {
   subjectAltName: '2.5.29.17',
   subjectKeyIdentifier: '2.5.29.14',
   authorityKeyIdentifier: '2.5.29.35',
+  nameConstraints: '2.5.29.30',
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
   extensionRequest: '1.2.840.113549.1.9.14',
@@ -53,6 +55,11 @@ export function keyUsage(flags: number): Buffer {
 
 export function extendedKeyUsageServerClient(): Buffer {
   return extension(OID.extendedKeyUsage, false, sequence(oid(OID.serverAuth), oid(OID.clientAuth)));
+}
+
+/** clientAuth alone: a joined executor's certificate must not be usable to pose as a server. */
+export function extendedKeyUsageClient(): Buffer {
+  return extension(OID.extendedKeyUsage, false, sequence(oid(OID.clientAuth)));
 }
 
 function ipBytes(ip: string): Buffer {
@@ -90,6 +97,17 @@ export function generalNames(names: { uris?: string[]; dns?: string[]; ips?: str
 export function subjectAltName(names: { uris?: string[]; dns?: string[]; ips?: string[] }): Buffer[] {
   const count = (names.uris?.length ?? 0) + (names.dns?.length ?? 0) + (names.ips?.length ?? 0);
   return count ? [extension(OID.subjectAltName, false, generalNames(names))] : [];
+}
+
+/**
+ * nameConstraints (critical) permitting URI names whose host is one of `hosts` and nothing else
+ * of the URI type. A SPIFFE ID's host is its trust domain, so a CA limited to `example.org` cannot
+ * sign for spiffe://other.org/..., whatever its key is made to sign. Other name types stay free.
+ */
+export function nameConstraintsUriHosts(hosts: readonly string[]): Buffer {
+  // permittedSubtrees [0] IMPLICIT GeneralSubtrees; each GeneralSubtree is SEQUENCE { base [6] uniformResourceIdentifier }.
+  const subtrees = hosts.map((host) => sequence(implicit(6, Buffer.from(host, 'latin1'))));
+  return extension(OID.nameConstraints, true, sequence(explicit(0, ...subtrees)));
 }
 
 /** RFC 5280's key identifier (method 1): the SHA-1 of the subjectPublicKey bits of a DER SPKI. */
