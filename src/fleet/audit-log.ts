@@ -23,7 +23,9 @@ import type { Clock, Timer } from '../core/clock.js';
 import { errorText } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { openAppendNoFollow, readFileNoFollowIfExists } from '../core/no-follow.js';
-import { ANCHOR_MISMATCH_TEXT, judgeAgainstAnchor, type AnchorRecord, type AuditAnchor } from './audit-anchor.js';
+import { ANCHOR_MISMATCH_TEXT, type AuditAnchor } from './audit-anchor.js';
+import { AnchorCheck } from './audit-anchor-check.js';
+export { ANCHOR_CHECK_WAIT_MS } from './audit-anchor-check.js';
 import { entryHash, GENESIS, readTail, type AuditEvent, type LogTail } from './audit-chain.js';
 import {
   compareWithHead,
@@ -50,10 +52,6 @@ const RETRY_WHILE_FAILING_MS = 1_000;
 export const HEAD_FAILURE_GRACE_MS = 10_000;
 /** The chain head goes to the process log at most this often, and at most this long after it moved. */
 export const HEAD_LOG_INTERVAL_MS = 60_000;
-/** How long start-up waits for the anchor before going on and checking it once the store answers. */
-export const ANCHOR_CHECK_WAIT_MS = 5_000;
-const ANCHOR_CHECK_RETRY_MS = 3_000;
-
 export interface AuditLogOptions {
   /** --access-point-id: written into every entry (undefined: entries carry no id, as before). */
   accessPoint?: string;
@@ -111,9 +109,8 @@ export class AuditLog {
   droppedTotal = 0;
   readonly accessPoint: string | undefined;
   readonly anchor: AuditAnchor | undefined;
-  /** The anchor was compared with the log: only then may it move (our own write is no evidence). */
-  private anchorChecked = false;
-  private readonly stopAnchorCheck = new AbortController();
+  /** Compares the log with its anchor once, at start-up (audit-anchor-check.ts). */
+  private readonly anchorCheck: AnchorCheck | undefined;
 
   constructor(
     readonly file: string,
@@ -124,6 +121,17 @@ export class AuditLog {
   ) {
     this.accessPoint = options.accessPoint;
     this.anchor = options.anchor;
+    this.anchorCheck =
+      options.anchor &&
+      new AnchorCheck(options.anchor, {
+        file,
+        accessPoint: options.accessPoint,
+        clock,
+        logger,
+        found: (m, anchor) => this.found(m, 'start-up', anchor),
+        lastWhole: () => this.lastWhole,
+        retry: () => void this.retry(),
+      });
   }
 
   static in(
@@ -172,103 +180,8 @@ export class AuditLog {
     const head = recorded.state === 'recorded' ? recorded.head : undefined;
     if (this.lastWhole && (head?.seq !== this.lastWhole.seq || head.hash !== this.lastWhole.hash))
       this.headStale = true;
-    const anchorFound = this.anchor ? await this.checkAnchorAtStart(this.anchor, tail) : false;
+    const anchorFound = this.anchorCheck ? await this.anchorCheck.atStart(tail) : false;
     if (mismatch || anchorFound || this.headStale) await this.retry();
-  }
-
-  /**
-   * Compares the log as opened with its anchor, waiting for the store at most
-   * ANCHOR_CHECK_WAIT_MS; past that the check goes on in the background until the store answers
-   * (an outage must not keep the access point down). Resolves whether a gap entry was queued.
-   */
-  private async checkAnchorAtStart(anchor: AuditAnchor, tail: LogTail | undefined): Promise<boolean> {
-    const first = anchor.read().then(
-      (record) => ({ record }),
-      (e: unknown) => ({ error: errorText(e) }),
-    );
-    let timer: Timer | undefined;
-    const waited = await Promise.race([
-      first,
-      new Promise<undefined>((resolve) => {
-        timer = this.clock.setTimer(() => resolve(undefined), ANCHOR_CHECK_WAIT_MS);
-      }),
-    ]);
-    timer?.cancel();
-    if (waited && 'record' in waited) return this.judgeAnchor(anchor, waited.record, tail);
-    this.logger.warn('audit anchor not checked at start-up; checking it once the store answers', {
-      anchor: anchor.location,
-      reason: waited ? waited.error : `no answer within ${ANCHOR_CHECK_WAIT_MS} ms`,
-    });
-    void this.checkAnchorLater(anchor, tail, first);
-    return false;
-  }
-
-  private async checkAnchorLater(
-    anchor: AuditAnchor,
-    tail: LogTail | undefined,
-    pending: Promise<{ record: AnchorRecord } | { error: string }>,
-  ): Promise<void> {
-    const signal = this.stopAnchorCheck.signal;
-    let attempt = pending;
-    for (;;) {
-      const result = await attempt;
-      if (signal.aborted) return;
-      if ('record' in result) {
-        if (this.judgeAnchor(anchor, result.record, tail)) void this.retry();
-        return;
-      }
-      try {
-        await this.clock.sleep(ANCHOR_CHECK_RETRY_MS, signal);
-      } catch {
-        return;
-      }
-      attempt = anchor.read().then(
-        (record) => ({ record }),
-        (e: unknown) => ({ error: errorText(e) }),
-      );
-    }
-  }
-
-  /**
-   * The log as it was opened against its anchor: behind it (cut, or an older copy restored) or
-   * rewritten at the anchored entry is tampering, said and chained like a head mismatch. Then the
-   * anchor may follow the log. Returns whether a gap entry was queued.
-   */
-  private judgeAnchor(anchor: AuditAnchor, record: AnchorRecord, tail: LogTail | undefined): boolean {
-    let queued = false;
-    if (record.state === 'unreadable') {
-      this.found(
-        { kind: 'head_unreadable', reason: record.reason, ...(tail?.last ? { last: tail.last } : {}) },
-        'start-up',
-        anchor,
-      );
-      queued = true;
-    } else if (record.state === 'recorded') {
-      const verdict = judgeAgainstAnchor(tail, record.head, this.accessPoint ?? record.head.accessPoint);
-      if (verdict.kind === 'mismatch') {
-        this.found(verdict.mismatch, 'start-up', anchor);
-        queued = true;
-      } else if (verdict.kind === 'other_access_point')
-        this.logger.error('audit anchor names another access point; not compared', {
-          anchor: anchor.location,
-          named: verdict.named,
-        });
-      else
-        this.logger.info('audit log checked against its anchor', {
-          anchor: anchor.location,
-          anchored_seq: record.head.seq,
-          seq: tail?.last?.seq ?? 0,
-        });
-    } else if (tail?.last)
-      // The first start with an anchor, or the key deleted: as for a missing head record.
-      this.logger.warn('audit log has no anchor in the store; anchoring its end from now on', {
-        file: this.file,
-        anchor: anchor.location,
-        seq: tail.last.seq,
-      });
-    this.anchorChecked = true;
-    if (this.lastWhole) anchor.advance(this.lastWhole);
-    return queued;
   }
 
   /** Takes up the chain where the file's text ends. */
@@ -360,7 +273,7 @@ export class AuditLog {
     this.headLogTimer?.cancel();
     this.headLogTimer = undefined;
     if (this.lastWhole && this.lastWhole.seq !== this.headLoggedSeq) this.logHead();
-    this.stopAnchorCheck.abort();
+    this.anchorCheck?.stop();
     await this.anchor?.close();
   }
 
@@ -440,7 +353,7 @@ export class AuditLog {
     this.failure = undefined;
     this.noteHead();
     // Behind the append, never awaited: the anchor writes on its own time.
-    if (this.anchorChecked) this.anchor?.advance(this.lastWhole);
+    if (this.anchorCheck?.checked) this.anchor?.advance(this.lastWhole);
   }
 
   /**
