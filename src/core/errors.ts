@@ -3,52 +3,10 @@
 // the fix. Scripts match on `code`; people read `message` and `hint`. Codes and messages are public
 // API: add new ones, never rename.
 
-/** Facts that fill a message template, e.g. `{ target: 'ap.example.com:4433' }`. */
-export type ErrorFacts = Record<string, string>;
+import { CHECK_CLOCK, dirOf, fileOf, portOf, spec, type ErrorFacts, type ErrorSpec, type Hint } from './error-spec.js';
+import { JOIN_ERROR_SPECS } from './join-errors.js';
 
-/**
- * What the operator should do: fixed text, or text made from the error's facts, so that a hint
- * names the real port, file or directory (`ss -tlnp | grep 5433`, `ls -la /etc/ah`) rather than
- * an example that the operator has to translate at 3 a.m.
- */
-export type Hint = string | ((facts: ErrorFacts) => string);
-
-interface ErrorSpec {
-  /** Message template; `{name}` is replaced by a fact. Fixed text, lowercase, no trailing period. */
-  readonly message: string;
-  /** What the operator should do. */
-  readonly hint: Hint;
-  /** Exit status when this error ends a command: 2 for usage/configuration, 1 otherwise. */
-  readonly exit: 1 | 2;
-  /** Whether a long-running loop should retry after this error. */
-  readonly retryable: boolean;
-}
-
-const spec = (message: string, hint: Hint, exit: 1 | 2 = 1, retryable = false): ErrorSpec => ({
-  message,
-  hint,
-  exit,
-  retryable,
-});
-
-const CHECK_CLOCK =
-  'check the clock on both machines (timedatectl status) and the dates: openssl x509 -in cert.pem -noout -dates';
-
-/** The port of "host:port" or "[v6]:port"; undefined when there is none. */
-function portOf(address: string | undefined): string | undefined {
-  return address === undefined ? undefined : /:(\d+)$/.exec(address)?.[1];
-}
-
-/** A fact that names a file (some sources are labels, such as "dev CA" or "--ca"). */
-function fileOf(path: string | undefined): string | undefined {
-  return path !== undefined && (path.includes('/') || /\.\w+$/.test(path)) ? path : undefined;
-}
-
-/** The directory part of a path ("." for a bare file name). */
-function dirOf(file: string): string {
-  const at = file.lastIndexOf('/');
-  return at < 0 ? '.' : at === 0 ? '/' : file.slice(0, at);
-}
+export type { ErrorFacts, Hint } from './error-spec.js';
 
 export const ERROR_SPECS = {
   // Connection errors (guide: "Connection Errors").
@@ -243,33 +201,6 @@ export const ERROR_SPECS = {
     1,
     true,
   ),
-  // The fleet CA of the access point and `ah agent ca init` (issue 15, docs/FLEET-CA.md).
-  FLEET_CA_INVALID: spec(
-    'invalid fleet CA in {path}: {reason}',
-    'give --fleet-ca-cert the issuing CA certificate followed by its chain up to the root, and --fleet-ca-key its key; ah agent ca init makes a pair (docs/FLEET-CA.md)',
-    2,
-  ),
-  FLEET_CA_KEY_UNSAFE: spec(
-    'refusing to use fleet CA key {path}: {reason}',
-    (f) =>
-      `the CA key must be a regular file owned by the service user and readable by nobody else: chown agent-harbor ${f.path ?? '<file>'}; chmod 600 ${f.path ?? '<file>'}`,
-    2,
-  ),
-  FLEET_CA_TRUST_DOMAIN_MISMATCH: spec(
-    'fleet CA is for trust domain {ca} but the access point is in {own}',
-    'use a fleet CA made for the access point trust domain: ah agent ca init --trust-domain <its trust domain>',
-    2,
-  ),
-  CSR_INVALID: spec(
-    'invalid certificate signing request: {reason}',
-    'send one PEM PKCS#10 request signed by its own key (ECDSA P-256 or P-384, or RSA of 2048 bits or more)',
-  ),
-  CA_FILE_EXISTS: spec(
-    'refusing to overwrite {path}',
-    (f) =>
-      `a fleet CA is already there: keep it, pick another --dir, or pass --force to replace it (ls -la ${f.path ? dirOf(f.path) : '<dir>'})`,
-    2,
-  ),
   // Configuration and local state.
   USAGE: spec('{reason}', "see 'ah agent <command> --help'", 2),
   NO_IDENTITY_CONFIGURED: spec(
@@ -340,24 +271,7 @@ export const ERROR_SPECS = {
     'cannot import {path}: {reason}',
     'nothing was written to etcd; restore the file from a backup (or fix it by hand), then run the import again',
   ),
-  // Join tokens (issue 15, docs/JOIN-TOKENS.md). Unknown, wrong secret and revoked read alike.
-  TOKEN_EXPIRED: spec(
-    'join token expired',
-    'ask the fleet operator for a new one: ah agent token create --name <name> (tokens live 1h by default, 24h at most)',
-  ),
-  TOKEN_USED: spec(
-    'join token already used',
-    'a token admits as many executors as its --uses (1 by default); ask the fleet operator for a new one, and check ah agent executors for who joined with it',
-  ),
-  TOKEN_UNKNOWN: spec(
-    'join token unknown or revoked',
-    'check that the whole token was copied (ahjoin_<id>_<secret>) and ask the fleet operator: ah agent token list',
-  ),
-  TOKEN_MALFORMED: spec(
-    'join token malformed: {reason}',
-    'pass the token exactly as ah agent token create printed it, in a file (--join-token-file) or AH_JOIN_TOKEN',
-    2,
-  ),
+  ...JOIN_ERROR_SPECS,
   INTERNAL: spec('internal error: {reason}', 'please report this with the debug log (--log-level debug)'),
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -11,7 +11,13 @@ import { isSpiffeId } from '../x509/spiffe-id.js';
 import { checkKeyStrength } from '../x509/tls-strength.js';
 import { checkKeyMatchesCertificate, verifyChain } from '../x509/verify.js';
 
-export type ProviderName = 'dev' | 'files' | 'spiffe' | 'vault';
+/**
+ * join: an executor's identity from a join token, kept in its state dir and renewed over the fleet
+ * connection; fleet-ca: an access point's own certificate from the fleet CA it holds. Both are
+ * built by the CLI, which holds what they need (docs/JOIN.md).
+ */
+export type ProviderName = 'dev' | 'files' | 'spiffe' | 'vault' | 'join' | 'fleet-ca';
+/** The providers --identity selects. */
 export const PROVIDERS: readonly ProviderName[] = ['dev', 'files', 'spiffe', 'vault'];
 
 export interface Identity {

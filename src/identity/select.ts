@@ -231,5 +231,9 @@ export async function launchIdentitySource(flags: IdentityFlags, ctx: IdentityCo
         logger: ctx.logger,
       });
     }
+    case 'join':
+    case 'fleet-ca':
+      // Built by the CLI from the state dir or the fleet CA (cli/), not from identity flags.
+      throw new AhError('USAGE', { reason: `the ${provider} identity is not started from identity flags` });
   }
 }

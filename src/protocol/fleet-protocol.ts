@@ -47,6 +47,33 @@ export interface Revoked {
   reason: string;
 }
 
+export interface JoinRequest {
+  token: string;
+  csr_pem: string;
+}
+export interface JoinResponse {
+  chain_pem: string;
+  bundle_pem: string;
+  spiffe_id: string;
+  not_after_unix_ms: number;
+  access_point_id: string;
+}
+export interface RenewRequest {
+  csr_pem: string;
+}
+export interface RenewResponse {
+  chain_pem: string;
+  bundle_pem: string;
+  not_after_unix_ms: number;
+  access_point_id: string;
+}
+
+/** The path of the Join call on the certificate-less path (docs/JOIN.md). */
+export const JOIN_PATH = '/ah.fleet.v1.Fleet/Join';
+/** Bounds of one Join request and answer, in bytes of protobuf: a token and a CSR, a chain and a bundle. */
+export const MAX_JOIN_REQUEST_BYTES = 8 * 1024;
+export const MAX_JOIN_RESPONSE_BYTES = 64 * 1024;
+
 export type ExecutorMessage =
   { body: 'hello'; hello: Hello } | { body: 'heartbeat'; heartbeat: Heartbeat } | { body: 'goodbye'; goodbye: Goodbye };
 
