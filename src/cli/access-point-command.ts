@@ -18,6 +18,7 @@ import { isLoopbackHost } from '../identity/select.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
 import { openStoreFromConfig } from './store-from-flags.js';
 import { parseStoreFlags, type StoreFlagValues } from './store-flags.js';
+import { identityFlagsGiven, launchFleetCaIdentity } from './fleet-ca-identity.js';
 import { checkFleetCaTrustDomain, loadFleetCa, parseFleetCaFlags, type FleetCaFlagValues } from './fleet-ca-flags.js';
 
 export interface AccessPointFlags extends CommonFlags, IdentityFlagValues, StoreFlagValues, FleetCaFlagValues {
@@ -89,14 +90,23 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
               await checkTrustedDirectory(path.dirname(path.resolve(flags.controlSocket))),
               path.basename(flags.controlSocket),
             );
-    const identitySource = await startIdentitySource(identityFlags, {
-      role: 'access-point',
-      name: 'access-point',
-      host: listen.host,
-      io,
-      clock,
-      logger,
-    });
+    // A fleet CA and no identity flags: the access point's own certificate comes from that CA.
+    const identitySource =
+      fleetCa && !identityFlagsGiven(identityFlags.flags)
+        ? launchFleetCaIdentity(fleetCa.ca, {
+            host: listen.host,
+            policy: identityFlags.policy,
+            clock,
+            logger: logger.child('identity'),
+          })
+        : await startIdentitySource(identityFlags, {
+            role: 'access-point',
+            name: 'access-point',
+            host: listen.host,
+            io,
+            clock,
+            logger,
+          });
     // Sources that have an identity at once (dev, files) are checked before anything listens.
     if (fleetCa && identitySource.hasIdentity) checkFleetCaTrustDomain(fleetCa.ca, identitySource.current());
     // The composition root picks the store; the access point only sees its ports.

@@ -49,6 +49,27 @@ function trustDomainOf(cert: X509Certificate): string | undefined {
   return uri === undefined ? undefined : parseSpiffeId(uri).trustDomain;
 }
 
+/** What the access point issues itself when the fleet CA is its identity too (no other provider). */
+export interface IssueAccessPointRequest {
+  trustDomain: string;
+  /** Names for peers that check host names (openssl s_client, curl); executors check the SPIFFE ID. */
+  dns: string[];
+  ips: string[];
+  ttlMs: number;
+}
+
+export interface IssuedAccessPoint {
+  spiffeId: string;
+  /** The leaf and the CA certificates below the root. */
+  chainPem: string;
+  keyPem: string;
+  /** The root alone: what the access point trusts executors with, and executors trust it with. */
+  rootPem: string;
+}
+
+/** The access point's own ID in a trust domain: what joined executors expect by default. */
+export const ACCESS_POINT_PATH = '/ah/serve';
+
 export class FleetCa {
   // A #private field: JSON.stringify and util.inspect of a FleetCa never reach the key.
   readonly #authority: CertificateAuthority;
@@ -123,6 +144,11 @@ export class FleetCa {
     return caPin(this.chain[this.chain.length - 1] as X509Certificate);
   }
 
+  /** The root certificate (PEM), the trust anchor of every certificate this CA issues. */
+  get rootPem(): string {
+    return (this.chain[this.chain.length - 1] as X509Certificate).toString();
+  }
+
   /** The end of the issuing CA's life: no certificate it issues lasts longer. */
   get notAfter(): number {
     return Math.min(...this.chain.map((c) => validity(c).notAfter));
@@ -168,13 +194,50 @@ export class FleetCa {
       extendedKeyUsage: 'client',
       now,
     });
-    const below = this.chain.slice(0, -1).map((c) => c.toString());
     return {
       spiffeId,
       certPem: issued.certPem,
-      chainPem: [issued.certPem, ...below].join(''),
+      chainPem: [issued.certPem, ...this.below()].join(''),
       notAfter: notAfter.getTime(),
     };
+  }
+
+  /**
+   * The access point's own certificate, spiffe://<trustDomain>/ah/serve, on a fresh key made here:
+   * the access point that holds the fleet CA needs no other PKI, and executors that pinned the
+   * root can check it before they send a token.
+   */
+  async issueAccessPoint(request: IssueAccessPointRequest): Promise<IssuedAccessPoint> {
+    if (this.trustDomain !== undefined && request.trustDomain !== this.trustDomain)
+      throw new AhError('FLEET_CA_TRUST_DOMAIN_MISMATCH', { ca: this.trustDomain, own: request.trustDomain });
+    const spiffeId = parseSpiffeId(`spiffe://${request.trustDomain}${ACCESS_POINT_PATH}`).uri;
+    const now = this.clock.now();
+    if (now >= this.notAfter)
+      throw new AhError('FLEET_CA_INVALID', {
+        path: 'the fleet CA',
+        reason: `it expired at ${new Date(this.notAfter).toISOString()}`,
+      });
+    const issued = await this.#authority.issue({
+      commonName: 'ah access point',
+      uris: [spiffeId],
+      dns: request.dns,
+      ips: request.ips,
+      // Backdated a little for peers whose clocks lag, never by more than a tenth of the life.
+      notBefore: new Date(now - Math.min(60_000, request.ttlMs / 10)),
+      notAfter: new Date(Math.min(now + request.ttlMs, this.notAfter)),
+      now,
+    });
+    return {
+      spiffeId,
+      chainPem: [issued.certPem, ...this.below()].join(''),
+      keyPem: issued.keyPem as string,
+      rootPem: this.rootPem,
+    };
+  }
+
+  /** The CA certificates below the root, issuing CA first: sent after a leaf. */
+  private below(): string[] {
+    return this.chain.slice(0, -1).map((c) => c.toString());
   }
 }
 

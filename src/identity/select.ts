@@ -96,7 +96,7 @@ export function resolveProvider(flags: IdentityFlags, host: string): ProviderNam
   throw new AhError('NO_IDENTITY_CONFIGURED', { address: host });
 }
 
-function devServerNames(host: string): { dns: string[]; ips: string[] } {
+export function devServerNames(host: string): { dns: string[]; ips: string[] } {
   const bare = host.replace(/^\[|\]$/g, '');
   const dns = new Set(['localhost', os.hostname()]);
   const ips = new Set(['127.0.0.1', '::1']);

@@ -240,13 +240,57 @@ describe('ah agent access-point --fleet-ca-cert --fleet-ca-key', () => {
     }
   });
 
+  it('without identity flags, serves spiffe://<td>/ah/serve issued by the fleet CA, which openssl verifies against the root', async () => {
+    const td = file(tmp.dir, 'own-identity');
+    expect((await runMain(['agent', 'ca', 'init', '--dir', td, '--trust-domain', 'fleet.example'])).code).toBe(0);
+    const { ap, port } = await startAccessPoint([
+      ...base('own'),
+      '--fleet-ca-cert',
+      file(td, 'fleet-ca.pem'),
+      '--fleet-ca-key',
+      file(td, 'intermediate-key.pem'),
+    ]);
+    try {
+      expect(stripVTControlCharacters(await ap.waitForLine('fleet CA loaded'))).toContain('trust_domain=fleet.example');
+      const r = openssl(
+        [
+          's_client',
+          '-connect',
+          `127.0.0.1:${port}`,
+          '-servername',
+          'localhost',
+          '-CAfile',
+          file(td, 'root.pem'),
+          '-verify_return_error',
+          '-showcerts',
+        ],
+        '',
+      );
+      expect(r.output).toContain('Verify return code: 0 (ok)');
+      // The leaf openssl was shown: the access point's ID in the CA's trust domain, serverAuth, a day at most.
+      const leafPem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(r.output)?.[0] ?? '';
+      const text = openssl(['x509', '-noout', '-text', '-ext', 'subjectAltName,extendedKeyUsage'], leafPem).output;
+      expect(text).toContain('URI:spiffe://fleet.example/ah/serve');
+      expect(text).toContain('TLS Web Server Authentication');
+      const dates = openssl(['x509', '-noout', '-startdate', '-enddate'], leafPem).output;
+      const notAfter = Date.parse(/notAfter=(.*)/.exec(dates)?.[1] ?? '');
+      expect(notAfter - Date.now()).toBeLessThanOrEqual(24 * 3_600_000);
+      expect(notAfter - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    } finally {
+      expect((await ap.stop()).code).toBe(0);
+    }
+  });
+
   it('refuses a CA of another trust domain', async () => {
     const other = file(tmp.dir, 'other-td');
     expect((await runMain(['agent', 'ca', 'init', '--dir', other, '--trust-domain', 'example.org'])).code).toBe(0);
+    // An access point with an identity of its own (dev: ah-dev.local) and a CA of another domain.
     const r = await runAh([
       'agent',
       'access-point',
       ...base('td'),
+      '--identity',
+      'dev',
       '--fleet-ca-cert',
       file(other, 'fleet-ca.pem'),
       '--fleet-ca-key',
