@@ -205,7 +205,7 @@ export const ERROR_SPECS = {
   USAGE: spec('{reason}', "see 'ah agent <command> --help'", 2),
   NO_IDENTITY_CONFIGURED: spec(
     'no identity configured for non-loopback address {address}',
-    'pass --identity files|spiffe|vault; on an access point, or --fleet-ca-cert and --fleet-ca-key (ah agent ca init); or listen on 127.0.0.1 for the dev identity (or --identity dev, insecure)',
+    'pass --identity files|spiffe|vault (an access point may hold a fleet CA instead: --fleet-ca-cert and --fleet-ca-key, made by ah agent ca init), or listen on 127.0.0.1 for the dev identity (or --identity dev, insecure)',
     2,
   ),
   STATE_DIR_IN_USE: spec(
