@@ -145,6 +145,54 @@ describe('renewals failing past the renewal point (Vault sealed, 60 s certificat
     await waitFor('healthy again', async () => (await status(state)).code === 0, 10_000);
     expect((await status(state)).json.executor?.identity?.renewal.lastError).toBeNull();
   }, 60_000);
+
+  it('access point: its own renewals failing are unhealthy in status and degraded in /readyz, until one succeeds', async () => {
+    const state = path.join(tmp.dir, 'vault-ap-own');
+    const { ap } = await startAccessPoint(
+      [
+        '--fleet-listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+        '--state-dir',
+        state,
+        // Its own 60 s certificate is due at 10 % of its life.
+        ...vaultFlags('access-point', 'ap.example.org', 'spiffe://example.org/ah/serve', '60s', '0.1'),
+      ],
+      env,
+    );
+    processes.push(ap);
+    const adminPort = Number(
+      /address=127\.0\.0\.1:(\d+)/.exec(await ap.waitForLine(/^info: admin endpoint listening/))?.[1],
+    );
+    const readyz = async (): Promise<{ status: number; body: { status?: string; reason?: string } }> => {
+      const r = await rawExchange({ port: adminPort }, request('GET', '/readyz', { host: `127.0.0.1:${adminPort}` }));
+      return {
+        status: r.status,
+        body: JSON.parse(r.response.slice(r.response.indexOf('\r\n\r\n') + 4)) as { status?: string },
+      };
+    };
+    await waitFor('status written as serving', async () => (await status(state)).json.accessPoint?.state === 'serving');
+    expect((await readyz()).status).toBe(200);
+
+    vault.sealed = true;
+    try {
+      await ap.waitForLine(/^error: vault is sealed$/, 15_000);
+      await waitFor('unhealthy', async () => (await status(state)).code === 1, 15_000);
+      expect((await status(state)).text.split('\n')[0]).toMatch(
+        /^access point: serving \(unhealthy: renewals failing since \S+: vault is sealed; the certificate expires in [\d.]+s\)$/,
+      );
+      const degraded = await readyz();
+      expect(degraded.status).toBe(503);
+      expect(degraded.body.status).toBe('degraded');
+      expect(degraded.body.reason).toContain('vault is sealed');
+    } finally {
+      vault.sealed = false;
+    }
+    await ap.waitForLine(/^info: renewed /, 20_000);
+    await waitFor('healthy again', async () => (await status(state)).code === 0, 10_000);
+    expect((await readyz()).status).toBe(200);
+  }, 60_000);
 });
 
 describe('identity files replaced by a bad pair', () => {
