@@ -2,6 +2,11 @@
 
 import path from 'node:path';
 import { systemClock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { packageRoot } from '../core/paths.js';
+import type { Identity } from '../identity/identity.js';
+import { serverContextOptions } from '../tls/server-options.js';
+import { sessionTicketsSent } from '../tls/ticket-probe.js';
 import { openFileLimit } from '../core/open-file-limit.js';
 import { checkTrustedDirectory } from '../core/trusted-directory.js';
 import { CONTROL_SOCKET_FILE } from './control-client.js';
@@ -34,6 +39,25 @@ export interface AccessPointFlags extends CommonFlags, IdentityFlagValues, Store
   revocationFreshness: string;
   /** Whether --max-connections was given (not the default): only a default is lowered to fit. */
   maxConnectionsGiven?: boolean;
+}
+
+/**
+ * Says so when OpenSSL hands out TLS 1.3 session tickets (its configuration was not loaded): they
+ * can never resume a session here, but an operator who reads "resumption is off" should not find
+ * tickets in a capture. A warning where executors connect from elsewhere; a note on loopback.
+ */
+async function reportSessionTickets(identity: Identity, host: string, logger: Logger): Promise<void> {
+  const tickets = await sessionTicketsSent(serverContextOptions(identity));
+  if (tickets === undefined || tickets === 0) {
+    logger.debug('TLS 1.3 session tickets checked', { tickets_per_handshake: tickets ?? 'unknown' });
+    return;
+  }
+  const installed = path.join(packageRoot(), 'examples', 'openssl.cnf');
+  logger[isLoopbackHost(host) ? 'info' : 'warn']('TLS 1.3 session tickets are sent: OpenSSL settings not loaded', {
+    tickets_per_handshake: tickets,
+    openssl_conf: process.env.OPENSSL_CONF ?? '(unset)',
+    hint: `install ${installed} as /etc/ah/openssl.cnf and set OPENSSL_CONF=/etc/ah/openssl.cnf, as the ah-access-point unit does; tickets are never honoured, so this costs bytes, not safety`,
+  });
 }
 
 export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promise<number> {
@@ -163,6 +187,7 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
           join_cert_ttl_ms: fleetCa.joinCertTtlMs,
         });
       }
+      await reportSessionTickets(identitySource.current(), listen.host, logger);
       if (budget.lowered) {
         // The default cap is "20000, or what the open file limit leaves room for": said, not an error.
         logger.info('connection cap lowered to fit the open file limit', {

@@ -168,7 +168,7 @@ describe('renewals failing past the renewal point (Vault sealed, 60 s certificat
     const readyz = async (): Promise<{ status: number; body: { status?: string; reason?: string } }> => {
       const r = await rawExchange({ port: adminPort }, request('GET', '/readyz', { host: `127.0.0.1:${adminPort}` }));
       return {
-        status: r.status,
+        status: r.status ?? 0,
         body: JSON.parse(r.response.slice(r.response.indexOf('\r\n\r\n') + 4)) as { status?: string },
       };
     };

@@ -50,8 +50,15 @@ describe('npm pack', () => {
     expect(files).toContain('dist/src/cli/bin.js');
     expect(files).toContain('proto/ah/fleet/v1/fleet.proto');
     expect(files).not.toContain('dist/src/gone/stale.js');
+    // The OpenSSL settings the access point's hint names, at the path it names.
+    expect(files).toContain('examples/openssl.cnf');
     const outside = files.filter(
-      (f) => !/^dist\/src\/.+\.js$/.test(f) && !f.startsWith('proto/') && f !== 'README.md' && f !== 'package.json',
+      (f) =>
+        !/^dist\/src\/.+\.js$/.test(f) &&
+        !f.startsWith('proto/') &&
+        f !== 'README.md' &&
+        f !== 'package.json' &&
+        f !== 'examples/openssl.cnf',
     );
     expect(outside).toEqual([]);
   }, 300_000);

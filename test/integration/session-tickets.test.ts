@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, REPO_ROOT, startAccessPoint } from '../support/agent-process.js';
 import { SERVER_APP_DATA } from '../support/openssl.js';
@@ -30,6 +31,8 @@ afterAll(async () => {
 async function accessPoint(name: string, env: NodeJS.ProcessEnv): Promise<number> {
   const { ap, port } = await startAccessPoint(
     [
+      '--log-level',
+      'debug',
       '--fleet-listen',
       '127.0.0.1:0',
       '--state-dir',
@@ -109,6 +112,10 @@ describe('TLS 1.3 session tickets', () => {
     const result = await ticketsFrom(port);
     expect(result).toMatchObject({ handshake: true, served: true });
     expect(result.tickets).toBe(0);
+    // The access point's own check at start-up agrees.
+    const checked = await processes.at(-1)?.waitForLine('TLS 1.3 session tickets checked');
+    expect(checked).toContain('tickets_per_handshake=0');
+    expect(processes.at(-1)?.output).not.toContain('session tickets are sent');
   });
 
   it('are sent without it (the control: this count can see them)', async () => {
@@ -116,5 +123,12 @@ describe('TLS 1.3 session tickets', () => {
     const result = await ticketsFrom(port);
     expect(result).toMatchObject({ handshake: true, served: true });
     expect(result.tickets).toBeGreaterThan(0);
+    // And the access point said so itself, with the fix (a note on loopback, a warning elsewhere).
+    const said = (await processes.at(-1)?.waitForLine('session tickets are sent')) ?? '';
+    expect(stripVTControlCharacters(said)).toMatch(
+      /^info: TLS 1\.3 session tickets are sent: OpenSSL settings not loaded tickets_per_handshake=[1-9]/,
+    );
+    expect(processes.at(-1)?.output).toContain(`openssl_conf=${path.join(tmp.dir, 'no-such.cnf')}`);
+    expect(processes.at(-1)?.output).toContain('examples/openssl.cnf as /etc/ah/openssl.cnf');
   });
 });
