@@ -15,6 +15,8 @@
 // spiffe, vault: one access point on a files identity from the fake SPIRE trust domain's CA, which
 // also trusts the fake Vault's PKI CA), on the fakes the tests use (test/support). The fakes run
 // in this process, so the measured processes hold nothing but what they hold in production.
+// Beside them runs the grpc-js floor (grpc-floor-client.ts): one Connect stream and nothing else,
+// what any executor that speaks gRPC through grpc-js holds at least.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -171,6 +173,9 @@ async function accessPoint(name: string, identity: string[]): Promise<number> {
   return Number(/address=127\.0\.0\.1:(\d+)/.exec(await ap.line(/address=127\.0\.0\.1:\d+/))?.[1]);
 }
 
+/** The grpc-js floor process's arguments, set up with the access point on a files identity. */
+let floor: { args: string[] } | undefined;
+
 /** Sets up what each provider needs and returns the arguments (and environment) of its executor. */
 async function executorSetups(): Promise<Map<Provider, { args: string[]; env?: NodeJS.ProcessEnv }>> {
   const setups = new Map<Provider, { args: string[]; env?: NodeJS.ProcessEnv }>();
@@ -235,6 +240,17 @@ async function executorSetups(): Promise<Map<Provider, { args: string[]; env?: N
     ...bundles.flatMap((b) => ['--ca', b]),
   ]);
   const serverId = ['--expected-server-id', 'spiffe://example.org/ah/serve'];
+  // The floor: grpc-js alone holding one Connect stream (grpc-floor-client.ts).
+  const floorId = await issue('floor', 'floor', 'spiffe://example.org/ah/agent/floor');
+  floor = {
+    args: [
+      path.join(path.dirname(fileURLToPath(import.meta.url)), 'grpc-floor-client.js'),
+      String(port),
+      caFile,
+      floorId.cert,
+      floorId.key,
+    ],
+  };
   if (providers.includes('files')) {
     const id = await issue('executor-files', 'files', 'spiffe://example.org/ah/agent/files');
     setups.set('files', {
@@ -305,6 +321,11 @@ async function main(): Promise<void> {
     const exec = start(setup.args, setup.env);
     idle.set(`executor, ${provider}`, exec.proc);
     enrolled.push(exec.line(/info: enrolled/));
+  }
+  if (floor) {
+    const f = start(floor.args);
+    idle.set('grpc-js floor', f.proc);
+    enrolled.push(f.line(/info: enrolled/));
   }
   await Promise.all(enrolled);
   const enrolledSeconds = (performance.now() - started) / 1000;
