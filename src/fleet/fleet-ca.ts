@@ -60,7 +60,7 @@ export interface IssueAccessPointRequest {
 
 export interface IssuedAccessPoint {
   spiffeId: string;
-  /** The leaf and the CA certificates below the root. */
+  /** The leaf and the whole CA chain up to and including the root. */
   chainPem: string;
   keyPem: string;
   /** The root alone: what the access point trusts executors with, and executors trust it with. */
@@ -229,7 +229,9 @@ export class FleetCa {
     });
     return {
       spiffeId,
-      chainPem: [issued.certPem, ...this.below()].join(''),
+      // The root too: a joining executor knows only the root's pin, and can check the chain up
+      // to it only if it is sent (kubeadm's and Teleport's pins work the same way).
+      chainPem: [issued.certPem, ...this.chain.map((c) => c.toString())].join(''),
       keyPem: issued.keyPem as string,
       rootPem: this.rootPem,
     };
