@@ -12,11 +12,11 @@ import { CoalescedJsonWriter } from '../core/coalesced-writer.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { AH_VERSION } from '../core/version.js';
-import type { Hello } from '../protocol/fleet-protocol.js';
+import type { Hello, RenewResponse } from '../protocol/fleet-protocol.js';
 import { serverTime } from '../protocol/welcome-rules.js';
 import type { Identity, IdentitySource } from '../identity/identity.js';
 import { identityStatus, waitingStatus } from '../identity/identity-status.js';
-import { EXECUTOR_STATUS_FILE, type ExecutorState, type ExecutorStatus } from './executor-status.js';
+import { EXECUTOR_STATUS_FILE, type ExecutorState, type ExecutorStatus, type JoinStatus } from './executor-status.js';
 import { FleetSession } from './session.js';
 import { ServerRotation, type AccessPointAddress } from './server-rotation.js';
 
@@ -41,6 +41,8 @@ export interface EnrollerOptions {
    * handover before the access point's certificate ends (tests fix it).
    */
   random?: () => number;
+  /** With the join provider: where the identity came from, re-read with every identity (status). */
+  joinStatus?: () => JoinStatus | null;
 }
 
 /**
@@ -156,6 +158,20 @@ export class Enroller {
     await this.finished;
   }
 
+  /**
+   * Renews a joined identity over the connection that is live now (rpc Renew on the session's own
+   * channel). Without one it fails at once, retryably: the renewal engine tries again within the
+   * time the certificate has left, and by then the enroller has usually reconnected.
+   */
+  async renew(csrPem: string, signal?: AbortSignal): Promise<RenewResponse & { accessPoint: string }> {
+    const session = this.session;
+    if (!this.connected || this.stopping || !session)
+      throw new AhError('CONNECTION_LOST', { reason: 'not connected to an access point; the renewal waits for one' });
+    const accessPoint = this.servers.current.url;
+    const response = await session.renew(csrPem, this.options.connectTimeoutMs, signal);
+    return { ...response, accessPoint };
+  }
+
   /** The state as status.json shows it. */
   get state(): ExecutorState {
     return this.status.state;
@@ -180,8 +196,12 @@ export class Enroller {
   }
 
   /** The identity in use and, while there is none, why. */
-  private identityFields(): Pick<ExecutorStatus, 'identity' | 'waitingFor'> {
-    return { identity: this.identityStatus(), waitingFor: waitingStatus(this.options.identitySource) };
+  private identityFields(): Pick<ExecutorStatus, 'identity' | 'waitingFor' | 'join'> {
+    return {
+      identity: this.identityStatus(),
+      waitingFor: waitingStatus(this.options.identitySource),
+      ...(this.options.joinStatus ? { join: this.options.joinStatus() } : {}),
+    };
   }
 
   /**
@@ -255,7 +275,7 @@ export class Enroller {
 
   /** A new identity: rotate now if connected; otherwise the next attempt picks it up. */
   private onIdentity(identity: Identity): void {
-    this.update({ identity: this.identityStatus() });
+    this.update(this.identityFields());
     this.handOver(identity);
   }
 
