@@ -96,6 +96,7 @@ export async function launchJoinSource(options: JoinSourceOptions): Promise<Join
     });
   let record: JoinRecord | undefined = stored?.record;
   let first: Identity | undefined = stored?.identity;
+  let latest: Identity | undefined;
 
   const joinNow = async (signal: AbortSignal): Promise<Identity> => {
     const join = options.join as NonNullable<JoinSourceOptions['join']>;
@@ -134,8 +135,7 @@ export async function launchJoinSource(options: JoinSourceOptions): Promise<Join
     return identity;
   };
 
-  const renewNow = async (signal: AbortSignal): Promise<Identity> => {
-    const current = source.current();
+  const renewNow = async (current: Identity, signal: AbortSignal): Promise<Identity> => {
     // A fresh key every time: a key that leaked is worth no more than the certificate it had.
     const { keyPem, csrPem } = await newKeyAndCsr(CSR_NAME);
     const answer = await options.renew(csrPem, signal);
@@ -159,16 +159,18 @@ export async function launchJoinSource(options: JoinSourceOptions): Promise<Join
 
   const source = RenewingIdentitySource.launch({
     provider: 'join',
+    // Called at once by launch() (so no reference to `source` here): the stored identity, or a
+    // join, until one succeeds; after that every call is a renewal of the last identity issued.
     issue: async (signal) => {
-      if (first) {
-        const identity = first;
-        first = undefined;
-        return identity;
-      }
-      return source.hasIdentity
-        ? renewNow(signal ?? new AbortController().signal)
-        : joinNow(signal ?? new AbortController().signal);
+      const abort = signal ?? new AbortController().signal;
+      const next = first ?? (latest ? await renewNow(latest, abort) : await joinNow(abort));
+      first = undefined;
+      latest = next;
+      return next;
     },
+    // A join is retried while the access point cannot be reached; an answer we cannot use is not
+    // (the token is likely spent by then: a retry would only hide the reason behind "already used").
+    retryable: (e) => e.retryable && e.code !== 'PROTOCOL_ERROR',
     policy: options.policy,
     clock,
     logger,
