@@ -100,7 +100,8 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
       });
     }
     const name =
-      givenName ?? (identitySource.provider === 'join' ? nameFromId(identitySource.current().spiffeId) : hostName());
+      givenName ??
+      (identitySource.provider === 'join' ? (identity: Identity): string => nameFromId(identity.spiffeId) : hostName());
     // In SPIFFE and join mode the access point is spiffe://<our trust domain>/ah/serve unless told
     // otherwise; the trust domain is known once the first identity has come.
     const serverId =
@@ -172,8 +173,8 @@ interface JoinStart {
 /**
  * The join provider, wired: a join goes to the access points in turn (one per attempt) through
  * executor/join-client.ts, with the token held here in memory only; renewals go over the
- * enroller's connection. Waits for the first identity: the executor's name and the access point's
- * expected ID follow from it. A stop signal meanwhile ends the wait (and the command).
+ * enroller's connection. The first identity is awaited by the enroller, which says `waiting` in
+ * status.json meanwhile (an access point not up yet is retried; a refused join ends the command).
  */
 async function startJoinIdentity(
   start: JoinStart,
@@ -241,12 +242,6 @@ async function startJoinIdentity(
     clock,
     logger: logger.child('identity'),
   });
-  try {
-    await source.ready();
-  } catch (e) {
-    await source.close();
-    throw e;
-  }
   const status = (): JoinStatus | null => {
     const r = source.joinRecord();
     return r

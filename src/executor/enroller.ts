@@ -23,7 +23,11 @@ import { ServerRotation, type AccessPointAddress } from './server-rotation.js';
 export interface EnrollerOptions {
   /** The access points of the fleet (--remote-server, one or more); tried in a shuffled order. */
   servers: readonly AccessPointAddress[];
-  name: string;
+  /**
+   * The name in Hello; a function when it follows from the identity (a joined executor is named
+   * by its SPIFFE ID), resolved once the first identity is there.
+   */
+  name: string | ((identity: Identity) => string);
   labels: Record<string, string>;
   identitySource: IdentitySource;
   /** The access point's SPIFFE ID; a function when it follows from our own identity (SPIFFE mode). */
@@ -111,7 +115,7 @@ export class Enroller {
       state: 'starting',
       accessPoint: this.servers.current.url,
       ...(this.servers.all.length > 1 ? { accessPoints: this.servers.all.map((s) => s.url) } : {}),
-      name: options.name,
+      name: typeof options.name === 'string' ? options.name : '-',
       executorId: null,
       connectedSince: null,
       lastAck: null,
@@ -249,7 +253,7 @@ export class Enroller {
       identity,
       ...(expectedServerId ? { expectedServerId } : {}),
       hello: {
-        name: options.name,
+        name: this.nameFor(identity),
         labels: options.labels,
         version: AH_VERSION,
         host: hostFacts(),
@@ -271,6 +275,11 @@ export class Enroller {
         });
       },
     });
+  }
+
+  private nameFor(identity: Identity): string {
+    const { name } = this.options;
+    return typeof name === 'string' ? name : name(identity);
   }
 
   /** A new identity: rotate now if connected; otherwise the next attempt picks it up. */
@@ -465,6 +474,7 @@ export class Enroller {
       const identity = options.identitySource.current();
       const server = this.servers.current;
       this.update({
+        name: this.nameFor(identity),
         state: this.status.lastError ? 'reconnecting' : 'connecting',
         accessPoint: server.url,
         ...this.identityFields(),
@@ -499,7 +509,7 @@ export class Enroller {
         log.info('enrolled', {
           executor_id: welcome.executor_id,
           access_point: server.url,
-          name: options.name,
+          name: this.nameFor(identity),
           heartbeat_ms: welcome.heartbeat_interval_ms,
           serial: identity.serial,
           expires: identity.facts.notAfter,

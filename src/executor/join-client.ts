@@ -76,6 +76,18 @@ const GRPC_UNIMPLEMENTED = 12;
 /** The error of a gRPC status other than OK: ours from the ah-error trailer, else a protocol error. */
 function statusError(fields: http2.IncomingHttpHeaders): AhError {
   const remote = remoteError(fields[ERROR_METADATA_KEY]);
+  // The refusal every certificate-less connection gets from an access point that has no Join
+  // handler: "client certificate required" alone would send the operator the wrong way.
+  if (remote?.code === 'CLIENT_CERT_REQUIRED')
+    return new AhError(
+      'CLIENT_CERT_REQUIRED',
+      {},
+      {
+        detail:
+          'the access point answered the join like any connection without a certificate: its ah version does not take join tokens',
+        hint: 'upgrade the access point (compare ah --version on both), or give this executor an identity another way (--identity files|spiffe|vault)',
+      },
+    );
   if (remote) return remote;
   const status = Number(fields['grpc-status']);
   const message = decodeGrpcMessage(fields['grpc-message']);
