@@ -165,6 +165,37 @@ describe('join client: the token never leaves the host on a pin mismatch', () =>
   });
 });
 
+describe('ah agent enroll --join-token-file while the access point is not up', () => {
+  it('says waiting (with the reason) in status and keeps trying', async () => {
+    const closed = await recordingServer(fleet);
+    closed.close();
+    const state = path.join(tmp.dir, 'state-waiting');
+    const tokenFile = path.join(tmp.dir, 'token-waiting');
+    await fs.writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    const executor = new AgentProcess([
+      'agent',
+      'enroll',
+      '--remote-server',
+      `https://127.0.0.1:${closed.port}`,
+      '--state-dir',
+      state,
+      '--join-token-file',
+      tokenFile,
+      '--ca-pin',
+      caPin(fleet.root.certPem),
+    ]);
+    try {
+      await executor.waitForLine(/waiting for identity/);
+      const status = await runAh(['agent', 'status', '--state-dir', state]);
+      expect(status.stdout).toMatch(/executor: waiting/);
+      expect(status.stdout).toMatch(/waiting for identity: connection refused to 127\.0\.0\.1:\d+/);
+      expect(await fs.readdir(state)).not.toContain('join');
+    } finally {
+      await executor.stop();
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // A fake access point that speaks the contract: Join on the certificate-less path; Connect and
 // Renew over mutual TLS.
