@@ -138,7 +138,20 @@ export async function launchJoinSource(options: JoinSourceOptions): Promise<Join
   const renewNow = async (current: Identity, signal: AbortSignal): Promise<Identity> => {
     // A fresh key every time: a key that leaked is worth no more than the certificate it had.
     const { keyPem, csrPem } = await newKeyAndCsr(CSR_NAME);
-    const answer = await options.renew(csrPem, signal);
+    let answer: RenewAnswer;
+    try {
+      answer = await options.renew(csrPem, signal);
+    } catch (e) {
+      // Past its expiry no access point takes this identity any more, so no renewal can come:
+      // say what the way out is (a new token), in the log and in status.
+      if (current.notAfter <= clock.now())
+        throw new AhError(
+          'JOIN_IDENTITY_EXPIRED',
+          { not_after: new Date(current.notAfter).toISOString(), dir: joinDir(stateDir) },
+          { cause: e },
+        );
+      throw e;
+    }
     const now = clock.now();
     const identity = checked(keyPem, answer.chainPem, answer.bundlePem, now, 'the renewal answer');
     if (identity.spiffeId !== current.spiffeId)

@@ -137,7 +137,18 @@ export function checkPinnedChain(
     // What the operator compares with the pin they were given: the top of what was presented.
     const top =
       path.length > 1 ? (path[path.length - 1] as X509Certificate) : (chain[chain.length - 1] as X509Certificate);
-    throw new AhError('CA_PIN_MISMATCH', { expected: [...wanted].join(', '), got: caPin(top) });
+    const selfSigned = top.checkIssued(top) && signedBy(top, top);
+    throw new AhError(
+      'CA_PIN_MISMATCH',
+      { expected: [...wanted].join(', '), got: caPin(top) },
+      // A chain that stops below its root cannot match a root's pin: say so, or the operator
+      // compares the pin with the intermediate's and wonders.
+      selfSigned
+        ? {}
+        : {
+            detail: `the chain presented ends at "${subjectOf(top)}", issued by "${top.issuer.replace(/\n/g, ', ')}", which the access point did not send`,
+          },
+    );
   }
   for (const cert of path) {
     try {

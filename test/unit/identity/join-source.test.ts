@@ -196,6 +196,21 @@ describe('join identity source', () => {
       maxMs: TTL,
     });
     expect(source.trouble()).toBeUndefined();
+
+    // Offline past the expiry: the trouble says a new token is needed.
+    fail = true;
+    await clock.advanceUntil('the expiry', () => clock.now() > source.current().notAfter, {
+      stepMs: 10_000,
+      maxMs: 2 * TTL,
+    });
+    await clock.advanceUntil(
+      'a renewal after the expiry',
+      () => source.trouble()?.error.code === 'JOIN_IDENTITY_EXPIRED',
+      {
+        stepMs: 5_000,
+        maxMs: TTL,
+      },
+    );
   });
 
   it('an expired stored identity is JOIN_IDENTITY_EXPIRED without a token, and a re-join with one', async () => {

@@ -116,8 +116,11 @@ describe('checkPinnedChain', () => {
   it('refuses a leaf that is not spiffe://<td>/ah/serve', async () => {
     const wrong = (await intermediate.issue({ commonName: 'x', uris: [`spiffe://${TD}/something`] })).cert;
     const e = thrown(() => checkPinnedChain([wrong, intermediate.certificate], [caPin(root.certPem)], NOW));
-    // The root is not presented here, so the pin cannot match first.
+    // The root is not presented here, so the pin cannot match first, and the detail says why.
     expect(e.code).toBe('CA_PIN_MISMATCH');
+    expect(e.detail).toBe(
+      'the chain presented ends at "CN=fleet intermediate", issued by "CN=fleet root", which the access point did not send',
+    );
     const e2 = thrown(() =>
       checkPinnedChain([wrong, intermediate.certificate, root.certificate], [caPin(root.certPem)], NOW),
     );
