@@ -197,5 +197,18 @@ export function checkPinnedChain(
       got: uris.length === 0 ? '(no URI SAN)' : uris.join(', ').slice(0, 300),
     });
   }
+  // A fleet CA names its trust domain (spiffe://<td>, docs/FLEET-CA.md): an access point under it
+  // serves that one. OpenSSL would enforce the intermediate's name constraints only at the next
+  // connection, after the token was spent.
+  for (const ca of path.slice(1)) {
+    const named = subjectAltNames(ca)
+      .uris.map((u) => /^spiffe:\/\/([^/]+)$/.exec(u)?.[1])
+      .filter((td): td is string => td !== undefined);
+    if (named.length > 0 && !named.includes(trustDomain))
+      throw new AhError('SERVER_ID_MISMATCH', {
+        expected: `spiffe://${named[0] as string}${SERVE_PATH}`,
+        got: `spiffe://${trustDomain}${SERVE_PATH}`,
+      });
+  }
   return { trustDomain, serverId: `spiffe://${trustDomain}${SERVE_PATH}`, root, path };
 }

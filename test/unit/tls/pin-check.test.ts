@@ -132,6 +132,14 @@ describe('checkPinnedChain', () => {
     expect(e3.message).toContain('got (no URI SAN)');
   });
 
+  it("refuses an access point of another trust domain than the pinned CA's", async () => {
+    const foreignTd = (await intermediate.issue({ commonName: 'x', uris: ['spiffe://other.org/ah/serve'] })).cert;
+    const e = thrown(() =>
+      checkPinnedChain([foreignTd, intermediate.certificate, root.certificate], [caPin(root.certPem)], NOW),
+    );
+    expect(e.message).toBe(`server SPIFFE ID mismatch: expected ${SERVE}, got spiffe://other.org/ah/serve`);
+  });
+
   it('refuses a leaf whose signature is broken', () => {
     const der = Buffer.from(serverLeaf.raw);
     // The signature's last byte (the end of s): the certificate still parses, the signature no longer verifies.
