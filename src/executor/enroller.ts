@@ -152,6 +152,7 @@ export class Enroller {
   async stop(reason = 'shutdown'): Promise<void> {
     if (this.stopping) return this.finished;
     this.stopping = true;
+    for (const waiter of [...this.connectedWaiters]) waiter();
     this.unsubscribe?.();
     this.serverRefresh?.cancel();
     this.stopController.abort();
@@ -168,12 +169,33 @@ export class Enroller {
    * time the certificate has left, and by then the enroller has usually reconnected.
    */
   async renew(csrPem: string, signal?: AbortSignal): Promise<RenewResponse & { accessPoint: string }> {
+    // A renewal due at start (a restart on an older identity) usually comes before the first
+    // Welcome: wait for the connection a little rather than fail and log an error at once.
+    if (!this.connected && !this.stopping) await this.untilConnected(this.options.connectTimeoutMs, signal);
     const session = this.session;
     if (!this.connected || this.stopping || !session)
       throw new AhError('CONNECTION_LOST', { reason: 'not connected to an access point; the renewal waits for one' });
     const accessPoint = this.servers.current.url;
     const response = await session.renew(csrPem, this.options.connectTimeoutMs, signal);
     return { ...response, accessPoint };
+  }
+
+  /** Called when a session is welcomed (renewals waiting for a connection). */
+  private readonly connectedWaiters = new Set<() => void>();
+
+  /** Resolves once connected, after `ms`, or when `signal` aborts, whichever comes first. */
+  private async untilConnected(ms: number, signal?: AbortSignal): Promise<void> {
+    const wait = new AbortController();
+    const onAbort = (): void => wait.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => wait.abort();
+    this.connectedWaiters.add(done);
+    try {
+      await this.options.clock.sleep(ms, wait.signal).catch(() => undefined);
+    } finally {
+      this.connectedWaiters.delete(done);
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** The state as status.json shows it. */
@@ -488,6 +510,7 @@ export class Enroller {
         const welcome = await session.start();
         this.lastConnectionId = session.connectionId;
         this.connected = true;
+        for (const waiter of [...this.connectedWaiters]) waiter();
         const now = options.clock.now();
         this.update({
           state: 'connected',
