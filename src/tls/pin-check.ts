@@ -146,7 +146,7 @@ export function checkPinnedChain(
       selfSigned
         ? {}
         : {
-            detail: `the chain presented ends at "${subjectOf(top)}", issued by "${top.issuer.replace(/\n/g, ', ')}", which the access point did not send`,
+            detail: `the chain presented ends at "${subjectOf(top)}", issued by "${top.issuer.replace(/\n/g, ', ')}", which the access point did not send (a root pin is checked against a root the access point presents)`,
           },
     );
   }

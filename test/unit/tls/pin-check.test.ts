@@ -119,7 +119,7 @@ describe('checkPinnedChain', () => {
     // The root is not presented here, so the pin cannot match first, and the detail says why.
     expect(e.code).toBe('CA_PIN_MISMATCH');
     expect(e.detail).toBe(
-      'the chain presented ends at "CN=fleet intermediate", issued by "CN=fleet root", which the access point did not send',
+      'the chain presented ends at "CN=fleet intermediate", issued by "CN=fleet root", which the access point did not send (a root pin is checked against a root the access point presents)',
     );
     const e2 = thrown(() =>
       checkPinnedChain([wrong, intermediate.certificate, root.certificate], [caPin(root.certPem)], NOW),
