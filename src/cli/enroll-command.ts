@@ -186,7 +186,9 @@ async function startJoinIdentity(
     import('../x509/pin.js'),
   ]);
   const { join, servers, clock, logger } = start;
-  const token = join.token;
+  // Held here only, and only until the join succeeded: a token of several uses stays a secret.
+  let token = join.token;
+  delete join.token;
   let attempt = 0;
   const source = await launchJoinSource({
     stateDir: start.stateDir,
@@ -196,6 +198,7 @@ async function startJoinIdentity(
           join: async (csrPem: string, signal: AbortSignal) => {
             const server = servers[attempt++ % servers.length] as (typeof servers)[number];
             logger.info('joining the fleet', { access_point: server.url, given_in: join.tokenSource });
+            if (token === undefined) throw new AhError('INTERNAL', { reason: 'the join token was already used here' });
             const { response, server: pinned } = await joinFleet({
               target: { host: server.host, port: server.port },
               pins: join.pins,
@@ -218,6 +221,7 @@ async function startJoinIdentity(
               logger.warn('the trust bundle from the access point does not hold the pinned CA', {
                 access_point: server.url,
               });
+            token = undefined;
             return {
               chainPem: response.chain_pem,
               bundlePem: response.bundle_pem,
