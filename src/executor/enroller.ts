@@ -165,8 +165,8 @@ export class Enroller {
 
   /**
    * Renews a joined identity over the connection that is live now (rpc Renew on the session's own
-   * channel). Without one it fails at once, retryably: the renewal engine tries again within the
-   * time the certificate has left, and by then the enroller has usually reconnected.
+   * channel). Without one it waits up to the connect timeout for one, then fails retryably: the
+   * renewal engine tries again within the time the certificate has left.
    */
   async renew(csrPem: string, signal?: AbortSignal): Promise<RenewResponse & { accessPoint: string }> {
     // A renewal due at start (a restart on an older identity) usually comes before the first

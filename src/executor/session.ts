@@ -210,8 +210,6 @@ export class FleetSession {
       return Promise.reject(new AhError('CONNECTION_LOST', { reason: 'the session is not connected' }));
     const request: RenewRequest = { csr_pem: csrPem };
     return new Promise<RenewResponse>((resolve, reject) => {
-      // grpc-js takes a wall-clock deadline; the clock is the injected one, so tests stay in control.
-      const deadline = new Date(this.options.clock.now() + timeoutMs);
       const client = this.client as unknown as {
         Renew(
           request: RenewRequest,
@@ -220,9 +218,18 @@ export class FleetSession {
           callback: (error: grpc.ServiceError | null, response?: RenewResponse) => void,
         ): grpc.ClientUnaryCall;
       };
-      const call = client.Renew(request, new grpc.Metadata(), { deadline }, (error, response) => {
+      let timedOut = false;
+      // The bound runs on the injected clock (a grpc-js deadline would read the real one).
+      const timer = this.options.clock.setTimer(() => {
+        timedOut = true;
+        call.cancel();
+      }, timeoutMs);
+      const call = client.Renew(request, new grpc.Metadata(), {}, (error, response) => {
+        timer.cancel();
         signal?.removeEventListener('abort', onAbort);
-        if (error) reject(this.renewError(error));
+        if (timedOut)
+          reject(new AhError('CONNECTION_LOST', { reason: `no renewal answer within ${formatDuration(timeoutMs)}` }));
+        else if (error) reject(this.renewError(error));
         else if (!response) reject(new AhError('PROTOCOL_ERROR', { reason: 'empty renewal answer' }));
         else resolve(response);
       });
@@ -237,8 +244,6 @@ export class FleetSession {
     const remote = remoteError(error.metadata?.get(ERROR_METADATA_KEY)[0]);
     if (remote) return remote;
     if (error.code === grpc.status.UNIMPLEMENTED) return new AhError('RENEW_UNSUPPORTED', { target: this.hostPort });
-    if (error.code === grpc.status.DEADLINE_EXCEEDED)
-      return new AhError('CONNECTION_LOST', { reason: 'no renewal answer before the deadline' });
     if (error.code === grpc.status.CANCELLED) return new AhError('CONNECTION_LOST', { reason: 'renewal cancelled' });
     return new AhError('CONNECTION_LOST', { reason: error.details || error.message });
   }
