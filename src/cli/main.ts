@@ -124,6 +124,16 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .option('--heartbeat-interval <duration>', 'time between heartbeats', '5s')
         .option('--connect-timeout <duration>', 'give up on one connection attempt after this long', '30s')
         .option('--admin-listen <host:port>', 'serve /healthz and /metrics here (off unless given)')
+        .option(
+          '--join-token-file <file|->',
+          'join the fleet with the token in this file (mode 0600; - reads stdin; or AH_JOIN_TOKEN); never the token itself',
+        )
+        .option(
+          '--ca-pin <sha256:hex>',
+          "the fleet root CA's pin, checked before the token is sent; repeatable",
+          collect,
+          [] as string[],
+        )
         .exitOverride(),
     ),
   ).action((flags: EnrollFlags) => run(async () => (await import('./enroll-command.js')).runEnroll(flags, io)));

@@ -162,6 +162,18 @@ function failoverRows(s: ExecutorStatus): Array<[string, Value]> {
   return others.length > 0 ? [['fails over to', others]] : [];
 }
 
+/** A joined identity: which access point issued it, and when it joined and last renewed. */
+function joinRows(s: ExecutorStatus, now: number): Array<[string, Value]> {
+  const j = s.join;
+  // The file is read as it is found: a tampered one may hold anything where an object belongs.
+  if (!j || typeof j !== 'object') return [];
+  return [
+    ['issued by', `access point ${String(j.accessPointId)} (${String(j.accessPoint)})`],
+    ['joined', ago(typeof j.joinedAt === 'string' ? j.joinedAt : null, now)],
+    ['last renewal', j.renewedAt ? ago(String(j.renewedAt), now) : 'none yet'],
+  ];
+}
+
 function renderExecutor(s: ExecutorStatus, v: Verdict, now: number, showCert: boolean): string[] {
   const cert = s.identity?.certificate;
   const pairs: Array<[string, Value]> = [
@@ -172,6 +184,7 @@ function renderExecutor(s: ExecutorStatus, v: Verdict, now: number, showCert: bo
     ['connected since', s.state === 'connected' ? ago(s.connectedSince, now) : '-'],
     ['last ack', ago(s.lastAck, now)],
     ['identity', s.identity?.provider ?? '-'],
+    ...joinRows(s, now),
     ...waitingRows(s.waitingFor, now),
     ['expires', expiry(cert, now)],
     ...renewalRows(s.identity, now),

@@ -12,18 +12,22 @@ import { CoalescedJsonWriter } from '../core/coalesced-writer.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { AH_VERSION } from '../core/version.js';
-import type { Hello } from '../protocol/fleet-protocol.js';
+import type { Hello, RenewResponse } from '../protocol/fleet-protocol.js';
 import { serverTime } from '../protocol/welcome-rules.js';
 import type { Identity, IdentitySource } from '../identity/identity.js';
 import { identityStatus, waitingStatus } from '../identity/identity-status.js';
-import { EXECUTOR_STATUS_FILE, type ExecutorState, type ExecutorStatus } from './executor-status.js';
+import { EXECUTOR_STATUS_FILE, type ExecutorState, type ExecutorStatus, type JoinStatus } from './executor-status.js';
 import { FleetSession } from './session.js';
 import { ServerRotation, type AccessPointAddress } from './server-rotation.js';
 
 export interface EnrollerOptions {
   /** The access points of the fleet (--remote-server, one or more); tried in a shuffled order. */
   servers: readonly AccessPointAddress[];
-  name: string;
+  /**
+   * The name in Hello; a function when it follows from the identity (a joined executor is named
+   * by its SPIFFE ID), resolved once the first identity is there.
+   */
+  name: string | ((identity: Identity) => string);
   labels: Record<string, string>;
   identitySource: IdentitySource;
   /** The access point's SPIFFE ID; a function when it follows from our own identity (SPIFFE mode). */
@@ -41,6 +45,8 @@ export interface EnrollerOptions {
    * handover before the access point's certificate ends (tests fix it).
    */
   random?: () => number;
+  /** With the join provider: where the identity came from, re-read with every identity (status). */
+  joinStatus?: () => JoinStatus | null;
 }
 
 /**
@@ -109,7 +115,7 @@ export class Enroller {
       state: 'starting',
       accessPoint: this.servers.current.url,
       ...(this.servers.all.length > 1 ? { accessPoints: this.servers.all.map((s) => s.url) } : {}),
-      name: options.name,
+      name: typeof options.name === 'string' ? options.name : '-',
       executorId: null,
       connectedSince: null,
       lastAck: null,
@@ -146,6 +152,7 @@ export class Enroller {
   async stop(reason = 'shutdown'): Promise<void> {
     if (this.stopping) return this.finished;
     this.stopping = true;
+    for (const waiter of [...this.connectedWaiters]) waiter();
     this.unsubscribe?.();
     this.serverRefresh?.cancel();
     this.stopController.abort();
@@ -154,6 +161,41 @@ export class Enroller {
     await this.rotating;
     await this.session?.goodbye(reason);
     await this.finished;
+  }
+
+  /**
+   * Renews a joined identity over the connection that is live now (rpc Renew on the session's own
+   * channel). Without one it waits up to the connect timeout for one, then fails retryably: the
+   * renewal engine tries again within the time the certificate has left.
+   */
+  async renew(csrPem: string, signal?: AbortSignal): Promise<RenewResponse & { accessPoint: string }> {
+    // A renewal due at start (a restart on an older identity) usually comes before the first
+    // Welcome: wait for the connection a little rather than fail and log an error at once.
+    if (!this.connected && !this.stopping) await this.untilConnected(this.options.connectTimeoutMs, signal);
+    const session = this.session;
+    if (!this.connected || this.stopping || !session)
+      throw new AhError('CONNECTION_LOST', { reason: 'not connected to an access point; the renewal waits for one' });
+    const accessPoint = this.servers.current.url;
+    const response = await session.renew(csrPem, this.options.connectTimeoutMs, signal);
+    return { ...response, accessPoint };
+  }
+
+  /** Called when a session is welcomed (renewals waiting for a connection). */
+  private readonly connectedWaiters = new Set<() => void>();
+
+  /** Resolves once connected, after `ms`, or when `signal` aborts, whichever comes first. */
+  private async untilConnected(ms: number, signal?: AbortSignal): Promise<void> {
+    const wait = new AbortController();
+    const onAbort = (): void => wait.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => wait.abort();
+    this.connectedWaiters.add(done);
+    try {
+      await this.options.clock.sleep(ms, wait.signal).catch(() => undefined);
+    } finally {
+      this.connectedWaiters.delete(done);
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** The state as status.json shows it. */
@@ -180,8 +222,12 @@ export class Enroller {
   }
 
   /** The identity in use and, while there is none, why. */
-  private identityFields(): Pick<ExecutorStatus, 'identity' | 'waitingFor'> {
-    return { identity: this.identityStatus(), waitingFor: waitingStatus(this.options.identitySource) };
+  private identityFields(): Pick<ExecutorStatus, 'identity' | 'waitingFor' | 'join'> {
+    return {
+      identity: this.identityStatus(),
+      waitingFor: waitingStatus(this.options.identitySource),
+      ...(this.options.joinStatus ? { join: this.options.joinStatus() } : {}),
+    };
   }
 
   /**
@@ -229,7 +275,7 @@ export class Enroller {
       identity,
       ...(expectedServerId ? { expectedServerId } : {}),
       hello: {
-        name: options.name,
+        name: this.nameFor(identity),
         labels: options.labels,
         version: AH_VERSION,
         host: hostFacts(),
@@ -253,9 +299,14 @@ export class Enroller {
     });
   }
 
+  private nameFor(identity: Identity): string {
+    const { name } = this.options;
+    return typeof name === 'string' ? name : name(identity);
+  }
+
   /** A new identity: rotate now if connected; otherwise the next attempt picks it up. */
   private onIdentity(identity: Identity): void {
-    this.update({ identity: this.identityStatus() });
+    this.update(this.identityFields());
     this.handOver(identity);
   }
 
@@ -445,6 +496,7 @@ export class Enroller {
       const identity = options.identitySource.current();
       const server = this.servers.current;
       this.update({
+        name: this.nameFor(identity),
         state: this.status.lastError ? 'reconnecting' : 'connecting',
         accessPoint: server.url,
         ...this.identityFields(),
@@ -458,6 +510,7 @@ export class Enroller {
         const welcome = await session.start();
         this.lastConnectionId = session.connectionId;
         this.connected = true;
+        for (const waiter of [...this.connectedWaiters]) waiter();
         const now = options.clock.now();
         this.update({
           state: 'connected',
@@ -479,7 +532,7 @@ export class Enroller {
         log.info('enrolled', {
           executor_id: welcome.executor_id,
           access_point: server.url,
-          name: options.name,
+          name: this.nameFor(identity),
           heartbeat_ms: welcome.heartbeat_interval_ms,
           serial: identity.serial,
           expires: identity.facts.notAfter,

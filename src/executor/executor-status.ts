@@ -18,6 +18,16 @@ export interface StatusError {
   at: string;
 }
 
+/** A joined identity's origin (join provider only): from <state-dir>/join/join.json. */
+export interface JoinStatus {
+  /** The --remote-server it joined (or last renewed) through. */
+  accessPoint: string;
+  /** The access point that issued the current certificate. */
+  accessPointId: string;
+  joinedAt: string;
+  renewedAt: string | null;
+}
+
 export interface ExecutorStatus {
   role: 'executor';
   pid: number;
@@ -40,5 +50,7 @@ export interface ExecutorStatus {
   /** Why there is no identity yet, while waiting (absent in files of older versions). */
   waitingFor?: TroubleStatus | null;
   lastError: StatusError | null;
+  /** With the join provider: where the identity came from (absent otherwise and in older files). */
+  join?: JoinStatus | null;
   updatedAt: string;
 }

@@ -16,6 +16,8 @@ import {
   type Ack,
   type ExecutorMessage,
   type Hello,
+  type RenewRequest,
+  type RenewResponse,
 } from '../protocol/fleet-protocol.js';
 import { acceptWelcome, type AcceptedWelcome } from '../protocol/welcome-rules.js';
 import type { Identity } from '../identity/identity.js';
@@ -195,6 +197,55 @@ export class FleetSession {
         probe: this.options.hello.probe || undefined,
       });
     });
+  }
+
+  /**
+   * rpc Renew on this session's own channel: the mutual TLS connection the Connect stream runs
+   * on, so the access point answers for exactly the identity of this connection (docs/JOIN.md).
+   * Rejects with the access point's own error (ah-error trailer), RENEW_UNSUPPORTED from an
+   * access point that does not know the call, and CONNECTION_LOST when the session is over.
+   */
+  renew(csrPem: string, timeoutMs: number, signal?: AbortSignal): Promise<RenewResponse> {
+    if (this.finished || !this.welcome)
+      return Promise.reject(new AhError('CONNECTION_LOST', { reason: 'the session is not connected' }));
+    const request: RenewRequest = { csr_pem: csrPem };
+    return new Promise<RenewResponse>((resolve, reject) => {
+      const client = this.client as unknown as {
+        Renew(
+          request: RenewRequest,
+          metadata: grpc.Metadata,
+          options: grpc.CallOptions,
+          callback: (error: grpc.ServiceError | null, response?: RenewResponse) => void,
+        ): grpc.ClientUnaryCall;
+      };
+      let timedOut = false;
+      // The bound runs on the injected clock (a grpc-js deadline would read the real one).
+      const timer = this.options.clock.setTimer(() => {
+        timedOut = true;
+        call.cancel();
+      }, timeoutMs);
+      const call = client.Renew(request, new grpc.Metadata(), {}, (error, response) => {
+        timer.cancel();
+        signal?.removeEventListener('abort', onAbort);
+        if (timedOut)
+          reject(new AhError('CONNECTION_LOST', { reason: `no renewal answer within ${formatDuration(timeoutMs)}` }));
+        else if (error) reject(this.renewError(error));
+        else if (!response) reject(new AhError('PROTOCOL_ERROR', { reason: 'empty renewal answer' }));
+        else resolve(response);
+      });
+      const onAbort = (): void => call.cancel();
+      if (signal?.aborted) call.cancel();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private renewError(error: grpc.ServiceError): AhError {
+    this.options.logger.debug('renew failed', { grpc_code: error.code, raw: error.details });
+    const remote = remoteError(error.metadata?.get(ERROR_METADATA_KEY)[0]);
+    if (remote) return remote;
+    if (error.code === grpc.status.UNIMPLEMENTED) return new AhError('RENEW_UNSUPPORTED', { target: this.hostPort });
+    if (error.code === grpc.status.CANCELLED) return new AhError('CONNECTION_LOST', { reason: 'renewal cancelled' });
+    return new AhError('CONNECTION_LOST', { reason: error.details || error.message });
   }
 
   /** Heartbeats sent and acknowledged on this session so far. */

@@ -71,6 +71,21 @@ export function isLoopbackHost(host: string): boolean {
   return isIP(h) === 4 && h.startsWith('127.');
 }
 
+/**
+ * Whether any identity flag was given. Without one, an executor with a joined identity in its
+ * state dir uses that (the join provider, built by the CLI), as it did before its restart.
+ */
+export function hasIdentityFlags(flags: IdentityFlags): boolean {
+  return (
+    flags.identity !== undefined ||
+    flags.cert !== undefined ||
+    flags.key !== undefined ||
+    flags.ca.length > 0 ||
+    flags.spiffeSocket !== undefined ||
+    flags.vault !== undefined
+  );
+}
+
 /** Which provider the flags select; throws a usage error for contradictory flags. */
 export function resolveProvider(flags: IdentityFlags, host: string): ProviderName {
   const hasFiles = flags.cert !== undefined || flags.key !== undefined;
