@@ -1,16 +1,19 @@
 // The Vault provider against a fake Vault over real HTTPS: login, sign/issue, errors, sealed,
 // down past expiry, token re-login without re-issue, request timeout, and no secret in any log.
+// Everything that happens at a renewal point or a token's lease runs on a fake clock shared by the
+// source and its Vault, so it is asserted at the exact moment, never after real seconds.
 
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/core/clock.js';
+import { formatDuration, systemClock } from '../../src/core/clock.js';
 import type { RenewingIdentitySource } from '../../src/identity/renewing-source.js';
 import { identityStatus, waitingStatus } from '../../src/identity/identity-status.js';
 import { Backoff } from '../../src/core/backoff.js';
 import { launchVaultSource, startVaultSource, type VaultSourceOptions } from '../../src/identity/vault-source.js';
 import type { VaultCredentials } from '../../src/identity/vault-token.js';
 import { DEFAULT_RENEWAL_POLICY } from '../../src/renewal/policy.js';
+import { DEFAULT_RETRY_SCHEDULE } from '../../src/renewal/retry.js';
 import { judgeExecutor } from '../../src/cli/status-command.js';
 import type { ExecutorStatus } from '../../src/executor/executor-status.js';
 import { captureLogger } from '../support/fleet-fixture.js';
@@ -23,13 +26,14 @@ const ROLE_ID = 'role-7f3a';
 const SECRET_ID = 'secret-2b9c-never-log-me';
 const tmp = makeTempDir('ah-vault-');
 let vault: FakeVault;
-const allLogs: string[] = [];
+/** Every source's log lines, and every token Vault saw, for the leak check at the end. */
+const allLogs: string[][] = [];
+const allTokens = new Set<string>();
 const sources: RenewingIdentitySource[] = [];
 
 beforeAll(async () => {
   vault = await (await FakeVault.create()).start();
-  // Certificates of a few seconds here: backdate NotBefore by 1 s rather than Vault's default 30 s,
-  // or the backdating would dominate their lifetime.
+  // Backdate NotBefore by 1 s rather than Vault's default 30 s, as on the test clock below.
   vault.roles.set('executor', {
     allowedDomains: ['example.org'],
     allowedUriSans: 'spiffe://example.org/ah/agent/*',
@@ -77,6 +81,7 @@ function launch(extra: Partial<VaultSourceOptions> = {}): { source: RenewingIden
   const { logger, lines } = captureLogger('debug');
   const source = launchVaultSource(options(logger, extra));
   sources.push(source);
+  allLogs.push(lines);
   return { source, logs: lines };
 }
 
@@ -89,7 +94,7 @@ async function start(
     sources.push(source);
     return { source, logs: lines };
   } finally {
-    allLogs.push(...lines);
+    allLogs.push(lines);
   }
 }
 
@@ -172,117 +177,6 @@ describe('Vault provider', () => {
       expect(waitingStatus(source)).toBeNull();
     },
   );
-
-  it('keeps the current certificate when Vault starts answering garbage at renewal time', async () => {
-    const { source, logs } = await start({ ttl: '4s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.3 } });
-    const first = source.current();
-    vault.garbage = true;
-    await waitFor(
-      'garbage logged',
-      () => logs.some((l) => l.includes("unexpected answer to pki_int/sign/executor (not Vault's JSON)")),
-      8_000,
-    );
-    expect(source.current().serial).toBe(first.serial);
-    vault.garbage = false;
-  });
-
-  it('keeps serving while Vault is sealed across a renewal point, and renews once unsealed', async () => {
-    const { source, logs } = await start({ ttl: '6s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.4 } });
-    const first = source.current();
-    vault.sealed = true;
-    await waitFor('sealed logged', () => logs.includes('error: vault is sealed'), 8_000);
-    expect(source.current().serial).toBe(first.serial);
-    expect(logs.find((l) => l.includes('keeping="current certificate'))).toMatch(/valid for \d/);
-    expect(identityStatus(source)?.renewal.lastError?.message).toBe('vault is sealed');
-    vault.sealed = false;
-    await waitFor('renewed after unseal', () => source.current().serial !== first.serial, 8_000);
-    // No gap: the new certificate was in place before the old one expired.
-    expect(Date.now()).toBeLessThan(first.notAfter);
-    expect(identityStatus(source)?.renewal.lastError).toBeNull();
-  });
-
-  it('goes unhealthy with the guide message when Vault stays down past expiry, and recovers', async () => {
-    const { source, logs } = await start({ ttl: '3s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.5 } });
-    const first = source.current();
-    await vault.stop();
-    await waitFor('past expiry', () => Date.now() > first.notAfter + 200, 8_000);
-    const status = {
-      role: 'executor',
-      pid: process.pid,
-      state: 'connected',
-      lastAck: new Date().toISOString(),
-      heartbeatIntervalMs: 1000,
-      identity: identityStatus(source),
-    } as unknown as ExecutorStatus;
-    expect(judgeExecutor(status, Date.now(), () => true).problems).toContain(
-      'certificate has expired or is not yet valid',
-    );
-    await waitFor(
-      'expired logged',
-      () => logs.some((l) => l.includes(`expired="current certificate ${first.serial} expired`)),
-      5_000,
-    );
-    await vault.start(vault.port);
-    await waitFor('recovered', () => source.current().notAfter > Date.now(), 10_000);
-    const recovered = { ...status, lastAck: new Date().toISOString(), identity: identityStatus(source) };
-    expect(judgeExecutor(recovered, Date.now(), () => true).problems).toEqual([]);
-  });
-
-  it('logs in again when the token reaches its max TTL, without issuing an extra certificate', async () => {
-    vault.approles.set('short-role', {
-      secretId: SECRET_ID,
-      tokenTtlSeconds: 1,
-      tokenMaxTtlSeconds: 2,
-      policies: ['pki'],
-    });
-    const issuedBefore = vault.counts.issued;
-    const loginsBefore = vault.counts.logins;
-    const { source, logs } = await start({
-      credentials: appRole('short-role', SECRET_ID),
-      ttl: '20s',
-    });
-    await waitFor('two more logins', () => vault.counts.logins >= loginsBefore + 3, 8_000);
-    expect(vault.counts.issued).toBe(issuedBefore + 1);
-    expect(logs.some((l) => /logging in again \(no certificate is issued\)/.test(l))).toBe(true);
-    expect(source.current().notAfter - Date.now()).toBeGreaterThan(10_000);
-  });
-
-  it('logs in again when Vault refuses the token on a renewal (revoked), and renews', async () => {
-    const { source, logs } = await start({ ttl: '3s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.5 } });
-    const first = source.current();
-    const logins = vault.counts.logins;
-    vault.revokeAllTokens();
-    await waitFor('renewed with a fresh token', () => source.current().serial !== first.serial, 8_000);
-    expect(vault.counts.logins).toBeGreaterThan(logins);
-    expect(logs.some((l) => l.startsWith('warn: vault refused the token; logging in again'))).toBe(true);
-  });
-
-  it('re-reads the secret ID at every login (it may be single-use)', async () => {
-    let reads = 0;
-    vault.approles.set('rotating', {
-      secretId: SECRET_ID,
-      tokenTtlSeconds: 1,
-      tokenMaxTtlSeconds: 2,
-      policies: ['pki'],
-    });
-    await start({
-      credentials: {
-        kind: 'approle',
-        mount: 'approle',
-        read: async () => ((reads += 1), { roleId: 'rotating', secretId: SECRET_ID }),
-      },
-      ttl: '30s',
-    });
-    await waitFor('several logins', () => reads >= 3, 8_000);
-  });
-
-  it('never logs the secret ID or a token, even at debug level', () => {
-    const tokens = [...new Set(vault.requests.map((r) => r.token).filter((t): t is string => !!t))];
-    expect(tokens.length).toBeGreaterThan(0);
-    const text = allLogs.join('\n');
-    expect(text).not.toContain(SECRET_ID);
-    for (const token of tokens) expect(text).not.toContain(token);
-  });
 });
 
 // The source and a Vault of its own on one fake clock: certificate lifetimes, token leases and the
@@ -317,10 +211,13 @@ describe('Vault provider on the test clock', () => {
   });
   afterEach(async () => {
     for (const s of sources.splice(0)) await s.close();
+    for (const r of timed.requests) if (r.token) allTokens.add(r.token);
     await timed.stop();
   });
 
-  async function startTimed(extra: Partial<VaultSourceOptions>): Promise<RenewingIdentitySource> {
+  async function startTimed(
+    extra: Partial<VaultSourceOptions>,
+  ): Promise<{ source: RenewingIdentitySource; logs: string[] }> {
     const { logger, lines } = captureLogger('debug');
     try {
       const source = await startVaultSource({
@@ -330,16 +227,45 @@ describe('Vault provider on the test clock', () => {
         clock,
       });
       sources.push(source);
-      return source;
+      return { source, logs: lines };
     } finally {
-      allLogs.push(...lines);
+      // The lines logged from here on are in the same array: the leak check below sees them all.
+      allLogs.push(lines);
     }
   }
+
+  /** The fake times at which the source published a new certificate. */
+  function publications(source: RenewingIdentitySource): number[] {
+    const published: number[] = [];
+    source.onUpdate(() => published.push(clock.now()));
+    return published;
+  }
+
+  /**
+   * Moves the clock to the renewal engine's next attempt and waits for its outcome (one more failed
+   * renewal, or one more that succeeded); returns when the attempt was, in the clock's time. The
+   * tests that use it keep the token's own timer (its renewal, 40 s in) after every attempt, so the
+   * next timer is the renewal engine's.
+   */
+  async function attempt(source: RenewingIdentitySource, what: string): Promise<number> {
+    const count = (): number => {
+      const r = source.renewalStatus().renewals;
+      return (r?.failed ?? 0) + (r?.succeeded ?? 0);
+    };
+    const before = count();
+    await clock.tick(what);
+    const at = clock.now();
+    await waitFor(`the outcome of ${what}`, () => count() > before);
+    return at;
+  }
+
+  const keeping = (serial: string, left: number): string =>
+    `keeping="current certificate ${serial}, valid for ${formatDuration(left)} more"`;
 
   it.each([0.5, 0.67])('renews at threshold %s and publishes the new certificate', async (threshold) => {
     // A 30 s certificate (plus the 1 s backdating): its renewal point comes before the token's
     // first renewal (two thirds of its 60 s lease), so the source waits for nothing else first.
-    const source = await startTimed({ ttl: '30s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold } });
+    const { source } = await startTimed({ ttl: '30s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold } });
     const first = source.current();
     const lifetime = first.notAfter - first.notBefore;
     const due = source.renewalStatus().nextRenewalAt as number;
@@ -362,7 +288,7 @@ describe('Vault provider on the test clock', () => {
   });
 
   it('treats a lease of 0 as a token that does not expire (no login loop)', async () => {
-    const source = await startTimed({ credentials: appRole('forever', SECRET_ID), ttl: '1h' });
+    const { source } = await startTimed({ credentials: appRole('forever', SECRET_ID), ttl: '1h' });
     const { logins, renewals } = timed.counts;
     expect(logins).toBe(1);
     for (let round = 1; round <= 3; round++) {
@@ -386,5 +312,182 @@ describe('Vault provider on the test clock', () => {
     await clock.advance(40_000);
     await waitFor('the token renewed', () => timed.counts.renewals === renewals + 1);
     expect(timed.counts.logins).toBe(1);
+  });
+
+  it('keeps the current certificate when Vault starts answering garbage at renewal time, and renews at the next attempt', async () => {
+    const { source, logs } = await startTimed({ ttl: '30s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.3 } });
+    const first = source.current();
+    const due = source.renewalStatus().nextRenewalAt as number;
+    const published = publications(source);
+    timed.garbage = true;
+    expect(await attempt(source, 'the renewal at its renewal point')).toBe(due);
+    const failure = logs.filter((l) => l.includes("unexpected answer to pki_int/sign/executor (not Vault's JSON)"));
+    expect(failure).toHaveLength(1);
+    expect(logs.filter((l) => l.includes(keeping(first.serial, first.notAfter - due)))).toHaveLength(1);
+    expect(source.current().serial).toBe(first.serial);
+    expect(source.renewalStatus().lastError).toMatchObject({ code: 'VAULT_UNREACHABLE', at: due, since: due });
+    timed.garbage = false;
+    const retry = await attempt(source, 'the retry after the garbage');
+    expect(published).toEqual([retry]);
+    expect(source.renewalStatus().lastError).toBeNull();
+  });
+
+  it('keeps serving while Vault is sealed across a renewal point, and renews at the first attempt after unseal', async () => {
+    const { source, logs } = await startTimed({ ttl: '30s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.4 } });
+    const first = source.current();
+    const due = source.renewalStatus().nextRenewalAt as number;
+    const published = publications(source);
+    timed.sealed = true;
+    expect(await attempt(source, 'the renewal at its renewal point')).toBe(due);
+    const retried = await attempt(source, 'the first retry, still sealed');
+    const sealed = logs.filter((l) => l.startsWith('error: vault is sealed'));
+    expect(sealed).toHaveLength(2);
+    expect(logs.filter((l) => l.includes(keeping(first.serial, first.notAfter - due)))).toHaveLength(1);
+    expect(logs.filter((l) => l.includes(keeping(first.serial, first.notAfter - retried)))).toHaveLength(1);
+    expect(source.current().serial).toBe(first.serial);
+    expect(identityStatus(source)?.renewal.lastError).toMatchObject({
+      message: 'vault is sealed',
+      since: new Date(due).toISOString(),
+      at: new Date(retried).toISOString(),
+    });
+    timed.sealed = false;
+    const unsealed = await attempt(source, 'the first retry after unseal');
+    expect(published).toEqual([unsealed]);
+    // No gap: the new certificate was in place before the old one expired.
+    expect(unsealed).toBeLessThan(first.notAfter);
+    expect(identityStatus(source)?.renewal.lastError).toBeNull();
+  });
+
+  it('goes unhealthy with the guide message when Vault stays down past expiry, and recovers at the first attempt after it is back', async () => {
+    const { source, logs } = await startTimed({ ttl: '20s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.5 } });
+    const first = source.current();
+    const published = publications(source);
+    await timed.stop();
+    // Every attempt fails, each before expiry, and the last of them exactly at notAfter (retry.ts).
+    let at = await attempt(source, 'the renewal at its renewal point');
+    while (at < first.notAfter) at = await attempt(source, 'a retry before expiry');
+    expect(at).toBe(first.notAfter);
+    expect(logs.filter((l) => l.includes(`expired="current certificate ${first.serial} expired 0s ago"`))).toHaveLength(
+      1,
+    );
+    const after = await attempt(source, 'a retry after expiry');
+    expect(
+      logs.filter((l) =>
+        l.includes(
+          `expired="current certificate ${first.serial} expired ${formatDuration(after - first.notAfter)} ago"`,
+        ),
+      ),
+    ).toHaveLength(1);
+    const status = {
+      role: 'executor',
+      pid: process.pid,
+      state: 'connected',
+      lastAck: new Date(clock.now()).toISOString(),
+      heartbeatIntervalMs: 1000,
+      identity: identityStatus(source),
+    } as unknown as ExecutorStatus;
+    const problems = judgeExecutor(status, clock.now(), () => true).problems;
+    expect(problems).toContain('certificate has expired or is not yet valid');
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^renewals failing.*: vault unreachable at .*; the certificate has expired$/),
+    );
+    expect(published).toEqual([]);
+    await timed.start(timed.port);
+    const back = await attempt(source, 'the first retry after Vault is back');
+    expect(published).toEqual([back]);
+    // After expiry the retries are short: a recovered Vault is used within seconds.
+    expect(back - after).toBeLessThanOrEqual(DEFAULT_RETRY_SCHEDULE.shortRetryMs);
+    const recovered = { ...status, lastAck: new Date(clock.now()).toISOString(), identity: identityStatus(source) };
+    expect(judgeExecutor(recovered, clock.now(), () => true).problems).toEqual([]);
+  });
+
+  /** Fires the token keeper's next timer and waits until what it set off is done and its next renewal armed. */
+  async function tokenStep(what: string, requests: number): Promise<void> {
+    await clock.tick(what);
+    await waitFor(
+      `${what} answered and the next one armed`,
+      // The renewal engine's wake-up (60 s in) and the token's next renewal.
+      () => timed.requests.length === requests && clock.pendingTimers === 2,
+    );
+  }
+
+  it('logs in again when the token reaches its max TTL, without issuing an extra certificate', async () => {
+    timed.approles.set('short-role', {
+      secretId: SECRET_ID,
+      tokenTtlSeconds: 30,
+      tokenMaxTtlSeconds: 60,
+      policies: ['pki'],
+    });
+    const t0 = clock.now();
+    const { source, logs } = await startTimed({ credentials: appRole('short-role', SECRET_ID), ttl: '1h' });
+    const first = source.current();
+    const issued = timed.counts.issued;
+    const seen = timed.requests.length;
+    await tokenStep('the first token renewal', seen + 1);
+    await tokenStep('the second token renewal', seen + 2);
+    await tokenStep('the login near the max TTL', seen + 3);
+    // Renewed at two thirds of what is left: 20 s in (a 30 s lease), 40 s in (capped at the max
+    // TTL: 20 s left), and at 53.3 s, with less than a third of the first lease left: a new login.
+    expect(timed.requests.filter((r) => r.path.startsWith('/v1/auth/')).map((r) => [r.path, r.at - t0])).toEqual([
+      ['/v1/auth/approle/login', 0],
+      ['/v1/auth/token/renew-self', 20_000],
+      ['/v1/auth/token/renew-self', 40_000],
+      ['/v1/auth/approle/login', 53_333],
+    ]);
+    expect(logs).toContain('info: vault token near its max TTL; logging in again (no certificate is issued)');
+    expect(timed.counts.issued).toBe(issued);
+    expect(source.current().serial).toBe(first.serial);
+  });
+
+  it('logs in again when Vault refuses the token on a renewal (revoked), and renews at the renewal point', async () => {
+    const { source, logs } = await startTimed({ ttl: '30s', policy: { ...DEFAULT_RENEWAL_POLICY, threshold: 0.5 } });
+    const due = source.renewalStatus().nextRenewalAt as number;
+    const published = publications(source);
+    const seen = timed.requests.length;
+    timed.revokeAllTokens();
+    expect(await attempt(source, 'the renewal at its renewal point')).toBe(due);
+    expect(published).toEqual([due]);
+    expect(source.renewalStatus().renewals).toMatchObject({ failed: 0, succeeded: 1 });
+    // Refused, a fresh login, the same request again: all at the renewal point.
+    expect(timed.requests.slice(seen).map((r) => [r.path, r.at])).toEqual([
+      ['/v1/pki_int/sign/executor', due],
+      ['/v1/auth/approle/login', due],
+      ['/v1/pki_int/sign/executor', due],
+    ]);
+    expect(logs.filter((l) => l.startsWith('warn: vault refused the token; logging in again'))).toHaveLength(1);
+  });
+
+  it('re-reads the secret ID at every login (it may be single-use)', async () => {
+    let reads = 0;
+    // A token of 1 s: each one is near its max TTL at its first renewal, so every second is a login.
+    timed.approles.set('rotating', {
+      secretId: SECRET_ID,
+      tokenTtlSeconds: 1,
+      tokenMaxTtlSeconds: 2,
+      policies: ['pki'],
+    });
+    await startTimed({
+      credentials: {
+        kind: 'approle',
+        mount: 'approle',
+        read: async () => ((reads += 1), { roleId: 'rotating', secretId: SECRET_ID }),
+      },
+      ttl: '30s',
+    });
+    const seen = timed.requests.length;
+    for (let login = 2; login <= 3; login++) {
+      await tokenStep(`login ${login}`, seen + login - 1);
+      expect({ reads, logins: timed.counts.logins }).toEqual({ reads: login, logins: login });
+    }
+  });
+});
+
+describe('Vault provider logs', () => {
+  it('never logs the secret ID or a token, even at debug level', () => {
+    const tokens = [...allTokens, ...vault.requests.map((r) => r.token).filter((t): t is string => !!t)];
+    expect(tokens.length).toBeGreaterThan(0);
+    const text = allLogs.flat().join('\n');
+    expect(text).not.toContain(SECRET_ID);
+    for (const token of tokens) expect(text).not.toContain(token);
   });
 });

@@ -58,9 +58,14 @@ export class FakeVault {
   >();
   private readonly tokens = new Map<string, TokenInfo>();
   readonly counts = { logins: 0, renewals: 0, issued: 0, health: 0 };
-  /** Every request body received, for leak checks. */
-  readonly requests: Array<{ method: string; path: string; token: string | undefined; body: Record<string, unknown> }> =
-    [];
+  /** Every request body received, for leak checks, with its time on the Vault's clock. */
+  readonly requests: Array<{
+    method: string;
+    path: string;
+    token: string | undefined;
+    body: Record<string, unknown>;
+    at: number;
+  }> = [];
   private server: https.Server | undefined;
   port = 0;
 
@@ -107,7 +112,7 @@ export class FakeVault {
         }
         const token = req.headers['x-vault-token'] as string | undefined;
         const path = (req.url ?? '').split('?')[0] ?? '';
-        this.requests.push({ method: req.method ?? '', path, token, body });
+        this.requests.push({ method: req.method ?? '', path, token, body, at: this.clock.now() });
         void this.route(req.method ?? 'GET', path, token, body).then(([status, payload]) => {
           res.writeHead(status, { 'content-type': 'application/json' });
           res.end(JSON.stringify(payload));

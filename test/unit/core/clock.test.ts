@@ -8,6 +8,7 @@ import {
   systemClock,
 } from '../../../src/core/clock.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { within } from '../../support/wait.js';
 
 const S = 1000;
 const M = 60 * S;
@@ -93,10 +94,20 @@ describe('systemClock', () => {
     expect(now).toBeLessThanOrEqual(Date.now());
   });
 
+  /** A timer armed now on the system clock, as a promise: resolves when it runs. */
+  const control = (ms: number): Promise<void> => new Promise((resolve) => systemClock.setTimer(resolve, ms));
+
   it('runs a timer once after its delay', async () => {
     let runs = 0;
-    systemClock.setTimer(() => runs++, 5);
-    await new Promise((r) => setTimeout(r, 100));
+    const ran = new Promise<void>((resolve) =>
+      systemClock.setTimer(() => {
+        runs++;
+        resolve();
+      }, 5),
+    );
+    await within('the 5 ms timer', ran);
+    // A control timer armed after it ran comes after any second run would have.
+    await within('a control timer armed after it', control(5));
     expect(runs).toBe(1);
   });
 
@@ -104,7 +115,8 @@ describe('systemClock', () => {
     let runs = 0;
     const timer = systemClock.setTimer(() => runs++, 5);
     timer.cancel();
-    await new Promise((r) => setTimeout(r, 100));
+    // Armed after the cancelled one, for later: when it runs, the cancelled one's moment has passed.
+    await within('a control timer due after the cancelled one', control(10));
     expect(runs).toBe(0);
   });
 
