@@ -133,7 +133,13 @@ export async function runEnroll(flags: EnrollFlags, io: CliIo): Promise<number> 
       if (admin) {
         // Only with --admin-listen: the metrics library (prom-client) is not loaded otherwise.
         const { ExecutorAdmin } = await import('../executor/executor-admin.js');
-        executorAdmin = new ExecutorAdmin(() => enroller.state, identitySource, clock, logger.child('admin'));
+        executorAdmin = new ExecutorAdmin(
+          () => enroller.state,
+          identitySource,
+          clock,
+          logger.child('admin'),
+          () => enroller.heartbeatStats(),
+        );
         const bound = await executorAdmin.listen(admin.host, admin.port);
         logger.info('admin endpoint listening', { address: `${bound.address}:${bound.port}` });
       }

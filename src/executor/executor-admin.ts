@@ -1,7 +1,7 @@
 // The executor's own HTTP endpoint (--admin-listen): /healthz and /metrics, read-only, answering
 // only requests addressed to it (see core/host-guard.ts).
 
-import { Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import { healthServer } from '../core/host-guard.js';
 import type { HttpServer } from '../core/http-server.js';
 import type { Clock } from '../core/clock.js';
@@ -18,8 +18,32 @@ export class ExecutorAdmin {
   private readonly roundTrip: Histogram;
   private readonly server: HttpServer;
 
-  constructor(state: () => ExecutorState, identity: IdentitySource, clock: Clock, logger: Logger) {
+  constructor(
+    state: () => ExecutorState,
+    identity: IdentitySource,
+    clock: Clock,
+    logger: Logger,
+    /** The enroller's heartbeat counts over its life: a lost heartbeat is one a finished session never saw acknowledged. */
+    heartbeats?: () => { sent: number; acked: number; lost: number },
+  ) {
     const registry = this.metrics;
+    if (heartbeats) {
+      // Counters read from the enroller when scraped: it keeps the counts, they only go up.
+      for (const [kind, help] of [
+        ['sent', 'Heartbeats sent.'],
+        ['acked', 'Heartbeats the access point acknowledged.'],
+        ['lost', 'Heartbeats of ended sessions that were never acknowledged (a rotation loses none).'],
+      ] as const)
+        new Counter({
+          name: `ah_heartbeats_${kind}_total`,
+          help,
+          registers: [registry],
+          collect() {
+            this.reset();
+            this.inc(heartbeats()[kind]);
+          },
+        });
+    }
     new Gauge({
       name: 'ah_executor_connected',
       help: '1 while enrolled with the access point.',

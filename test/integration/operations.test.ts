@@ -96,6 +96,9 @@ describe('admin endpoint and metrics', () => {
     const text = await (await fetch(`http://${execAdmin}/metrics`)).text();
     expect(text).toMatch(/^ah_executor_connected 1$/m);
     expect(Number(/^ah_heartbeat_round_trip_seconds_count (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+    // The enroller's own counts: acknowledged ones, and none lost on a steady connection.
+    expect(Number(/^ah_heartbeats_acked_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+    expect(text).toMatch(/^ah_heartbeats_lost_total 0$/m);
     expect(text).toMatch(/^ah_identity_expiry_timestamp_seconds\{provider="dev"\} \d+$/m);
     expect(Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(10 * 1024 * 1024);
   });
