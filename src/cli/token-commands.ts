@@ -19,6 +19,8 @@ export interface TokenCreateFlags extends ControlFlags {
 /** What the control socket answers for a token (token-routes.ts, tokenView). */
 interface TokenView {
   token?: unknown;
+  fleetPort?: unknown;
+  caPin?: unknown;
   id: unknown;
   name: unknown;
   expiresAt: unknown;
@@ -39,13 +41,36 @@ function whoAmI(): string | undefined {
   }
 }
 
+/** How the new machine reaches this access point and checks it, as far as the answer says. */
+export interface JoinHint {
+  /** The fleet port the access point listens on. */
+  fleetPort?: number;
+  /** The root pin of the access point's own chain (absent without a fleet CA of its own). */
+  caPin?: string;
+}
+
+const PIN = /^sha256:[0-9a-f]{64}$/;
+
 /**
- * The enroll command for the new machine. The control socket knows neither the address executors
- * reach the access point at nor the root's pin (the fleet CA's files are not the token store's),
- * so both are placeholders for the operator to fill in.
+ * The enroll command for the new machine. The address is this machine's host name (token create
+ * runs on the access point's host, through its control socket) and the port the access point
+ * listens on; the pin is that of the root the access point's own chain ends at. What the answer
+ * does not say stays a placeholder.
  */
-export const enrollCommand = (file: string): string =>
-  `ah agent enroll --remote-server https://<access point>:4433 --join-token-file ${file} --ca-pin sha256:<pin from ah agent ca init>`;
+export function enrollCommand(file: string, hint: JoinHint = {}): string {
+  const port = hint.fleetPort !== undefined && Number.isInteger(hint.fleetPort) ? hint.fleetPort : 4433;
+  const host = hint.fleetPort === undefined ? '<access point>' : hostName();
+  const pin = hint.caPin !== undefined && PIN.test(hint.caPin) ? hint.caPin : 'sha256:<pin from ah agent ca init>';
+  return `ah agent enroll --remote-server https://${host}:${port} --join-token-file ${file} --ca-pin ${pin}`;
+}
+
+function hostName(): string {
+  try {
+    return forDisplay(os.hostname());
+  } catch {
+    return '<access point>';
+  }
+}
 
 export async function runTokenCreate(flags: TokenCreateFlags, io: CliIo): Promise<number> {
   if (flags.name === undefined) throw new AhError('USAGE', { reason: '--name is required' });
@@ -66,8 +91,13 @@ export async function runTokenCreate(flags: TokenCreateFlags, io: CliIo): Promis
   const token = typeof view.token === 'string' && view.token.startsWith(TOKEN_PREFIX) ? view.token : undefined;
   if (!token) throw new AhError('USAGE', { reason: 'the control socket answered without a token' }, { exit: 1 });
   const file = 'join-token';
+  const hint: JoinHint = {
+    ...(typeof view.fleetPort === 'number' ? { fleetPort: view.fleetPort } : {}),
+    ...(typeof view.caPin === 'string' ? { caPin: view.caPin } : {}),
+  };
+  const enroll = enrollCommand(file, hint);
   if (flags.json) {
-    io.out(escapeJsonControl(JSON.stringify({ ...view, token, enroll: enrollCommand(file) }, null, 2)));
+    io.out(escapeJsonControl(JSON.stringify({ ...view, token, enroll }, null, 2)));
     return 0;
   }
   const left = Date.parse(textOf(view.expiresAt)) - systemClock.now();
@@ -81,9 +111,14 @@ export async function runTokenCreate(flags: TokenCreateFlags, io: CliIo): Promis
   io.out('file only you can read (or in AH_JOIN_TOKEN), never in a command-line flag, and run:');
   io.out('');
   io.out(`  (umask 077; cat > ${file})   # paste the token, then Ctrl-D`);
-  io.out(`  ${enrollCommand(file)}`);
-  io.out('');
-  io.out('Fill in the address executors reach this access point at, and the pin ah agent ca init printed.');
+  io.out(`  ${enroll}`);
+  if (hint.fleetPort === undefined || hint.caPin === undefined) {
+    io.out('');
+    io.out('Fill in the address executors reach this access point at, and the pin ah agent ca init printed.');
+  } else {
+    io.out('');
+    io.out(`Use the address executors reach this access point at if it is not ${hostName()}.`);
+  }
   return 0;
 }
 

@@ -15,6 +15,12 @@ export interface TokenRouteDeps {
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
+  /**
+   * What a new machine needs besides the token, so that `token create` prints a command ready to
+   * run: the fleet port, and the pin of the root the access point's own chain ends at (when it
+   * holds a fleet CA; absent, the command keeps a placeholder).
+   */
+  joinHint?: () => { fleetPort: number; caPin?: string };
 }
 
 /** A duration as the CLI sends it ("1h", "90m"); a short string, so the parser's work is bounded. */
@@ -51,7 +57,7 @@ function mintRequestOf(body: unknown): MintRequest | string {
   return mintProblem(request) ?? request;
 }
 
-export function tokenRoutes({ tokens, audit, clock, logger }: TokenRouteDeps): Record<string, HttpHandler> {
+export function tokenRoutes({ tokens, audit, clock, logger, joinHint }: TokenRouteDeps): Record<string, HttpHandler> {
   return {
     'POST /v1/tokens': async ({ body }) => {
       const request = mintRequestOf(body);
@@ -70,7 +76,7 @@ export function tokenRoutes({ tokens, audit, clock, logger }: TokenRouteDeps): R
       });
       // The logger redacts fields named like "token": the id is logged as join_id.
       logger.info('join token created', { join_id: record.id, ...facts });
-      return { status: 200, body: { token, ...tokenView(record, clock.now()) } };
+      return { status: 200, body: { token, ...tokenView(record, clock.now()), ...(joinHint?.() ?? {}) } };
     },
     'GET /v1/tokens': async () => {
       try {
