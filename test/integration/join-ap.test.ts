@@ -101,7 +101,7 @@ const encode = (request: JoinRequest): Buffer =>
 function rawJoin(
   port: number,
   body: Buffer,
-  options: { host?: string; path?: string; holdOpenMs?: number } = {},
+  options: { host?: string; path?: string; holdOpen?: boolean } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
@@ -128,8 +128,12 @@ function rawJoin(
     request.on('trailers', (t: http2.IncomingHttpHeaders) => (trailers = { ...t }));
     request.on('data', (c: Buffer) => chunks.push(c));
     request.on('error', reject);
-    request.on('close', () => {
-      session.close();
+    let done = false;
+    // On 'end' as well: a client that never finished sending sees the answer end, not the stream close.
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      session.destroy();
       const status = Number(trailers['grpc-status'] ?? headers['grpc-status']);
       const raw = (trailers[ERROR_METADATA_KEY] ?? headers[ERROR_METADATA_KEY]) as string | undefined;
       resolve({
@@ -139,8 +143,10 @@ function rawJoin(
         status,
         error: raw ? (JSON.parse(raw) as { code: string; message?: string }) : undefined,
       });
-    });
-    if (options.holdOpenMs) {
+    };
+    request.on('end', finish);
+    request.on('close', finish);
+    if (options.holdOpen) {
       request.write(body);
       return;
     }
@@ -372,6 +378,14 @@ describe('Join on the certificate-less path', () => {
     expect((await join(t)).status).toBe(0);
   });
 
+  it('refuses a client that does not send its whole request within 5 s', async () => {
+    const whole = frame(encode({ token: 'x', csr_pem: 'y' }));
+    const started = Date.now();
+    const answer = await rawJoin(fleet.port, whole.subarray(0, 7), { host: freshHost(), holdOpen: true });
+    expect(refusedWith(answer)).toBe('PROTOCOL_ERROR: protocol error: the join request took longer than 5 s');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4_900);
+  }, 15_000);
+
   it('lets exactly one of two concurrent joins use a single-use token', async () => {
     const { token: t } = await token('racer');
     const [a, b] = await Promise.all([join(t), join(t)]);
@@ -435,6 +449,12 @@ describe('Renew over mutual TLS', () => {
       expect(leaf.serialNumber).not.toBe(new X509Certificate(joined.chainPem).serialNumber);
       expect(response?.access_point_id).toBe(fleet.accessPoint.registry.self);
       expect(response?.bundle_pem).toContain(fleetCa.rootPem.trim());
+      const big = await renew(client, `${csr}${' '.repeat(MAX_JOIN_REQUEST_BYTES)}`);
+      expect(big.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(ahErrorOf(big.error)).toMatchObject({
+        code: 'CSR_INVALID',
+        message: `invalid certificate signing request: it is larger than ${MAX_JOIN_REQUEST_BYTES} bytes`,
+      });
     } finally {
       client.close();
     }

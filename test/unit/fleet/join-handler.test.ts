@@ -9,6 +9,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AhError } from '../../../src/core/errors.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { FleetCa } from '../../../src/fleet/fleet-ca.js';
+import { bundleWithRoot, trustingFleetRoot } from '../../../src/fleet/fleet-trust.js';
 import { JOIN_BURST, JoinHandler, type JoinAnswer, type JoinResult } from '../../../src/fleet/join-handler.js';
 import type { ConsumeResult } from '../../../src/fleet/join-token.js';
 import type { TokenStore } from '../../../src/fleet/state/ports.js';
@@ -262,5 +263,47 @@ describe('JoinHandler', () => {
     expect(all).not.toContain('CERTIFICATE REQUEST');
     expect(h.lines.some((l) => l.includes('executor joined') && l.includes(`join_id=${ID}`))).toBe(true);
     expect(h.lines.join('\n')).toMatch(/join refused\n\s+result=used peer=192\.0\.2\.1:5555 .*join_id=0123456789ab/);
+  });
+});
+
+describe('trustingFleetRoot', () => {
+  const identityWith = (pems: string[], bundles?: Map<string, X509Certificate[]>): Identity => {
+    const bundle = pems.map((p) => new X509Certificate(p));
+    return {
+      spiffeId: `spiffe://${TD}/ah/serve`,
+      bundle,
+      bundlePem: bundle.map((c) => c.toString()).join(''),
+      serial: 'AB',
+      ...(bundles ? { trustDomainBundles: bundles } : {}),
+    } as unknown as Identity;
+  };
+
+  it('adds the fleet root to the client CA pool once, keeping the rest of the identity', () => {
+    const trusted = trustingFleetRoot(identityWith([otherRootPem]), fleetCa.rootPem);
+    expect(trusted.bundle.map((c) => c.subject)).toEqual([
+      new X509Certificate(otherRootPem).subject,
+      new X509Certificate(fleetCa.rootPem).subject,
+    ]);
+    expect(trusted.bundlePem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(trusted.serial).toBe('AB');
+    const already = identityWith([fleetCa.rootPem]);
+    expect(trustingFleetRoot(already, fleetCa.rootPem)).toBe(already);
+    expect(bundleWithRoot(already.bundle, fleetCa.rootPem).match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
+  });
+
+  it("adds it to the own trust domain's SPIFFE bundle, and to no federated one", () => {
+    const federated = [new X509Certificate(otherRootPem)];
+    const bundles = new Map([
+      [TD, [new X509Certificate(otherRootPem)]],
+      ['partner.org', federated],
+    ]);
+    const trusted = trustingFleetRoot(identityWith([otherRootPem], bundles), fleetCa.rootPem);
+    expect(trusted.trustDomainBundles?.get(TD)?.map((c) => c.fingerprint256)).toEqual([
+      new X509Certificate(otherRootPem).fingerprint256,
+      new X509Certificate(fleetCa.rootPem).fingerprint256,
+    ]);
+    expect(trusted.trustDomainBundles?.get('partner.org')).toBe(federated);
+    // The identity it came from is untouched.
+    expect(bundles.get(TD)).toHaveLength(1);
   });
 });
