@@ -8,10 +8,16 @@ import { registerIdentityMetrics } from '../identity/identity-metrics.js';
 import type { ConnectionStats } from './fleet-listener.js';
 import type { FleetEvents } from './fleet-service.js';
 import type { Registry } from './registry.js';
+import { JOIN_RESULTS, type JoinResult } from './join-handler.js';
+import { RENEW_RESULTS, type RenewResult } from './renew-handler.js';
 
 export class AccessPointMetrics {
   readonly registry = new MetricsRegistry();
   readonly events: Partial<FleetEvents> & { limited?: (reason: string) => void };
+  /** Counts one join attempt (ah_joins_total{result}). */
+  readonly joined: (result: JoinResult) => void;
+  /** Counts one renewal (ah_renewals_total{result}). */
+  readonly renewed: (result: RenewResult) => void;
 
   constructor(fleet: Registry, identity: IdentitySource, connections: () => ConnectionStats | undefined) {
     const r = this.registry;
@@ -83,6 +89,23 @@ export class AccessPointMetrics {
       labelNames: ['reason'],
       registers: [r],
     });
+    const joins = new Counter({
+      name: 'ah_joins_total',
+      help: 'Join attempts with a token on the fleet port, by result (ok, or why it was refused).',
+      labelNames: ['result'],
+      registers: [r],
+    });
+    const renewals = new Counter({
+      name: 'ah_renewals_total',
+      help: 'Renewals of joined identities (rpc Renew), by result (ok, or why it was refused).',
+      labelNames: ['result'],
+      registers: [r],
+    });
+    // Every result at 0 from the start, so a rate() over a refusal that never happened yet is 0, not absent.
+    for (const result of JOIN_RESULTS) joins.inc({ result }, 0);
+    for (const result of RENEW_RESULTS) renewals.inc({ result }, 0);
+    this.joined = (result) => joins.inc({ result });
+    this.renewed = (result) => renewals.inc({ result });
     registerIdentityMetrics(r, identity);
     this.events = {
       limited: (reason) => limited.inc({ reason }),

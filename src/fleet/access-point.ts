@@ -30,6 +30,8 @@ import type { FleetStore } from './state/ports.js';
 import { addressGroup, type ConnectionLimitOptions } from './connection-limits.js';
 import { RejectionDigest, type RejectionCount } from './rejection-digest.js';
 import type { FleetCa } from './fleet-ca.js';
+import { JoinHandler } from './join-handler.js';
+import { RenewHandler } from './renew-handler.js';
 
 export interface AccessPointOptions {
   host: string;
@@ -124,6 +126,9 @@ export class AccessPoint {
   private admin: HttpServer | undefined;
   private adminAddress: string | undefined;
   private control: HttpServer | undefined;
+  /** Joins with a token on the certificate-less path, and renewals of joined identities (docs/JOIN.md). */
+  private readonly joins: JoinHandler;
+  private readonly renewals: RenewHandler;
 
   constructor(private readonly options: AccessPointOptions) {
     this.grpcServer = new grpc.Server({
@@ -152,7 +157,30 @@ export class AccessPoint {
     registerAuditMetrics(this.metrics.registry, this.audit);
     const audit = this.audit;
     const metrics = this.metrics.events;
+    const handlerDeps = {
+      fleetCa: options.fleetCa,
+      revocation: (id: string) => this.revocations.get(id),
+      storeProblem: () => this.storeProblem(),
+      identity: () => this.currentIdentity(),
+      accessPointId: this.registry.self,
+      audit,
+      clock: options.clock,
+    };
+    this.joins = new JoinHandler({
+      ...handlerDeps,
+      tokens: options.store.tokens,
+      count: (result) => this.metrics.joined(result),
+      logger: options.logger,
+      ...(options.refusalLogIntervalMs ? { summaryIntervalMs: options.refusalLogIntervalMs } : {}),
+    });
+    this.renewals = new RenewHandler({
+      ...handlerDeps,
+      sanPrefix: () => this.sanPrefix,
+      count: (result) => this.metrics.renewed(result),
+      logger: options.logger,
+    });
     this.service = new FleetService({
+      renew: this.renewals.handle,
       registry: this.registry,
       revocations: this.revocations,
       storeProblem: () => this.storeProblem(),
@@ -249,6 +277,8 @@ export class AccessPoint {
       ...(options.refusalLogIntervalMs ? { refusalLogIntervalMs: options.refusalLogIntervalMs } : {}),
       onLimit: (reason) => this.metrics.events.limited?.(reason),
       revocation: (id) => this.revocations.get(id),
+      join: (attempt) => this.joins.handle(attempt),
+      ...(options.fleetCa ? { fleetRootPem: options.fleetCa.ca.rootPem } : {}),
       onReject: (event) => {
         this.rejected(event.peer, event.error);
         options.onReject?.(event);
@@ -299,6 +329,7 @@ export class AccessPoint {
     this.offTrouble?.();
     this.service.endAll('access point shutting down');
     await this.listener?.close();
+    this.joins.close();
     await this.admin?.close();
     await this.control?.close();
     this.grpcServer.forceShutdown();
@@ -311,6 +342,11 @@ export class AccessPoint {
     this.revocations.close();
     this.registry.close();
     await this.options.store.close();
+  }
+
+  /** The identity the fleet port presents now (the one the source gave, before the fleet root is added). */
+  private currentIdentity(): Identity {
+    return this.listener?.currentIdentity ?? this.options.identitySource.current();
   }
 
   /** file or etcd: whether other access points share the fleet's state. */

@@ -20,7 +20,9 @@ export type AuditEvent =
   | 'stop'
   | 'gap'
   | 'token-create'
-  | 'token-revoke';
+  | 'token-revoke'
+  | 'join'
+  | 'renew';
 
 export interface AuditEntry {
   seq: number;

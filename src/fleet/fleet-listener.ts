@@ -27,6 +27,8 @@ import {
 import { HandshakeGate } from './handshake-gate.js';
 import { RefusalSummary } from './refusal-summary.js';
 import { GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICATED, RefusalServer } from './refusal-server.js';
+import { trustingFleetRoot } from './fleet-trust.js';
+import type { JoinAnswer, JoinAttempt } from './join-handler.js';
 
 /**
  * Connections the kernel may queue before the access point accepts them. Node's default (511)
@@ -48,6 +50,12 @@ const MAX_CONNECTIONS_PER_IDENTITY = 8;
 const MAX_KNOWN_SOURCES = 100_000;
 /** Bound on how long a refused connection may stay open to receive its reason. */
 const REJECTED_CONNECTION_LIFETIME_MS = 5_000;
+/**
+ * The same bound for a connection without a certificate, which may be joining: it has
+ * JOIN_READ_TIMEOUT_MS to send its request, then a store transaction (etcd: a round trip or a
+ * few) and a signature. Such connections stay "unproven", the first evicted when the cap is hit.
+ */
+const JOINABLE_CONNECTION_LIFETIME_MS = 15_000;
 
 export interface RejectionEvent {
   peer: string;
@@ -75,6 +83,13 @@ export interface FleetListenerOptions {
   revocation?: (id: string) => { reason: string; at: string } | undefined;
   /** How often refusals by the limits are summed up in the log (default one minute). */
   refusalLogIntervalMs?: number;
+  /** Answers the Join call of connections without a certificate (join-handler.ts); refused like any call without it. */
+  join?: (attempt: JoinAttempt) => Promise<JoinAnswer>;
+  /**
+   * The fleet CA's root (PEM), when the access point has one: trusted for executors besides the
+   * identity's bundle, on every identity (fleet-trust.ts), so a rotation keeps joined executors in.
+   */
+  fleetRootPem?: string;
 }
 
 /** Both ends of a TCP connection: unique among open connections, the same on the plain and the TLS socket. */
@@ -108,25 +123,31 @@ export class FleetListener {
   /** Open executor connections by SPIFFE ID, and by gRPC peer string. */
   private readonly proven = new Map<string, Set<TLSSocket>>();
   private readonly byPeer = new Map<string, TLSSocket>();
-  /** Tells a refused client why, once, and closes (refusal-server.ts). */
-  private readonly refusal = new RefusalServer((error) =>
-    error.code === 'SAN_MISMATCH' || error.code === 'CLIENT_CERT_REJECTED'
-      ? GRPC_PERMISSION_DENIED
-      : GRPC_UNAUTHENTICATED,
-  );
+  /** Tells a refused client why, once, and closes (refusal-server.ts); or answers its Join call. */
+  private readonly refusal: RefusalServer;
   private readonly fleetInjector: grpc.ConnectionInjector;
   private identity: Identity;
+  /** `identity` as the port uses it for peers: with the fleet CA's root in its bundles. */
+  private trusted: Identity;
   private readonly refusals: RefusalSummary;
   private readonly firstByteTimeoutMs: number;
   /** Authorized connections that have not opened a stream yet, by peer ("address:port"), with their deadline. */
 
   constructor(private readonly options: FleetListenerOptions) {
     this.identity = options.identity;
+    this.trusted = this.withFleetRoot(options.identity);
+    this.refusal = new RefusalServer(
+      (error) =>
+        error.code === 'SAN_MISMATCH' || error.code === 'CLIENT_CERT_REJECTED'
+          ? GRPC_PERMISSION_DENIED
+          : GRPC_UNAUTHENTICATED,
+      { clock: options.clock, ...(options.join ? { join: options.join } : {}) },
+    );
     this.refusals = new RefusalSummary(options.logger, options.clock, options.refusalLogIntervalMs ?? 60_000);
     this.fleetInjector = options.fleetServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     const limits = options.limits ?? DEFAULT_CONNECTION_LIMITS;
     this.server = tls.createServer({
-      ...serverContextOptions(options.identity),
+      ...serverContextOptions(this.trusted),
       requestCert: true,
       // The verdict is read from socket.authorized after the handshake, so that the refusal can
       // carry its reason; nothing is served on an unauthorized socket.
@@ -198,8 +219,19 @@ export class FleetListener {
 
   /** New handshakes use `identity` from now on; open connections keep theirs. */
   updateIdentity(identity: Identity): void {
-    this.server.setSecureContext({ ...serverContextOptions(identity) });
+    const trusted = this.withFleetRoot(identity);
+    this.server.setSecureContext({ ...serverContextOptions(trusted) });
     this.identity = identity;
+    this.trusted = trusted;
+  }
+
+  private withFleetRoot(identity: Identity): Identity {
+    return this.options.fleetRootPem ? trustingFleetRoot(identity, this.options.fleetRootPem) : identity;
+  }
+
+  /** The identity with the fleet CA's root in its bundles: what executors are checked against. */
+  get trustedIdentity(): Identity {
+    return this.trusted;
   }
 
   get currentIdentity(): Identity {
@@ -323,12 +355,12 @@ export class FleetListener {
     // The verdict is taken once per connection; renegotiation is off, so the certificate cannot change afterwards.
     try {
       decision = authorizeExecutorSocket(socket, this.options.sanPrefix, {
-        bundle: this.identity.bundle,
+        bundle: this.trusted.bundle,
         clock: this.options.clock,
       });
       try {
         checkPeerTrustDomain(
-          this.identity,
+          this.trusted,
           () => peerChain(socket.getPeerCertificate(true)),
           decision.spiffeId,
           this.options.clock.now(),
@@ -356,17 +388,27 @@ export class FleetListener {
       }
     }
     if (decision instanceof AhError) {
+      const error = decision;
       // Logged and audited by the access point (one line per kind and source while it floods).
-      this.options.onReject?.({ peer: key, error: decision });
+      const report = (): void => this.options.onReject?.({ peer: key, error });
+      // Only a connection with no certificate at all may join: one that presented a refused
+      // certificate (expired, foreign, revoked) is told why, whatever it asks for.
+      const joinable =
+        decision.code === 'CLIENT_CERT_REQUIRED' && this.options.join !== undefined && socket.alpnProtocol === 'h2';
+      // A joining connection is reported by the join handler instead, once it is known to be one.
+      if (!joinable) report();
       if (socket.alpnProtocol !== 'h2') {
         // Not a gRPC client (a scanner, openssl s_client): there is no way to tell it why.
         socket.destroy();
         return;
       }
       // A client that never asks is not kept waiting for: the connection has a short life either way.
-      const cut = this.options.clock.setTimer(() => socket.destroy(), REJECTED_CONNECTION_LIFETIME_MS);
+      const cut = this.options.clock.setTimer(
+        () => socket.destroy(),
+        joinable ? JOINABLE_CONNECTION_LIFETIME_MS : REJECTED_CONNECTION_LIFETIME_MS,
+      );
       socket.once('close', () => cut.cancel());
-      this.refusal.refuse(socket, decision);
+      this.refusal.refuse(socket, decision, joinable ? { refused: report } : undefined);
       return;
     }
     if (socket.alpnProtocol !== 'h2') {

@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { AhError, toAhError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { TokenBucket } from '../core/token-bucket.js';
-import type { Hello } from '../protocol/fleet-protocol.js';
+import type { Hello, RenewRequest, RenewResponse } from '../protocol/fleet-protocol.js';
 import { authorizeExecutorCertificate, type AuthorizedExecutor } from '../tls/authorize-executor.js';
 import { peerCertificateView } from '../x509/certificate.js';
 import { ConnectStream, type ConnectCall, type StreamHost } from './connect-stream.js';
@@ -53,6 +53,8 @@ export interface FleetServiceOptions {
   maxExecutors?: number;
   /** Closes the connection behind a gRPC peer string (one that opens streams in a loop). */
   closeConnection?: (peer: string) => void;
+  /** rpc Renew (renew-handler.ts); without it grpc-js answers UNIMPLEMENTED, as an older access point does. */
+  renew?: grpc.handleUnaryCall<RenewRequest, RenewResponse>;
 }
 
 /** Streams one connection may open: an executor opens one per connection (and a probe one more). */
@@ -69,7 +71,10 @@ export class FleetService implements StreamHost {
   constructor(readonly options: FleetServiceOptions) {}
 
   implementation(): grpc.UntypedServiceImplementation {
-    return { Connect: (call: ConnectCall) => this.connect(call) };
+    return {
+      Connect: (call: ConnectCall) => this.connect(call),
+      ...(this.options.renew ? { Renew: this.options.renew } : {}),
+    };
   }
 
   /** Hellos (enrollments and probes) per identity: ENROLL_BURST at once, then ENROLL_PER_SECOND. */

@@ -6,11 +6,49 @@
 // the answer, and the connection closed. It never reaches grpc-js: an unauthenticated client must
 // not be able to buy tens of thousands of RPCs, or megabytes of header buffers, with one
 // handshake.
+//
+// The one exception is joining (docs/JOIN.md): a connection that presented no certificate at all
+// may spend its one stream on POST /ah.fleet.v1.Fleet/Join. The request is read here, bounded in
+// size (one gRPC message of MAX_JOIN_REQUEST_BYTES) and in time (JOIN_READ_TIMEOUT_MS), and handed
+// to the join handler; its answer goes back as a unary gRPC response (or the same trailers-only
+// refusal), and the connection is closed as after any refusal.
 
 import http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import type { AhError } from '../core/errors.js';
-import { ERROR_METADATA_KEY } from '../protocol/fleet-protocol.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { AhError } from '../core/errors.js';
+import { ERROR_METADATA_KEY, JOIN_PATH, MAX_JOIN_REQUEST_BYTES } from '../protocol/fleet-protocol.js';
+import type { JoinAnswer, JoinAttempt } from './join-handler.js';
+
+/**
+ * How long a joining client has to send its whole request once the stream is open: a token and a
+ * CSR are a few hundred bytes, sent at once, so only a stalled or hostile client takes longer,
+ * and it must not hold the connection (and its place in the connection cap) for more.
+ */
+export const JOIN_READ_TIMEOUT_MS = 5_000;
+/** A gRPC message's prefix: a compressed flag (1 byte) and the length (4 bytes, big-endian). */
+const GRPC_FRAME_HEADER = 5;
+
+export interface RefusalServerOptions {
+  /** Handles the Join call of a certificate-less connection; without it, that call is refused like any other. */
+  join?: (attempt: JoinAttempt) => Promise<JoinAnswer>;
+  clock?: Clock;
+}
+
+/** application/grpc, or application/grpc+proto (the gRPC spec allows a subtype and parameters). */
+function isGrpcContentType(value: string | string[] | undefined): boolean {
+  return typeof value === 'string' && /^application\/grpc(\+proto)?(;.*)?$/i.test(value);
+}
+
+/** A certificate-less connection, which may spend its one stream on Join. */
+interface JoinableConnection {
+  peer: string;
+  address: string;
+  /** Called once unless the connection joins: its refusal is then reported as any other. */
+  refused: () => void;
+}
+
+const joinProtocolError = (reason: string): AhError => new AhError('PROTOCOL_ERROR', { reason });
 
 /** gRPC status codes used for refusals (grpc/status.proto). */
 export const GRPC_UNAUTHENTICATED = 16;
@@ -43,18 +81,32 @@ export class RefusalServer {
   });
   /** The refusal of the session being created: set just before the connection is handed over. */
   private pending: AhError | undefined;
-  private readonly reasons = new WeakMap<http2.Http2Session, { error: AhError; answered: boolean }>();
+  private pendingJoin: JoinableConnection | undefined;
+  private readonly reasons = new WeakMap<
+    http2.Http2Session,
+    { error: AhError; answered: boolean; join: JoinableConnection | undefined }
+  >();
+  private readonly clock: Clock;
 
-  constructor(private readonly codeFor: (error: AhError) => number) {
+  constructor(
+    private readonly codeFor: (error: AhError) => number,
+    private readonly options: RefusalServerOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
     this.server.on('session', (session) => {
-      if (this.pending) this.reasons.set(session, { error: this.pending, answered: false });
+      if (this.pending) this.reasons.set(session, { error: this.pending, answered: false, join: this.pendingJoin });
       session.on('error', () => session.destroy());
       // Everything a client could still want from this session ends with it.
-      session.on('close', () => session.socket?.destroy());
+      session.on('close', () => {
+        const refusal = this.reasons.get(session);
+        // A certificate-less connection that never asked anything was refused all the same.
+        if (refusal?.join && !refusal.answered) refusal.join.refused();
+        session.socket?.destroy();
+      });
     });
     // A broken or hostile client's errors end its session, never this process.
     this.server.on('sessionError', () => {});
-    this.server.on('stream', (stream, _headers) => {
+    this.server.on('stream', (stream, headers) => {
       stream.on('error', () => {});
       const session = stream.session;
       const refusal = session ? this.reasons.get(session) : undefined;
@@ -63,34 +115,166 @@ export class RefusalServer {
         return;
       }
       refusal.answered = true;
-      const { error } = refusal;
-      try {
-        stream.respond(
-          {
-            ':status': 200,
-            'content-type': 'application/grpc',
-            'grpc-status': String(this.codeFor(error)),
-            'grpc-message': encodeGrpcMessage(error.message),
-            [ERROR_METADATA_KEY]: asciiJson(error.toJSON()),
-          },
-          { endStream: true },
-        );
-        // GOAWAY now: no further stream will be taken; the session closes once this one is sent.
+      const join = this.options.join;
+      if (
+        join &&
+        refusal.join &&
+        headers[':method'] === 'POST' &&
+        headers[':path'] === JOIN_PATH &&
+        isGrpcContentType(headers['content-type'])
+      ) {
+        // No further stream either way: GOAWAY now, the session closes once the answer is sent.
         session.close();
-      } catch {
-        // The client reset the stream or the session first: nobody is left to tell.
-        session.destroy();
+        const { peer, address } = refusal.join;
+        void this.readJoinRequest(stream)
+          .then((body) => join({ peer, address, body }))
+          .then(
+            (answer) => this.answerJoin(stream, session, answer),
+            () => session.destroy(),
+          );
+        return;
       }
+      refusal.join?.refused();
+      this.sendRefusal(stream, session, this.codeFor(refusal.error), refusal.error);
     });
   }
 
-  /** Tells the client on `socket` why it was refused (on its first stream), then closes. */
-  refuse(socket: TLSSocket, error: AhError): void {
+  /** A trailers-only gRPC error with our ah-error trailer, then GOAWAY. */
+  private sendRefusal(
+    stream: http2.ServerHttp2Stream,
+    session: http2.Http2Session,
+    code: number,
+    error: AhError,
+  ): void {
+    try {
+      stream.respond(
+        {
+          ':status': 200,
+          'content-type': 'application/grpc',
+          'grpc-status': String(code),
+          'grpc-message': encodeGrpcMessage(error.message),
+          [ERROR_METADATA_KEY]: asciiJson(error.toJSON()),
+        },
+        { endStream: true },
+      );
+      // GOAWAY now: no further stream will be taken; the session closes once this one is sent.
+      session.close();
+    } catch {
+      // The client reset the stream or the session first: nobody is left to tell.
+      session.destroy();
+    }
+  }
+
+  /** The join's answer: one gRPC message and grpc-status 0 in the trailers, or the refusal. */
+  private answerJoin(stream: http2.ServerHttp2Stream, session: http2.Http2Session, answer: JoinAnswer): void {
+    if (stream.destroyed || stream.closed) {
+      session.destroy();
+      return;
+    }
+    if (!answer.ok) {
+      this.sendRefusal(stream, session, answer.status, answer.error);
+      return;
+    }
+    try {
+      const frame = Buffer.alloc(GRPC_FRAME_HEADER + answer.response.length);
+      frame.writeUInt32BE(answer.response.length, 1);
+      answer.response.copy(frame, GRPC_FRAME_HEADER);
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.once('wantTrailers', () => {
+        try {
+          stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' });
+        } catch {
+          session.destroy();
+        }
+      });
+      stream.end(frame);
+      session.close();
+    } catch {
+      session.destroy();
+    }
+  }
+
+  /**
+   * The one gRPC message of a Join call, or why it cannot be had: compressed, longer than
+   * MAX_JOIN_REQUEST_BYTES, more than one message, cut short, or slower than JOIN_READ_TIMEOUT_MS.
+   * Reading stops at the first of these: nothing past the bound is ever buffered.
+   */
+  private readJoinRequest(stream: http2.ServerHttp2Stream): Promise<Buffer | AhError> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      const finish = (result: Buffer | AhError): void => {
+        if (done) return;
+        done = true;
+        timer.cancel();
+        stream.off('data', onData);
+        // Whatever else the client sends is dropped, not buffered.
+        stream.on('data', () => {});
+        resolve(result);
+      };
+      const timer = this.clock.setTimer(
+        () => finish(joinProtocolError(`the join request took longer than ${JOIN_READ_TIMEOUT_MS / 1000} s`)),
+        JOIN_READ_TIMEOUT_MS,
+      );
+      const check = (ended: boolean): void => {
+        if (size < GRPC_FRAME_HEADER) {
+          if (ended) finish(joinProtocolError('the join request ended before its message'));
+          return;
+        }
+        const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        chunks.length = 0;
+        chunks.push(all);
+        if (all[0] !== 0) return finish(joinProtocolError('the join request is compressed'));
+        const length = all.readUInt32BE(1);
+        if (length > MAX_JOIN_REQUEST_BYTES)
+          return finish(joinProtocolError(`the join request is larger than ${MAX_JOIN_REQUEST_BYTES} bytes`));
+        if (size > GRPC_FRAME_HEADER + length)
+          return finish(joinProtocolError('the join request holds more than one message'));
+        if (size === GRPC_FRAME_HEADER + length) return finish(all.subarray(GRPC_FRAME_HEADER));
+        if (ended) finish(joinProtocolError('the join request ended before its message'));
+      };
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length;
+        // Bounded before it is kept: a client may send more than its length prefix says.
+        if (size > GRPC_FRAME_HEADER + MAX_JOIN_REQUEST_BYTES) {
+          finish(joinProtocolError(`the join request is larger than ${MAX_JOIN_REQUEST_BYTES} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+        check(false);
+      };
+      stream.on('data', onData);
+      stream.once('end', () => check(true));
+      stream.once('close', () => finish(joinProtocolError('the join request was cut off')));
+    });
+  }
+
+  /**
+   * Tells the client on `socket` why it was refused (on its first stream), then closes. With
+   * `joinable` (it presented no certificate), that stream may be a Join call instead; `refused`
+   * is called when it turns out not to be (another call, or none), so that a join is not also
+   * reported as a refused connection.
+   */
+  refuse(socket: TLSSocket, error: AhError, joinable?: { refused: () => void }): void {
     this.pending = error;
+    let reported = false;
+    this.pendingJoin = joinable
+      ? {
+          peer: `${socket.remoteAddress}:${socket.remotePort}`,
+          address: socket.remoteAddress ?? '?',
+          refused: () => {
+            if (reported) return;
+            reported = true;
+            joinable.refused();
+          },
+        }
+      : undefined;
     try {
       this.server.emit('connection', socket);
     } finally {
       this.pending = undefined;
+      this.pendingJoin = undefined;
     }
   }
 
