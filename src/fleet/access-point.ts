@@ -16,6 +16,7 @@ import { parseSpiffeId } from '../x509/spiffe-id.js';
 import { FleetListener, type RejectionEvent } from './fleet-listener.js';
 import { FleetService, type HeartbeatPolicy } from './fleet-service.js';
 import { fleetServiceDefinition } from '../protocol/fleet-protocol.js';
+import { caPin } from '../x509/pin.js';
 import { Registry } from './registry.js';
 import { ACCESS_POINT_STATUS_FILE, type AccessPointStatus } from './access-point-status.js';
 import { healthServer } from '../core/host-guard.js';
@@ -314,6 +315,7 @@ export class AccessPoint {
           tokens: options.store.tokens,
           clock: options.clock,
           logger: options.logger.child('tokens'),
+          joinHint: () => this.joinHint(),
         }),
         logger: options.logger.child('control'),
         maxConnections: CONTROL_MAX_CONNECTIONS,
@@ -342,6 +344,18 @@ export class AccessPoint {
     this.revocations.close();
     this.registry.close();
     await this.options.store.close();
+  }
+
+  /**
+   * What `token create` tells the new machine: the fleet port, and, when this access point issues
+   * joins, the pin of the last certificate of the chain it serves (its root on its own fleet CA),
+   * which the executor checks before it sends the token.
+   */
+  private joinHint(): { fleetPort: number; caPin?: string } {
+    const fleetPort = Number(/:(\d+)$/.exec(this.address ?? '')?.[1] ?? this.options.port);
+    const chain = this.currentIdentity().chain;
+    const top = chain[chain.length - 1];
+    return this.options.fleetCa && chain.length > 1 && top ? { fleetPort, caPin: caPin(top) } : { fleetPort };
   }
 
   /** The identity the fleet port presents now (the one the source gave, before the fleet root is added). */
