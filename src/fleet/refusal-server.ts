@@ -32,9 +32,19 @@ function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** Largest header list (RFC 9113 6.5.2: names, values and 32 octets a field) a refused client may send. */
+export const REFUSAL_MAX_HEADER_LIST_SIZE = 8 * 1024;
+
+/** The size of a header list as RFC 9113 counts it, from the [name, value, ...] array Node hands a stream. */
+function headerListSize(rawHeaders: readonly string[]): number {
+  let size = 0;
+  for (const field of rawHeaders) size += Buffer.byteLength(field);
+  return size + 16 * rawHeaders.length;
+}
+
 export class RefusalServer {
   private readonly server = http2.createServer({
-    settings: { maxConcurrentStreams: 1, maxHeaderListSize: 8 * 1024, enablePush: false },
+    settings: { maxConcurrentStreams: 1, maxHeaderListSize: REFUSAL_MAX_HEADER_LIST_SIZE, enablePush: false },
     // Megabytes; the least Node allows. Header blocks, window data and queued frames count here.
     maxSessionMemory: 1,
     maxHeaderListPairs: 32,
@@ -54,34 +64,50 @@ export class RefusalServer {
     });
     // A broken or hostile client's errors end its session, never this process.
     this.server.on('sessionError', () => {});
-    this.server.on('stream', (stream, _headers) => {
-      stream.on('error', () => {});
-      const session = stream.session;
-      const refusal = session ? this.reasons.get(session) : undefined;
-      if (!session || !refusal || refusal.answered) {
-        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-        return;
-      }
-      refusal.answered = true;
-      const { error } = refusal;
-      try {
-        stream.respond(
-          {
-            ':status': 200,
-            'content-type': 'application/grpc',
-            'grpc-status': String(this.codeFor(error)),
-            'grpc-message': encodeGrpcMessage(error.message),
-            [ERROR_METADATA_KEY]: asciiJson(error.toJSON()),
-          },
-          { endStream: true },
-        );
-        // GOAWAY now: no further stream will be taken; the session closes once this one is sent.
-        session.close();
-      } catch {
-        // The client reset the stream or the session first: nobody is left to tell.
-        session.destroy();
-      }
-    });
+    this.server.on(
+      'stream',
+      (
+        stream: http2.ServerHttp2Stream,
+        _headers: http2.IncomingHttpHeaders,
+        _flags: number,
+        rawHeaders: readonly string[],
+      ) => {
+        stream.on('error', () => {});
+        const session = stream.session;
+        const refusal = session ? this.reasons.get(session) : undefined;
+        if (!session || !refusal || refusal.answered) {
+          stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+          return;
+        }
+        refusal.answered = true;
+        // Node enforces the advertised maxHeaderListSize only once the client has acknowledged our
+        // SETTINGS; until then it takes up to 64 KiB. A client that sends more than it was told is
+        // not a real executor: reset the stream and end the session, with no answer.
+        if (headerListSize(rawHeaders) > REFUSAL_MAX_HEADER_LIST_SIZE) {
+          stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+          session.close();
+          return;
+        }
+        const { error } = refusal;
+        try {
+          stream.respond(
+            {
+              ':status': 200,
+              'content-type': 'application/grpc',
+              'grpc-status': String(this.codeFor(error)),
+              'grpc-message': encodeGrpcMessage(error.message),
+              [ERROR_METADATA_KEY]: asciiJson(error.toJSON()),
+            },
+            { endStream: true },
+          );
+          // GOAWAY now: no further stream will be taken; the session closes once this one is sent.
+          session.close();
+        } catch {
+          // The client reset the stream or the session first: nobody is left to tell.
+          session.destroy();
+        }
+      },
+    );
   }
 
   /** Tells the client on `socket` why it was refused (on its first stream), then closes. */
