@@ -70,9 +70,19 @@ function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** Largest header list (RFC 9113 6.5.2: names, values and 32 octets a field) a refused client may send. */
+export const REFUSAL_MAX_HEADER_LIST_SIZE = 8 * 1024;
+
+/** The size of a header list as RFC 9113 counts it, from the [name, value, ...] array Node hands a stream. */
+function headerListSize(rawHeaders: readonly string[]): number {
+  let size = 0;
+  for (const field of rawHeaders) size += Buffer.byteLength(field);
+  return size + 16 * rawHeaders.length;
+}
+
 export class RefusalServer {
   private readonly server = http2.createServer({
-    settings: { maxConcurrentStreams: 1, maxHeaderListSize: 8 * 1024, enablePush: false },
+    settings: { maxConcurrentStreams: 1, maxHeaderListSize: REFUSAL_MAX_HEADER_LIST_SIZE, enablePush: false },
     // Megabytes; the least Node allows. Header blocks, window data and queued frames count here.
     maxSessionMemory: 1,
     maxHeaderListPairs: 32,
@@ -106,37 +116,54 @@ export class RefusalServer {
     });
     // A broken or hostile client's errors end its session, never this process.
     this.server.on('sessionError', () => {});
-    this.server.on('stream', (stream, headers) => {
-      stream.on('error', () => {});
-      const session = stream.session;
-      const refusal = session ? this.reasons.get(session) : undefined;
-      if (!session || !refusal || refusal.answered) {
-        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-        return;
-      }
-      refusal.answered = true;
-      const join = this.options.join;
-      if (
-        join &&
-        refusal.join &&
-        headers[':method'] === 'POST' &&
-        headers[':path'] === JOIN_PATH &&
-        isGrpcContentType(headers['content-type'])
-      ) {
-        // No further stream either way: GOAWAY now, the session closes once the answer is sent.
-        session.close();
-        const { peer, address } = refusal.join;
-        void this.readJoinRequest(stream)
-          .then((body) => join({ peer, address, body }))
-          .then(
-            (answer) => this.answerJoin(stream, session, answer),
-            () => session.destroy(),
-          );
-        return;
-      }
-      refusal.join?.refused();
-      this.sendRefusal(stream, session, this.codeFor(refusal.error), refusal.error);
-    });
+    this.server.on(
+      'stream',
+      (
+        stream: http2.ServerHttp2Stream,
+        headers: http2.IncomingHttpHeaders,
+        _flags: number,
+        rawHeaders: readonly string[],
+      ) => {
+        stream.on('error', () => {});
+        const session = stream.session;
+        const refusal = session ? this.reasons.get(session) : undefined;
+        if (!session || !refusal || refusal.answered) {
+          stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+          return;
+        }
+        refusal.answered = true;
+        // Node enforces the advertised maxHeaderListSize only once the client has acknowledged our
+        // SETTINGS; until then it takes up to 64 KiB. A client that sends more than it was told is
+        // not a real executor (nor a joining one): reset the stream and end the session, with no answer.
+        if (headerListSize(rawHeaders) > REFUSAL_MAX_HEADER_LIST_SIZE) {
+          refusal.join?.refused();
+          stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+          session.close();
+          return;
+        }
+        const join = this.options.join;
+        if (
+          join &&
+          refusal.join &&
+          headers[':method'] === 'POST' &&
+          headers[':path'] === JOIN_PATH &&
+          isGrpcContentType(headers['content-type'])
+        ) {
+          // No further stream either way: GOAWAY now, the session closes once the answer is sent.
+          session.close();
+          const { peer, address } = refusal.join;
+          void this.readJoinRequest(stream)
+            .then((body) => join({ peer, address, body }))
+            .then(
+              (answer) => this.answerJoin(stream, session, answer),
+              () => session.destroy(),
+            );
+          return;
+        }
+        refusal.join?.refused();
+        this.sendRefusal(stream, session, this.codeFor(refusal.error), refusal.error);
+      },
+    );
   }
 
   /** A trailers-only gRPC error with our ah-error trailer, then GOAWAY. */
