@@ -104,7 +104,8 @@ function rawJoin(
   options: { host?: string; path?: string; holdOpen?: boolean } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({
+    // localAddress is passed on to net.connect (the join rate limit counts per source address).
+    const connectOptions: tls.ConnectionOptions & { localAddress: string } = {
       host: '127.0.0.1',
       port,
       localAddress: options.host ?? '127.0.0.1',
@@ -112,7 +113,8 @@ function rawJoin(
       ALPNProtocols: ['h2'],
       // The executor checks the chain against its pin itself (docs/JOIN.md); not this test's subject.
       rejectUnauthorized: false,
-    });
+    };
+    const socket = tls.connect(connectOptions);
     const session = http2.connect('https://127.0.0.1', { createConnection: () => socket });
     session.on('error', () => {});
     const request = session.request({

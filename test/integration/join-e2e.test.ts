@@ -10,6 +10,7 @@ import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
 import { runMain } from '../support/cli.js';
+import { caPin } from '../../src/x509/pin.js';
 import { makeTempDir } from '../support/tmp.js';
 import { waitFor } from '../support/wait.js';
 
@@ -83,8 +84,6 @@ beforeAll(async () => {
     '5m',
     '--log-level',
     'debug',
-    '--log-format',
-    'json',
   ]);
   ap = started.ap;
   port = started.port;
@@ -96,12 +95,21 @@ describe('join with a token, in real processes', () => {
     const token = await createToken('worker-1');
     const state = path.join(tmp.dir, 'worker-1');
     const common = ['--admin-listen', '127.0.0.1:0', '--renewal-threshold', '0.02', '--log-level', 'debug'];
+    // The first run logs JSON (the access point and the other runs log text): the secret scan sees both.
     const first = new AgentProcess(
-      enrollArgs(state, [...common, '--join-token-file', tokenFile('worker-1', token), '--ca-pin', pin]),
+      enrollArgs(state, [
+        ...common,
+        '--log-format',
+        'json',
+        '--join-token-file',
+        tokenFile('worker-1', token),
+        '--ca-pin',
+        pin,
+      ]),
     );
     processes.push(first);
-    await first.waitForLine(/^info: joined the fleet/);
-    await first.waitForLine(/^info: enrolled /);
+    await first.waitForLine(/"message":"joined the fleet"/);
+    await first.waitForLine(/"message":"enrolled"/);
     const listed = await runMain(['agent', 'executors', '--state-dir', apState]);
     expect(listed.stdout).toContain(`spiffe://${TD}/ah/agent/worker-1`);
     expect((await first.stop()).code).toBe(0);
@@ -170,7 +178,7 @@ describe('join errors, each in its real situation', () => {
     );
     // A token this fleet never minted reads the same.
     const forged = `ahjoin_${'0'.repeat(12)}_${'A'.repeat(43)}`;
-    expect(await refused('forged', ['--join-token-file', '-', '--ca-pin', pin], { AH_JOIN_TOKEN: forged })).toBe(
+    expect(await refused('forged', ['--ca-pin', pin], { AH_JOIN_TOKEN: forged })).toBe(
       'error: join token unknown or revoked',
     );
   });
@@ -212,6 +220,35 @@ describe('join errors, each in its real situation', () => {
     expect(await refused('banned', ['--join-token-file', tokenFile('banned', token), '--ca-pin', pin])).toBe(
       `error: join refused: spiffe://${TD}/ah/agent/banned is revoked`,
     );
+  });
+});
+
+describe('an access point without a fleet CA', () => {
+  it('says so, after the executor checked its chain against the pin', async () => {
+    // A dev access point: its chain ends at the dev CA, which the executor pins here.
+    const devCa = path.join(tmp.dir, 'dev-ca');
+    const env = { AH_DEV_CA_DIR: devCa };
+    const { ap: dev, port: devPort } = await startAccessPoint(
+      ['--fleet-listen', '127.0.0.1:0', '--state-dir', path.join(tmp.dir, 'dev-ap')],
+      env,
+    );
+    processes.push(dev);
+    const devPin = caPin(readFileSync(path.join(devCa, 'ca.pem'), 'utf8'));
+    const r = await runAh(
+      [
+        'agent',
+        'enroll',
+        '--remote-server',
+        `https://127.0.0.1:${devPort}`,
+        '--state-dir',
+        path.join(tmp.dir, 'no-ca'),
+        '--ca-pin',
+        devPin,
+      ],
+      { ...env, AH_JOIN_TOKEN: `ahjoin_${'1'.repeat(12)}_${'B'.repeat(43)}` },
+    );
+    expect(r.code).not.toBe(0);
+    expect(firstError(r.stderr)).toBe('error: access point has no fleet CA');
   });
 });
 

@@ -4,6 +4,7 @@
 // a state file, the audit log or a log line (docs/JOIN-TOKENS.md).
 
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../src/cli/control-client.js';
@@ -55,15 +56,16 @@ afterAll(async () => {
 });
 
 describe('ah agent token create', () => {
-  it('prints the token once, the enroll command with placeholders, and how to hand it over', async () => {
+  it('prints the token once, the enroll command (this host and port; the pin a placeholder without a fleet CA), and how to hand it over', async () => {
     const { id, stdout } = await create('--name', 'executor-7');
     expect(stdout).toMatch(
       new RegExp(`^join token ${id} for executor-7: 1 use\\(s\\), expires \\S+Z \\(in (59m|1h)`, 'm'),
     );
     expect(stdout.match(new RegExp(TOKEN.source, 'g'))).toHaveLength(1);
     expect(stdout).toContain(
-      'ah agent enroll --remote-server https://<access point>:4433 --join-token-file join-token --ca-pin sha256:<pin from ah agent ca init>',
+      `ah agent enroll --remote-server https://${os.hostname()}:${fleet.port} --join-token-file join-token --ca-pin sha256:<pin from ah agent ca init>`,
     );
+    expect(stdout).toContain('the pin ah agent ca init printed');
     expect(stdout).toContain('never in a command-line flag');
     expect(stdout).toContain('AH_JOIN_TOKEN');
     // Usable once, by that name.

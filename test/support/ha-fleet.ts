@@ -32,6 +32,8 @@ export interface HaFleetOptions {
   leaseTtlSeconds: number;
   freshness: string;
   label: string;
+  /** More flags for every access point, e.g. a fleet CA. */
+  apArgs?: string[];
 }
 
 export const devIdOf = (name: string): string => `spiffe://ah-dev.local/ah/agent/${name}`;
@@ -44,7 +46,7 @@ export class HaFleet {
 
   private constructor(
     readonly etcd: EtcdCluster,
-    private readonly tmp: { dir: string; cleanup: () => void },
+    readonly tmp: { dir: string; cleanup: () => void },
     private readonly options: HaFleetOptions,
     readonly env: NodeJS.ProcessEnv,
   ) {}
@@ -88,6 +90,7 @@ export class HaFleet {
         String(this.options.leaseTtlSeconds),
         '--revocation-freshness',
         this.options.freshness,
+        ...(this.options.apArgs ?? []),
       ],
       this.env,
     );
