@@ -7,9 +7,14 @@
 
 import net from 'node:net';
 import tls, { type TlsOptions } from 'node:tls';
+import { systemClock, type Clock } from '../core/clock.js';
 
 /** The number of session tickets one TLS 1.3 handshake with `options` hands out; undefined if the probe could not tell. */
-export function sessionTicketsSent(options: TlsOptions, timeoutMs = 2_000): Promise<number | undefined> {
+export function sessionTicketsSent(
+  options: TlsOptions,
+  clock: Pick<Clock, 'setTimer'> = systemClock,
+  timeoutMs = 2_000,
+): Promise<number | undefined> {
   return new Promise((resolve) => {
     let tickets = 0;
     let settled = false;
@@ -24,12 +29,12 @@ export function sessionTicketsSent(options: TlsOptions, timeoutMs = 2_000): Prom
     const finish = (result: number | undefined): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.cancel();
       for (const s of sockets) s.destroy();
       server.close();
       resolve(result);
     };
-    const timer = setTimeout(() => finish(undefined), timeoutMs);
+    const timer = clock.setTimer(() => finish(undefined), timeoutMs);
     server.on('error', () => finish(undefined));
     server.listen(0, '127.0.0.1', () => {
       const address = server.address() as net.AddressInfo;

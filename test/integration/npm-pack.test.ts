@@ -25,6 +25,7 @@ describe('npm pack', () => {
       'src',
       'scripts',
       'proto',
+      'examples',
     ]) {
       cpSync(path.join(REPO_ROOT, entry), path.join(copy, entry), { recursive: true });
     }
