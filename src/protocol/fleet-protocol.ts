@@ -1,10 +1,13 @@
-// The fleet protocol as loaded by @grpc/proto-loader, with TypeScript shapes for its messages.
-// Both the access point (fleet/) and the executor (executor/) import it, so it sits below both.
+// The fleet protocol (proto/ah/fleet/v1/fleet.proto) as a grpc-js service over static codecs
+// generated from it (src/protocol/generated/fleet.js, `npm run proto:gen`), with TypeScript shapes
+// for its messages. The messages have the shapes @grpc/proto-loader gives (static-codec.ts), but no
+// .proto file is parsed at start-up: the parser stays out of the executor (docs/PERFORMANCE.md,
+// "Footprint"). Both the access point (fleet/) and the executor (executor/) import it, so it sits
+// below both.
 
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { packageRoot } from '../core/paths.js';
+import { ah } from './generated/fleet.js';
+import { methodDefinition } from './static-codec.js';
 
 export interface HostFacts {
   hostname: string;
@@ -83,25 +86,41 @@ export type AccessPointMessage =
 /** Trailer key carrying a rejected executor's error as JSON ({ code, facts, detail }). */
 export const ERROR_METADATA_KEY = 'ah-error';
 
+/** The fully qualified name of the service: package ah.fleet.v1, service Fleet. */
+const SERVICE = 'ah.fleet.v1.Fleet';
+
 let definition: grpc.ServiceDefinition | undefined;
 let clientConstructor: grpc.ServiceClientConstructor | undefined;
 
 function load(): void {
-  const packageDefinition = protoLoader.loadSync(
-    path.join(packageRoot(), 'proto', 'ah', 'fleet', 'v1', 'fleet.proto'),
-    {
-      keepCase: true,
-      longs: Number,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    },
-  );
-  const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as {
-    ah: { fleet: { v1: { Fleet: grpc.ServiceClientConstructor } } };
+  const v1 = ah.fleet.v1;
+  definition = {
+    Connect: methodDefinition(SERVICE, {
+      name: 'Connect',
+      originalName: 'connect',
+      requestStream: true,
+      responseStream: true,
+      request: v1.ExecutorMessage,
+      response: v1.AccessPointMessage,
+    }),
+    Join: methodDefinition(SERVICE, {
+      name: 'Join',
+      originalName: 'join',
+      requestStream: false,
+      responseStream: false,
+      request: v1.JoinRequest,
+      response: v1.JoinResponse,
+    }),
+    Renew: methodDefinition(SERVICE, {
+      name: 'Renew',
+      originalName: 'renew',
+      requestStream: false,
+      responseStream: false,
+      request: v1.RenewRequest,
+      response: v1.RenewResponse,
+    }),
   };
-  clientConstructor = loaded.ah.fleet.v1.Fleet;
-  definition = clientConstructor.service;
+  clientConstructor = grpc.makeGenericClientConstructor(definition, SERVICE, {});
 }
 
 export function fleetServiceDefinition(): grpc.ServiceDefinition {

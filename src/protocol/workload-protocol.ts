@@ -1,10 +1,11 @@
-// The SPIFFE Workload API (proto/spiffe/workload/workload.proto) as loaded by @grpc/proto-loader,
-// with TypeScript shapes for the X.509 part we use.
+// The SPIFFE Workload API (proto/spiffe/workload/workload.proto) as a grpc-js service over static
+// codecs generated from it (src/protocol/generated/workload.js, `npm run proto:gen`), with the
+// message shapes @grpc/proto-loader gives (static-codec.ts) and TypeScript shapes for the X.509
+// part we use. No .proto file is parsed at run time (docs/PERFORMANCE.md, "Footprint").
 
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { packageRoot } from '../core/paths.js';
+import * as workload from './generated/workload.js';
+import { methodDefinition } from './static-codec.js';
 
 export interface X509SVID {
   spiffe_id: string;
@@ -27,20 +28,56 @@ export interface X509SVIDResponse {
 /** The security header every Workload API call carries; SPIRE refuses calls without it. */
 export const WORKLOAD_HEADER = 'workload.spiffe.io';
 
+/** The service's name: the .proto has no package (wire compatibility with SPIRE). */
+const SERVICE = 'SpiffeWorkloadAPI';
+
 let constructor: grpc.ServiceClientConstructor | undefined;
 
 export function workloadClientConstructor(): grpc.ServiceClientConstructor {
   if (!constructor) {
-    const definition = protoLoader.loadSync(path.join(packageRoot(), 'proto', 'spiffe', 'workload', 'workload.proto'), {
-      keepCase: true,
-      longs: Number,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    });
-    constructor = (
-      grpc.loadPackageDefinition(definition) as unknown as { SpiffeWorkloadAPI: grpc.ServiceClientConstructor }
-    ).SpiffeWorkloadAPI;
+    const definition: grpc.ServiceDefinition = {
+      FetchX509SVID: methodDefinition(SERVICE, {
+        name: 'FetchX509SVID',
+        originalName: 'fetchX509Svid',
+        requestStream: false,
+        responseStream: true,
+        request: workload.X509SVIDRequest,
+        response: workload.X509SVIDResponse,
+      }),
+      FetchX509Bundles: methodDefinition(SERVICE, {
+        name: 'FetchX509Bundles',
+        originalName: 'fetchX509Bundles',
+        requestStream: false,
+        responseStream: true,
+        request: workload.X509BundlesRequest,
+        response: workload.X509BundlesResponse,
+      }),
+      FetchJWTSVID: methodDefinition(SERVICE, {
+        name: 'FetchJWTSVID',
+        originalName: 'fetchJwtsvid',
+        requestStream: false,
+        responseStream: false,
+        request: workload.JWTSVIDRequest,
+        response: workload.JWTSVIDResponse,
+      }),
+      FetchJWTBundles: methodDefinition(SERVICE, {
+        name: 'FetchJWTBundles',
+        originalName: 'fetchJwtBundles',
+        requestStream: false,
+        responseStream: true,
+        request: workload.JWTBundlesRequest,
+        response: workload.JWTBundlesResponse,
+      }),
+      ValidateJWTSVID: methodDefinition(SERVICE, {
+        name: 'ValidateJWTSVID',
+        originalName: 'validateJwtsvid',
+        requestStream: false,
+        responseStream: false,
+        request: workload.ValidateJWTSVIDRequest,
+        response: workload.ValidateJWTSVIDResponse,
+      }),
+    };
+    constructor = grpc.makeGenericClientConstructor(definition, SERVICE, {});
   }
   return constructor;
 }

@@ -31,7 +31,26 @@ const X509_LIBRARY = ['@peculiar/x509', 'reflect-metadata', 'tsyringe'];
 const METRICS = ['prom-client'];
 const VAULT_CLIENT = ['node-vault', 'axios'];
 const WATCHER = ['chokidar'];
+/**
+ * The .proto parser: an executor speaks the fleet protocol (and the Workload API) through the
+ * static codecs of src/protocol/generated/, on protobufjs/minimal; @grpc/proto-loader and
+ * protobufjs' full or light build (parser, tokenizer, reflection) are what parsing the .proto
+ * files at start-up loaded, some 6 MiB of RSS (docs/PERFORMANCE.md, "Footprint").
+ */
+const PROTO_LOADER = ['@grpc/proto-loader'];
+const PROTOBUF_PARSER = [
+  'index.js',
+  'light.js',
+  'src/index.js',
+  'src/index-light.js',
+  'src/parse.js',
+  'src/tokenize.js',
+];
+/** protobufjs/minimal.js: the runtime the static codecs need, and all they need. */
+const PROTOBUF_MINIMAL = 'minimal.js';
 const OWN = {
+  fleetCodecs: 'src/protocol/generated/fleet.js',
+  workloadCodecs: 'src/protocol/generated/workload.js',
   files: 'src/identity/files-source.js',
   spiffe: 'src/identity/spiffe-source.js',
   vault: 'src/identity/vault-client.js',
@@ -45,6 +64,12 @@ function owner(file: string): string {
   if (at < 0) return path.relative(path.join(REPO_ROOT, 'dist'), file);
   const [first, second] = file.slice(at + '/node_modules/'.length).split('/');
   return first?.startsWith('@') ? `${first}/${second}` : (first as string);
+}
+
+/** The files of protobufjs a process loaded, relative to the package (`src/parse.js`). */
+function protobufFiles(files: string[]): string[] {
+  const marker = '/node_modules/protobufjs/';
+  return files.filter((f) => f.lastIndexOf(marker) >= 0).map((f) => f.slice(f.lastIndexOf(marker) + marker.length));
 }
 
 beforeAll(async () => {
@@ -111,12 +136,13 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
+interface Loaded {
+  packages: Set<string>;
+  files: string[];
+}
+
 /** Starts an executor under the recording hook, waits until it is enrolled, returns what it loaded. */
-async function loadedUntilEnrolled(
-  name: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ packages: Set<string>; files: string[] }> {
+async function loadedUntilEnrolled(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Loaded> {
   const record = path.join(tmp.dir, `${name}.modules`);
   writeFileSync(record, '');
   const exec = new AgentProcess(
@@ -133,23 +159,42 @@ async function loadedUntilEnrolled(
   return { packages: new Set(files.map(owner)), files };
 }
 
-function expectLoaded(loaded: { packages: Set<string> }, must: string[], mustNot: string[]): void {
+/**
+ * `must` and `mustNot` name packages or our own modules. Every executor, whatever its provider,
+ * also loads the fleet codecs on protobufjs/minimal and never the .proto parser.
+ */
+function expectLoaded(loaded: Loaded, must: string[], mustNot: string[]): void {
+  const protobuf = protobufFiles(loaded.files);
   expect({
-    loaded: must.filter((m) => !loaded.packages.has(m)),
-    notLoaded: mustNot.filter((m) => loaded.packages.has(m)),
+    loaded: [...must, OWN.fleetCodecs, 'protobufjs'].filter((m) => !loaded.packages.has(m)),
+    notLoaded: [...mustNot, ...PROTO_LOADER].filter((m) => loaded.packages.has(m)),
+    protobufMinimal: protobuf.includes(PROTOBUF_MINIMAL),
+    protobufParser: protobuf.filter((f) => PROTOBUF_PARSER.includes(f)),
   }).toEqual({
     loaded: [],
     notLoaded: [],
+    protobufMinimal: true,
+    protobufParser: [],
   });
 }
 
 describe('an executor loads only what its provider and flags need', () => {
-  it('dev: the fleet client, no X.509 library, watcher, Workload API, Vault or metrics code', async () => {
+  it('dev: the fleet client, no .proto parser, X.509 library, watcher, Workload API, Vault or metrics code', async () => {
     const loaded = await loadedUntilEnrolled('dev', ['--remote-server', `https://127.0.0.1:${devPort}`], devEnv);
     expectLoaded(
       loaded,
-      ['@grpc/grpc-js', '@grpc/proto-loader', 'winston', 'commander', OWN.devCa],
-      [...X509_LIBRARY, ...WATCHER, ...VAULT_CLIENT, ...METRICS, OWN.files, OWN.spiffe, OWN.vault, OWN.admin],
+      ['@grpc/grpc-js', 'winston', 'commander', OWN.devCa],
+      [
+        ...X509_LIBRARY,
+        ...WATCHER,
+        ...VAULT_CLIENT,
+        ...METRICS,
+        OWN.files,
+        OWN.spiffe,
+        OWN.vault,
+        OWN.admin,
+        OWN.workloadCodecs,
+      ],
     );
   });
 
@@ -186,7 +231,7 @@ describe('an executor loads only what its provider and flags need', () => {
     ]);
     expectLoaded(
       loaded,
-      [OWN.spiffe],
+      [OWN.spiffe, OWN.workloadCodecs],
       [...X509_LIBRARY, ...WATCHER, ...VAULT_CLIENT, ...METRICS, OWN.devCa, OWN.files, OWN.vault, OWN.admin],
     );
   });
