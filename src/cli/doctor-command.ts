@@ -25,6 +25,7 @@ import { FleetSession } from '../executor/session.js';
 import type { Identity } from '../identity/identity.js';
 import { createIdentitySource, resolveProvider } from '../identity/select.js';
 import { VaultClient } from '../identity/vault-client.js';
+import { hasJoinState, loadJoinState } from '../identity/join-store.js';
 import { AH_VERSION } from '../core/version.js';
 import { DEV_SERVER_ID } from '../identity/dev-names.js';
 import { parseSpiffeId } from '../x509/spiffe-id.js';
@@ -220,9 +221,18 @@ export async function runDoctor(flags: DoctorFlags, io: CliIo): Promise<number> 
       return summary(doctor, io);
     }
   }
-  const providerOk = await checkProvider(doctor, parsed, host);
+  // A joined executor (its identity in <state-dir>/join/, no identity flags): that identity is the one to check.
+  const joined = remote && !configured && (await hasJoinState(flags.stateDir));
+  const providerOk = joined || (await checkProvider(doctor, parsed, host));
   let identity: Identity | undefined;
-  if (providerOk) {
+  if (joined) {
+    await doctor.check('own identity (joined, in the state directory)', async () => {
+      const stored = await loadJoinState(flags.stateDir, systemClock.now());
+      if (!stored) throw new AhError('JOIN_TOKEN_MISSING', { dir: flags.stateDir });
+      identity = stored.identity;
+      return `join, ${stored.record.spiffe_id} from ${stored.record.access_point}, valid until ${identity.facts.notAfter} (${formatDuration(identity.notAfter - systemClock.now())} left)`;
+    });
+  } else if (providerOk) {
     await doctor.check('own identity (certificate dates, chain, key match)', async () => {
       const devCaDir = defaultDevCaDir(io.env);
       if (resolveProvider(parsed.flags, host) === 'dev') requireDevCa(devCaDir);
@@ -330,7 +340,7 @@ async function checkAccessPoint(
   else {
     let expected = flags.expectedServerId === undefined ? undefined : parseExpectedServerId(flags.expectedServerId);
     if (!expected && identity.provider === 'dev') expected = DEV_SERVER_ID;
-    if (!expected && identity.provider === 'spiffe' && identity.spiffeId)
+    if (!expected && (identity.provider === 'spiffe' || identity.provider === 'join') && identity.spiffeId)
       expected = `spiffe://${parseSpiffeId(identity.spiffeId).trustDomain}/ah/serve`;
     const current = identity;
     let skew: number | undefined;

@@ -126,6 +126,20 @@ describe('join with a token, in real processes', () => {
     expect(status.stdout).toMatch(/identity: +join/);
     expect(status.stdout).toMatch(/issued by: +access point /);
     expect(status.stdout).toMatch(/next renewal: +\d{4}-/);
+    // Doctor checks the joined identity from the state directory, with no identity flags.
+    const doctor = await runAh([
+      'agent',
+      'doctor',
+      '--remote-server',
+      `https://127.0.0.1:${port}`,
+      '--state-dir',
+      state,
+    ]);
+    expect(doctor.code, doctor.stdout).toBe(0);
+    expect(doctor.stdout).toMatch(
+      /own identity \(joined, in the state directory\).*join, spiffe:\/\/example\.org\/ah\/agent\/worker-1/,
+    );
+    expect(doctor.stdout).toContain(`accepted as spiffe://${TD}/ah/agent/worker-1`);
 
     // Renewed over the connection with a fresh key, twice, while heartbeats go on.
     const metrics = async (): Promise<string> =>
