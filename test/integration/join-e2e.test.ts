@@ -4,13 +4,19 @@
 // no heartbeat lost. Then each error an operator can meet, in its real situation, with its exact
 // line, and a scan of every log (all levels, text and JSON) and every state file for the secret.
 
-import { chmodSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess, runAh, startAccessPoint } from '../support/agent-process.js';
 import { runMain } from '../support/cli.js';
+import { runCaInit } from '../../src/cli/ca-command.js';
+import type { CliIo } from '../../src/cli/io.js';
+import { FleetCa } from '../../src/fleet/fleet-ca.js';
+import { newKeyAndCsr, saveJoinState } from '../../src/identity/join-store.js';
 import { caPin } from '../../src/x509/pin.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { makeTempDir } from '../support/tmp.js';
 import { waitFor } from '../support/wait.js';
 
@@ -234,6 +240,49 @@ describe('join errors, each in its real situation', () => {
     expect(await refused('banned', ['--join-token-file', tokenFile('banned', token), '--ca-pin', pin])).toBe(
       `error: join refused: spiffe://${TD}/ah/agent/banned is revoked`,
     );
+  });
+});
+
+describe('an executor that was offline past its certificate', () => {
+  it('says so, needs a new token, and keeps its files', async () => {
+    // What a joined executor left behind a day ago: a one-hour certificate from this fleet CA.
+    const dayAgo = new FakeClock(Date.now() - 86_400_000);
+    const oldCa = path.join(tmp.dir, 'fleet-ca-of-yesterday');
+    const io = { out: () => {}, err: () => {}, env: {} } as unknown as CliIo;
+    expect(await runCaInit({ dir: oldCa, trustDomain: TD }, io, dayAgo)).toBe(0);
+    const ca = await FleetCa.fromPem(
+      readFileSync(path.join(oldCa, 'fleet-ca.pem')),
+      readFileSync(path.join(oldCa, 'intermediate-key.pem')),
+      { certPath: 'fleet-ca.pem', keyPath: 'intermediate-key.pem' },
+      dayAgo,
+    );
+    const { keyPem, csrPem } = await newKeyAndCsr('sleeper');
+    const issued = await ca.issueExecutor({ name: 'sleeper', csrPem, ttlMs: 3_600_000, trustDomain: TD });
+    const state = path.join(tmp.dir, 'sleeper');
+    mkdirSync(state, { mode: 0o700 });
+    await saveJoinState(state, {
+      keyPem,
+      chainPem: issued.chainPem,
+      bundlePem: ca.rootPem,
+      record: {
+        spiffe_id: issued.spiffeId,
+        access_point: `https://127.0.0.1:${port}`,
+        access_point_id: 'ap',
+        pins: [pin],
+        joined_at: new Date(dayAgo.now()).toISOString(),
+        renewed_at: null,
+      },
+    });
+    const before = readdirSync(path.join(state, 'join')).sort();
+    const r = await runAh(enrollArgs(state, []));
+    expect(r.code).toBe(1);
+    const lines = plain(r.stderr).split('\n');
+    expect(lines.find((l) => l.startsWith('error:'))).toBe(
+      // X.509 times have whole seconds.
+      `error: joined identity expired at ${new Date(new X509Certificate(issued.certPem).validTo).toISOString()}`,
+    );
+    expect(lines.find((l) => l.trimStart().startsWith('hint:'))).toContain('needs a new token');
+    expect(readdirSync(path.join(state, 'join')).sort()).toEqual(before);
   });
 });
 
