@@ -48,14 +48,18 @@ const SILENT_SLOT_MS = 100;
 const MAX_CONNECTIONS_PER_IDENTITY = 8;
 /** Sources remembered as having brought an executor in (address groups). */
 const MAX_KNOWN_SOURCES = 100_000;
-/** Bound on how long a refused connection may stay open to receive its reason. */
+/**
+ * Bound on how long a refused connection may stay open to receive its reason. It holds for a
+ * certificate-less one too until its stream is known to be a Join call: a stream Node resets
+ * itself (too many header fields) never reaches us, and must not buy a longer life.
+ */
 const REJECTED_CONNECTION_LIFETIME_MS = 5_000;
 /**
- * The same bound for a connection without a certificate, which may be joining: it has
- * JOIN_READ_TIMEOUT_MS to send its request, then a store transaction (etcd: a round trip or a
- * few) and a signature. Such connections stay "unproven", the first evicted when the cap is hit.
+ * A joining connection's bound, from the moment its Join call starts: JOIN_READ_TIMEOUT_MS to
+ * send its request, then a store transaction (etcd: a round trip or a few) and a signature. Such
+ * connections stay "unproven", the first evicted when the cap is hit.
  */
-const JOINABLE_CONNECTION_LIFETIME_MS = 15_000;
+const JOINING_CONNECTION_LIFETIME_MS = 15_000;
 
 export interface RejectionEvent {
   peer: string;
@@ -403,12 +407,13 @@ export class FleetListener {
         return;
       }
       // A client that never asks is not kept waiting for: the connection has a short life either way.
-      const cut = this.options.clock.setTimer(
-        () => socket.destroy(),
-        joinable ? JOINABLE_CONNECTION_LIFETIME_MS : REJECTED_CONNECTION_LIFETIME_MS,
-      );
+      let cut = this.options.clock.setTimer(() => socket.destroy(), REJECTED_CONNECTION_LIFETIME_MS);
       socket.once('close', () => cut.cancel());
-      this.refusal.refuse(socket, decision, joinable ? { refused: report } : undefined);
+      const joining = (): void => {
+        cut.cancel();
+        cut = this.options.clock.setTimer(() => socket.destroy(), JOINING_CONNECTION_LIFETIME_MS);
+      };
+      this.refusal.refuse(socket, decision, joinable ? { refused: report, joining } : undefined);
       return;
     }
     if (socket.alpnProtocol !== 'h2') {

@@ -46,6 +46,14 @@ interface JoinableConnection {
   address: string;
   /** Called once unless the connection joins: its refusal is then reported as any other. */
   refused: () => void;
+  /** Called when its stream turns out to be a Join call, which may take longer than a refusal. */
+  joining: () => void;
+}
+
+/** What the fleet listener hands over with a certificate-less connection. */
+export interface JoinableHooks {
+  refused: () => void;
+  joining: () => void;
 }
 
 const joinProtocolError = (reason: string): AhError => new AhError('PROTOCOL_ERROR', { reason });
@@ -151,6 +159,7 @@ export class RefusalServer {
         ) {
           // No further stream either way: GOAWAY now, the session closes once the answer is sent.
           session.close();
+          refusal.join.joining();
           const { peer, address } = refusal.join;
           void this.readJoinRequest(stream)
             .then((body) => join({ peer, address, body }))
@@ -281,9 +290,9 @@ export class RefusalServer {
    * Tells the client on `socket` why it was refused (on its first stream), then closes. With
    * `joinable` (it presented no certificate), that stream may be a Join call instead; `refused`
    * is called when it turns out not to be (another call, or none), so that a join is not also
-   * reported as a refused connection.
+   * reported as a refused connection; `joining` when it is a Join call.
    */
-  refuse(socket: TLSSocket, error: AhError, joinable?: { refused: () => void }): void {
+  refuse(socket: TLSSocket, error: AhError, joinable?: JoinableHooks): void {
     this.pending = error;
     let reported = false;
     this.pendingJoin = joinable
@@ -295,6 +304,7 @@ export class RefusalServer {
             reported = true;
             joinable.refused();
           },
+          joining: joinable.joining,
         }
       : undefined;
     try {

@@ -48,7 +48,11 @@ async function createToken(name: string, extra: string[] = []): Promise<string> 
   expect(r.code, r.stderr).toBe(0);
   const token = /^ {2}(ahjoin_\S+)$/m.exec(r.stdout)?.[1];
   if (!token) throw new Error(`no token in:\n${r.stdout}`);
-  secrets.push(token.slice(token.lastIndexOf('_') + 1));
+  // The secret is everything after `ahjoin_<12 hex>_`; base64url may itself hold '_', so it is
+  // cut by position, never at the last underscore (a short fragment would match any log).
+  const secret = token.slice('ahjoin_'.length + 13);
+  expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  secrets.push(secret);
   return token;
 }
 
