@@ -32,9 +32,15 @@ import { metric, procStats, runBench, sleep } from './access-point-process.js';
 const N = Number(process.argv[2] ?? 300);
 const C = Number(process.argv[3] ?? 16);
 const M = Number(process.argv[4] ?? 1000);
-/** Join certificates live 5 minutes; the wave renews at this fraction of it, +- the jitter. */
+/** Join certificates live 5 minutes (--join-cert-ttl). */
 const CERT_TTL = '5m';
-const WAVE_POLICY: RenewalPolicy = { threshold: 0.3, jitterFraction: 0.02, floorMs: 30_000 };
+/** Lifetime of an executor certificate: --join-cert-ttl, plus NotBefore backdated 30 s (x509/authority.ts). */
+const CERT_LIFETIME_MS = 330_000;
+const CERT_BACKDATE_MS = 30_000;
+/** Half-width of the wave's renewal window, as a fraction of the lifetime: +-15 s. */
+const WAVE_JITTER = 0.045;
+/** The wave comes at most this long after phase 2's joins start (threshold 0.9 at most). */
+const WAVE_LATEST_MS = 250_000;
 /** Phase 1 executors are not meant to renew while measured. */
 const QUIET_POLICY: RenewalPolicy = { threshold: 0.9, jitterFraction: 0.01, floorMs: 30_000 };
 const WELCOME_TIMEOUT_MS = 60_000;
@@ -318,31 +324,47 @@ async function main(): Promise<void> {
   console.log(`  joins/s : enrollments/s                  ${(joinRate / plainRate).toFixed(2)}`);
 
   // Phase 2: M joined executors heartbeating every second, all renewing within the wave.
+  // The M joins take a while; so that their renewals come as one wave (as for a fleet whose
+  // certificates were all issued at once), each executor's --renewal-threshold is set so that
+  // its certificate is due at the same moment, waveAt, +-15 s of jitter. waveAt leaves the joins
+  // 4 times what phase 1's rate says they need (they are slower with 1,000 executors beating
+  // every second on 2 shared cores), plus 30 s, but no more than the 5 m certificate allows:
+  // executors that join after waveAt renew at the lowest threshold (0.15) instead.
   const wave: Executor[] = [];
   const waveJoinStart = performance.now();
+  const waveAt = Date.now() + Math.min(WAVE_LATEST_MS, (4 * M * 1000) / joinRate + 30_000);
+  const thresholds: number[] = [];
+  const wavePolicy = (): RenewalPolicy => {
+    const threshold = Math.min(0.9, Math.max(0.15, (waveAt - Date.now() + CERT_BACKDATE_MS) / CERT_LIFETIME_MS));
+    thresholds.push(threshold);
+    return { threshold, jitterFraction: WAVE_JITTER, floorMs: 30_000 };
+  };
   let waveWelcomed = 0;
+  const joining = setInterval(() => process.stderr.write(`  ... ${waveWelcomed}/${M} joined\n`), 30_000);
   await bounded(
     'phase 2 joins',
-    300_000,
+    480_000,
     pool(M, C, async (i) => {
-      const e = await startExecutor(port, executorDir(`w${i}`), pins, WAVE_POLICY, 1_000, tokens2[i]);
+      const e = await startExecutor(port, executorDir(`w${i}`), pins, wavePolicy(), 1_000, tokens2[i]);
       wave.push(e);
       await welcomed(e, `join w${i}`);
       waveWelcomed += 1;
     }),
     () => `${waveWelcomed}/${M} welcomed`,
   );
+  clearInterval(joining);
   const waveJoinSeconds = (performance.now() - waveJoinStart) / 1000;
   const disconnectsBefore = await metric(admin, 'ah_disconnects_total').catch(() => 0);
   const due = wave.map((e) => e.source.renewalStatus().nextRenewalAt ?? NaN);
   const firstDue = Math.min(...due);
   const lastDue = Math.max(...due);
   console.log(
-    `  phase 2: ${M} joined in ${waveJoinSeconds.toFixed(1)} s = ${(M / waveJoinSeconds).toFixed(1)}/s; renewals due over ${((lastDue - firstDue) / 1000).toFixed(1)} s, from ${((firstDue - Date.now()) / 1000).toFixed(1)} s from now`,
+    `  phase 2: ${M} joined in ${waveJoinSeconds.toFixed(1)} s = ${(M / waveJoinSeconds).toFixed(1)}/s; --renewal-threshold ${Math.min(...thresholds).toFixed(3)}-${Math.max(...thresholds).toFixed(3)}; renewals due over ${((lastDue - firstDue) / 1000).toFixed(1)} s, from ${((firstDue - Date.now()) / 1000).toFixed(1)} s from now`,
   );
   // CPU of the access point from the first renewal to the last.
   const renewedCount = (): number => wave.filter((e) => e.renewals > 0).length;
   const cpuIdle = procStats(pid);
+  const progress = setInterval(() => process.stderr.write(`  ... ${renewedCount()}/${M} renewed\n`), 15_000);
   await bounded(
     'phase 2 waiting for the first renewal',
     Math.max(0, firstDue - Date.now()) + 60_000,
@@ -363,6 +385,7 @@ async function main(): Promise<void> {
     () => `${renewedCount()}/${M} renewed`,
   );
   const waveSeconds = (performance.now() - waveStart) / 1000;
+  clearInterval(progress);
   const cpuEnd = procStats(pid);
   // Let the last rotations finish their handover and the heartbeats in flight be acked.
   await sleep(5_000);
