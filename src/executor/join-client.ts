@@ -39,6 +39,8 @@ export interface JoinOptions {
   signal?: AbortSignal;
   /** Called once the chain passed the pin check, before anything is sent (tests watch the order). */
   onPinned?: (server: PinnedServer) => void;
+  /** Local address to connect from (the join benchmark spreads joins over loopback sources). */
+  localAddress?: string;
 }
 
 export interface JoinResult {
@@ -151,6 +153,7 @@ export function joinFleet(options: JoinOptions): Promise<JoinResult> {
       host: target.host,
       port: target.port,
       ...(isIP(target.host) ? {} : { servername: target.host }),
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
       ALPNProtocols: ['h2'],
       // No bundle yet: the chain is judged by the pin check below, before anything is sent.
       rejectUnauthorized: false,
