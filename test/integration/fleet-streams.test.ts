@@ -60,19 +60,34 @@ describe('concurrent streams on one executor connection', () => {
       expect(c.goaway(), 'the connection itself was kept').toBeUndefined();
 
       // A bound on concurrency, not on a count: once one of the four ends, a new one is taken.
-      c.write(Buffer.concat([cancel(1), open(21)]));
-      expect(await within('the server to process stream 21', c.roundTrip())).toBe(true);
-      expect(c.resets().has(21), 'stream 21 taken after stream 1 ended').toBe(false);
+      // Node 22 and later keep an ended stream in their own table until the server's JavaScript
+      // has let go of it, a few event-loop turns after nghttp2 closed it, and refuse a stream that
+      // comes before that with ENHANCE_YOUR_CALM (Node 20 takes it at once). So a new stream is
+      // offered once per round trip, a bounded number of times, until the place is free.
+      c.write(cancel(1));
+      expect(await within('the server to process the cancel of stream 1', c.roundTrip())).toBe(true);
+      let taken: number | undefined;
+      let next = 21;
+      for (let attempt = 0; attempt < 10 && taken === undefined; attempt++, next += 2) {
+        c.write(open(next));
+        expect(await within(`the server to process stream ${next}`, c.roundTrip())).toBe(true);
+        const code = c.resets().get(next);
+        if (code === undefined) taken = next;
+        else expect([H2_ERROR.ENHANCE_YOUR_CALM, H2_ERROR.REFUSED_STREAM], `stream ${next} refused`).toContain(code);
+      }
+      expect(taken, 'a new stream taken after stream 1 ended').toBeDefined();
+      expect(c.goaway(), 'the connection was kept while the place was freed').toBeUndefined();
 
       // A fifth at once, now that the limit is acknowledged: the server ends the connection
       // (nghttp2 treats it as a protocol error), so no stream of it is ever served.
-      c.write(open(23));
+      const fifth = next;
+      c.write(open(fifth));
       expect(await within('the server to answer a fifth concurrent stream', c.roundTrip())).toBe(false);
       expect(c.isClosed, 'the server closed the connection').toBe(true);
-      expect(c.received(FRAME.HEADERS, 23)).toEqual([]);
-      expect(c.received(FRAME.DATA, 23)).toEqual([]);
+      expect(c.received(FRAME.HEADERS, fifth)).toEqual([]);
+      expect(c.received(FRAME.DATA, fifth)).toEqual([]);
       const goaway = c.goaway();
-      if (goaway) expect(goaway.lastStreamId).toBeLessThan(23);
+      if (goaway) expect(goaway.lastStreamId).toBeLessThan(fifth);
     } finally {
       c.destroy();
     }
