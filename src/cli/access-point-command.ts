@@ -19,11 +19,11 @@ import type { CliIo } from './io.js';
 import { loggerFromFlags, prepareStateDir, untilStopSignal } from './daemon.js';
 import { parseIdentityFlags, startIdentitySource } from './identity-from-flags.js';
 import { parseDurationFlag, parseListenAddress, parseSpiffeIdFlag } from './options.js';
-import { isLoopbackHost } from '../identity/select.js';
+import { hasIdentityFlags, isLoopbackHost } from '../identity/select.js';
 import type { CommonFlags, IdentityFlagValues } from './shared-flags.js';
 import { openStoreFromConfig } from './store-from-flags.js';
 import { parseStoreFlags, type StoreFlagValues } from './store-flags.js';
-import { identityFlagsGiven, launchFleetCaIdentity } from './fleet-ca-identity.js';
+import { launchFleetCaIdentity } from './fleet-ca-identity.js';
 import { checkFleetCaTrustDomain, loadFleetCa, parseFleetCaFlags, type FleetCaFlagValues } from './fleet-ca-flags.js';
 
 export interface AccessPointFlags extends CommonFlags, IdentityFlagValues, StoreFlagValues, FleetCaFlagValues {
@@ -116,7 +116,7 @@ export async function runAccessPoint(flags: AccessPointFlags, io: CliIo): Promis
             );
     // A fleet CA and no identity flags: the access point's own certificate comes from that CA.
     const identitySource =
-      fleetCa && !identityFlagsGiven(identityFlags.flags)
+      fleetCa && !hasIdentityFlags(identityFlags.flags)
         ? launchFleetCaIdentity(fleetCa.ca, {
             host: listen.host,
             policy: identityFlags.policy,

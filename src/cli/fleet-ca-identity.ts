@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.js';
 import type { FleetCa } from '../fleet/fleet-ca.js';
 import { buildIdentity, type IdentitySource } from '../identity/identity.js';
 import { RenewingIdentitySource } from '../identity/renewing-source.js';
-import { devServerNames, type IdentityFlags } from '../identity/select.js';
+import { devServerNames } from '../identity/select.js';
 import type { RenewalPolicy } from '../renewal/policy.js';
 import { parseCertificates, parsePrivateKey } from '../x509/pem.js';
 
@@ -18,18 +18,6 @@ import { parseCertificates, parsePrivateKey } from '../x509/pem.js';
  * CA files went missing has hours to be fixed (it renews at the threshold, by default two thirds).
  */
 export const ACCESS_POINT_CERT_TTL_MS = 24 * 3_600_000;
-
-/** Whether the flags name an identity provider of their own (then the fleet CA only issues executors). */
-export function identityFlagsGiven(flags: IdentityFlags): boolean {
-  return (
-    flags.identity !== undefined ||
-    flags.cert !== undefined ||
-    flags.key !== undefined ||
-    flags.ca.length > 0 ||
-    flags.spiffeSocket !== undefined ||
-    flags.vault !== undefined
-  );
-}
 
 export interface FleetCaIdentityOptions {
   /** The fleet port's listen host: its address goes into the certificate for host name checks. */

@@ -4,12 +4,10 @@
 // read from a file only its owner can read, from stdin (`-`), or from AH_JOIN_TOKEN. It is held
 // in memory only, and never logged or written anywhere.
 
-import { constants, promises as fs } from 'node:fs';
 import { AhError } from '../core/errors.js';
+import { readPrivateFile } from '../identity/private-file.js';
 import { parseJoinToken, TOKEN_LENGTH } from '../fleet/join-token.js';
 import { parseCaPins } from '../tls/pin-check.js';
-
-const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 export interface JoinFlagValues {
   joinTokenFile?: string;
@@ -30,47 +28,15 @@ export const TOKEN_ENV = 'AH_JOIN_TOKEN';
 /** More than any token file could hold: a mistaken path (a log, a disk image) is not read whole. */
 const MAX_TOKEN_FILE_BYTES = 4096;
 
-/**
- * Reads the token file only when nobody else could have read or replaced it: not a link
- * (O_NOFOLLOW), a regular file, owned by the user we run as, no group or other permission bits.
- * The checks are made on the open descriptor, so the file judged is the file read.
- */
-async function readTokenFile(path: string, uid: number | undefined = process.geteuid?.()): Promise<string> {
-  const unsafe = (reason: string, cause?: unknown): AhError =>
-    new AhError('TOKEN_FILE_UNSAFE', { path, reason }, cause === undefined ? {} : { cause });
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new AhError('FILE_NOT_FOUND', { path }, { cause: e, exit: 2 });
-    if (code === 'EACCES' || code === 'EPERM')
-      throw new AhError('FILE_PERMISSION_DENIED', { path }, { cause: e, exit: 2 });
-    if (code === 'ELOOP' || code === 'EMLINK' || code === 'EFTYPE') throw unsafe('it is a symbolic link', e);
-    throw e;
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw unsafe('it is not a regular file');
-    if (uid !== undefined && stat.uid !== uid)
-      throw unsafe(`it is owned by uid ${stat.uid}, not by this user (uid ${uid})`);
-    const mode = stat.mode & 0o777;
-    if (mode & 0o077) throw unsafe(`its mode ${mode.toString(8).padStart(4, '0')} lets others read it (0600 at most)`);
-    if (stat.size > MAX_TOKEN_FILE_BYTES)
-      throw new AhError('TOKEN_MALFORMED', { reason: `a join token is ${TOKEN_LENGTH} characters` });
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
-}
+const tooLarge = (): AhError =>
+  new AhError('TOKEN_MALFORMED', { reason: `a join token is ${TOKEN_LENGTH} characters` });
 
 /** Reads stdin to its end, at most MAX_TOKEN_FILE_BYTES. */
 export async function readStdin(stream: NodeJS.ReadableStream = process.stdin): Promise<string> {
   let text = '';
   for await (const chunk of stream) {
     text += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
-    if (text.length > MAX_TOKEN_FILE_BYTES)
-      throw new AhError('TOKEN_MALFORMED', { reason: `a join token is ${TOKEN_LENGTH} characters` });
+    if (text.length > MAX_TOKEN_FILE_BYTES) throw tooLarge();
   }
   return text;
 }
@@ -94,7 +60,14 @@ export async function readJoinFlags(
     raw = await stdin();
     tokenSource = 'stdin';
   } else if (values.joinTokenFile !== undefined) {
-    raw = await readTokenFile(values.joinTokenFile);
+    // Read only when nobody else could have read or replaced it (see readPrivateFile).
+    raw = (
+      await readPrivateFile(values.joinTokenFile, {
+        unsafeCode: 'TOKEN_FILE_UNSAFE',
+        maxBytes: MAX_TOKEN_FILE_BYTES,
+        tooLarge,
+      })
+    ).toString('utf8');
     tokenSource = values.joinTokenFile;
   } else if (fromEnv !== undefined && fromEnv !== '') {
     raw = fromEnv;

@@ -49,6 +49,16 @@ describe('enroll --join-token-file / --ca-pin', () => {
     expect(r.stderr + r.stdout).not.toContain('ahjoin_');
   });
 
+  it('refuses a private token file too large to be a token without reading it, and never shows it', async () => {
+    // A path that names a log or an image by mistake: its size alone rules it out. This one holds
+    // a well-formed token and then only blank lines, which a read of the whole file would accept.
+    const file = await tokenFile(0o600, `${TOKEN}${'\n'.repeat(5000)}`);
+    const r = await runMain(enroll('--join-token-file', file, '--ca-pin', PIN));
+    expect(r.code).toBe(2);
+    expect(firstLines(r.stderr)[0]).toMatch(/^error: .*a join token is \d+ characters/);
+    expect(r.stderr + r.stdout).not.toContain('ahjoin_');
+  });
+
   it('refuses a token file that is a symbolic link or not a regular file', async () => {
     const real = await tokenFile(0o600);
     const link = path.join(tmp.dir, `link-${n++}`);

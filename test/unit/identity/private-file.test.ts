@@ -32,7 +32,7 @@ describe('readPrivateFile', () => {
   it("refuses a file of another user's", async () => {
     const file = keyFile('e', 0o600);
     const owner = statSync(file).uid;
-    await expect(readPrivateFile(file, owner + 1)).rejects.toThrow(
+    await expect(readPrivateFile(file, { uid: owner + 1 })).rejects.toThrow(
       `refusing to use fleet CA key ${file}: it is owned by uid ${owner}, not by this user (uid ${owner + 1})`,
     );
   });
