@@ -1,5 +1,5 @@
-// Shared by the fleet benchmarks: an access point in its own process (files identity, limits
-// opened up for load), its CPU and memory from /proc, and its metrics from the admin endpoint.
+// Shared by the fleet benchmarks: an access point in its own process (files identity or a fleet CA,
+// limits opened up for load), its CPU and memory from /proc, and its metrics from the admin endpoint.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +49,7 @@ export async function metricByLabel(admin: string, name: string): Promise<Record
   return out;
 }
 
+/** An access point on `identityArgs` (the files provider's flags, or the fleet CA's), plus `extraArgs`. */
 export function startAccessPoint(
   port: number,
   stateDir: string,
@@ -56,6 +57,21 @@ export function startAccessPoint(
   /** More flags, e.g. the etcd store's (bench:ha). */
   extraArgs: string[] = [],
 ): Promise<RunningAccessPoint> {
+  return spawnAccessPoint(port, stateDir, [
+    '--identity',
+    'files',
+    '--cert',
+    files.cert,
+    '--key',
+    files.key,
+    '--ca',
+    files.ca,
+    ...extraArgs,
+  ]);
+}
+
+/** The access point process with its load settings and `args`, resolved once it listens (30 s at most). */
+export function spawnAccessPoint(port: number, stateDir: string, args: string[]): Promise<RunningAccessPoint> {
   // AH_BENCH_AP_NODE_ARGS passes node flags to the access point only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
   const nodeArgs = (process.env.AH_BENCH_AP_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(
@@ -79,26 +95,26 @@ export function startAccessPoint(
       '1000000',
       '--max-connections-per-address',
       '1000000',
-      '--identity',
-      'files',
-      '--cert',
-      files.cert,
-      '--key',
-      files.key,
-      '--ca',
-      files.ca,
-      ...extraArgs,
+      ...args,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   return new Promise((resolve, reject) => {
     let buf = '';
     let admin = '';
-    proc.once('exit', (code) => reject(new Error(`access point exited (${String(code)}):\n${buf}`)));
+    const timer = setTimeout(() => reject(new Error(`access point not listening within 30 s:\n${buf}`)), 30_000);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`access point exited (${String(code)}):\n${buf}`));
+    });
     proc.stderr?.on('data', (d: Buffer) => {
-      buf += d.toString();
+      // Keep only the tail: the access point logs every enrollment and join.
+      buf = (buf + d.toString()).slice(-16_384);
       admin ||= /admin endpoint listening address=(\S+)/.exec(buf)?.[1] ?? '';
-      if (admin && /access point listening/.test(buf)) resolve({ proc, admin });
+      if (admin && /access point listening/.test(buf)) {
+        clearTimeout(timer);
+        resolve({ proc, admin });
+      }
     });
   });
 }

@@ -9,7 +9,7 @@
 // Usage: npm run bench:join -- [N=300] [C=16] [M=1000]
 //   (= npm run build && node dist/scripts/bench/join.js [N] [C] [M])
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +27,7 @@ import type { RenewalPolicy } from '../../src/renewal/policy.js';
 import { parseCertificates } from '../../src/x509/pem.js';
 import { caPin } from '../../src/x509/pin.js';
 import { parseSpiffeId } from '../../src/x509/spiffe-id.js';
-import { metric, procStats, runBench, sleep } from './access-point-process.js';
+import { metric, procStats, runBench, sleep, spawnAccessPoint } from './access-point-process.js';
 
 const N = Number(process.argv[2] ?? 300);
 const C = Number(process.argv[3] ?? 16);
@@ -79,56 +79,22 @@ function nextSourceAddress(): string {
   return `127.1.${Math.floor(k / 250) % 250}.${(k % 250) + 1}`;
 }
 
-function startAccessPoint(
+async function startAccessPoint(
   port: number,
   stateDir: string,
   caDir: string,
 ): Promise<{ proc: ChildProcess; admin: string; control: string }> {
-  const proc = spawn(
-    process.execPath,
-    [
-      ah,
-      'agent',
-      'access-point',
-      '--fleet-listen',
-      `127.0.0.1:${port}`,
-      '--admin-listen',
-      '127.0.0.1:0',
-      '--state-dir',
-      stateDir,
-      '--store',
-      'file',
-      // Opened up as bench:fleet does: every Enroller here comes from 127.0.0.1.
-      '--handshake-rate',
-      '100000',
-      '--max-executors',
-      '1000000',
-      '--max-connections-per-address',
-      '1000000',
-      '--fleet-ca-cert',
-      path.join(caDir, 'fleet-ca.pem'),
-      '--fleet-ca-key',
-      path.join(caDir, 'intermediate-key.pem'),
-      '--join-cert-ttl',
-      CERT_TTL,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    let admin = '';
-    const timer = setTimeout(() => reject(new Error(`access point not listening within 30 s:\n${buf}`)), 30_000);
-    proc.once('exit', (code) => reject(new Error(`access point exited (${String(code)}):\n${buf}`)));
-    proc.stderr?.on('data', (d: Buffer) => {
-      // Keep only the tail: the access point logs every join and enrollment.
-      buf = (buf + d.toString()).slice(-16_384);
-      admin ||= /admin endpoint listening address=(\S+)/.exec(buf)?.[1] ?? '';
-      if (admin && /access point listening/.test(buf)) {
-        clearTimeout(timer);
-        resolve({ proc, admin, control: path.join(stateDir, 'control.sock') });
-      }
-    });
-  });
+  const ap = await spawnAccessPoint(port, stateDir, [
+    '--store',
+    'file',
+    '--fleet-ca-cert',
+    path.join(caDir, 'fleet-ca.pem'),
+    '--fleet-ca-key',
+    path.join(caDir, 'intermediate-key.pem'),
+    '--join-cert-ttl',
+    CERT_TTL,
+  ]);
+  return { ...ap, control: path.join(stateDir, 'control.sock') };
 }
 
 interface Executor {

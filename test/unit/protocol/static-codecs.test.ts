@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../support/seeded-random.js';
 import { fleetClientConstructor, fleetServiceDefinition } from '../../../src/protocol/fleet-protocol.js';
 import { workloadClientConstructor, workloadServiceDefinition } from '../../../src/protocol/workload-protocol.js';
 import { deserializer, serializer, type StaticCodec } from '../../../src/protocol/static-codec.js';
@@ -37,18 +38,6 @@ const PROTOS = {
 };
 const SEED = 0x5eed_c0de;
 const RANDOM_VALUES = 100;
-
-/** mulberry32: a small seeded generator, so a failure reproduces. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Codec = StaticCodec<unknown>;
 type Reference = protoLoader.MessageTypeDefinition<object, object>;
@@ -239,7 +228,7 @@ describe.each(Object.keys(PROTOS) as Array<keyof typeof PROTOS>)('%s: static cod
   });
 
   it.each(all.map((p) => [p.name, p] as const))('%s: random values and edge cases', (_name, pair) => {
-    const random = generator(SEED ^ pair.name.length);
+    const random = seededRandom(SEED ^ pair.name.length);
     const values: unknown[] = [{}, message(pair.type, () => 0), message(pair.type, () => 0.999)];
     for (let i = 0; i < RANDOM_VALUES; i++) values.push(message(pair.type, random));
     for (const value of values) {
@@ -263,7 +252,7 @@ describe.each(Object.keys(PROTOS) as Array<keyof typeof PROTOS>)('%s: static cod
   });
 
   it.each(all.map((p) => [p.name, p] as const))('%s: loose input', (_name, pair) => {
-    const random = generator(SEED + pair.name.length);
+    const random = seededRandom(SEED + pair.name.length);
     const loose: unknown[] = [[], [1, 2]];
     const looseValue = (type: string): unknown[] =>
       ({
@@ -306,7 +295,7 @@ describe.each(Object.keys(PROTOS) as Array<keyof typeof PROTOS>)('%s: static cod
         ]),
       );
     expect(shape(mine)).toEqual(shape(reference as unknown as grpc.ServiceDefinition));
-    const random = generator(SEED);
+    const random = seededRandom(SEED);
     for (const [name, method] of Object.entries(reference)) {
       const own = mine[name] as grpc.MethodDefinition<object, object>;
       for (const [kind, serialize, deserialize, theirs] of [
