@@ -64,8 +64,7 @@ export async function readJoinFlags(
     raw = (
       await readPrivateFile(values.joinTokenFile, {
         unsafeCode: 'TOKEN_FILE_UNSAFE',
-        maxBytes: MAX_TOKEN_FILE_BYTES,
-        tooLarge,
+        sizeLimit: { bytes: MAX_TOKEN_FILE_BYTES, error: tooLarge },
       })
     ).toString('utf8');
     tokenSource = values.joinTokenFile;

@@ -11,15 +11,14 @@ const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 export interface PrivateFileOptions {
   /** The error for a file someone else could have read or replaced (names the file's role). */
   unsafeCode?: 'FLEET_CA_KEY_UNSAFE' | 'TOKEN_FILE_UNSAFE';
-  /** A larger file is not read at all; `tooLarge` is the error then. */
-  maxBytes?: number;
-  tooLarge?: () => AhError;
-  /** The user the file must belong to: this process's effective user (a parameter for tests). */
+  /** A file larger than `bytes` is not read at all: `error` is thrown instead. */
+  sizeLimit?: { bytes: number; error: () => AhError };
+  /** The user the file must belong to: by default this process's effective user; undefined skips the check (tests). */
   uid?: number | undefined;
 }
 
 export async function readPrivateFile(path: string, options: PrivateFileOptions = {}): Promise<Buffer> {
-  const { unsafeCode = 'FLEET_CA_KEY_UNSAFE', maxBytes, tooLarge } = options;
+  const { unsafeCode = 'FLEET_CA_KEY_UNSAFE', sizeLimit } = options;
   const uid = 'uid' in options ? options.uid : process.geteuid?.();
   const unsafe = (reason: string, cause?: unknown): AhError =>
     new AhError(unsafeCode, { path, reason }, cause === undefined ? {} : { cause });
@@ -41,8 +40,7 @@ export async function readPrivateFile(path: string, options: PrivateFileOptions 
       throw unsafe(`it is owned by uid ${stat.uid}, not by this user (uid ${uid})`);
     const mode = stat.mode & 0o777;
     if (mode & 0o077) throw unsafe(`its mode ${mode.toString(8).padStart(4, '0')} lets others read it (0600 at most)`);
-    if (maxBytes !== undefined && stat.size > maxBytes)
-      throw tooLarge?.() ?? unsafe(`it is larger than ${maxBytes} bytes`);
+    if (sizeLimit && stat.size > sizeLimit.bytes) throw sizeLimit.error();
     return await handle.readFile();
   } finally {
     await handle.close();

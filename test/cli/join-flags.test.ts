@@ -55,7 +55,10 @@ describe('enroll --join-token-file / --ca-pin', () => {
     const file = await tokenFile(0o600, `${TOKEN}${'\n'.repeat(5000)}`);
     const r = await runMain(enroll('--join-token-file', file, '--ca-pin', PIN));
     expect(r.code).toBe(2);
-    expect(firstLines(r.stderr)[0]).toMatch(/^error: .*a join token is \d+ characters/);
+    expect(firstLines(r.stderr)).toEqual([
+      'error: join token malformed: a join token is 63 characters',
+      'hint: pass the token exactly as ah agent token create printed it, in a file (--join-token-file) or AH_JOIN_TOKEN',
+    ]);
     expect(r.stderr + r.stdout).not.toContain('ahjoin_');
   });
 
