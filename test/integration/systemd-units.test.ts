@@ -10,7 +10,8 @@
 //   call is allowed by the unit's SystemCallFilter (as `systemd-analyze syscall-filter` expands
 //   it), each socket is of a family RestrictAddressFamilies allows, each /proc path it touched is
 //   per-process (ProcSubset=pid, ProtectProc=invisible), and it writes only under its state dir
-//   (ProtectSystem=strict, ReadWritePaths=/var/lib/ah).
+//   (ProtectSystem=strict, ReadWritePaths=/var/lib/ah). node runs with the flags the unit's
+//   ExecStart gives it (the executor's memory profile), and those flags are checked on this Node.
 // systemd-analyze and strace are required: a missing tool fails these tests (.ci/run installs
 // both). AH_SYSTEMD_UNITS_DIR points the tests at other unit files (to see them fail on old ones).
 
@@ -66,14 +67,30 @@ function tool(cmd: string, args: string[], cwd?: string): SpawnSyncReturns<strin
   return result;
 }
 
+/**
+ * A unit's ExecStart: `/usr/bin/ah <args>` (node with its defaults) or `node <flags> /usr/bin/ah
+ * <args>` (node with a runtime profile); any other form fails the test that reads it.
+ */
+function execStart(unit: string): { nodeFlags: string[]; ahArgs: string } {
+  const value = serviceSettings(unit).get('ExecStart')?.at(-1) ?? '';
+  const m = /^(?:node((?: --[\w-]+(?:=\S+)?)+) )?\/usr\/bin\/ah (.+)$/.exec(value);
+  if (!m)
+    throw new Error(`${unit}: ExecStart is neither "/usr/bin/ah ..." nor "node <--flags> /usr/bin/ah ...": ${value}`);
+  return { nodeFlags: (m[1] ?? '').split(' ').filter(Boolean), ahArgs: m[2] as string };
+}
+
 /** Copies of the units whose ExecStart runs the built program (systemd-analyze wants a real binary). */
 function runnableUnits(): string {
   const dir = path.join(tmp.dir, 'units');
   mkdirSync(dir, { recursive: true });
   for (const unit of Object.values(UNITS)) {
     const text = readFileSync(path.join(UNITS_DIR, unit), 'utf8');
-    expect(text, `${unit}: ExecStart runs /usr/bin/ah`).toMatch(/^ExecStart=\/usr\/bin\/ah /m);
-    writeFileSync(path.join(dir, unit), text.replace('/usr/bin/ah', `${process.execPath} ${AH_BIN}`));
+    const { nodeFlags, ahArgs } = execStart(unit);
+    const command = [process.execPath, ...nodeFlags, AH_BIN, ahArgs].join(' ');
+    writeFileSync(
+      path.join(dir, unit),
+      text.replace(/^ExecStart=.*$/m, () => `ExecStart=${command}`),
+    );
   }
   return dir;
 }
@@ -183,6 +200,39 @@ describe('systemd-analyze security', () => {
       expect(Number(overall?.[1]), result.stdout).toBeLessThanOrEqual(MAX_EXPOSURE);
     },
   );
+});
+
+describe("the units' runtime profiles", () => {
+  /** node with `flags`, churning through short-lived objects; its young generation's size after. */
+  function youngGenerationAfterChurn(flags: string[]): { mib: number; stderr: string } {
+    const churn = `const v8 = require('node:v8'); let keep = [];
+      for (let i = 0; i < 200000; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 20000) keep = []; }
+      const s = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+      process.stdout.write(String(s.space_size / 1048576));`;
+    const result = tool(process.execPath, [...flags, '-e', churn]);
+    expect(result.status, `node ${flags.join(' ')}: ${result.stderr}`).toBe(0);
+    return { mib: Number(result.stdout), stderr: result.stderr };
+  }
+
+  it('runs the executor under a memory profile this Node takes without a word, and which acts', () => {
+    const { nodeFlags, ahArgs } = execStart(UNITS.executor);
+    expect(ahArgs).toMatch(/^agent enroll /);
+    expect(nodeFlags.length, 'the executor unit gives node its runtime profile').toBeGreaterThan(0);
+    // Accepted by this Node (an unknown V8 flag stops node with "bad option") and silent (a flag
+    // V8 disables would print a warning into the journal at every start).
+    const profiled = youngGenerationAfterChurn(nodeFlags);
+    expect(profiled.stderr).toBe('');
+    // In force: the young generation stays small under churn, where Node's defaults let it grow
+    // to 16 MiB (--max-semi-space-size).
+    expect(profiled.mib).toBeLessThanOrEqual(2);
+    expect(youngGenerationAfterChurn([]).mib).toBeGreaterThan(2);
+  });
+
+  it('leaves the access point on Node defaults (it serves thousands of executors)', () => {
+    const { nodeFlags, ahArgs } = execStart(UNITS.accessPoint);
+    expect(ahArgs).toMatch(/^agent access-point /);
+    expect(nodeFlags).toEqual([]);
+  });
 });
 
 // ---- the program under strace ----------------------------------------------------------------
@@ -343,7 +393,9 @@ class TracedAgent {
     // -qq: no attach/exit notes; -s 8: short data buffers (paths are printed whole anyway).
     // Its own process group, so that a test that fails half-way can kill strace and node at once.
     const strace = ['strace', '-f', '-qq', '-s', '8', '-e', 'signal=none', '-o', trace];
-    this.process = new AgentProcess(args, env, ['prlimit', ...limit, ...strace], { cwd, detached: true });
+    // node's flags as the unit's ExecStart gives them (the executor's runtime profile).
+    const { nodeFlags } = execStart(unit);
+    this.process = new AgentProcess(args, env, ['prlimit', ...limit, ...strace], { cwd, detached: true, nodeFlags });
     void this.process.exited.then(() => (this.running = false));
     cleanups.push(() => this.kill());
   }
@@ -354,6 +406,11 @@ class TracedAgent {
 
   waitForLine(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
     return this.process.waitForLine(pattern, timeoutMs);
+  }
+
+  /** node's command line, as the kernel has it: the unit's node flags must be in it. */
+  nodeCommandLine(): string[] {
+    return readFileSync(`/proc/${this.nodePid()}/cmdline`, 'utf8').split('\0').filter(Boolean);
   }
 
   /** node's pid: the first process in the trace (strace's child, which execs node). */
@@ -467,6 +524,9 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     env,
   );
   await ex.waitForLine(/^info: enrolled /);
+  // It runs as the unit runs it: node with the executor's profile flags, before the program.
+  const commandLine = ex.nodeCommandLine();
+  expect(commandLine.slice(1, commandLine.indexOf(AH_BIN))).toEqual(execStart(UNITS.executor).nodeFlags);
   // Heartbeats acknowledged, and both sides' /metrics served (prom-client reads /proc/self/*).
   const exAdmin = await adminAddress(ex);
   const apAdmin = await adminAddress(ap);

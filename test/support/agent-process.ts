@@ -49,12 +49,16 @@ export class AgentProcess {
     env: NodeJS.ProcessEnv = {},
     /** A command that runs node, e.g. ['prlimit', '--nofile=1024:1024', '--'] for a low descriptor limit. */
     wrapper: string[] = [],
-    /** `detached`: its own process group (a wrapper and node can be killed together); `cwd`. */
-    spawnOptions: { cwd?: string; detached?: boolean } = {},
+    /**
+     * `detached`: its own process group (a wrapper and node can be killed together); `cwd`;
+     * `nodeFlags`: node's own flags before the program (a systemd unit's runtime profile).
+     */
+    spawnOptions: { cwd?: string; detached?: boolean; nodeFlags?: string[] } = {},
   ) {
-    const [command, ...rest] = [...wrapper, process.execPath, AH_BIN, ...args] as [string, ...string[]];
+    const { nodeFlags = [], ...options } = spawnOptions;
+    const [command, ...rest] = [...wrapper, process.execPath, ...nodeFlags, AH_BIN, ...args] as [string, ...string[]];
     this.child = spawn(command, rest, {
-      ...spawnOptions,
+      ...options,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
