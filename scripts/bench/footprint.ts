@@ -99,10 +99,13 @@ const ah = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '
 const env = { ...process.env, AH_DEV_CA_DIR: path.join(dir, 'dev-ca') };
 const children: ChildProcess[] = [];
 
-/** The node flags ah-executor.service starts the executor with: what production runs. */
+/**
+ * The node flags ah-executor.service starts the executor with: what production runs. (The tests
+ * read it with test/support/unit-exec-start.ts, the same pattern; benches and tests share no code.)
+ */
 function unitNodeFlags(): string[] {
   const unit = readFileSync(new URL('../../../systemd/ah-executor.service', import.meta.url), 'utf8');
-  const execStart = /^ExecStart=(?:node((?: --\S+)+) )?\/usr\/bin\/ah /m.exec(unit);
+  const execStart = /^ExecStart=(?:node((?: --[\w-]+(?:=\S+)?)+) )?\/usr\/bin\/ah /m.exec(unit);
   if (!execStart) throw new Error('systemd/ah-executor.service: no ExecStart= of the form [node <flags>] /usr/bin/ah');
   return (execStart[1] ?? '').split(' ').filter(Boolean);
 }

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONNECTION_LIMITS } from '../../src/fleet/connection-limits.js';
 import { AgentProcess, AH_BIN, REPO_ROOT, startAccessPoint } from '../support/agent-process.js';
 import { makeTempDir } from '../support/tmp.js';
+import { withBuiltProgram } from '../support/unit-exec-start.js';
 
 const tmp = makeTempDir('ah-pkg-');
 const processes: AgentProcess[] = [];
@@ -48,13 +49,8 @@ describe('systemd units', () => {
   it('passes systemd-analyze verify', () => {
     // verify insists that ExecStart's binary exists: point it at the built one.
     for (const unit of UNITS) {
-      // The executor's starts with `node <flags>` (node from systemd's search path): keep the flags.
-      const text = readFileSync(path.join(REPO_ROOT, 'systemd', unit), 'utf8').replace(
-        /^ExecStart=(?:node ((?:--\S+ )+))?\/usr\/bin\/ah /m,
-        (_all, flags: string | undefined) => `ExecStart=${process.execPath} ${flags ?? ''}${AH_BIN} `,
-      );
-      expect(text, `${unit}: ExecStart runs the built program`).toContain(`ExecStart=${process.execPath} `);
-      writeFileSync(path.join(tmp.dir, unit), text);
+      const text = readFileSync(path.join(REPO_ROOT, 'systemd', unit), 'utf8');
+      writeFileSync(path.join(tmp.dir, unit), withBuiltProgram(text, unit, process.execPath, AH_BIN));
     }
     const result = spawnSync('systemd-analyze', ['verify', '--man=no', ...UNITS], {
       cwd: tmp.dir,

@@ -24,6 +24,7 @@ import { FakeTrustDomain, FakeWorkloadApi } from '../support/fake-workload-api.j
 import { FakeVault } from '../support/fake-vault.js';
 import { TestCa } from '../support/test-ca.js';
 import { makeTempDir } from '../support/tmp.js';
+import { parseExecStart, withBuiltProgram, type UnitExecStart } from '../support/unit-exec-start.js';
 import { waitFor } from '../support/wait.js';
 
 const UNITS_DIR = process.env.AH_SYSTEMD_UNITS_DIR ?? path.join(REPO_ROOT, 'systemd');
@@ -67,16 +68,9 @@ function tool(cmd: string, args: string[], cwd?: string): SpawnSyncReturns<strin
   return result;
 }
 
-/**
- * A unit's ExecStart: `/usr/bin/ah <args>` (node with its defaults) or `node <flags> /usr/bin/ah
- * <args>` (node with a runtime profile); any other form fails the test that reads it.
- */
-function execStart(unit: string): { nodeFlags: string[]; ahArgs: string } {
-  const value = serviceSettings(unit).get('ExecStart')?.at(-1) ?? '';
-  const m = /^(?:node((?: --[\w-]+(?:=\S+)?)+) )?\/usr\/bin\/ah (.+)$/.exec(value);
-  if (!m)
-    throw new Error(`${unit}: ExecStart is neither "/usr/bin/ah ..." nor "node <--flags> /usr/bin/ah ...": ${value}`);
-  return { nodeFlags: (m[1] ?? '').split(' ').filter(Boolean), ahArgs: m[2] as string };
+/** A unit's ExecStart (test/support/unit-exec-start.ts). */
+function execStart(unit: string): UnitExecStart {
+  return parseExecStart(readFileSync(path.join(UNITS_DIR, unit), 'utf8'), unit);
 }
 
 /** Copies of the units whose ExecStart runs the built program (systemd-analyze wants a real binary). */
@@ -85,12 +79,7 @@ function runnableUnits(): string {
   mkdirSync(dir, { recursive: true });
   for (const unit of Object.values(UNITS)) {
     const text = readFileSync(path.join(UNITS_DIR, unit), 'utf8');
-    const { nodeFlags, ahArgs } = execStart(unit);
-    const command = [process.execPath, ...nodeFlags, AH_BIN, ahArgs].join(' ');
-    writeFileSync(
-      path.join(dir, unit),
-      text.replace(/^ExecStart=.*$/m, () => `ExecStart=${command}`),
-    );
+    writeFileSync(path.join(dir, unit), withBuiltProgram(text, unit, process.execPath, AH_BIN));
   }
   return dir;
 }
@@ -222,10 +211,10 @@ describe("the units' runtime profiles", () => {
     // V8 disables would print a warning into the journal at every start).
     const profiled = youngGenerationAfterChurn(nodeFlags);
     expect(profiled.stderr).toBe('');
-    // In force: the young generation stays small under churn, where Node's defaults let it grow
-    // to 16 MiB (--max-semi-space-size).
-    expect(profiled.mib).toBeLessThanOrEqual(2);
-    expect(youngGenerationAfterChurn([]).mib).toBeGreaterThan(2);
+    // In force: the young generation stays small under churn (1-2 MiB measured), where Node's
+    // defaults let it grow to 16 MiB (--max-semi-space-size); 4 MiB lies well between the two.
+    expect(profiled.mib).toBeLessThanOrEqual(4);
+    expect(youngGenerationAfterChurn([]).mib).toBeGreaterThan(4);
   });
 
   it('leaves the access point on Node defaults (it serves thousands of executors)', () => {
