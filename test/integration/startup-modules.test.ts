@@ -32,6 +32,13 @@ const METRICS = ['prom-client'];
 const VAULT_CLIENT = ['node-vault', 'axios'];
 const WATCHER = ['chokidar'];
 /**
+ * Node's performance timing modules (perf_hooks and the user timing, histogram and event loop
+ * ones it brings): the clock reads the monotonic clock through process.hrtime instead, about
+ * 0.3 MiB of an idle executor on Node 24 (docs/PERFORMANCE.md). The Vault client loads them
+ * anyway (axios probes fetch's classes at load, which brings undici).
+ */
+const PERF_HOOKS = ['node:perf_hooks'];
+/**
  * The .proto parser: an executor speaks the fleet protocol (and the Workload API) through the
  * static codecs of src/protocol/generated/, on protobufjs/minimal; @grpc/proto-loader and
  * protobufjs' full or light build (parser, tokenizer, reflection) are what parsing the .proto
@@ -58,8 +65,12 @@ const OWN = {
   admin: 'src/executor/executor-admin.js',
 };
 
-/** The npm package a loaded file belongs to, or its path in the repository (dist/...) for our own. */
+/**
+ * The npm package a loaded file belongs to, its path in the repository (dist/...) for our own, or
+ * `node:<name>` for a Node built-in.
+ */
 function owner(file: string): string {
+  if (file.startsWith('node:')) return file;
   const at = file.lastIndexOf('/node_modules/');
   if (at < 0) return path.relative(path.join(REPO_ROOT, 'dist'), file);
   const [first, second] = file.slice(at + '/node_modules/'.length).split('/');
@@ -160,13 +171,15 @@ async function loadedUntilEnrolled(name: string, args: string[], env: NodeJS.Pro
 }
 
 /**
- * `must` and `mustNot` name packages or our own modules. Every executor, whatever its provider,
- * also loads the fleet codecs on protobufjs/minimal and never the .proto parser.
+ * `must` and `mustNot` name packages, our own modules or built-ins. Every executor, whatever its
+ * provider, also loads the fleet codecs on protobufjs/minimal, node:tls (which shows that the
+ * hook sees built-ins, imported as ES modules by our code and required by grpc-js) and node:http2,
+ * and never the .proto parser.
  */
 function expectLoaded(loaded: Loaded, must: string[], mustNot: string[]): void {
   const protobuf = protobufFiles(loaded.files);
   expect({
-    loaded: [...must, OWN.fleetCodecs, 'protobufjs'].filter((m) => !loaded.packages.has(m)),
+    loaded: [...must, OWN.fleetCodecs, 'protobufjs', 'node:tls', 'node:http2'].filter((m) => !loaded.packages.has(m)),
     notLoaded: [...mustNot, ...PROTO_LOADER].filter((m) => loaded.packages.has(m)),
     protobufMinimal: protobuf.includes(PROTOBUF_MINIMAL),
     protobufParser: protobuf.filter((f) => PROTOBUF_PARSER.includes(f)),
@@ -189,6 +202,7 @@ describe('an executor loads only what its provider and flags need', () => {
         ...WATCHER,
         ...VAULT_CLIENT,
         ...METRICS,
+        ...PERF_HOOKS,
         OWN.files,
         OWN.spiffe,
         OWN.vault,
@@ -216,7 +230,7 @@ describe('an executor loads only what its provider and flags need', () => {
     expectLoaded(
       loaded,
       [...WATCHER, OWN.files],
-      [...X509_LIBRARY, ...VAULT_CLIENT, ...METRICS, OWN.devCa, OWN.spiffe, OWN.vault, OWN.admin],
+      [...X509_LIBRARY, ...VAULT_CLIENT, ...METRICS, ...PERF_HOOKS, OWN.devCa, OWN.spiffe, OWN.vault, OWN.admin],
     );
   });
 
@@ -232,7 +246,17 @@ describe('an executor loads only what its provider and flags need', () => {
     expectLoaded(
       loaded,
       [OWN.spiffe, OWN.workloadCodecs],
-      [...X509_LIBRARY, ...WATCHER, ...VAULT_CLIENT, ...METRICS, OWN.devCa, OWN.files, OWN.vault, OWN.admin],
+      [
+        ...X509_LIBRARY,
+        ...WATCHER,
+        ...VAULT_CLIENT,
+        ...METRICS,
+        ...PERF_HOOKS,
+        OWN.devCa,
+        OWN.files,
+        OWN.vault,
+        OWN.admin,
+      ],
     );
   });
 

@@ -1,5 +1,6 @@
-// A `node --import` hook that records every module the process loads, one file: URL or path a
-// line, appended to the file named by AH_RECORD_MODULES as each module loads. ES modules come
+// A `node --import` hook that records every module the process loads, one path a line (a Node
+// built-in as `node:<name>`), appended to the file named by AH_RECORD_MODULES as each module loads
+// (a built-in once per importer kind, not once). ES modules come
 // through a loader hook (Node runs it on its own thread), CommonJS through Module._load, which
 // every require() calls. Used by test/integration/startup-modules.test.ts and bench:footprint to
 // check what an executor's start-up path loads.
@@ -25,7 +26,10 @@ if (out) {
       let out;
       export function initialize(data) { out = data.out; }
       export async function load(url, context, next) {
-        if (url.startsWith('file:')) try { appendFileSync(out, fileURLToPath(url) + '\\n'); } catch {}
+        try {
+          if (url.startsWith('file:')) appendFileSync(out, fileURLToPath(url) + '\\n');
+          else if (url.startsWith('node:')) appendFileSync(out, url + '\\n');
+        } catch {}
         return next(url, context);
       }
     `)}`,
@@ -35,7 +39,13 @@ if (out) {
   const original = Module._load;
   const seen = new Set();
   Module._load = function load(request, parent, isMain) {
-    if (!request.startsWith('node:')) {
+    if (Module.isBuiltin(request)) {
+      const name = request.startsWith('node:') ? request : `node:${request}`;
+      if (!seen.has(name)) {
+        seen.add(name);
+        record(name);
+      }
+    } else {
       try {
         const file = Module._resolveFilename(request, parent, isMain);
         if (!seen.has(file) && file.startsWith('/')) {

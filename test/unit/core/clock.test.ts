@@ -97,6 +97,16 @@ describe('systemClock', () => {
   /** A timer armed now on the system clock, as a promise: resolves when it runs. */
   const control = (ms: number): Promise<void> => new Promise((resolve) => systemClock.setTimer(resolve, ms));
 
+  it('measures durations on the monotonic clock, in milliseconds', async () => {
+    const start = systemClock.monotonic();
+    await within('a 30 ms timer', control(30));
+    const elapsed = systemClock.monotonic() - start;
+    // Node's timers may run up to a millisecond before the monotonic clock shows the full delay;
+    // the upper bound only tells milliseconds from microseconds or nanoseconds (30,000 or more).
+    expect(elapsed).toBeGreaterThanOrEqual(28);
+    expect(elapsed).toBeLessThan(20_000);
+  });
+
   it('runs a timer once after its delay', async () => {
     let runs = 0;
     const ran = new Promise<void>((resolve) =>
