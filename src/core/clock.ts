@@ -22,7 +22,7 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   // process.hrtime rather than performance.now(): the same clock (CLOCK_MONOTONIC), without
-  // loading perf_hooks and its timing modules, about 1 MiB of an idle executor (docs/PERFORMANCE.md).
+  // loading perf_hooks and its timing modules, about 0.3 MiB of an idle executor (docs/PERFORMANCE.md).
   monotonic: () => Number(process.hrtime.bigint()) / 1e6,
   setTimer(fn, ms) {
     const handle = setTimeout(fn, Math.max(0, ms));

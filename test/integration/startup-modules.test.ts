@@ -172,9 +172,9 @@ async function loadedUntilEnrolled(name: string, args: string[], env: NodeJS.Pro
 
 /**
  * `must` and `mustNot` name packages, our own modules or built-ins. Every executor, whatever its
- * provider, also loads the fleet codecs on protobufjs/minimal, node:tls (which shows that the
- * hook sees built-ins, imported as ES modules by our code and required by grpc-js) and node:http2,
- * and never the .proto parser.
+ * provider, also loads the fleet codecs on protobufjs/minimal and never the .proto parser; and
+ * node:tls (imported by our code) and node:http2 (required by grpc-js), which show that the hook
+ * sees built-ins both ways.
  */
 function expectLoaded(loaded: Loaded, must: string[], mustNot: string[]): void {
   const protobuf = protobufFiles(loaded.files);

@@ -1,6 +1,6 @@
 // A `node --import` hook that records every module the process loads, one path a line (a Node
-// built-in as `node:<name>`), appended to the file named by AH_RECORD_MODULES as each module loads
-// (a built-in once per importer kind, not once). ES modules come
+// built-in as `node:<name>`, perhaps twice: imported and required), appended to the file named by
+// AH_RECORD_MODULES as each module loads. ES modules come
 // through a loader hook (Node runs it on its own thread), CommonJS through Module._load, which
 // every require() calls. Used by test/integration/startup-modules.test.ts and bench:footprint to
 // check what an executor's start-up path loads.
